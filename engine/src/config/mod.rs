@@ -1,0 +1,403 @@
+//! The typed configuration model the engine runs from.
+//!
+//! Defaults are keepalived's (priority 100, advert 1 s, version 2, preempt on, weight 0 on
+//! checks, 5 gratuitous ARPs on becoming Master and 5 more after 5 s). The keepalived.conf
+//! front end ([`crate::keepalived`]) produces this model; the simulator and tests may also
+//! build it directly.
+
+use crate::types::{Family, Version};
+use crate::wire::ChecksumMode;
+use core::net::IpAddr;
+use core::time::Duration;
+use serde::{Deserialize, Serialize};
+
+/// A whole configuration: what one keepalived.conf describes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// `global_defs`.
+    pub global: GlobalConfig,
+    /// `vrrp_script` blocks, in file order.
+    pub scripts: Vec<ScriptConfig>,
+    /// `vrrp_track_file` blocks, in file order.
+    pub track_files: Vec<TrackFileConfig>,
+    /// `vrrp_instance` blocks, in file order.
+    pub instances: Vec<InstanceConfig>,
+    /// `vrrp_sync_group` blocks, in file order.
+    pub sync_groups: Vec<SyncGroupConfig>,
+    /// `virtual_server` blocks: parsed so a full file loads; the VRRP engine does not act on them.
+    pub virtual_servers: Vec<VirtualServerConfig>,
+}
+
+/// `global_defs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GlobalConfig {
+    /// `router_id`.
+    pub router_id: Option<String>,
+    /// `notification_email { ... }`.
+    pub notification_email: Vec<String>,
+    /// `notification_email_from`.
+    pub notification_email_from: Option<String>,
+    /// `smtp_server` (address or name, optional port kept verbatim).
+    pub smtp_server: Option<String>,
+    /// `smtp_connect_timeout` (keepalived default 30 s).
+    pub smtp_connect_timeout: Duration,
+    /// `vrrp_skip_check_adv_addr`: do not compare a received advert's address list with ours.
+    pub skip_check_adv_addr: bool,
+    /// `vrrp_garp_interval`: delay between gratuitous ARPs of one burst (default 0).
+    pub garp_interval: Duration,
+    /// `vrrp_gna_interval`: delay between unsolicited NAs of one burst (default 0).
+    pub gna_interval: Duration,
+    /// Default gratuitous ARP / NA behaviour for every instance.
+    pub garp: GarpConfig,
+    /// `enable_script_security`.
+    pub enable_script_security: bool,
+    /// `script_user USER [GROUP]`.
+    pub script_user: Option<String>,
+    /// `vrrp_version`: default version of every instance (2).
+    pub vrrp_version: Version,
+    /// `vrrp_strict`: RFC-strict mode.
+    pub strict: bool,
+    /// `vrrp_startup_delay`: wait this long after start before running instances.
+    pub startup_delay: Duration,
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            skip_check_adv_addr: false,
+            garp_interval: Duration::ZERO,
+            gna_interval: Duration::ZERO,
+            garp: GarpConfig::default(),
+            enable_script_security: false,
+            script_user: None,
+            vrrp_version: Version::V2,
+            strict: false,
+            startup_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Gratuitous ARP / unsolicited NA on becoming Master (keepalived's `garp_master_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GarpConfig {
+    /// `garp_master_delay`: when the second burst follows the first (default 5 s; 0 = none).
+    pub master_delay: Duration,
+    /// `garp_master_repeat`: announcements per VIP in each burst (default 5).
+    pub master_repeat: u32,
+    /// `garp_master_refresh`: periodic re-announcement while Master (default off).
+    pub master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`: announcements per VIP at each refresh (default 1).
+    pub master_refresh_repeat: u32,
+}
+
+impl Default for GarpConfig {
+    fn default() -> Self {
+        GarpConfig {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            master_refresh: None,
+            master_refresh_repeat: 1,
+        }
+    }
+}
+
+/// A `vrrp_script`: a health check the engine schedules and the driver runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScriptConfig {
+    /// The block's name, referenced by `track_script`.
+    pub name: String,
+    /// `script`: the command line, verbatim.
+    pub script: String,
+    /// `interval` between runs (default 1 s).
+    pub interval: Duration,
+    /// `timeout`: a run taking longer fails (default: the interval).
+    pub timeout: Option<Duration>,
+    /// `weight` (default 0: FAULT while failing; > 0 added while passing; < 0 added while failing).
+    pub weight: i32,
+    /// `rise`: consecutive passes that make a failed check good (default 1).
+    pub rise: u32,
+    /// `fall`: consecutive failures that make a good check fail (default 1).
+    pub fall: u32,
+    /// `user USER [GROUP]`: run as this user.
+    pub user: Option<String>,
+    /// `init_fail`: start in the failed state.
+    pub init_fail: bool,
+}
+
+impl ScriptConfig {
+    /// A script with keepalived's defaults.
+    pub fn new(name: impl Into<String>, script: impl Into<String>) -> Self {
+        ScriptConfig {
+            name: name.into(),
+            script: script.into(),
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            rise: 1,
+            fall: 1,
+            user: None,
+            init_fail: false,
+        }
+    }
+
+    /// The effective timeout: `timeout`, or the interval when unset.
+    pub fn effective_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.interval)
+    }
+}
+
+/// A `vrrp_track_file`: a file whose integer content feeds the priority.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrackFileConfig {
+    /// The block's name, referenced by `track_file`.
+    pub name: String,
+    /// `file`: the path.
+    pub path: String,
+    /// `weight` (default 1): with 0, a non-zero value means FAULT; otherwise value x weight
+    /// is added to the priority.
+    pub weight: i32,
+    /// `init_file [VALUE]`: create the file with this value if missing.
+    pub init_value: Option<i64>,
+}
+
+/// `state` in a `vrrp_instance`: the state an instance would like to start in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum InitialState {
+    /// `state BACKUP` (keepalived's default).
+    #[default]
+    Backup,
+    /// `state MASTER`: as keepalived 2.x does (captured in the fixtures), this still starts as
+    /// Backup unless the priority is 255; it mainly disables `nopreempt`.
+    Master,
+}
+
+/// A virtual address: one line of `virtual_ipaddress`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VirtualAddress {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length (keepalived's default: /32 or /128).
+    pub prefix_len: u8,
+    /// `dev IFNAME`: the interface to install it on (default: the instance's).
+    pub dev: Option<String>,
+    /// `label LABEL` (IPv4 only).
+    pub label: Option<String>,
+    /// Any further options on the line (`brd`, `scope`, `no_track`, ...), verbatim.
+    pub extra: Vec<String>,
+}
+
+impl VirtualAddress {
+    /// A host address: /32 or /128, no device or label.
+    pub fn host(addr: IpAddr) -> Self {
+        let prefix_len = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        VirtualAddress {
+            addr,
+            prefix_len,
+            dev: None,
+            label: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// A reference from an instance to a tracked item, with an optional weight override.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackRef {
+    /// Name of the script, file or interface.
+    pub name: String,
+    /// `weight N` on the reference line: overrides the item's own weight.
+    pub weight: Option<i32>,
+}
+
+impl TrackRef {
+    /// A reference without a weight override.
+    pub fn new(name: impl Into<String>) -> Self {
+        TrackRef {
+            name: name.into(),
+            weight: None,
+        }
+    }
+}
+
+/// Notify commands of an instance (keepalived's `notify_*`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyConfig {
+    /// `notify_master`.
+    pub master: Option<String>,
+    /// `notify_backup`.
+    pub backup: Option<String>,
+    /// `notify_fault`.
+    pub fault: Option<String>,
+    /// `notify_stop`.
+    pub stop: Option<String>,
+    /// `notify`: called with `INSTANCE name state priority` on every change.
+    pub generic: Option<String>,
+}
+
+/// A `vrrp_instance`: one virtual router.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceConfig {
+    /// The block's name.
+    pub name: String,
+    /// `state`.
+    pub initial_state: InitialState,
+    /// `interface`.
+    pub interface: String,
+    /// `use_vmac [NAME]`: `Some("")` for the default name.
+    pub use_vmac: Option<String>,
+    /// `vmac_xmit_base`.
+    pub vmac_xmit_base: bool,
+    /// `virtual_router_id` (1..=255).
+    pub vrid: u8,
+    /// `priority` (1..=255; default 100).
+    pub priority: u8,
+    /// `advert_int` (default 1 s). v2 carries whole seconds; v3 centiseconds up to 40.95 s.
+    pub advert_interval: Duration,
+    /// `version` (default: `vrrp_version` of `global_defs`, else 2).
+    pub version: Version,
+    /// `authentication { auth_type PASS; auth_pass ... }` (v2 only).
+    pub auth: Option<AuthConfig>,
+    /// `virtual_ipaddress`.
+    pub vips: Vec<VirtualAddress>,
+    /// `virtual_ipaddress_excluded`: installed with the VIPs, not carried in adverts.
+    pub vips_excluded: Vec<VirtualAddress>,
+    /// `virtual_routes`: each route line's words, verbatim (not acted on by the engine).
+    pub virtual_routes: Vec<Vec<String>>,
+    /// `track_script`.
+    pub track_scripts: Vec<TrackRef>,
+    /// `track_interface`.
+    pub track_interfaces: Vec<TrackRef>,
+    /// `track_file`.
+    pub track_files: Vec<TrackRef>,
+    /// `notify_*`.
+    pub notify: NotifyConfig,
+    /// `preempt` (default) / `nopreempt`.
+    pub preempt: bool,
+    /// `preempt_delay` (0..=1000 s): how long a higher-priority Backup keeps accepting a
+    /// lower-priority Master's adverts before preempting it.
+    pub preempt_delay: Duration,
+    /// `accept` / `no_accept`: RFC 5798 §6.1 Accept_Mode.
+    pub accept: bool,
+    /// `unicast_src_ip`: source of unicast adverts (default: the interface's address).
+    pub unicast_src: Option<IpAddr>,
+    /// `unicast_peer { ... }`: send to each peer, accept only from them.
+    pub unicast_peers: Vec<IpAddr>,
+    /// Per-instance `garp_master_*` overrides of `global_defs`.
+    pub garp: GarpConfig,
+    /// `dont_track_primary`: the instance's own interface going down does not mean FAULT.
+    pub dont_track_primary: bool,
+    /// VRRPv3 over IPv4 checksum with or without the pseudo-header (interop switch).
+    pub checksum_mode: ChecksumMode,
+    /// RFC 9568 §6.4.3: a Master receiving a lower-priority advert sends one at once
+    /// (keepalived's default); off to behave as RFC 5798.
+    pub advert_on_lower_priority: bool,
+}
+
+impl InstanceConfig {
+    /// An instance with keepalived's defaults.
+    pub fn new(name: impl Into<String>, interface: impl Into<String>, vrid: u8) -> Self {
+        InstanceConfig {
+            name: name.into(),
+            initial_state: InitialState::Backup,
+            interface: interface.into(),
+            use_vmac: None,
+            vmac_xmit_base: false,
+            vrid,
+            priority: 100,
+            advert_interval: Duration::from_secs(1),
+            version: Version::V2,
+            auth: None,
+            vips: Vec::new(),
+            vips_excluded: Vec::new(),
+            virtual_routes: Vec::new(),
+            track_scripts: Vec::new(),
+            track_interfaces: Vec::new(),
+            track_files: Vec::new(),
+            notify: NotifyConfig::default(),
+            preempt: true,
+            preempt_delay: Duration::ZERO,
+            accept: true,
+            unicast_src: None,
+            unicast_peers: Vec::new(),
+            garp: GarpConfig::default(),
+            dont_track_primary: false,
+            checksum_mode: ChecksumMode::PseudoHeader,
+            advert_on_lower_priority: true,
+        }
+    }
+
+    /// Address family: that of the first VIP, else of the unicast source, else IPv4.
+    pub fn family(&self) -> Family {
+        self.vips
+            .first()
+            .map(|v| Family::of(&v.addr))
+            .or(self.unicast_src.as_ref().map(Family::of))
+            .unwrap_or(Family::Ipv4)
+    }
+}
+
+/// VRRPv2 authentication configuration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE", tag = "type", content = "pass")]
+pub enum AuthConfig {
+    /// `auth_type PASS` with `auth_pass` (at most 8 bytes are carried).
+    Pass(String),
+    /// `auth_type AH`: parsed, not supported by the engine.
+    Ah,
+}
+
+/// A `vrrp_sync_group`: instances that change state together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SyncGroupConfig {
+    /// The block's name.
+    pub name: String,
+    /// `group { ... }`: member instance names.
+    pub instances: Vec<String>,
+    /// `track_script` of the group.
+    pub track_scripts: Vec<TrackRef>,
+    /// `notify_*` of the group.
+    pub notify: NotifyConfig,
+}
+
+/// A `virtual_server` (LVS) block: kept so a full keepalived file loads and can be dumped;
+/// the VRRP engine does not act on it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServerConfig {
+    /// The words after `virtual_server` (address and port, or `fwmark N`, or `group NAME`).
+    pub target: Vec<String>,
+    /// Simple `keyword value...` lines of the block, verbatim, in order.
+    pub options: Vec<(String, Vec<String>)>,
+    /// `real_server` blocks.
+    pub real_servers: Vec<RealServerConfig>,
+}
+
+/// A `real_server` block inside a `virtual_server`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RealServerConfig {
+    /// The words after `real_server` (address and port).
+    pub target: Vec<String>,
+    /// Simple `keyword value...` lines, verbatim, in order.
+    pub options: Vec<(String, Vec<String>)>,
+    /// Checker blocks (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`, ...).
+    pub checkers: Vec<CheckerConfig>,
+}
+
+/// A checker block inside a `real_server`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckerConfig {
+    /// `TCP_CHECK`, `HTTP_GET`, ...
+    pub kind: String,
+    /// Simple `keyword value...` lines, verbatim, in order.
+    pub options: Vec<(String, Vec<String>)>,
+    /// Nested blocks (`url { ... }`), each as its keyword and its lines.
+    pub blocks: Vec<(String, Vec<(String, Vec<String>)>)>,
+}

@@ -1,0 +1,3 @@
+//! `vrrpd-real`: the production daemon's command line.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! `sim`: the simulator's command line.
+
+fn main() {}
