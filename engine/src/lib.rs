@@ -21,3 +21,19 @@ pub mod wire;
 
 pub use time::Instant;
 pub use types::{Family, Version};
+
+mod announce;
+pub mod counters;
+mod engine;
+mod instance;
+pub mod io;
+pub mod snapshot;
+pub mod timing;
+pub mod tracking;
+
+pub use engine::{ConfigError, Engine};
+pub use io::{
+    CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, Reason, RxPacket, ScriptId, State,
+    Transmit,
+};
+pub use snapshot::Snapshot;

@@ -1,0 +1,129 @@
+//! Per-reason counters of discarded packets (RFC 5798 §7.1 checks; RFC 6527 statistics).
+
+use serde::{Deserialize, Serialize};
+
+/// Why a received packet was discarded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscardReason {
+    /// Shorter than the header, or a length that does not match the address count.
+    Length,
+    /// Unknown version, or not the instance's version.
+    Version,
+    /// Not an ADVERTISEMENT.
+    Type,
+    /// TTL / hop limit not 255 on a multicast advert.
+    Ttl,
+    /// Checksum does not verify.
+    Checksum,
+    /// No instance with this VRID on this interface and family.
+    Vrid,
+    /// VRRPv2 authentication type or data differs from ours.
+    Auth,
+    /// VRRPv2 interval differs from ours, or a v3 interval of 0.
+    Interval,
+    /// Address families of source and destination differ, or v2 over IPv6.
+    Family,
+    /// Unicast instance: the source is not a configured peer.
+    Peer,
+    /// Sent to multicast for a unicast instance, or to unicast for a multicast one.
+    Destination,
+    /// Our own advert looped back.
+    Own,
+    /// The instance is in Initialize or FAULT and takes no adverts.
+    Inactive,
+}
+
+/// Counts of discarded packets, one per [`DiscardReason`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscardCounters {
+    /// See [`DiscardReason::Length`].
+    pub length: u64,
+    /// See [`DiscardReason::Version`].
+    pub version: u64,
+    /// See [`DiscardReason::Type`].
+    pub r#type: u64,
+    /// See [`DiscardReason::Ttl`].
+    pub ttl: u64,
+    /// See [`DiscardReason::Checksum`].
+    pub checksum: u64,
+    /// See [`DiscardReason::Vrid`].
+    pub vrid: u64,
+    /// See [`DiscardReason::Auth`].
+    pub auth: u64,
+    /// See [`DiscardReason::Interval`].
+    pub interval: u64,
+    /// See [`DiscardReason::Family`].
+    pub family: u64,
+    /// See [`DiscardReason::Peer`].
+    pub peer: u64,
+    /// See [`DiscardReason::Destination`].
+    pub destination: u64,
+    /// See [`DiscardReason::Own`].
+    pub own: u64,
+    /// See [`DiscardReason::Inactive`].
+    pub inactive: u64,
+}
+
+impl DiscardCounters {
+    /// Count one discard.
+    pub fn count(&mut self, reason: DiscardReason) {
+        let c = match reason {
+            DiscardReason::Length => &mut self.length,
+            DiscardReason::Version => &mut self.version,
+            DiscardReason::Type => &mut self.r#type,
+            DiscardReason::Ttl => &mut self.ttl,
+            DiscardReason::Checksum => &mut self.checksum,
+            DiscardReason::Vrid => &mut self.vrid,
+            DiscardReason::Auth => &mut self.auth,
+            DiscardReason::Interval => &mut self.interval,
+            DiscardReason::Family => &mut self.family,
+            DiscardReason::Peer => &mut self.peer,
+            DiscardReason::Destination => &mut self.destination,
+            DiscardReason::Own => &mut self.own,
+            DiscardReason::Inactive => &mut self.inactive,
+        };
+        *c = c.saturating_add(1);
+    }
+
+    /// Total discards.
+    pub fn total(&self) -> u64 {
+        [
+            self.length,
+            self.version,
+            self.r#type,
+            self.ttl,
+            self.checksum,
+            self.vrid,
+            self.auth,
+            self.interval,
+            self.family,
+            self.peer,
+            self.destination,
+            self.own,
+            self.inactive,
+        ]
+        .iter()
+        .sum()
+    }
+}
+
+/// Receive and send statistics of one instance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceCounters {
+    /// Adverts that passed every check.
+    pub adverts_accepted: u64,
+    /// Adverts sent (each unicast copy counts).
+    pub adverts_sent: u64,
+    /// Priority-0 adverts received (RFC 6527 `vrrpv3StatisticsPriorityZeroPktsRcvd`).
+    pub priority_zero_received: u64,
+    /// Priority-0 adverts sent.
+    pub priority_zero_sent: u64,
+    /// Accepted adverts whose address list differs from ours (logged, not fatal: RFC 5798 §7.1
+    /// says SHOULD log, and keepalived counts without dropping).
+    pub address_list_mismatch: u64,
+    /// Times this instance became Master.
+    pub became_master: u64,
+    /// Discarded adverts, per reason.
+    pub discarded: DiscardCounters,
+}

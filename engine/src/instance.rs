@@ -1,0 +1,553 @@
+//! The state machine of one virtual router (RFC 5798 §6.4, RFC 3768 §6.4, RFC 9568 §6.4),
+//! plus keepalived's FAULT state.
+
+use crate::announce::AnnouncePlan;
+use crate::config::{AuthConfig, GlobalConfig, InstanceConfig};
+use crate::counters::{DiscardReason, InstanceCounters};
+use crate::io::{FaultCause, InstanceId, Output, Reason, State, StateChange, Transmit};
+use crate::time::Instant;
+use crate::timing::{
+    interval_from_wire, interval_to_wire, master_down_interval, normalize_interval, skew_time,
+};
+use crate::tracking::Verdict;
+use crate::types::{Family, Version, PRIORITY_OWNER, PRIORITY_STOP, VRRP_TTL};
+use crate::wire::{Advert, Auth, Packet, AUTH_AH, AUTH_NONE, AUTH_PASS};
+use core::net::IpAddr;
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// What an instance needs from its host while handling one event.
+pub(crate) struct Ctx<'a> {
+    pub out: &'a mut VecDeque<Output>,
+    pub global: &'a GlobalConfig,
+    /// The address adverts are sent from and ties are broken with.
+    pub src: Option<IpAddr>,
+}
+
+/// One virtual router.
+#[derive(Clone, Debug)]
+pub(crate) struct Instance {
+    pub id: InstanceId,
+    pub cfg: InstanceConfig,
+    pub iface: Arc<str>,
+    pub family: Family,
+    pub state: State,
+    /// Whether start-up has happened (Initialize is also the state after shutdown).
+    pub started: bool,
+    /// Configured priority, changed by [`crate::Input::SetPriority`].
+    pub base_priority: u8,
+    /// Priority after tracking (RFC "Priority" in every formula).
+    pub priority: u8,
+    pub fault: Option<FaultCause>,
+    /// Advertisement_Interval as the wire carries it.
+    pub adver_interval: Duration,
+    /// Master_Adver_Interval: learned from the Master in v3 (RFC 5798 §6.4.2).
+    pub master_adver_interval: Duration,
+    pub adver_timer: Option<Instant>,
+    pub master_down_timer: Option<Instant>,
+    /// keepalived's preempt_delay: lower-priority adverts are accepted until then.
+    pub preempt_until: Option<Instant>,
+    pub master_addr: Option<IpAddr>,
+    pub master_priority: Option<u8>,
+    pub announce: AnnouncePlan,
+    pub counters: InstanceCounters,
+    pub vips_installed: bool,
+    pub last_transition: Option<Instant>,
+    expected_auth: Auth,
+    /// Our VIPs, sorted, for the address-list check (RFC 5798 §7.1).
+    vip_set: Vec<IpAddr>,
+}
+
+impl Instance {
+    pub fn new(id: InstanceId, cfg: InstanceConfig) -> Self {
+        let adver_interval = normalize_interval(cfg.version, cfg.advert_interval);
+        let expected_auth = match (&cfg.version, &cfg.auth) {
+            (Version::V2, Some(AuthConfig::Pass(p))) => Auth::pass(p),
+            (Version::V2, Some(AuthConfig::Ah)) => Auth::Other {
+                kind: AUTH_AH,
+                data: [0; 8],
+            },
+            _ => Auth::None,
+        };
+        let mut vip_set: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+        vip_set.sort_unstable();
+        Instance {
+            id,
+            iface: Arc::from(cfg.interface.as_str()),
+            family: cfg.family(),
+            state: State::Initialize,
+            started: false,
+            base_priority: cfg.priority.max(1),
+            priority: cfg.priority.max(1),
+            fault: None,
+            adver_interval,
+            master_adver_interval: adver_interval,
+            adver_timer: None,
+            master_down_timer: None,
+            preempt_until: None,
+            master_addr: None,
+            master_priority: None,
+            announce: AnnouncePlan::default(),
+            counters: InstanceCounters::default(),
+            vips_installed: false,
+            last_transition: None,
+            expected_auth,
+            vip_set,
+            cfg,
+        }
+    }
+
+    /// Skew_Time with the current priority and Master_Adver_Interval.
+    pub fn skew_time(&self) -> Duration {
+        skew_time(self.cfg.version, self.priority, self.master_adver_interval)
+    }
+
+    /// Master_Down_Interval with the current priority and Master_Adver_Interval.
+    pub fn master_down_interval(&self) -> Duration {
+        master_down_interval(self.cfg.version, self.priority, self.master_adver_interval)
+    }
+
+    /// The earliest pending timer.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.adver_timer,
+            self.master_down_timer,
+            self.announce.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn transition(&mut self, ctx: &mut Ctx<'_>, now: Instant, to: State, reason: Reason) {
+        let from = self.state;
+        self.state = to;
+        self.last_transition = Some(now);
+        ctx.out.push_back(Output::StateChanged(StateChange {
+            instance: self.id,
+            from,
+            to,
+            reason,
+            priority: self.priority,
+            at: now,
+        }));
+    }
+
+    /// Send one advert with `priority` to the group or to every unicast peer.
+    fn send_advert(&mut self, ctx: &mut Ctx<'_>, priority: u8) {
+        let Some(src) = ctx.src else { return };
+        let advert = Advert {
+            version: self.cfg.version,
+            vrid: self.cfg.vrid,
+            priority,
+            interval: interval_to_wire(self.cfg.version, self.adver_interval),
+            auth: self.expected_auth.clone(),
+            addrs: self.cfg.vips.iter().map(|v| v.addr).collect(),
+        };
+        let group = [self.family.multicast_group()];
+        let dsts: &[IpAddr] = if self.cfg.unicast_peers.is_empty() {
+            &group
+        } else {
+            &self.cfg.unicast_peers
+        };
+        for &dst in dsts {
+            let payload = advert.emit(src, dst, self.cfg.checksum_mode);
+            self.counters.adverts_sent += 1;
+            if priority == PRIORITY_STOP {
+                self.counters.priority_zero_sent += 1;
+            }
+            ctx.out.push_back(Output::Transmit(Transmit {
+                instance: self.id,
+                interface: self.iface.clone(),
+                src,
+                dst,
+                ttl: VRRP_TTL,
+                payload,
+            }));
+        }
+    }
+
+    fn vip_interface(&self, dev: &Option<String>) -> Arc<str> {
+        match dev {
+            Some(d) if d.as_str() != &*self.iface => Arc::from(d.as_str()),
+            _ => self.iface.clone(),
+        }
+    }
+
+    fn install_vips(&mut self, ctx: &mut Ctx<'_>) {
+        for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
+            ctx.out.push_back(Output::AddVip {
+                instance: self.id,
+                interface: self.vip_interface(&vip.dev),
+                vip: vip.clone(),
+            });
+        }
+        self.vips_installed = true;
+    }
+
+    fn remove_vips(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.vips_installed {
+            return;
+        }
+        for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
+            ctx.out.push_back(Output::RemoveVip {
+                instance: self.id,
+                interface: self.vip_interface(&vip.dev),
+                vip: vip.clone(),
+            });
+        }
+        self.vips_installed = false;
+    }
+
+    fn announce_rounds(&mut self, ctx: &mut Ctx<'_>, rounds: u32) {
+        for _ in 0..rounds {
+            for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
+                ctx.out.push_back(Output::Announce {
+                    instance: self.id,
+                    interface: self.vip_interface(&vip.dev),
+                    addr: vip.addr,
+                });
+            }
+        }
+    }
+
+    fn announce_spacing(&self, global: &GlobalConfig) -> Duration {
+        match self.family {
+            Family::Ipv4 => global.garp_interval,
+            Family::Ipv6 => global.gna_interval,
+        }
+    }
+
+    /// RFC 5798 §6.4.1 (owner) and §6.4.2 (Master_Down_Timer fired): send an advert,
+    /// announce the VIPs, set Adver_Timer, become Master.
+    fn become_master(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
+        self.transition(ctx, now, State::Master, reason);
+        self.install_vips(ctx);
+        self.send_advert(ctx, self.priority);
+        self.announce.start(now, &self.cfg.garp);
+        let rounds = self
+            .announce
+            .take_due(now, &self.cfg.garp, self.announce_spacing(ctx.global));
+        self.announce_rounds(ctx, rounds);
+        self.adver_timer = Some(now + self.adver_interval);
+        self.master_down_timer = None;
+        self.preempt_until = None;
+        self.master_addr = ctx.src;
+        self.master_priority = Some(self.priority);
+        self.counters.became_master += 1;
+    }
+
+    /// Stop being Master: release VIPs, stop announcing and advertising.
+    fn leave_master(&mut self, ctx: &mut Ctx<'_>) {
+        self.adver_timer = None;
+        self.announce.stop();
+        self.remove_vips(ctx);
+    }
+
+    /// RFC 5798 §6.4.1 / §6.4.3: become Backup with Master_Down_Timer = Master_Down_Interval.
+    fn become_backup(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
+        if self.state == State::Master {
+            self.leave_master(ctx);
+        }
+        self.transition(ctx, now, State::Backup, reason);
+        self.master_down_timer = Some(now + self.master_down_interval());
+    }
+
+    /// keepalived's FAULT: a Master first hands over with priority 0 (as on shutdown) so a
+    /// Backup takes over after Skew_Time rather than Master_Down_Interval.
+    fn enter_fault(&mut self, ctx: &mut Ctx<'_>, now: Instant, cause: FaultCause) {
+        if self.state == State::Master {
+            self.send_advert(ctx, PRIORITY_STOP);
+            self.leave_master(ctx);
+        }
+        self.master_down_timer = None;
+        self.preempt_until = None;
+        self.master_addr = None;
+        self.master_priority = None;
+        self.transition(ctx, now, State::Fault, Reason::Fault { cause });
+    }
+
+    /// The start-up event (RFC 5798 §6.4.1): the owner becomes Master at once, any other
+    /// router Backup. `state MASTER` below 255 starts as Backup too, as keepalived 2.2.7 does
+    /// (the captured fixture shows its first advert one Master_Down_Interval after start).
+    pub fn start(&mut self, ctx: &mut Ctx<'_>, now: Instant, verdict: Verdict) {
+        self.started = true;
+        self.priority = verdict.priority;
+        self.fault = verdict.fault.clone();
+        self.master_adver_interval = self.adver_interval;
+        if let Some(cause) = verdict.fault {
+            self.enter_fault(ctx, now, cause);
+        } else if self.base_priority == PRIORITY_OWNER {
+            self.become_master(ctx, now, Reason::AddressOwner);
+        } else {
+            self.become_backup(ctx, now, Reason::Startup);
+        }
+    }
+
+    /// The shutdown event (RFC 5798 §6.4.2 / §6.4.3): a Master sends priority 0 and
+    /// releases its VIPs; every state goes to Initialize.
+    pub fn shutdown(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        if self.state == State::Master {
+            self.send_advert(ctx, PRIORITY_STOP);
+            self.leave_master(ctx);
+        }
+        self.master_down_timer = None;
+        self.preempt_until = None;
+        if self.state != State::Initialize {
+            self.transition(ctx, now, State::Initialize, Reason::Shutdown);
+        }
+    }
+
+    /// Apply a new tracking verdict: priority, and entering or leaving FAULT.
+    pub fn apply_verdict(&mut self, ctx: &mut Ctx<'_>, now: Instant, verdict: Verdict) {
+        self.priority = verdict.priority;
+        self.fault = verdict.fault.clone();
+        match (self.state, verdict.fault) {
+            (State::Backup | State::Master, Some(cause)) => self.enter_fault(ctx, now, cause),
+            (State::Fault, None) => {
+                self.master_adver_interval = self.adver_interval;
+                if self.base_priority == PRIORITY_OWNER {
+                    self.become_master(ctx, now, Reason::FaultCleared);
+                } else {
+                    self.become_backup(ctx, now, Reason::FaultCleared);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Run every timer due at `now`.
+    pub fn on_timeout(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        // Each pass handles one due timer; a bound guards against a zero interval.
+        for _ in 0..64 {
+            match self.state {
+                State::Master => {
+                    if let Some(at) = self.announce.next_deadline().filter(|&at| at <= now) {
+                        let rounds = self.announce.take_due(
+                            at.max(now),
+                            &self.cfg.garp,
+                            self.announce_spacing(ctx.global),
+                        );
+                        self.announce_rounds(ctx, rounds);
+                        continue;
+                    }
+                    if let Some(at) = self.adver_timer.filter(|&at| at <= now) {
+                        // RFC 5798 §6.4.3: Adver_Timer fired: send an advert, reset the timer.
+                        // Rescheduled from the deadline, not from `now`, so a late driver
+                        // does not make the Master drift.
+                        self.send_advert(ctx, self.priority);
+                        let next = at + self.adver_interval;
+                        self.adver_timer = Some(if next > now {
+                            next
+                        } else {
+                            now + self.adver_interval
+                        });
+                        continue;
+                    }
+                }
+                State::Backup => {
+                    if self.master_down_timer.is_some_and(|at| at <= now) {
+                        // RFC 5798 §6.4.2: Master_Down_Timer fired.
+                        self.become_master(ctx, now, Reason::MasterDown);
+                        continue;
+                    }
+                }
+                State::Initialize | State::Fault => {}
+            }
+            break;
+        }
+    }
+
+    /// Count a discarded packet.
+    pub fn discard(&mut self, reason: DiscardReason) {
+        self.counters.discarded.count(reason);
+    }
+
+    /// A structurally valid advert for this instance arrived: RFC 5798 §7.1 checks, then the
+    /// state's rules (§6.4.2 Backup, §6.4.3 Master).
+    pub fn receive(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        pkt: &Packet<&[u8]>,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+    ) {
+        if let Err(reason) = self.validate(ctx, pkt, src, dst, ttl) {
+            self.discard(reason);
+            return;
+        }
+        self.counters.adverts_accepted += 1;
+        let prio = pkt.priority();
+        if prio == PRIORITY_STOP {
+            self.counters.priority_zero_received += 1;
+        }
+        match self.state {
+            State::Backup => self.backup_receive(now, pkt, src),
+            State::Master => self.master_receive(ctx, now, pkt, src),
+            State::Initialize | State::Fault => {}
+        }
+    }
+
+    fn validate(
+        &mut self,
+        ctx: &Ctx<'_>,
+        pkt: &Packet<&[u8]>,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+    ) -> Result<(), DiscardReason> {
+        // keepalived ignores adverts in FAULT and INIT; so do we.
+        if matches!(self.state, State::Initialize | State::Fault) {
+            return Err(DiscardReason::Inactive);
+        }
+        let multicast = dst.is_multicast();
+        if self.cfg.unicast_peers.is_empty() {
+            if !multicast {
+                return Err(DiscardReason::Destination);
+            }
+        } else {
+            if multicast {
+                return Err(DiscardReason::Destination);
+            }
+            if !self.cfg.unicast_peers.contains(&src) {
+                return Err(DiscardReason::Peer);
+            }
+        }
+        // RFC 5798 §7.1: the TTL / hop limit MUST be 255 (checked for multicast; unicast
+        // adverts may cross routers, as keepalived allows).
+        if multicast && ttl != VRRP_TTL {
+            return Err(DiscardReason::Ttl);
+        }
+        // RFC 5798 §7.1: the version MUST be the one configured.
+        if pkt.version() != self.cfg.version {
+            return Err(DiscardReason::Version);
+        }
+        // RFC 5798 §7.1: the checksum MUST verify.
+        if !pkt.verify_checksum(src, dst, self.cfg.checksum_mode) {
+            return Err(DiscardReason::Checksum);
+        }
+        if ctx.src == Some(src) {
+            return Err(DiscardReason::Own);
+        }
+        match self.cfg.version {
+            Version::V2 => {
+                // RFC 3768 §7.1: the authentication type and data MUST match ours.
+                let ok = pkt.auth_type() == self.expected_auth.kind()
+                    && match self.expected_auth.kind() {
+                        AUTH_NONE => true,
+                        AUTH_PASS => pkt.auth_data() == self.expected_auth.data(),
+                        // AH is not verified by this engine (the front end warns).
+                        _ => true,
+                    };
+                if !ok {
+                    return Err(DiscardReason::Auth);
+                }
+                // RFC 3768 §7.1: the Adver Interval MUST equal ours, else discard.
+                if pkt.interval() != interval_to_wire(Version::V2, self.adver_interval) {
+                    return Err(DiscardReason::Interval);
+                }
+            }
+            Version::V3 => {
+                // An interval of 0 cannot drive a timer (RFC 5798 §5.2.7 range 1..4095 cs).
+                if pkt.interval() == 0 {
+                    return Err(DiscardReason::Interval);
+                }
+            }
+        }
+        // RFC 5798 §7.1: the address list MAY be checked; a mismatch SHOULD be logged and is
+        // not fatal (keepalived counts it and goes on).
+        if !ctx.global.skip_check_adv_addr && !self.address_list_matches(pkt) {
+            self.counters.address_list_mismatch += 1;
+        }
+        Ok(())
+    }
+
+    fn address_list_matches(&self, pkt: &Packet<&[u8]>) -> bool {
+        usize::from(pkt.count()) == self.vip_set.len()
+            && pkt.addrs().all(|a| self.vip_set.binary_search(&a).is_ok())
+    }
+
+    /// RFC 5798 §6.4.2 / RFC 3768 §6.4.2, with keepalived's preempt_delay.
+    fn backup_receive(&mut self, now: Instant, pkt: &Packet<&[u8]>, src: IpAddr) {
+        let prio = pkt.priority();
+        if prio == PRIORITY_STOP {
+            // "If the Priority in the ADVERTISEMENT is zero, then: Set the Master_Down_Timer
+            // to Skew_Time."
+            self.master_down_timer = Some(now + self.skew_time());
+            self.master_addr = None;
+            self.master_priority = Some(PRIORITY_STOP);
+            return;
+        }
+        let delay_holds =
+            !self.cfg.preempt_delay.is_zero() && self.preempt_until.is_none_or(|until| until > now);
+        // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater than
+        // or equal to the local Priority, then: ..." (keepalived: or preempt_delay still runs).
+        if !self.cfg.preempt || prio >= self.priority || delay_holds {
+            if self.cfg.version == Version::V3 {
+                // "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT;
+                // Recompute the Skew_Time; Recompute the Master_Down_Interval."
+                self.master_adver_interval = interval_from_wire(Version::V3, pkt.interval());
+            }
+            // "Reset the Master_Down_Timer to Master_Down_Interval."
+            self.master_down_timer = Some(now + self.master_down_interval());
+            self.master_addr = Some(src);
+            self.master_priority = Some(prio);
+            if !self.cfg.preempt_delay.is_zero() && self.cfg.preempt {
+                if prio >= self.priority {
+                    self.preempt_until = None;
+                } else if self.preempt_until.is_none() {
+                    self.preempt_until = Some(now + self.cfg.preempt_delay);
+                }
+            }
+        }
+        // "Else: Discard the ADVERTISEMENT": a preempting Backup lets its timer run out.
+    }
+
+    /// RFC 5798 §6.4.3 / RFC 3768 §6.4.3, with RFC 9568's advert on a lower priority.
+    fn master_receive(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        pkt: &Packet<&[u8]>,
+        src: IpAddr,
+    ) {
+        let prio = pkt.priority();
+        if prio == PRIORITY_STOP {
+            // "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
+            // Reset the Adver_Timer to Advertisement_Interval."
+            self.send_advert(ctx, self.priority);
+            self.adver_timer = Some(now + self.adver_interval);
+            return;
+        }
+        let ours = ctx.src;
+        let higher = prio > self.priority
+            || (prio == self.priority
+                && ours.is_some_and(|o| Family::of(&o) == Family::of(&src) && src > o));
+        if higher {
+            // "Cancel Adver_Timer; Set Master_Adver_Interval to Adver Interval contained in the
+            // ADVERTISEMENT; Recompute Skew_Time and Master_Down_Interval; Set
+            // Master_Down_Timer to Master_Down_Interval; Transition to the Backup state."
+            if self.cfg.version == Version::V3 {
+                self.master_adver_interval = interval_from_wire(Version::V3, pkt.interval());
+            }
+            self.become_backup(
+                ctx,
+                now,
+                Reason::HigherPriority {
+                    from: src,
+                    priority: prio,
+                },
+            );
+            self.master_addr = Some(src);
+            self.master_priority = Some(prio);
+        } else if self.cfg.advert_on_lower_priority {
+            // RFC 9568 §6.4.3 and keepalived's default: answer a lower-priority Master at once
+            // so it steps down without waiting for our next Adver_Timer.
+            self.send_advert(ctx, self.priority);
+            self.adver_timer = Some(now + self.adver_interval);
+        }
+    }
+}

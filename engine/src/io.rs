@@ -1,0 +1,259 @@
+//! What goes into the engine ([`Input`]) and what comes out ([`Output`]).
+//!
+//! Outputs form one FIFO so that causal order holds: within one transition to Master the
+//! state change comes first, then the VIPs, the advert and the announcements.
+
+use crate::config::VirtualAddress;
+use crate::time::Instant;
+use crate::types::Family;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::time::Duration;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Index of an instance in the configuration's `instances`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct InstanceId(pub u32);
+
+/// Index of a script in the configuration's `scripts`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ScriptId(pub u32);
+
+/// Index of a tracked file in the configuration's `track_files`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TrackFileId(pub u32);
+
+/// An input to the engine.
+#[derive(Clone, Debug)]
+pub enum Input<'a> {
+    /// A VRRP packet was received.
+    Packet(RxPacket<'a>),
+    /// The current view of one interface: link state and the addresses VRRP sends from.
+    Interface(InterfaceUpdate),
+    /// A check the engine asked for with [`Output::RunCheck`] finished.
+    CheckResult {
+        /// Which script.
+        script: ScriptId,
+        /// The sequence number of the [`Output::RunCheck`] it answers; stale ones are ignored.
+        seq: u64,
+        /// How it went.
+        outcome: CheckOutcome,
+    },
+    /// The integer content of a tracked file changed (keepalived's `vrrp_track_file`).
+    TrackFile {
+        /// Which file.
+        file: TrackFileId,
+        /// Its value.
+        value: i64,
+    },
+    /// Change an instance's configured priority (the operator's "priority change").
+    SetPriority {
+        /// Which instance.
+        instance: InstanceId,
+        /// The new base priority, 1..=255 (0 is taken as 1).
+        priority: u8,
+    },
+    /// Stop every instance: a Master sends priority 0 and releases its VIPs (RFC 5798 §6.4.3).
+    Shutdown,
+}
+
+/// A received VRRP packet. The payload is the VRRP message without the IP header.
+#[derive(Clone, Copy, Debug)]
+pub struct RxPacket<'a> {
+    /// The interface it arrived on.
+    pub interface: &'a str,
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (the multicast group, or ours for unicast).
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit as received.
+    pub ttl: u8,
+    /// The VRRP message.
+    pub payload: &'a [u8],
+}
+
+/// The state of one interface as the driver sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceUpdate {
+    /// Interface name, as in the configuration.
+    pub name: String,
+    /// Link (and admin) state up.
+    pub up: bool,
+    /// The primary IPv4 address: source of IPv4 adverts and the tie-break address.
+    pub ipv4: Option<Ipv4Addr>,
+    /// The IPv6 link-local address: source of IPv6 adverts (RFC 5798 §5.1.2.1).
+    pub ipv6_link_local: Option<Ipv6Addr>,
+}
+
+/// The result of one check run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// Exit status 0.
+    Pass,
+    /// Any other exit status.
+    Fail,
+    /// Killed at its timeout: counts as a failure.
+    Timeout,
+}
+
+/// VRRP state of an instance (RFC 5798 §6.4, plus keepalived's FAULT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum State {
+    /// Not running: before start-up and after shutdown (RFC 5798 §6.4.1).
+    Initialize,
+    /// Monitoring the Master (RFC 5798 §6.4.2).
+    Backup,
+    /// Forwarding for the VIPs (RFC 5798 §6.4.3).
+    Master,
+    /// A tracked item with weight 0 is down, or the interface is: not taking part.
+    Fault,
+}
+
+impl State {
+    /// keepalived's upper-case name (`MASTER`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        }
+    }
+}
+
+/// Why a state changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reason {
+    /// Start-up as Backup (RFC 5798 §6.4.1).
+    Startup,
+    /// Start-up of the address owner, priority 255 (RFC 5798 §6.4.1).
+    AddressOwner,
+    /// Master_Down_Timer fired (RFC 5798 §6.4.2).
+    MasterDown,
+    /// A Master heard a better Master (RFC 5798 §6.4.3).
+    HigherPriority {
+        /// The other router's address.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
+    /// Shutdown event (RFC 5798 §6.4.2 / §6.4.3).
+    Shutdown,
+    /// Entered FAULT.
+    Fault {
+        /// What failed.
+        cause: FaultCause,
+    },
+    /// Left FAULT: everything tracked is back.
+    FaultCleared,
+}
+
+/// What holds an instance in FAULT.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "name")]
+pub enum FaultCause {
+    /// The instance's own interface is down.
+    InterfaceDown(String),
+    /// The interface has no address of the instance's family to send from.
+    NoSourceAddress(String),
+    /// A weight-0 `track_script` is failing.
+    Script(String),
+    /// A weight-0 `track_interface` is down.
+    TrackedInterface(String),
+    /// A `track_file` reads a fault value.
+    TrackedFile(String),
+}
+
+/// A state change, for logs, traces and notify scripts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChange {
+    /// Which instance.
+    pub instance: InstanceId,
+    /// Previous state.
+    pub from: State,
+    /// New state.
+    pub to: State,
+    /// Why.
+    pub reason: Reason,
+    /// Effective priority at the change (keepalived passes it to `notify`).
+    pub priority: u8,
+    /// When.
+    pub at: Instant,
+}
+
+/// A packet to send.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transmit {
+    /// The instance sending it.
+    pub instance: InstanceId,
+    /// Interface to send on.
+    pub interface: Arc<str>,
+    /// IP source address (the checksum of v3 depends on it).
+    pub src: IpAddr,
+    /// IP destination: the multicast group or a unicast peer.
+    pub dst: IpAddr,
+    /// TTL / hop limit: always 255 (RFC 5798 §5.1.1.3).
+    pub ttl: u8,
+    /// The VRRP message, checksum included.
+    pub payload: Vec<u8>,
+}
+
+/// An output of the engine, drained with [`crate::Engine::poll_output`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Output {
+    /// An instance changed state.
+    StateChanged(StateChange),
+    /// Send a VRRP packet.
+    Transmit(Transmit),
+    /// Install a virtual address (becoming Master).
+    AddVip {
+        /// The owning instance.
+        instance: InstanceId,
+        /// Interface to install it on (`dev`, else the instance's).
+        interface: Arc<str>,
+        /// The address with prefix and label.
+        vip: VirtualAddress,
+    },
+    /// Remove a virtual address (leaving Master).
+    RemoveVip {
+        /// The owning instance.
+        instance: InstanceId,
+        /// Interface it is on.
+        interface: Arc<str>,
+        /// The address.
+        vip: VirtualAddress,
+    },
+    /// Announce a VIP on the LAN: a gratuitous ARP (IPv4) or an unsolicited neighbour
+    /// advertisement (IPv6), RFC 5798 §6.4.2 / §8.1.
+    Announce {
+        /// The owning instance.
+        instance: InstanceId,
+        /// Interface to send on.
+        interface: Arc<str>,
+        /// The address announced.
+        addr: IpAddr,
+    },
+    /// Run a `vrrp_script` check and report it with [`Input::CheckResult`].
+    RunCheck {
+        /// Which script.
+        script: ScriptId,
+        /// Sequence number to echo back.
+        seq: u64,
+        /// Kill it and report [`CheckOutcome::Timeout`] if still running after this long.
+        timeout: Duration,
+    },
+}
+
+impl Output {
+    /// The family of the address an announcement is for, if this is one.
+    pub fn announce_family(&self) -> Option<Family> {
+        match self {
+            Output::Announce { addr, .. } => Some(Family::of(addr)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! A read-only view of the engine for status output, invariants and tests.
+
+use crate::counters::{DiscardCounters, InstanceCounters};
+use crate::io::{CheckOutcome, FaultCause, InstanceId, ScriptId, State};
+use crate::time::Instant;
+use crate::tracking::CheckStatus;
+use crate::types::{Family, Version};
+use core::net::IpAddr;
+use core::time::Duration;
+use serde::{Deserialize, Serialize};
+
+/// The state of every instance and check at one instant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Instances, in configuration order.
+    pub instances: Vec<InstanceSnapshot>,
+    /// Scripts, in configuration order.
+    pub scripts: Vec<ScriptSnapshot>,
+    /// Packets that matched no instance (unknown interface or VRID, unparseable), per reason.
+    pub unmatched: DiscardCounters,
+}
+
+/// One instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceSnapshot {
+    /// Its id.
+    pub id: InstanceId,
+    /// `vrrp_instance` name.
+    pub name: String,
+    /// Interface.
+    pub interface: String,
+    /// Address family.
+    pub family: Family,
+    /// VRID.
+    pub vrid: u8,
+    /// Protocol version.
+    pub version: Version,
+    /// Current state.
+    pub state: State,
+    /// Configured priority.
+    pub base_priority: u8,
+    /// Priority after tracking.
+    pub effective_priority: u8,
+    /// Why it is in FAULT, if it is.
+    pub fault: Option<FaultCause>,
+    /// The Master's address as last heard (ours while Master).
+    pub master_address: Option<IpAddr>,
+    /// The Master's priority as last heard.
+    pub master_priority: Option<u8>,
+    /// Advertisement_Interval (configured, as the wire carries it).
+    pub advert_interval: Duration,
+    /// Master_Adver_Interval (learned from the Master in v3).
+    pub master_adver_interval: Duration,
+    /// Master_Down_Interval with the current priority and learned interval.
+    pub master_down_interval: Duration,
+    /// Whether its VIPs are installed.
+    pub vips_installed: bool,
+    /// The next timer due.
+    pub next_timer: Option<Instant>,
+    /// Until when preempt_delay holds a preempting Backup back.
+    pub preempt_until: Option<Instant>,
+    /// When it last changed state.
+    pub last_transition: Option<Instant>,
+    /// Packet counters.
+    pub counters: InstanceCounters,
+}
+
+/// One `vrrp_script`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptSnapshot {
+    /// Its id.
+    pub id: ScriptId,
+    /// Block name.
+    pub name: String,
+    /// Good or bad after rise/fall.
+    pub status: CheckStatus,
+    /// Consecutive passes.
+    pub consecutive_pass: u32,
+    /// Consecutive failures.
+    pub consecutive_fail: u32,
+    /// The last result.
+    pub last_outcome: Option<CheckOutcome>,
+    /// Whether a run is in flight.
+    pub running: bool,
+    /// Whether any instance tracks it (only those are run).
+    pub tracked: bool,
+}
