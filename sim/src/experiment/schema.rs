@@ -1,0 +1,464 @@
+//! The experiment file schema (TOML, serde). Every struct denies unknown fields, so a typo is
+//! an error with its position, never silently ignored. `docs/experiments.md` documents it.
+
+use super::duration::Dur;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use toml::Spanned;
+
+/// A whole experiment file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExperimentFile {
+    /// Name: the default output folder is `out/<name>/`.
+    pub name: String,
+    /// What the experiment shows.
+    #[serde(default)]
+    pub description: String,
+    /// Simulated time of each run.
+    pub duration: Spanned<Dur>,
+    /// Runs per variant (seeds `seed_base .. seed_base + seeds`).
+    #[serde(default = "one")]
+    pub seeds: Spanned<u64>,
+    /// First seed.
+    #[serde(default)]
+    pub seed_base: u64,
+    /// `"event"` (the event queue, default) or `"turmoil"`.
+    #[serde(default)]
+    pub backend: Spanned<String>,
+    /// The LAN.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// The clients whose view of the VIP is measured.
+    #[serde(default)]
+    pub clients: ClientSpec,
+    /// The VRRP hosts.
+    pub nodes: Vec<NodeSpec>,
+    /// Faults and changes over time.
+    #[serde(default)]
+    pub timeline: Vec<Spanned<FaultSpec>>,
+    /// Named alternatives compared by one run of the file.
+    #[serde(default)]
+    pub variants: Vec<VariantSpec>,
+    /// What to write.
+    #[serde(default)]
+    pub outputs: OutputSpec,
+}
+
+fn one() -> Spanned<u64> {
+    Spanned::new(0..0, 1)
+}
+
+/// One VRRP host.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// Name used by the timeline and variants.
+    pub name: Spanned<String>,
+    /// IPv4 address of its interfaces (the VRRP source address and tie-breaker).
+    pub address: Ipv4Addr,
+    /// IPv6 link-local address (default fe80::<n+1>).
+    #[serde(default)]
+    pub ipv6_link_local: Option<Ipv6Addr>,
+    /// keepalived.conf text, inline.
+    #[serde(default)]
+    pub config: Option<Spanned<String>>,
+    /// keepalived.conf path, relative to the experiment file.
+    #[serde(default)]
+    pub config_file: Option<Spanned<String>>,
+    /// When its daemon starts (default 0).
+    #[serde(default)]
+    pub start: Option<Dur>,
+}
+
+/// Latency: a fixed `"1ms"` or a uniform range `{ min = "100us", max = "2ms" }`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum LatencySpec {
+    /// Fixed one-way latency.
+    Fixed(Dur),
+    /// Uniform between min and max.
+    Uniform {
+        /// Lower bound.
+        min: Dur,
+        /// Upper bound.
+        max: Dur,
+    },
+}
+
+impl Default for LatencySpec {
+    fn default() -> Self {
+        LatencySpec::Fixed(Dur(std::time::Duration::from_micros(100)))
+    }
+}
+
+/// Bursty loss: a two-state Gilbert-Elliott chain stepped once per packet and link.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BurstSpec {
+    /// Probability of moving from Good to Bad at each packet.
+    pub p_enter_bad: f64,
+    /// Probability of moving from Bad to Good at each packet.
+    pub p_leave_bad: f64,
+    /// Loss probability while Good.
+    #[serde(default)]
+    pub loss_good: f64,
+    /// Loss probability while Bad.
+    #[serde(default = "one_f")]
+    pub loss_bad: f64,
+}
+
+fn one_f() -> f64 {
+    1.0
+}
+
+/// The LAN: defaults for every link plus per-link overrides.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// One-way latency of every link.
+    #[serde(default)]
+    pub latency: LatencySpec,
+    /// Independent loss probability per packet and receiver.
+    #[serde(default)]
+    pub loss: Spanned<f64>,
+    /// Bursty loss on every link.
+    #[serde(default)]
+    pub burst: Option<BurstSpec>,
+    /// Per-link overrides (directed: from -> to).
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+}
+
+/// A directed link override.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    /// Sender.
+    pub from: Spanned<String>,
+    /// Receiver.
+    pub to: Spanned<String>,
+    /// Latency on this link.
+    #[serde(default)]
+    pub latency: Option<LatencySpec>,
+    /// Loss on this link.
+    #[serde(default)]
+    pub loss: Option<Spanned<f64>>,
+    /// Bursty loss on this link.
+    #[serde(default)]
+    pub burst: Option<BurstSpec>,
+}
+
+/// Clients on the LAN.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// How many (they all see the same gratuitous ARPs; more matter with per-client loss).
+    #[serde(default = "one_u32")]
+    pub count: u32,
+    /// A client whose target stops answering re-resolves the VIP after this long (Linux
+    /// neighbour unreachability detection). Default: never; only gratuitous ARP / NA move it.
+    #[serde(default)]
+    pub arp_reresolve_after: Option<Dur>,
+}
+
+impl Default for ClientSpec {
+    fn default() -> Self {
+        ClientSpec {
+            count: 1,
+            arp_reresolve_after: None,
+        }
+    }
+}
+
+fn one_u32() -> u32 {
+    1
+}
+
+/// One entry of the fault timeline.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultSpec {
+    /// Graceful stop (SIGTERM): priority-0 adverts, VIPs released, daemon gone.
+    Stop {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+    },
+    /// Crash (SIGKILL / power loss): silent; VIPs stay on the dead host.
+    Kill {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+    },
+    /// Start the daemon again (a restart clears VIPs a dead predecessor left).
+    Restart {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+    },
+    /// Cut the LAN between groups of nodes, both ways.
+    Partition {
+        /// When.
+        at: Dur,
+        /// Groups: nodes in different groups cannot reach each other.
+        groups: Vec<Vec<String>>,
+    },
+    /// Drop packets from `from` to `to` only.
+    OneWayPartition {
+        /// When.
+        at: Dur,
+        /// Senders.
+        from: Vec<String>,
+        /// Receivers.
+        to: Vec<String>,
+    },
+    /// Remove every partition.
+    Heal {
+        /// When.
+        at: Dur,
+    },
+    /// Change the independent loss rate (all links, or one directed link).
+    Loss {
+        /// When.
+        at: Dur,
+        /// New rate.
+        rate: f64,
+        /// Sender of the link (all links if absent).
+        #[serde(default)]
+        from: Option<String>,
+        /// Receiver of the link.
+        #[serde(default)]
+        to: Option<String>,
+    },
+    /// Change the latency of every link.
+    Latency {
+        /// When.
+        at: Dur,
+        /// New latency.
+        latency: LatencySpec,
+    },
+    /// Take a node's interface down (FAULT unless dont_track_primary).
+    LinkDown {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+    },
+    /// Bring it back up.
+    LinkUp {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+    },
+    /// A check starts failing.
+    CheckFail {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+        /// The vrrp_script name.
+        script: String,
+    },
+    /// A check starts passing.
+    CheckPass {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+        /// The vrrp_script name.
+        script: String,
+    },
+    /// A check flaps: fails for `duty` of every `period`, each cycle shifted by up to `jitter`.
+    CheckFlap {
+        /// When it starts.
+        at: Dur,
+        /// Which node.
+        node: String,
+        /// The vrrp_script name.
+        script: String,
+        /// Cycle length.
+        period: Dur,
+        /// Failing fraction of each cycle (0..1).
+        duty: f64,
+        /// Random shift of each failing window, uniform in [0, jitter).
+        #[serde(default)]
+        jitter: Dur,
+    },
+    /// Set a node's configured priority.
+    Priority {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+        /// Instance name (default: every instance of the node).
+        #[serde(default)]
+        instance: Option<String>,
+        /// New priority.
+        priority: u8,
+    },
+}
+
+impl FaultSpec {
+    /// When it happens.
+    pub fn at(&self) -> Dur {
+        match self {
+            FaultSpec::Stop { at, .. }
+            | FaultSpec::Kill { at, .. }
+            | FaultSpec::Restart { at, .. }
+            | FaultSpec::Partition { at, .. }
+            | FaultSpec::OneWayPartition { at, .. }
+            | FaultSpec::Heal { at }
+            | FaultSpec::Loss { at, .. }
+            | FaultSpec::Latency { at, .. }
+            | FaultSpec::LinkDown { at, .. }
+            | FaultSpec::LinkUp { at, .. }
+            | FaultSpec::CheckFail { at, .. }
+            | FaultSpec::CheckPass { at, .. }
+            | FaultSpec::CheckFlap { at, .. }
+            | FaultSpec::Priority { at, .. } => *at,
+        }
+    }
+
+    /// Every node name the entry refers to.
+    pub fn node_names(&self) -> Vec<&str> {
+        match self {
+            FaultSpec::Stop { node, .. }
+            | FaultSpec::Kill { node, .. }
+            | FaultSpec::Restart { node, .. }
+            | FaultSpec::LinkDown { node, .. }
+            | FaultSpec::LinkUp { node, .. }
+            | FaultSpec::CheckFail { node, .. }
+            | FaultSpec::CheckPass { node, .. }
+            | FaultSpec::CheckFlap { node, .. }
+            | FaultSpec::Priority { node, .. } => vec![node.as_str()],
+            FaultSpec::Partition { groups, .. } => groups.iter().flatten().map(String::as_str).collect(),
+            FaultSpec::OneWayPartition { from, to, .. } => from.iter().chain(to).map(String::as_str).collect(),
+            FaultSpec::Loss { from, to, .. } => from.iter().chain(to).map(String::as_str).collect(),
+            FaultSpec::Heal { .. } | FaultSpec::Latency { .. } => Vec::new(),
+        }
+    }
+}
+
+/// A named alternative: edits of node configs, the network or the timeline.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    /// Name (a column of the CSV files).
+    pub name: Spanned<String>,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// Edits per node name.
+    #[serde(default)]
+    pub nodes: BTreeMap<String, Spanned<NodeEdit>>,
+    /// Network edits.
+    #[serde(default)]
+    pub network: Option<NetworkEdit>,
+    /// Extra timeline entries for this variant.
+    #[serde(default)]
+    pub timeline: Vec<Spanned<FaultSpec>>,
+}
+
+/// Edits of a node's parsed configuration (applied to every instance, or to `instance`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NodeEdit {
+    /// Restrict instance edits to this instance.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// `priority`.
+    #[serde(default)]
+    pub priority: Option<u8>,
+    /// `nopreempt` (true) or preempt (false).
+    #[serde(default)]
+    pub nopreempt: Option<bool>,
+    /// `preempt_delay`.
+    #[serde(default)]
+    pub preempt_delay: Option<Dur>,
+    /// `advert_int`.
+    #[serde(default)]
+    pub advert_int: Option<Dur>,
+    /// `version` (2 or 3).
+    #[serde(default)]
+    pub version: Option<u8>,
+    /// `garp_master_refresh` (0s = off).
+    #[serde(default)]
+    pub garp_master_refresh: Option<Dur>,
+    /// RFC 9568 advert on receiving a lower priority (on by default).
+    #[serde(default)]
+    pub advert_on_lower_priority: Option<bool>,
+    /// Edits of `vrrp_script` blocks, by name.
+    #[serde(default)]
+    pub scripts: BTreeMap<String, ScriptEdit>,
+    /// Replace the whole keepalived.conf text.
+    #[serde(default)]
+    pub config: Option<String>,
+}
+
+/// Edits of one `vrrp_script`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptEdit {
+    /// `weight`.
+    #[serde(default)]
+    pub weight: Option<i32>,
+    /// `rise`.
+    #[serde(default)]
+    pub rise: Option<u32>,
+    /// `fall`.
+    #[serde(default)]
+    pub fall: Option<u32>,
+    /// `interval`.
+    #[serde(default)]
+    pub interval: Option<Dur>,
+}
+
+/// Network edits of a variant.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkEdit {
+    /// Latency of every link.
+    #[serde(default)]
+    pub latency: Option<LatencySpec>,
+    /// Independent loss.
+    #[serde(default)]
+    pub loss: Option<f64>,
+    /// Bursty loss.
+    #[serde(default)]
+    pub burst: Option<BurstSpec>,
+}
+
+/// Outputs.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Output folder (default `out/<name>`; `--out` wins).
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// Write PNG plots.
+    #[serde(default = "yes")]
+    pub plots: bool,
+    /// Write `events.csv` for the first seed of each variant.
+    #[serde(default = "yes")]
+    pub events: bool,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            dir: None,
+            plots: true,
+            events: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
