@@ -36,7 +36,9 @@ fn vrid_out_of_range() {
         ]
     );
     let t = "vrrp_instance A {\n interface eth0\n virtual_router_id 256\n}\n";
-    assert!(findings(t).contains(&"t.conf:3:20: error: `virtual_router_id` 256 is out of range 1..255".to_string()));
+    assert!(findings(t).contains(
+        &"t.conf:3:20: error: `virtual_router_id` 256 is out of range 1..255".to_string()
+    ));
 }
 
 #[test]
@@ -67,15 +69,21 @@ fn duplicate_vrid_on_one_interface_and_family() {
         ["t.conf:8:23: error: virtual_router_id 51 is already used on eth0 (IPv4) by vrrp_instance VI_1 at t.conf:3:23"]
     );
     // Another interface, or another family, is another virtual router.
-    let other_if = format!("{}{}", inst(""), inst("").replace("VI_1", "VI_2").replace("eth0", "eth1"));
+    let other_if = format!(
+        "{}{}",
+        inst(""),
+        inst("").replace("VI_1", "VI_2").replace("eth0", "eth1")
+    );
     assert!(findings(&other_if).is_empty());
-    let v6 = inst("    version 3\n    virtual_ipaddress {\n        fd00::1\n    }").replace("VI_1", "VI_6");
+    let v6 = inst("    version 3\n    virtual_ipaddress {\n        fd00::1\n    }")
+        .replace("VI_1", "VI_6");
     assert!(findings(&format!("{}{v6}", inst(""))).is_empty());
 }
 
 #[test]
 fn mixed_families_in_one_vip_list() {
-    let t = inst("    version 3\n    virtual_ipaddress {\n        10.0.0.1\n        fd00::1/64\n    }");
+    let t =
+        inst("    version 3\n    virtual_ipaddress {\n        10.0.0.1\n        fd00::1/64\n    }");
     assert_eq!(
         findings(&t),
         ["t.conf:7:9: error: virtual_ipaddress mixes address families: fd00::1 is IPv6, the first address 10.0.0.1 is IPv4"]
@@ -95,13 +103,17 @@ fn ipv6_with_v2_switches_to_v3() {
 
 #[test]
 fn auth_pass_longer_than_8_is_truncated() {
-    let t = inst("    authentication {\n        auth_type PASS\n        auth_pass 0123456789\n    }");
+    let t =
+        inst("    authentication {\n        auth_type PASS\n        auth_pass 0123456789\n    }");
     assert_eq!(
         findings(&t),
         ["t.conf:6:19: warning: `auth_pass` is longer than 8 characters; keepalived uses only the first 8: `01234567`"]
     );
     let l = keepalived::parse_str("t.conf", &t, &Options::default()).expect("warnings only");
-    assert_eq!(l.config.instances[0].auth, Some(AuthConfig::Pass("01234567".into())));
+    assert_eq!(
+        l.config.instances[0].auth,
+        Some(AuthConfig::Pass("01234567".into()))
+    );
     assert_eq!(l.findings.len(), 1);
 }
 
@@ -124,8 +136,12 @@ fn nopreempt_with_state_master() {
     let l = keepalived::parse_str("t.conf", &t, &Options::default()).expect("warning only");
     assert!(l.config.instances[0].preempt);
     // With BACKUP it works.
-    let b = keepalived::parse_str("t.conf", &inst("    state BACKUP\n    nopreempt"), &Options::default())
-        .expect("valid");
+    let b = keepalived::parse_str(
+        "t.conf",
+        &inst("    state BACKUP\n    nopreempt"),
+        &Options::default(),
+    )
+    .expect("valid");
     assert!(!b.config.instances[0].preempt);
 }
 
@@ -165,9 +181,16 @@ fn advert_int_v2() {
 #[test]
 fn advert_int_v3_and_version_anywhere_in_block() {
     // `version` after `advert_int` still decides.
-    let l = keepalived::parse_str("t.conf", &inst("    advert_int 0.01\n    version 3"), &Options::default())
-        .expect("valid v3");
-    assert_eq!(l.config.instances[0].advert_interval, Duration::from_millis(10));
+    let l = keepalived::parse_str(
+        "t.conf",
+        &inst("    advert_int 0.01\n    version 3"),
+        &Options::default(),
+    )
+    .expect("valid v3");
+    assert_eq!(
+        l.config.instances[0].advert_interval,
+        Duration::from_millis(10)
+    );
     assert_eq!(
         findings(&inst("    version 3\n    advert_int 41")),
         ["t.conf:5:16: error: `advert_int` 41 is outside VRRPv3's range 0.01..40.95 seconds"]
@@ -185,7 +208,10 @@ fn advert_int_v3_and_version_anywhere_in_block() {
         ["t.conf:4:16: error: `advert_int` expects a number of seconds, got `abc`"]
     );
     // global vrrp_version 3 is the default.
-    let g = format!("global_defs {{\n    vrrp_version 3\n}}\n{}", inst("    advert_int 0.5"));
+    let g = format!(
+        "global_defs {{\n    vrrp_version 3\n}}\n{}",
+        inst("    advert_int 0.5")
+    );
     assert!(findings(&g).is_empty());
 }
 
@@ -209,7 +235,10 @@ fn weight_ranges() {
         "vrrp_script s {{\n    script true\n}}\n{}",
         inst("    track_script {\n        s weight -300\n    }")
     );
-    assert_eq!(findings(&t), ["t.conf:8:18: error: `weight` -300 is out of range -253..253"]);
+    assert_eq!(
+        findings(&t),
+        ["t.conf:8:18: error: `weight` -300 is out of range -253..253"]
+    );
     assert_eq!(
         findings("vrrp_track_file f {\n    file /tmp/x\n    weight 255\n}\n"),
         ["t.conf:3:12: error: `weight` 255 is out of range -254..254"]
@@ -257,7 +286,10 @@ fn unbalanced_braces() {
         findings(&format!("{}}}\n", inst(""))),
         ["t.conf:6:1: error: `}` without a matching `{`"]
     );
-    assert_eq!(findings("{\n}\n"), ["t.conf:1:1: error: `{` without a keyword before it"]);
+    assert_eq!(
+        findings("{\n}\n"),
+        ["t.conf:1:1: error: `{` without a keyword before it"]
+    );
 }
 
 #[test]
@@ -317,7 +349,10 @@ fn syntax_variants() {
     let t = "vrrp_script s\n{\n  script \"/bin/check arg\"  # comment\n}\nvrrp_instance V { ! c\n  interface eth0\n  virtual_router_id 7\n  track_script { s weight 10 }\n  virtual_ipaddress { 10.1.1.1/24 dev eth0 label eth0:1 brd 10.1.1.255 no_track }\n  auth_pass_dummy_is_not_here\n}\n";
     let a = keepalived::analyze_str("t.conf", t, &Options::default());
     assert_eq!(
-        a.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        a.findings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
         ["t.conf:10:3: warning: unknown keyword `auth_pass_dummy_is_not_here` in vrrp_instance"]
     );
     let c = &a.config;

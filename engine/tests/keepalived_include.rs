@@ -16,14 +16,21 @@ fn names(c: &vrrp_engine::config::Config) -> Vec<String> {
 fn in_memory_glob_sorted_and_relative() {
     // Inserted out of order: the result must follow the sorted file names.
     let loader = MemLoader::new()
-        .with("/etc/k/keepalived.conf", "global_defs {\n    router_id r1\n}\ninclude conf.d/*.conf\ninclude other/x.conf\n")
+        .with(
+            "/etc/k/keepalived.conf",
+            "global_defs {\n    router_id r1\n}\ninclude conf.d/*.conf\ninclude other/x.conf\n",
+        )
         .with("/etc/k/conf.d/20-b.conf", instance("B", 2))
         .with("/etc/k/conf.d/10-a.conf", instance("A", 1))
         .with("/etc/k/conf.d/notes.txt", "garbage {")
         .with("/etc/k/other/x.conf", "include ../extra/3?-c.conf\n")
         .with("/etc/k/extra/30-c.conf", instance("C", 3));
-    let l = keepalived::load(Path::new("/etc/k/keepalived.conf"), &loader, &Options::default())
-        .expect("loads");
+    let l = keepalived::load(
+        Path::new("/etc/k/keepalived.conf"),
+        &loader,
+        &Options::default(),
+    )
+    .expect("loads");
     assert_eq!(names(&l.config), ["A", "B", "C"]);
     assert_eq!(l.config.global.router_id.as_deref(), Some("r1"));
 }
@@ -32,7 +39,10 @@ fn in_memory_glob_sorted_and_relative() {
 fn findings_name_the_included_file() {
     let loader = MemLoader::new()
         .with("main.conf", "include sub/*.conf\n")
-        .with("sub/a.conf", "vrrp_instance A {\n    interface eth0\n    virtual_router_id 300\n}\n");
+        .with(
+            "sub/a.conf",
+            "vrrp_instance A {\n    interface eth0\n    virtual_router_id 300\n}\n",
+        );
     let err = keepalived::load(Path::new("main.conf"), &loader, &Options::default())
         .expect_err("bad vrid");
     let lines: Vec<String> = err.0.iter().map(ToString::to_string).collect();
@@ -57,14 +67,19 @@ fn include_inside_a_block() {
 #[test]
 fn include_loop_is_reported_not_followed_forever() {
     let loader = MemLoader::new().with("a.conf", "include a.conf\n");
-    let err = keepalived::load(Path::new("a.conf"), &loader, &Options::default()).expect_err("loop");
+    let err =
+        keepalived::load(Path::new("a.conf"), &loader, &Options::default()).expect_err("loop");
     assert!(err.0[0].message.contains("include loop"), "{err}");
 }
 
 #[test]
 fn missing_top_file() {
-    let err = keepalived::load(Path::new("nope.conf"), &MemLoader::new(), &Options::default())
-        .expect_err("missing");
+    let err = keepalived::load(
+        Path::new("nope.conf"),
+        &MemLoader::new(),
+        &Options::default(),
+    )
+    .expect_err("missing");
     assert_eq!(
         err.to_string(),
         "nope.conf:1:1: error: cannot read `nope.conf`: No such file or directory"

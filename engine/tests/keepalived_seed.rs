@@ -98,8 +98,14 @@ fn seed_2_1_global_defs() {
     let l = load_ok("keepalived/seed_2_1_global_defs.conf");
     assert!(l.findings.is_empty(), "{:?}", msgs(&l.findings));
     let g = &l.config.global;
-    assert_eq!(g.notification_email, ["admin@example.com", "ops@example.com"]);
-    assert_eq!(g.notification_email_from.as_deref(), Some("keepalived@localhost"));
+    assert_eq!(
+        g.notification_email,
+        ["admin@example.com", "ops@example.com"]
+    );
+    assert_eq!(
+        g.notification_email_from.as_deref(),
+        Some("keepalived@localhost")
+    );
     assert_eq!(g.smtp_server.as_deref(), Some("127.0.0.1"));
     assert_eq!(g.smtp_connect_timeout, Duration::from_secs(30));
     assert_eq!(g.router_id.as_deref(), Some("LVS_DEVEL"));
@@ -145,11 +151,29 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
     assert_eq!(i.vips[1].dev, None);
     assert_eq!(
         i.virtual_routes,
-        [["src", "192.168.1.100", "to", "10.0.0.0/8", "via", "192.168.1.1", "dev", "eth0"]]
+        [[
+            "src",
+            "192.168.1.100",
+            "to",
+            "10.0.0.0/8",
+            "via",
+            "192.168.1.1",
+            "dev",
+            "eth0"
+        ]]
     );
-    assert_eq!(i.notify.master.as_deref(), Some("/etc/keepalived/notify.sh master"));
-    assert_eq!(i.notify.backup.as_deref(), Some("/etc/keepalived/notify.sh backup"));
-    assert_eq!(i.notify.fault.as_deref(), Some("/etc/keepalived/notify.sh fault"));
+    assert_eq!(
+        i.notify.master.as_deref(),
+        Some("/etc/keepalived/notify.sh master")
+    );
+    assert_eq!(
+        i.notify.backup.as_deref(),
+        Some("/etc/keepalived/notify.sh backup")
+    );
+    assert_eq!(
+        i.notify.fault.as_deref(),
+        Some("/etc/keepalived/notify.sh fault")
+    );
     assert_eq!(i.preempt_delay, Duration::from_secs(30));
     assert!(i.preempt);
 }
@@ -163,9 +187,18 @@ fn seed_2_4_virtual_server() {
     );
     let vs = &l.config.virtual_servers[0];
     assert_eq!(vs.target, ["192.168.1.100", "80"]);
-    assert_eq!(vs.options[0], ("delay_loop".to_string(), vec!["6".to_string()]));
-    assert_eq!(vs.options[2], ("lb_kind".to_string(), vec!["NAT|DR|TUN".to_string()]));
-    assert!(vs.options.iter().any(|(k, v)| k == "sorry_server" && v == &["192.168.1.200", "80"]));
+    assert_eq!(
+        vs.options[0],
+        ("delay_loop".to_string(), vec!["6".to_string()])
+    );
+    assert_eq!(
+        vs.options[2],
+        ("lb_kind".to_string(), vec!["NAT|DR|TUN".to_string()])
+    );
+    assert!(vs
+        .options
+        .iter()
+        .any(|(k, v)| k == "sorry_server" && v == &["192.168.1.200", "80"]));
     assert_eq!(vs.real_servers.len(), 2);
     let rs = &vs.real_servers[0];
     assert_eq!(rs.target, ["192.168.1.101", "80"]);
@@ -173,7 +206,10 @@ fn seed_2_4_virtual_server() {
     assert_eq!(rs.checkers[0].options.len(), 4);
     let http = &vs.real_servers[1].checkers[0];
     assert_eq!(http.kind, "HTTP_GET");
-    assert!(http.options.iter().any(|(k, v)| k == "path" && v == &["/health"]));
+    assert!(http
+        .options
+        .iter()
+        .any(|(k, v)| k == "path" && v == &["/health"]));
 }
 
 #[test]
