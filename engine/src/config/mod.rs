@@ -391,6 +391,9 @@ pub struct RealServerConfig {
     pub checkers: Vec<CheckerConfig>,
 }
 
+/// Simple `keyword value...` lines of a block, verbatim and in order.
+pub type OptionLines = Vec<(String, Vec<String>)>;
+
 /// A checker block inside a `real_server`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckerConfig {
@@ -399,5 +402,5 @@ pub struct CheckerConfig {
     /// Simple `keyword value...` lines, verbatim, in order.
     pub options: Vec<(String, Vec<String>)>,
     /// Nested blocks (`url { ... }`), each as its keyword and its lines.
-    pub blocks: Vec<(String, Vec<(String, Vec<String>)>)>,
+    pub blocks: Vec<(String, OptionLines)>,
 }

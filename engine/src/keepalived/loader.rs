@@ -1,0 +1,257 @@
+//! File access for the front end: the [`Loader`] trait, an in-memory and a filesystem
+//! implementation, and the expansion of `include` into one token stream.
+
+use super::diag::{Diags, Span};
+use super::glob;
+use super::lexer::{lex, Tok, Token};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// How the front end reads files: everything it touches goes through this, so parsing stays
+/// pure and testable.
+pub trait Loader {
+    /// The whole text of a file, or a one-line reason it cannot be read.
+    fn read(&self, path: &Path) -> Result<String, String>;
+    /// The files matching a wildcard pattern (any order; the caller sorts them).
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String>;
+}
+
+/// Files held in memory (for the simulator's inline configs and for tests).
+#[derive(Clone, Debug, Default)]
+pub struct MemLoader {
+    files: BTreeMap<PathBuf, String>,
+}
+
+impl MemLoader {
+    /// An empty set of files.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) a file; builder style.
+    pub fn with(mut self, path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        self.insert(path, text);
+        self
+    }
+
+    /// Adds (or replaces) a file.
+    pub fn insert(&mut self, path: impl Into<PathBuf>, text: impl Into<String>) {
+        self.files.insert(normalize(&path.into()), text.into());
+    }
+}
+
+impl Loader for MemLoader {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        self.files
+            .get(&normalize(path))
+            .cloned()
+            .ok_or_else(|| "No such file or directory".to_string())
+    }
+
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
+        let pat: Vec<String> = components(&normalize(pattern));
+        Ok(self
+            .files
+            .keys()
+            .filter(|p| {
+                let comps = components(p);
+                comps.len() == pat.len()
+                    && comps
+                        .iter()
+                        .zip(pat.iter())
+                        .all(|(n, p)| glob::matches(p, n))
+            })
+            .cloned()
+            .collect())
+    }
+}
+
+/// The real filesystem (std::fs), with the same wildcard rules as [`MemLoader`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FsLoader;
+
+impl Loader for FsLoader {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| e.to_string())
+    }
+
+    fn glob(&self, pattern: &Path) -> Result<Vec<PathBuf>, String> {
+        // Walk component by component, listing a directory only where a wildcard sits.
+        let mut current: Vec<PathBuf> = vec![PathBuf::new()];
+        for comp in pattern.components() {
+            let mut next = Vec::new();
+            match comp {
+                Component::Normal(part) => {
+                    let part = part.to_string_lossy();
+                    for base in &current {
+                        if glob::has_magic(&part) {
+                            let dir = if base.as_os_str().is_empty() {
+                                PathBuf::from(".")
+                            } else {
+                                base.clone()
+                            };
+                            let Ok(entries) = std::fs::read_dir(&dir) else {
+                                continue;
+                            };
+                            for entry in entries.flatten() {
+                                let name = entry.file_name().to_string_lossy().into_owned();
+                                if glob::matches(&part, &name) {
+                                    next.push(base.join(name));
+                                }
+                            }
+                        } else {
+                            next.push(base.join(part.as_ref()));
+                        }
+                    }
+                }
+                other => {
+                    for base in &current {
+                        next.push(base.join(other.as_os_str()));
+                    }
+                }
+            }
+            current = next;
+        }
+        Ok(current.into_iter().filter(|p| p.is_file()).collect())
+    }
+}
+
+/// Removes `.` and resolves `..` lexically, so in-memory paths compare equal.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for comp in path.components() {
+        match comp {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+fn components(path: &Path) -> Vec<String> {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// How deep includes may nest before we assume a loop.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// Reads `path` and everything it includes into one token stream.
+pub(crate) fn load_tokens(
+    path: &Path,
+    display: String,
+    loader: &dyn Loader,
+    diags: &mut Diags,
+) -> Option<Vec<Token>> {
+    let text = match loader.read(path) {
+        Ok(t) => t,
+        Err(e) => {
+            let file = diags.add_file(display.clone());
+            diags.error(
+                Span {
+                    file,
+                    line: 1,
+                    col: 1,
+                },
+                format!("cannot read `{display}`: {e}"),
+            );
+            return None;
+        }
+    };
+    let file = diags.add_file(display);
+    let mut out = Vec::new();
+    expand(path, file, &text, loader, diags, 0, &mut out);
+    Some(out)
+}
+
+fn expand(
+    path: &Path,
+    file: u32,
+    text: &str,
+    loader: &dyn Loader,
+    diags: &mut Diags,
+    depth: usize,
+    out: &mut Vec<Token>,
+) {
+    let tokens = lex(file, text, diags);
+    let mut iter = tokens.into_iter().peekable();
+    let mut prev_line: Option<u32> = None;
+    while let Some(tok) = iter.next() {
+        let first_on_line = prev_line != Some(tok.span.line);
+        prev_line = Some(tok.span.line);
+        let is_include = first_on_line
+            && matches!(&tok.tok, Tok::Word { text, quoted: false } if text == "include");
+        if !is_include {
+            out.push(tok);
+            continue;
+        }
+        // The rest of the line are the patterns.
+        let mut patterns = Vec::new();
+        while let Some(next) = iter.next_if(|t| t.span.line == tok.span.line) {
+            patterns.push(next);
+        }
+        if patterns.is_empty() {
+            diags.error(tok.span, "`include` expects a file name or pattern");
+        }
+        for pat in patterns {
+            let Tok::Word { text: pattern, .. } = &pat.tok else {
+                diags.error(pat.span, "`include` expects a file name or pattern");
+                continue;
+            };
+            include_one(path, pattern, pat.span, loader, diags, depth, out);
+        }
+    }
+}
+
+fn include_one(
+    from: &Path,
+    pattern: &str,
+    span: Span,
+    loader: &dyn Loader,
+    diags: &mut Diags,
+    depth: usize,
+    out: &mut Vec<Token>,
+) {
+    if depth >= MAX_INCLUDE_DEPTH {
+        diags.error(
+            span,
+            format!("includes nested deeper than {MAX_INCLUDE_DEPTH} (include loop?)"),
+        );
+        return;
+    }
+    let dir = from.parent().unwrap_or_else(|| Path::new(""));
+    let full = dir.join(pattern);
+    let mut files = if glob::has_magic(pattern) {
+        match loader.glob(&full) {
+            Ok(f) => f,
+            Err(e) => {
+                diags.error(span, format!("include `{pattern}`: {e}"));
+                return;
+            }
+        }
+    } else {
+        vec![full]
+    };
+    if files.is_empty() {
+        diags.warn(span, format!("include `{pattern}` matches no file"));
+        return;
+    }
+    // Sorted so the result never depends on directory order.
+    files.sort();
+    for f in files {
+        let display = f.display().to_string();
+        match loader.read(&f) {
+            Ok(text) => {
+                let file = diags.add_file(display);
+                expand(&f, file, &text, loader, diags, depth + 1, out);
+            }
+            Err(e) => diags.error(span, format!("cannot read included file `{display}`: {e}")),
+        }
+    }
+}

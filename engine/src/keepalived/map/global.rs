@@ -1,0 +1,205 @@
+//! `global_defs`.
+
+use super::super::diag::Diags;
+use super::super::parser::Node;
+use super::values::{flag, int, one, secs, text};
+use super::{not_acted, unknown};
+use crate::config::{GarpConfig, GlobalConfig};
+use crate::types::Version;
+
+/// Largest number of seconds accepted for delays and timeouts (keepalived reads them as
+/// unsigned 32-bit values).
+pub(crate) const MAX_SECS: u64 = u32::MAX as u64;
+
+const KNOWN: &[&str] = &[
+    "router_id",
+    "notification_email",
+    "notification_email_from",
+    "smtp_server",
+    "smtp_connect_timeout",
+    "vrrp_skip_check_adv_addr",
+    "vrrp_garp_interval",
+    "vrrp_gna_interval",
+    "vrrp_garp_master_delay",
+    "vrrp_garp_master_repeat",
+    "vrrp_garp_master_refresh",
+    "vrrp_garp_master_refresh_repeat",
+    "enable_script_security",
+    "script_user",
+    "vrrp_version",
+    "vrrp_strict",
+    "vrrp_startup_delay",
+];
+
+/// keepalived `global_defs` keywords the engine skips (warned as not acted on).
+const IGNORED: &[&str] = &[
+    "smtp_helo_name",
+    "smtp_alert",
+    "smtp_alert_vrrp",
+    "smtp_alert_checker",
+    "email_faults",
+    "no_email_faults",
+    "lvs_id",
+    "lvs_timeouts",
+    "lvs_sync_daemon",
+    "lvs_flush",
+    "vrrp_mcast_group4",
+    "vrrp_mcast_group6",
+    "vrrp_garp_lower_prio_delay",
+    "vrrp_garp_lower_prio_repeat",
+    "vrrp_lower_prio_no_advert",
+    "vrrp_higher_prio_send_advert",
+    "vrrp_iptables",
+    "vrrp_ipsets",
+    "vrrp_nftables",
+    "vrrp_check_unicast_src",
+    "vrrp_priority",
+    "checker_priority",
+    "vrrp_no_swap",
+    "checker_no_swap",
+    "notify_fifo",
+    "notify_fifo_script",
+    "vrrp_notify_fifo",
+    "vrrp_notify_fifo_script",
+    "max_auto_priority",
+    "min_auto_priority_delay",
+    "dynamic_interfaces",
+    "default_interface",
+    "enable_traps",
+    "enable_snmp_vrrp",
+    "enable_snmp_checker",
+    "vrrp_rx_bufs_policy",
+    "linkbeat_use_polling",
+    "vrrp_min_garp",
+    "vrrp_down_timer_adverts",
+    "vrrp_netlink_cmd_rcv_bufs",
+    "vrrp_netlink_monitor_rcv_bufs",
+    "process_names",
+    "script_timeout_exit",
+    "vrrp_dont_track_primary",
+    "vrrp_track_process",
+];
+
+/// Maps one `global_defs` block into `g` (several blocks accumulate, as in keepalived).
+pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
+    for item in node.items() {
+        let k = item.key.text.as_str();
+        match k {
+            "" => {}
+            "router_id" => {
+                if let Some(w) = one(d, item, "a name") {
+                    g.router_id = Some(w.text.clone());
+                }
+            }
+            "notification_email" => {
+                for addr in item.items() {
+                    g.notification_email.push(addr.key.text.clone());
+                    for extra in &addr.args {
+                        g.notification_email.push(extra.text.clone());
+                    }
+                }
+                for extra in &item.args {
+                    g.notification_email.push(extra.text.clone());
+                }
+            }
+            "notification_email_from" => {
+                if let Some(w) = one(d, item, "an e-mail address") {
+                    g.notification_email_from = Some(w.text.clone());
+                }
+            }
+            "smtp_server" => g.smtp_server = text(d, item).or(g.smtp_server.take()),
+            "smtp_connect_timeout" => {
+                if let Some(v) = secs(d, item, MAX_SECS) {
+                    g.smtp_connect_timeout = v;
+                }
+            }
+            "vrrp_skip_check_adv_addr" => {
+                flag(d, item);
+                g.skip_check_adv_addr = true;
+            }
+            "vrrp_garp_interval" => {
+                if let Some(v) = secs(d, item, MAX_SECS) {
+                    g.garp_interval = v;
+                }
+            }
+            "vrrp_gna_interval" => {
+                if let Some(v) = secs(d, item, MAX_SECS) {
+                    g.gna_interval = v;
+                }
+            }
+            "vrrp_garp_master_delay"
+            | "vrrp_garp_master_repeat"
+            | "vrrp_garp_master_refresh"
+            | "vrrp_garp_master_refresh_repeat" => {
+                garp_keyword(item, k.trim_start_matches("vrrp_"), &mut g.garp, d);
+            }
+            "enable_script_security" => {
+                flag(d, item);
+                g.enable_script_security = true;
+            }
+            "script_user" => g.script_user = text(d, item).or(g.script_user.take()),
+            "vrrp_version" => {
+                if let Some(v) = version(d, item) {
+                    g.vrrp_version = v;
+                }
+            }
+            "vrrp_strict" => {
+                flag(d, item);
+                g.strict = true;
+            }
+            "vrrp_startup_delay" => {
+                if let Some(v) = secs(d, item, MAX_SECS) {
+                    g.startup_delay = v;
+                }
+            }
+            k if IGNORED.contains(&k) => not_acted(d, item.key.span, k),
+            _ => unknown(d, item, "global_defs", &[KNOWN, IGNORED]),
+        }
+    }
+}
+
+/// One `garp_master_*` keyword (`name` without the `vrrp_` prefix) into `garp`; shared by
+/// `global_defs` and `vrrp_instance`.
+pub(crate) fn garp_keyword(item: &Node, name: &str, garp: &mut GarpConfig, d: &mut Diags) {
+    let max = i64::from(u32::MAX);
+    match name {
+        "garp_master_delay" => {
+            if let Some(v) = secs(d, item, MAX_SECS) {
+                garp.master_delay = v;
+            }
+        }
+        "garp_master_repeat" => {
+            if let Some(v) = int(d, item, 0, max).and_then(|v| u32::try_from(v).ok()) {
+                garp.master_repeat = v;
+            }
+        }
+        "garp_master_refresh" => {
+            if let Some(v) = secs(d, item, MAX_SECS) {
+                // keepalived: 0 means no periodic refresh.
+                garp.master_refresh = (!v.is_zero()).then_some(v);
+            }
+        }
+        "garp_master_refresh_repeat" => {
+            if let Some(v) = int(d, item, 0, max).and_then(|v| u32::try_from(v).ok()) {
+                garp.master_refresh_repeat = v;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `2` or `3`.
+pub(crate) fn version(d: &mut Diags, item: &Node) -> Option<Version> {
+    let w = one(d, item, "2 or 3")?;
+    match w.text.as_str() {
+        "2" => Some(Version::V2),
+        "3" => Some(Version::V3),
+        other => {
+            d.error(
+                w.span,
+                format!("`{}` expects 2 or 3, got `{other}`", item.key.text),
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,589 @@
+//! `vrrp_instance`: the virtual router, with the checks that need the whole block (the
+//! version is only known at its end, since keepalived allows `version` anywhere in it).
+
+use super::super::diag::{Diags, Span};
+use super::super::parser::{Node, Word};
+use super::global::{garp_keyword, version, MAX_SECS};
+use super::track::{track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
+use super::values::{flag, int, ip, ip_word, one, secs, text};
+use super::{not_acted, unknown};
+use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
+use crate::types::{Family, Version};
+use core::net::IpAddr;
+use core::time::Duration;
+
+/// Where the things the cross-instance checks point at are.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InstanceMeta {
+    /// The instance's name (or its keyword when unnamed).
+    pub name: Span,
+    /// The `virtual_router_id` value.
+    pub vrid: Option<Span>,
+    /// Each `track_script` entry, parallel to `InstanceConfig::track_scripts`.
+    pub track_scripts: Vec<Span>,
+    /// Whether both `interface` and `virtual_router_id` were given.
+    pub complete: bool,
+}
+
+const KNOWN: &[&str] = &[
+    "state",
+    "interface",
+    "use_vmac",
+    "vmac_xmit_base",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "authentication",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "track_script",
+    "track_interface",
+    "track_file",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+    "nopreempt",
+    "preempt",
+    "preempt_delay",
+    "accept",
+    "no_accept",
+    "unicast_src_ip",
+    "unicast_peer",
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "dont_track_primary",
+    "lower_prio_no_advert",
+];
+
+/// keepalived instance keywords the engine skips (warned as not acted on).
+/// `old_unicast_checksum` is here: it selects keepalived's pre-1.3.6 unicast checksum, not
+/// the checksum without pseudo-header, so it does not map onto `checksum_mode`.
+const IGNORED: &[&str] = &[
+    "use_vmac_addr",
+    "use_ipvlan",
+    "native_ipv6",
+    "mcast_src_ip",
+    "track_src_ip",
+    "track_process",
+    "track_bfd",
+    "smtp_alert",
+    "promote_secondaries",
+    "lvs_sync_daemon_interface",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_interval",
+    "gna_interval",
+    "higher_prio_send_advert",
+    "strict_mode",
+    "skip_check_adv_addr",
+    "debug",
+    "notify_master_rx_lower_pri",
+    "notify_priority_changes",
+    "virtual_rules",
+    "old_unicast_checksum",
+    "down_timer_adverts",
+    "kernel_rx_buf_size",
+    "unicast_fault_no_peer",
+    "check_unicast_src",
+    "vrf",
+    "unicast_ttl",
+];
+
+const AUTH_KEYS: &[&str] = &["auth_type", "auth_pass"];
+
+/// keepalived carries at most 8 bytes of a PASS password.
+const AUTH_PASS_MAX: usize = 8;
+
+/// What the block said, before the end-of-block checks.
+#[derive(Default)]
+struct Seen<'n> {
+    advert: Option<&'n Word>,
+    version: Option<Version>,
+    master: bool,
+    nopreempt: Option<Span>,
+    preempt_delay: Option<Span>,
+    auth: Option<Span>,
+    interface: bool,
+    accept_set: bool,
+    vip_words: Vec<Span>,
+    ah: Option<Span>,
+}
+
+/// Maps one `vrrp_instance NAME { ... }` block with `global_defs` defaults.
+pub(crate) fn map_instance(
+    node: &Node,
+    global: &GlobalConfig,
+    d: &mut Diags,
+) -> (InstanceConfig, InstanceMeta) {
+    let name_word = node.args.first();
+    let name = name_word.map(|w| w.text.clone()).unwrap_or_default();
+    if name_word.is_none() {
+        d.error(node.key.span, "`vrrp_instance` expects a name, got nothing");
+    }
+    if node.block.is_none() {
+        d.error(node.key.span, "`vrrp_instance` expects a `{ ... }` block");
+    }
+    let mut meta = InstanceMeta {
+        name: name_word.map_or(node.key.span, |w| w.span),
+        ..InstanceMeta::default()
+    };
+    let mut inst = InstanceConfig::new(name.clone(), String::new(), 0);
+    inst.garp = global.garp;
+    let mut seen = Seen::default();
+    for item in node.items() {
+        map_item(item, &mut inst, &mut meta, &mut seen, d);
+    }
+    finish(&mut inst, &mut meta, &seen, global, d);
+    (inst, meta)
+}
+
+fn map_item<'n>(
+    item: &'n Node,
+    inst: &mut InstanceConfig,
+    meta: &mut InstanceMeta,
+    seen: &mut Seen<'n>,
+    d: &mut Diags,
+) {
+    let k = item.key.text.as_str();
+    match k {
+        "" => {}
+        "state" => {
+            if let Some(w) = one(d, item, "MASTER or BACKUP") {
+                match w.text.as_str() {
+                    "MASTER" => {
+                        inst.initial_state = InitialState::Master;
+                        seen.master = true;
+                    }
+                    "BACKUP" => {
+                        inst.initial_state = InitialState::Backup;
+                        seen.master = false;
+                    }
+                    other => d.error(
+                        w.span,
+                        format!("`state` expects MASTER or BACKUP, got `{other}`"),
+                    ),
+                }
+            }
+        }
+        "interface" => {
+            if let Some(w) = one(d, item, "an interface name") {
+                inst.interface = w.text.clone();
+                seen.interface = true;
+            }
+        }
+        "use_vmac" => {
+            not_acted(d, item.key.span, k);
+            inst.use_vmac = Some(
+                item.args
+                    .first()
+                    .map(|w| w.text.clone())
+                    .unwrap_or_default(),
+            );
+        }
+        "vmac_xmit_base" => {
+            not_acted(d, item.key.span, k);
+            flag(d, item);
+            inst.vmac_xmit_base = true;
+        }
+        "virtual_router_id" => {
+            if let Some(v) = int(d, item, 1, 255).and_then(|v| u8::try_from(v).ok()) {
+                inst.vrid = v;
+                meta.vrid = item.args.first().map(|w| w.span);
+            }
+        }
+        "priority" => {
+            if let Some(v) = int(d, item, 1, 255).and_then(|v| u8::try_from(v).ok()) {
+                inst.priority = v;
+            }
+        }
+        "advert_int" => {
+            // Checked at the end of the block, when the version is known.
+            if let Some(w) = one(d, item, "a number of seconds") {
+                seen.advert = Some(w);
+            }
+        }
+        "version" => seen.version = version(d, item).or(seen.version),
+        "authentication" => auth(item, inst, seen, d),
+        "virtual_ipaddress" => {
+            for line in item.items() {
+                if let Some(v) = vip(line, d) {
+                    seen.vip_words.push(line.key.span);
+                    inst.vips.push(v);
+                }
+            }
+        }
+        "virtual_ipaddress_excluded" => {
+            for line in item.items() {
+                if let Some(v) = vip(line, d) {
+                    inst.vips_excluded.push(v);
+                }
+            }
+        }
+        "virtual_routes" => {
+            not_acted(d, item.key.span, k);
+            for line in item.items() {
+                let mut words = vec![line.key.text.clone()];
+                words.extend(line.args.iter().map(|w| w.text.clone()));
+                inst.virtual_routes.push(words);
+            }
+        }
+        "track_script" => {
+            for line in item.items() {
+                inst.track_scripts.push(track_ref(line, SCRIPT_WEIGHT, d));
+                meta.track_scripts.push(line.key.span);
+            }
+        }
+        "track_interface" => {
+            for line in item.items() {
+                inst.track_interfaces
+                    .push(track_ref(line, SCRIPT_WEIGHT, d));
+            }
+        }
+        "track_file" => {
+            for line in item.items() {
+                inst.track_files.push(track_ref(line, FILE_WEIGHT, d));
+            }
+        }
+        "notify_master" => inst.notify.master = text(d, item).or(inst.notify.master.take()),
+        "notify_backup" => inst.notify.backup = text(d, item).or(inst.notify.backup.take()),
+        "notify_fault" => inst.notify.fault = text(d, item).or(inst.notify.fault.take()),
+        "notify_stop" => inst.notify.stop = text(d, item).or(inst.notify.stop.take()),
+        "notify" => inst.notify.generic = text(d, item).or(inst.notify.generic.take()),
+        "nopreempt" => {
+            flag(d, item);
+            inst.preempt = false;
+            seen.nopreempt = Some(item.key.span);
+        }
+        "preempt" => {
+            flag(d, item);
+            inst.preempt = true;
+            seen.nopreempt = None;
+        }
+        "preempt_delay" => {
+            if let Some(v) = secs(d, item, 1000) {
+                inst.preempt_delay = v;
+                seen.preempt_delay = Some(item.key.span);
+            }
+        }
+        "accept" => {
+            flag(d, item);
+            inst.accept = true;
+            seen.accept_set = true;
+        }
+        "no_accept" => {
+            flag(d, item);
+            inst.accept = false;
+            seen.accept_set = true;
+        }
+        "unicast_src_ip" => inst.unicast_src = ip(d, item).or(inst.unicast_src),
+        "unicast_peer" => {
+            for line in item.items() {
+                // Per-peer options (`min_ttl`, `max_ttl`) are not acted on.
+                if let Some(extra) = line.args.first() {
+                    not_acted(d, extra.span, &extra.text);
+                }
+                if let Some(a) = ip_word(d, "unicast_peer", &line.key) {
+                    inst.unicast_peers.push(a);
+                }
+            }
+        }
+        "garp_master_delay"
+        | "garp_master_repeat"
+        | "garp_master_refresh"
+        | "garp_master_refresh_repeat" => garp_keyword(item, k, &mut inst.garp, d),
+        "dont_track_primary" => {
+            flag(d, item);
+            inst.dont_track_primary = true;
+        }
+        "lower_prio_no_advert" => {
+            // `lower_prio_no_advert [true|false]`: a Master does not answer a lower-priority
+            // advert with one of its own.
+            let off = match item.args.first().map(|w| w.text.as_str()) {
+                None | Some("true") | Some("on") | Some("yes") => true,
+                Some("false") | Some("off") | Some("no") => false,
+                Some(other) => {
+                    if let Some(w) = item.args.first() {
+                        d.error(
+                            w.span,
+                            format!("`lower_prio_no_advert` expects true or false, got `{other}`"),
+                        );
+                    }
+                    false
+                }
+            };
+            inst.advert_on_lower_priority = !off;
+        }
+        k if IGNORED.contains(&k) => not_acted(d, item.key.span, k),
+        _ => unknown(d, item, "vrrp_instance", &[KNOWN, IGNORED]),
+    }
+}
+
+fn auth<'n>(item: &'n Node, inst: &mut InstanceConfig, seen: &mut Seen<'n>, d: &mut Diags) {
+    let mut kind: Option<&Word> = None;
+    let mut pass: Option<String> = None;
+    for line in item.items() {
+        match line.key.text.as_str() {
+            "" => {}
+            "auth_type" => {
+                if let Some(w) = one(d, line, "PASS or AH") {
+                    match w.text.as_str() {
+                        "PASS" | "AH" => kind = Some(w),
+                        other => d.error(
+                            w.span,
+                            format!("`auth_type` expects PASS or AH, got `{other}`"),
+                        ),
+                    }
+                }
+            }
+            "auth_pass" => {
+                if let Some(w) = one(d, line, "a password") {
+                    pass = Some(truncate_pass(w, d));
+                }
+            }
+            _ => unknown(d, line, "authentication", &[AUTH_KEYS]),
+        }
+    }
+    seen.auth = Some(item.key.span);
+    match (kind.map(|w| (w.text.as_str(), w.span)), pass) {
+        (Some(("AH", span)), _) => {
+            // Refused rather than ignored: peers using AH expect IPsec-AH headers we cannot
+            // produce or check, so running anyway would end in two Masters.
+            seen.ah = Some(span);
+            inst.auth = Some(AuthConfig::Ah);
+        }
+        (_, Some(p)) => inst.auth = Some(AuthConfig::Pass(p)),
+        (Some((_, span)), None) => {
+            d.error(span, "`auth_type PASS` needs an `auth_pass`");
+        }
+        (None, None) => {}
+    }
+}
+
+/// keepalived keeps only the first 8 bytes of a password; warn and keep what is used.
+fn truncate_pass(w: &Word, d: &mut Diags) -> String {
+    if w.text.len() <= AUTH_PASS_MAX {
+        return w.text.clone();
+    }
+    let mut end = AUTH_PASS_MAX;
+    while !w.text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let used = w.text.get(..end).unwrap_or_default().to_string();
+    d.warn(
+        w.span,
+        format!(
+            "`auth_pass` is longer than 8 characters; keepalived uses only the first 8: `{used}`"
+        ),
+    );
+    used
+}
+
+/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IF] [label L] [other options...]`.
+fn vip(line: &Node, d: &mut Diags) -> Option<VirtualAddress> {
+    let word = &line.key;
+    if word.text.is_empty() {
+        return None;
+    }
+    let (addr_text, prefix_text) = match word.text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (word.text.as_str(), None),
+    };
+    let Ok(addr) = addr_text.parse::<IpAddr>() else {
+        d.error(
+            word.span,
+            format!("virtual address expects ADDR[/PREFIX], got `{}`", word.text),
+        );
+        return None;
+    };
+    let mut v = VirtualAddress::host(addr);
+    if let Some(p) = prefix_text {
+        let max = v.prefix_len;
+        match p.parse::<u8>() {
+            Ok(n) if n <= max => v.prefix_len = n,
+            _ => {
+                d.error(
+                    word.span,
+                    format!("prefix `/{p}` of `{}` is not in 0..{max}", word.text),
+                );
+                return None;
+            }
+        }
+    }
+    let mut args = line.args.iter();
+    while let Some(a) = args.next() {
+        match a.text.as_str() {
+            "dev" | "label" => {
+                let Some(val) = args.next() else {
+                    d.error(a.span, format!("`{}` expects a value, got nothing", a.text));
+                    break;
+                };
+                if a.text == "dev" {
+                    v.dev = Some(val.text.clone());
+                } else {
+                    v.label = Some(val.text.clone());
+                }
+            }
+            _ => v.extra.push(a.text.clone()),
+        }
+    }
+    Some(v)
+}
+
+/// The checks that need the whole block.
+fn finish(
+    inst: &mut InstanceConfig,
+    meta: &mut InstanceMeta,
+    seen: &Seen<'_>,
+    global: &GlobalConfig,
+    d: &mut Diags,
+) {
+    let name = inst.name.clone();
+    if !seen.interface {
+        d.error(
+            meta.name,
+            format!("vrrp_instance {name} has no `interface`"),
+        );
+    }
+    if meta.vrid.is_none() {
+        d.error(
+            meta.name,
+            format!("vrrp_instance {name} has no `virtual_router_id`"),
+        );
+    }
+    meta.complete = seen.interface && meta.vrid.is_some();
+    inst.version = seen.version.unwrap_or(global.vrrp_version);
+
+    // One family per address list: the first address decides.
+    if let Some(first) = inst.vips.first() {
+        let fam = Family::of(&first.addr);
+        let first_addr = first.addr;
+        for (v, span) in inst.vips.iter().zip(seen.vip_words.iter()) {
+            if Family::of(&v.addr) != fam {
+                d.error(
+                    *span,
+                    format!(
+                        "virtual_ipaddress mixes address families: {} is {}, the first address {} is {}",
+                        v.addr,
+                        family_name(Family::of(&v.addr)),
+                        first_addr,
+                        family_name(fam)
+                    ),
+                );
+            }
+        }
+        if fam == Family::Ipv6 && inst.version == Version::V2 {
+            if let Some(span) = seen.vip_words.first() {
+                d.warn(
+                    *span,
+                    format!(
+                        "VRRPv2 is IPv4 only; vrrp_instance {name} uses version 3 for {first_addr}, as keepalived does"
+                    ),
+                );
+            }
+            inst.version = Version::V3;
+        }
+    }
+
+    if let Some(w) = seen.advert {
+        if let Some(v) = advert(w, inst.version, d) {
+            inst.advert_interval = v;
+        }
+    }
+
+    if let Some(span) = seen.nopreempt {
+        if seen.master {
+            d.warn(
+                span,
+                "`nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`",
+            );
+            inst.preempt = true;
+        } else if let Some(delay) = seen.preempt_delay {
+            d.warn(
+                delay,
+                "`preempt_delay` is ignored with `nopreempt` (keepalived resets it to 0)",
+            );
+            inst.preempt_delay = Duration::ZERO;
+        }
+    }
+
+    if let Some(span) = seen.ah {
+        d.error(
+            span,
+            "`auth_type AH` is not supported by this engine (IPsec AH cannot be produced or checked)",
+        );
+    }
+    if inst.version == Version::V3 {
+        if let (Some(span), Some(_)) = (seen.auth, &inst.auth) {
+            d.warn(
+                span,
+                "`authentication` is ignored with VRRPv3 (RFC 5798 has no authentication)",
+            );
+            inst.auth = None;
+        }
+    }
+
+    // keepalived's vrrp_strict turns Accept_Mode off unless `accept` is given.
+    if global.strict && !seen.accept_set {
+        inst.accept = false;
+    }
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "IPv6",
+    }
+}
+
+/// `advert_int` against what the version can carry: v2 whole seconds 1..255, v3
+/// centiseconds 1..4095.
+fn advert(w: &Word, version: Version, d: &mut Diags) -> Option<Duration> {
+    let v = secs_checked(w, d)?;
+    match version {
+        Version::V2 => {
+            if v.subsec_nanos() != 0 || v < Duration::from_secs(1) || v > Duration::from_secs(255) {
+                d.error(
+                    w.span,
+                    format!(
+                        "`advert_int` {} cannot be carried by VRRPv2: it needs a whole number of seconds in 1..255",
+                        w.text
+                    ),
+                );
+                return None;
+            }
+        }
+        Version::V3 => {
+            if v < Duration::from_millis(10) || v > Duration::from_millis(40_950) {
+                d.error(
+                    w.span,
+                    format!(
+                        "`advert_int` {} is outside VRRPv3's range 0.01..40.95 seconds",
+                        w.text
+                    ),
+                );
+                return None;
+            }
+            if v.as_nanos() % 10_000_000 != 0 {
+                d.error(
+                    w.span,
+                    format!(
+                        "`advert_int` {} is not a multiple of 10 ms, which VRRPv3 needs",
+                        w.text
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    Some(v)
+}
+
+fn secs_checked(w: &Word, d: &mut Diags) -> Option<Duration> {
+    super::values::secs_word(d, "advert_int", w, MAX_SECS)
+}

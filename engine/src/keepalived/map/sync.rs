@@ -1,0 +1,80 @@
+//! `vrrp_sync_group`.
+
+use super::super::diag::{Diags, Span};
+use super::super::parser::Node;
+use super::track::{block_name, track_ref, SCRIPT_WEIGHT};
+use super::values::text;
+use super::{not_acted, unknown};
+use crate::config::{NotifyConfig, SyncGroupConfig};
+
+/// Where a sync group's references are, for the cross-block checks.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SyncMeta {
+    /// Each `group` member, parallel to `SyncGroupConfig::instances`.
+    pub members: Vec<Span>,
+    /// Each `track_script` entry, parallel to `SyncGroupConfig::track_scripts`.
+    pub track_scripts: Vec<Span>,
+}
+
+const KNOWN: &[&str] = &[
+    "group",
+    "track_script",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+];
+
+const IGNORED: &[&str] = &[
+    "track_interface",
+    "track_file",
+    "track_process",
+    "track_bfd",
+    "smtp_alert",
+    "global_tracking",
+    "sync_group_tracking_weight",
+    "notify_priority_changes",
+];
+
+/// Maps a `vrrp_sync_group NAME { ... }` block.
+pub(crate) fn map_sync_group(node: &Node, d: &mut Diags) -> (SyncGroupConfig, SyncMeta) {
+    let name = block_name(node, d)
+        .map(|w| w.text.clone())
+        .unwrap_or_default();
+    let mut g = SyncGroupConfig {
+        name,
+        instances: Vec::new(),
+        track_scripts: Vec::new(),
+        notify: NotifyConfig::default(),
+    };
+    let mut meta = SyncMeta::default();
+    for item in node.items() {
+        let k = item.key.text.as_str();
+        match k {
+            "" => {}
+            "group" => {
+                for line in item.items() {
+                    for w in core::iter::once(&line.key).chain(line.args.iter()) {
+                        g.instances.push(w.text.clone());
+                        meta.members.push(w.span);
+                    }
+                }
+            }
+            "track_script" => {
+                for line in item.items() {
+                    g.track_scripts.push(track_ref(line, SCRIPT_WEIGHT, d));
+                    meta.track_scripts.push(line.key.span);
+                }
+            }
+            "notify_master" => g.notify.master = text(d, item).or(g.notify.master.take()),
+            "notify_backup" => g.notify.backup = text(d, item).or(g.notify.backup.take()),
+            "notify_fault" => g.notify.fault = text(d, item).or(g.notify.fault.take()),
+            "notify_stop" => g.notify.stop = text(d, item).or(g.notify.stop.take()),
+            "notify" => g.notify.generic = text(d, item).or(g.notify.generic.take()),
+            k if IGNORED.contains(&k) => not_acted(d, item.key.span, k),
+            _ => unknown(d, item, "vrrp_sync_group", &[KNOWN, IGNORED]),
+        }
+    }
+    (g, meta)
+}

@@ -1,0 +1,320 @@
+//! Writes a [`Config`] back as keepalived.conf text; parsing the result gives the same
+//! [`Config`]. Every value is written explicitly (per-instance `garp_master_*`, `version`,
+//! `accept`), so no default of `global_defs` can leak into an instance on the way back.
+
+use super::map::values::fmt_secs;
+use crate::config::{
+    AuthConfig, Config, GarpConfig, InitialState, InstanceConfig, NotifyConfig, OptionLines,
+    TrackRef, VirtualAddress,
+};
+use core::fmt::Write as _;
+
+/// The configuration as keepalived.conf text.
+pub fn print(config: &Config) -> String {
+    let mut w = Writer::default();
+    global(&mut w, config);
+    for s in &config.scripts {
+        w.open(&["vrrp_script", &s.name]);
+        w.line(&["script", &s.script]);
+        w.line(&["interval", &fmt_secs(s.interval)]);
+        if let Some(t) = s.timeout {
+            w.line(&["timeout", &fmt_secs(t)]);
+        }
+        w.line(&["weight", &s.weight.to_string()]);
+        w.line(&["fall", &s.fall.to_string()]);
+        w.line(&["rise", &s.rise.to_string()]);
+        if let Some(u) = &s.user {
+            w.line(&["user", u]);
+        }
+        if s.init_fail {
+            w.line(&["init_fail"]);
+        }
+        w.close();
+    }
+    for t in &config.track_files {
+        w.open(&["vrrp_track_file", &t.name]);
+        w.line(&["file", &t.path]);
+        w.line(&["weight", &t.weight.to_string()]);
+        if let Some(v) = t.init_value {
+            w.line(&["init_file", &v.to_string()]);
+        }
+        w.close();
+    }
+    for i in &config.instances {
+        instance(&mut w, i);
+    }
+    for g in &config.sync_groups {
+        w.open(&["vrrp_sync_group", &g.name]);
+        w.open(&["group"]);
+        for m in &g.instances {
+            w.line(&[m]);
+        }
+        w.close();
+        tracks(&mut w, "track_script", &g.track_scripts);
+        notify(&mut w, &g.notify);
+        w.close();
+    }
+    for vs in &config.virtual_servers {
+        let mut head = vec!["virtual_server"];
+        head.extend(vs.target.iter().map(String::as_str));
+        w.open(&head);
+        options(&mut w, &vs.options);
+        for rs in &vs.real_servers {
+            let mut head = vec!["real_server"];
+            head.extend(rs.target.iter().map(String::as_str));
+            w.open(&head);
+            options(&mut w, &rs.options);
+            for c in &rs.checkers {
+                w.open(&[&c.kind]);
+                options(&mut w, &c.options);
+                for (name, lines) in &c.blocks {
+                    w.open(&[name]);
+                    options(&mut w, lines);
+                    w.close();
+                }
+                w.close();
+            }
+            w.close();
+        }
+        w.close();
+    }
+    w.out
+}
+
+fn global(w: &mut Writer, config: &Config) {
+    let g = &config.global;
+    w.open(&["global_defs"]);
+    if let Some(r) = &g.router_id {
+        w.line(&["router_id", r]);
+    }
+    if !g.notification_email.is_empty() {
+        w.open(&["notification_email"]);
+        for e in &g.notification_email {
+            w.line(&[e]);
+        }
+        w.close();
+    }
+    if let Some(f) = &g.notification_email_from {
+        w.line(&["notification_email_from", f]);
+    }
+    if let Some(s) = &g.smtp_server {
+        w.line(&["smtp_server", s]);
+    }
+    w.line(&["smtp_connect_timeout", &fmt_secs(g.smtp_connect_timeout)]);
+    if g.skip_check_adv_addr {
+        w.line(&["vrrp_skip_check_adv_addr"]);
+    }
+    w.line(&["vrrp_garp_interval", &fmt_secs(g.garp_interval)]);
+    w.line(&["vrrp_gna_interval", &fmt_secs(g.gna_interval)]);
+    garp(w, "vrrp_", &g.garp);
+    if g.enable_script_security {
+        w.line(&["enable_script_security"]);
+    }
+    if let Some(u) = &g.script_user {
+        w.line(&["script_user", u]);
+    }
+    w.line(&["vrrp_version", &g.vrrp_version.number().to_string()]);
+    if g.strict {
+        w.line(&["vrrp_strict"]);
+    }
+    w.line(&["vrrp_startup_delay", &fmt_secs(g.startup_delay)]);
+    w.close();
+}
+
+fn garp(w: &mut Writer, prefix: &str, g: &GarpConfig) {
+    let refresh = g.master_refresh.map_or_else(|| "0".to_string(), fmt_secs);
+    w.line(&[
+        &format!("{prefix}garp_master_delay"),
+        &fmt_secs(g.master_delay),
+    ]);
+    w.line(&[
+        &format!("{prefix}garp_master_repeat"),
+        &g.master_repeat.to_string(),
+    ]);
+    w.line(&[&format!("{prefix}garp_master_refresh"), &refresh]);
+    w.line(&[
+        &format!("{prefix}garp_master_refresh_repeat"),
+        &g.master_refresh_repeat.to_string(),
+    ]);
+}
+
+fn instance(w: &mut Writer, i: &InstanceConfig) {
+    w.open(&["vrrp_instance", &i.name]);
+    let state = match i.initial_state {
+        InitialState::Master => "MASTER",
+        InitialState::Backup => "BACKUP",
+    };
+    w.line(&["state", state]);
+    w.line(&["interface", &i.interface]);
+    match i.use_vmac.as_deref() {
+        Some("") => w.line(&["use_vmac"]),
+        Some(name) => w.line(&["use_vmac", name]),
+        None => {}
+    }
+    if i.vmac_xmit_base {
+        w.line(&["vmac_xmit_base"]);
+    }
+    w.line(&["virtual_router_id", &i.vrid.to_string()]);
+    w.line(&["priority", &i.priority.to_string()]);
+    w.line(&["advert_int", &fmt_secs(i.advert_interval)]);
+    w.line(&["version", &i.version.number().to_string()]);
+    match &i.auth {
+        Some(AuthConfig::Pass(p)) => {
+            w.open(&["authentication"]);
+            w.line(&["auth_type", "PASS"]);
+            w.line(&["auth_pass", p]);
+            w.close();
+        }
+        Some(AuthConfig::Ah) => {
+            w.open(&["authentication"]);
+            w.line(&["auth_type", "AH"]);
+            w.close();
+        }
+        None => {}
+    }
+    vips(w, "virtual_ipaddress", &i.vips);
+    vips(w, "virtual_ipaddress_excluded", &i.vips_excluded);
+    if !i.virtual_routes.is_empty() {
+        w.open(&["virtual_routes"]);
+        for r in &i.virtual_routes {
+            let words: Vec<&str> = r.iter().map(String::as_str).collect();
+            w.line(&words);
+        }
+        w.close();
+    }
+    tracks(w, "track_script", &i.track_scripts);
+    tracks(w, "track_interface", &i.track_interfaces);
+    tracks(w, "track_file", &i.track_files);
+    notify(w, &i.notify);
+    w.line(&[if i.preempt { "preempt" } else { "nopreempt" }]);
+    w.line(&["preempt_delay", &fmt_secs(i.preempt_delay)]);
+    w.line(&[if i.accept { "accept" } else { "no_accept" }]);
+    if let Some(src) = i.unicast_src {
+        w.line(&["unicast_src_ip", &src.to_string()]);
+    }
+    if !i.unicast_peers.is_empty() {
+        w.open(&["unicast_peer"]);
+        for p in &i.unicast_peers {
+            w.line(&[&p.to_string()]);
+        }
+        w.close();
+    }
+    garp(w, "", &i.garp);
+    if i.dont_track_primary {
+        w.line(&["dont_track_primary"]);
+    }
+    let no_advert = if i.advert_on_lower_priority {
+        "false"
+    } else {
+        "true"
+    };
+    w.line(&["lower_prio_no_advert", no_advert]);
+    w.close();
+}
+
+fn vips(w: &mut Writer, keyword: &str, list: &[VirtualAddress]) {
+    if list.is_empty() {
+        return;
+    }
+    w.open(&[keyword]);
+    for v in list {
+        let addr = format!("{}/{}", v.addr, v.prefix_len);
+        let mut words: Vec<&str> = vec![&addr];
+        if let Some(dev) = &v.dev {
+            words.extend(["dev", dev.as_str()]);
+        }
+        if let Some(label) = &v.label {
+            words.extend(["label", label.as_str()]);
+        }
+        words.extend(v.extra.iter().map(String::as_str));
+        w.line(&words);
+    }
+    w.close();
+}
+
+fn tracks(w: &mut Writer, keyword: &str, list: &[TrackRef]) {
+    if list.is_empty() {
+        return;
+    }
+    w.open(&[keyword]);
+    for r in list {
+        match r.weight {
+            Some(n) => w.line(&[&r.name, "weight", &n.to_string()]),
+            None => w.line(&[&r.name]),
+        }
+    }
+    w.close();
+}
+
+fn notify(w: &mut Writer, n: &NotifyConfig) {
+    let all = [
+        ("notify_master", &n.master),
+        ("notify_backup", &n.backup),
+        ("notify_fault", &n.fault),
+        ("notify_stop", &n.stop),
+        ("notify", &n.generic),
+    ];
+    for (k, v) in all {
+        if let Some(cmd) = v {
+            w.line(&[k, cmd]);
+        }
+    }
+}
+
+fn options(w: &mut Writer, lines: &OptionLines) {
+    for (k, vals) in lines {
+        let mut words = vec![k.as_str()];
+        words.extend(vals.iter().map(String::as_str));
+        w.line(&words);
+    }
+}
+
+/// Indented output; words that the lexer would split or misread are quoted.
+#[derive(Default)]
+struct Writer {
+    out: String,
+    depth: usize,
+}
+
+impl Writer {
+    fn line(&mut self, words: &[&str]) {
+        for _ in 0..self.depth {
+            self.out.push_str("    ");
+        }
+        for (n, word) in words.iter().enumerate() {
+            if n > 0 {
+                self.out.push(' ');
+            }
+            if needs_quotes(word) {
+                let _ = write!(self.out, "\"{word}\"");
+            } else {
+                self.out.push_str(word);
+            }
+        }
+        self.out.push('\n');
+    }
+
+    fn open(&mut self, words: &[&str]) {
+        // The brace itself must not be quoted: write the words, then the brace.
+        self.line(words);
+        self.out.pop();
+        self.out.push_str(" {\n");
+        self.depth += 1;
+    }
+
+    fn close(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        for _ in 0..self.depth {
+            self.out.push_str("    ");
+        }
+        self.out.push_str("}\n");
+    }
+}
+
+/// Whether a word must be quoted to come back as one and the same word.
+fn needs_quotes(word: &str) -> bool {
+    word.is_empty()
+        || word == "include"
+        || word.starts_with(['#', '!', '"'])
+        || word.contains(|c: char| c.is_whitespace() || c == '{' || c == '}')
+}

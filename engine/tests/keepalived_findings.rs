@@ -1,0 +1,364 @@
+//! Every finding the front end reports, with its exact text and position.
+
+use core::time::Duration;
+use vrrp_engine::config::AuthConfig;
+use vrrp_engine::keepalived::{self, Options};
+
+/// All findings of `text` (named `t.conf`) as displayed.
+fn findings(text: &str) -> Vec<String> {
+    keepalived::analyze_str("t.conf", text, &Options::default())
+        .findings
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// A minimal valid instance with `body` added.
+fn inst(body: &str) -> String {
+    format!("vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{body}\n}}\n")
+}
+
+#[test]
+fn valid_minimal_has_no_findings() {
+    assert!(findings(&inst("")).is_empty());
+    assert!(keepalived::parse_str("t.conf", &inst(""), &Options::default()).is_ok());
+}
+
+#[test]
+fn vrid_out_of_range() {
+    let t = "vrrp_instance A {\n interface eth0\n virtual_router_id 0\n}\n";
+    // The bad value is reported, and the instance then has no usable VRID.
+    assert_eq!(
+        findings(t),
+        [
+            "t.conf:1:15: error: vrrp_instance A has no `virtual_router_id`",
+            "t.conf:3:20: error: `virtual_router_id` 0 is out of range 1..255",
+        ]
+    );
+    let t = "vrrp_instance A {\n interface eth0\n virtual_router_id 256\n}\n";
+    assert!(findings(t).contains(
+        &"t.conf:3:20: error: `virtual_router_id` 256 is out of range 1..255".to_string()
+    ));
+}
+
+#[test]
+fn priority_out_of_range_and_not_a_number() {
+    assert_eq!(
+        findings(&inst("    priority 0")),
+        ["t.conf:4:14: error: `priority` 0 is out of range 1..255"]
+    );
+    assert_eq!(
+        findings(&inst("    priority 300")),
+        ["t.conf:4:14: error: `priority` 300 is out of range 1..255"]
+    );
+    assert_eq!(
+        findings(&inst("    priority abc")),
+        ["t.conf:4:14: error: `priority` expects an integer in 1..255, got `abc`"]
+    );
+    assert_eq!(
+        findings(&inst("    priority")),
+        ["t.conf:4:5: error: `priority` expects an integer in 1..255, got nothing"]
+    );
+}
+
+#[test]
+fn duplicate_vrid_on_one_interface_and_family() {
+    let t = format!("{}{}", inst(""), inst("").replace("VI_1", "VI_2"));
+    assert_eq!(
+        findings(&t),
+        ["t.conf:8:23: error: virtual_router_id 51 is already used on eth0 (IPv4) by vrrp_instance VI_1 at t.conf:3:23"]
+    );
+    // Another interface, or another family, is another virtual router.
+    let other_if = format!(
+        "{}{}",
+        inst(""),
+        inst("").replace("VI_1", "VI_2").replace("eth0", "eth1")
+    );
+    assert!(findings(&other_if).is_empty());
+    let v6 = inst("    version 3\n    virtual_ipaddress {\n        fd00::1\n    }")
+        .replace("VI_1", "VI_6");
+    assert!(findings(&format!("{}{v6}", inst(""))).is_empty());
+}
+
+#[test]
+fn mixed_families_in_one_vip_list() {
+    let t =
+        inst("    version 3\n    virtual_ipaddress {\n        10.0.0.1\n        fd00::1/64\n    }");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:7:9: error: virtual_ipaddress mixes address families: fd00::1 is IPv6, the first address 10.0.0.1 is IPv4"]
+    );
+}
+
+#[test]
+fn ipv6_with_v2_switches_to_v3() {
+    let t = inst("    virtual_ipaddress {\n        fd00::1\n    }");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:5:9: warning: VRRPv2 is IPv4 only; vrrp_instance VI_1 uses version 3 for fd00::1, as keepalived does"]
+    );
+    let a = keepalived::analyze_str("t.conf", &t, &Options::default());
+    assert_eq!(a.config.instances[0].version, vrrp_engine::Version::V3);
+}
+
+#[test]
+fn auth_pass_longer_than_8_is_truncated() {
+    let t =
+        inst("    authentication {\n        auth_type PASS\n        auth_pass 0123456789\n    }");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:6:19: warning: `auth_pass` is longer than 8 characters; keepalived uses only the first 8: `01234567`"]
+    );
+    let l = keepalived::parse_str("t.conf", &t, &Options::default()).expect("warnings only");
+    assert_eq!(
+        l.config.instances[0].auth,
+        Some(AuthConfig::Pass("01234567".into()))
+    );
+    assert_eq!(l.findings.len(), 1);
+}
+
+#[test]
+fn ah_is_refused() {
+    let t = inst("    authentication {\n        auth_type AH\n        auth_pass secret\n    }");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:5:19: error: `auth_type AH` is not supported by this engine (IPsec AH cannot be produced or checked)"]
+    );
+}
+
+#[test]
+fn nopreempt_with_state_master() {
+    let t = inst("    state MASTER\n    nopreempt");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:5:5: warning: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`"]
+    );
+    let l = keepalived::parse_str("t.conf", &t, &Options::default()).expect("warning only");
+    assert!(l.config.instances[0].preempt);
+    // With BACKUP it works.
+    let b = keepalived::parse_str(
+        "t.conf",
+        &inst("    state BACKUP\n    nopreempt"),
+        &Options::default(),
+    )
+    .expect("valid");
+    assert!(!b.config.instances[0].preempt);
+}
+
+#[test]
+fn preempt_delay_with_nopreempt_is_reset() {
+    let t = inst("    nopreempt\n    preempt_delay 30");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:5:5: warning: `preempt_delay` is ignored with `nopreempt` (keepalived resets it to 0)"]
+    );
+}
+
+#[test]
+fn track_script_naming_no_vrrp_script() {
+    let t = inst("    track_script {\n        chk_missing\n    }");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:5:9: error: track_script `chk_missing` of vrrp_instance VI_1 names no vrrp_script"]
+    );
+    let ok = format!("vrrp_script chk_missing {{\n    script true\n}}\n{t}");
+    assert!(findings(&ok).is_empty());
+}
+
+#[test]
+fn advert_int_v2() {
+    assert_eq!(
+        findings(&inst("    advert_int 0.5")),
+        ["t.conf:4:16: error: `advert_int` 0.5 cannot be carried by VRRPv2: it needs a whole number of seconds in 1..255"]
+    );
+    assert_eq!(
+        findings(&inst("    advert_int 256")),
+        ["t.conf:4:16: error: `advert_int` 256 cannot be carried by VRRPv2: it needs a whole number of seconds in 1..255"]
+    );
+    assert!(findings(&inst("    advert_int 255")).is_empty());
+}
+
+#[test]
+fn advert_int_v3_and_version_anywhere_in_block() {
+    // `version` after `advert_int` still decides.
+    let l = keepalived::parse_str(
+        "t.conf",
+        &inst("    advert_int 0.01\n    version 3"),
+        &Options::default(),
+    )
+    .expect("valid v3");
+    assert_eq!(
+        l.config.instances[0].advert_interval,
+        Duration::from_millis(10)
+    );
+    assert_eq!(
+        findings(&inst("    version 3\n    advert_int 41")),
+        ["t.conf:5:16: error: `advert_int` 41 is outside VRRPv3's range 0.01..40.95 seconds"]
+    );
+    assert_eq!(
+        findings(&inst("    version 3\n    advert_int 0.005")),
+        ["t.conf:5:16: error: `advert_int` 0.005 is outside VRRPv3's range 0.01..40.95 seconds"]
+    );
+    assert_eq!(
+        findings(&inst("    version 3\n    advert_int 0.015")),
+        ["t.conf:5:16: error: `advert_int` 0.015 is not a multiple of 10 ms, which VRRPv3 needs"]
+    );
+    assert_eq!(
+        findings(&inst("    advert_int abc")),
+        ["t.conf:4:16: error: `advert_int` expects a number of seconds, got `abc`"]
+    );
+    // global vrrp_version 3 is the default.
+    let g = format!(
+        "global_defs {{\n    vrrp_version 3\n}}\n{}",
+        inst("    advert_int 0.5")
+    );
+    assert!(findings(&g).is_empty());
+}
+
+#[test]
+fn preempt_delay_range() {
+    assert_eq!(
+        findings(&inst("    preempt_delay 1001")),
+        ["t.conf:4:19: error: `preempt_delay` 1001 is out of range 0..1000"]
+    );
+    assert!(findings(&inst("    preempt_delay 1000")).is_empty());
+}
+
+#[test]
+fn weight_ranges() {
+    assert_eq!(
+        findings("vrrp_script s {\n    script true\n    weight 254\n}\n"),
+        ["t.conf:3:12: error: `weight` 254 is out of range -253..253"]
+    );
+    assert!(findings("vrrp_script s {\n    script true\n    weight -253\n}\n").is_empty());
+    let t = format!(
+        "vrrp_script s {{\n    script true\n}}\n{}",
+        inst("    track_script {\n        s weight -300\n    }")
+    );
+    assert_eq!(
+        findings(&t),
+        ["t.conf:8:18: error: `weight` -300 is out of range -253..253"]
+    );
+    assert_eq!(
+        findings("vrrp_track_file f {\n    file /tmp/x\n    weight 255\n}\n"),
+        ["t.conf:3:12: error: `weight` 255 is out of range -254..254"]
+    );
+    assert_eq!(
+        findings(&inst("    track_interface {\n        eth1 weight x\n    }")),
+        ["t.conf:5:21: error: `weight` expects an integer in -253..253, got `x`"]
+    );
+}
+
+#[test]
+fn unknown_keywords_suggest() {
+    assert_eq!(
+        findings(&inst("    priorty 100")),
+        ["t.conf:4:5: warning: unknown keyword `priorty` in vrrp_instance; did you mean `priority`?"]
+    );
+    assert_eq!(
+        findings("vrrp_instanse X {\n}\n"),
+        ["t.conf:1:1: warning: unknown keyword `vrrp_instanse` in the top level; did you mean `vrrp_instance`?"]
+    );
+    assert_eq!(
+        findings("global_defs {\n    completely_unrelated_thing\n}\n"),
+        ["t.conf:2:5: warning: unknown keyword `completely_unrelated_thing` in global_defs"]
+    );
+}
+
+#[test]
+fn missing_interface_and_vrid() {
+    assert_eq!(
+        findings("vrrp_instance VI_9 {\n    priority 100\n}\n"),
+        [
+            "t.conf:1:15: error: vrrp_instance VI_9 has no `interface`",
+            "t.conf:1:15: error: vrrp_instance VI_9 has no `virtual_router_id`",
+        ]
+    );
+}
+
+#[test]
+fn unbalanced_braces() {
+    assert_eq!(
+        findings("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n"),
+        ["t.conf:1:1: error: block `vrrp_instance` is never closed (missing `}`)"]
+    );
+    assert_eq!(
+        findings(&format!("{}}}\n", inst(""))),
+        ["t.conf:6:1: error: `}` without a matching `{`"]
+    );
+    assert_eq!(
+        findings("{\n}\n"),
+        ["t.conf:1:1: error: `{` without a keyword before it"]
+    );
+}
+
+#[test]
+fn include_of_missing_file() {
+    assert_eq!(
+        findings("include missing.conf\n"),
+        ["t.conf:1:9: error: cannot read included file `missing.conf`: No such file or directory"]
+    );
+    assert_eq!(
+        findings("include conf.d/*.conf\n"),
+        ["t.conf:1:9: warning: include `conf.d/*.conf` matches no file"]
+    );
+}
+
+#[test]
+fn unterminated_quote() {
+    assert_eq!(
+        findings("vrrp_script s {\n    script \"/bin/true\n}\n"),
+        ["t.conf:2:12: error: unterminated quoted string"]
+    );
+}
+
+#[test]
+fn not_acted_on() {
+    assert_eq!(
+        findings(&inst("    use_vmac vrrp.51")),
+        ["t.conf:4:5: warning: `use_vmac` is parsed but not acted on by vrrpd-real yet"]
+    );
+    assert_eq!(
+        findings(&inst("    old_unicast_checksum")),
+        ["t.conf:4:5: warning: `old_unicast_checksum` is parsed but not acted on by vrrpd-real yet"]
+    );
+}
+
+#[test]
+fn strict_turns_warnings_into_errors() {
+    let t = inst("    priorty 100");
+    assert!(keepalived::parse_str("t.conf", &t, &Options::default()).is_ok());
+    let err = keepalived::parse_str("t.conf", &t, &Options { strict: true }).expect_err("strict");
+    assert_eq!(
+        err.to_string(),
+        "t.conf:4:5: error: unknown keyword `priorty` in vrrp_instance; did you mean `priority`?"
+    );
+}
+
+#[test]
+fn failure_returns_errors_and_warnings() {
+    let t = inst("    priorty 100\n    priority 0");
+    let err = keepalived::parse_str("t.conf", &t, &Options::default()).expect_err("invalid");
+    assert_eq!(err.0.len(), 2);
+    assert!(err.has_errors());
+}
+
+#[test]
+fn syntax_variants() {
+    // `{` on the next line, `}` followed by more, one-line blocks, comments with # and !.
+    let t = "vrrp_script s\n{\n  script \"/bin/check arg\"  # comment\n}\nvrrp_instance V { ! c\n  interface eth0\n  virtual_router_id 7\n  track_script { s weight 10 }\n  virtual_ipaddress { 10.1.1.1/24 dev eth0 label eth0:1 brd 10.1.1.255 no_track }\n  auth_pass_dummy_is_not_here\n}\n";
+    let a = keepalived::analyze_str("t.conf", t, &Options::default());
+    assert_eq!(
+        a.findings
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["t.conf:10:3: warning: unknown keyword `auth_pass_dummy_is_not_here` in vrrp_instance"]
+    );
+    let c = &a.config;
+    assert_eq!(c.scripts[0].script, "/bin/check arg");
+    let i = &c.instances[0];
+    assert_eq!(i.track_scripts[0].weight, Some(10));
+    assert_eq!(i.vips[0].extra, ["brd", "10.1.1.255", "no_track"]);
+    assert_eq!(i.vips[0].label.as_deref(), Some("eth0:1"));
+}

@@ -1,0 +1,102 @@
+//! `include` with globs, relative to the including file, in sorted order: in memory and on a
+//! real filesystem.
+
+use std::path::Path;
+use vrrp_engine::keepalived::{self, FsLoader, MemLoader, Options};
+
+fn instance(name: &str, vrid: u8) -> String {
+    format!("vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n}}\n")
+}
+
+fn names(c: &vrrp_engine::config::Config) -> Vec<String> {
+    c.instances.iter().map(|i| i.name.clone()).collect()
+}
+
+#[test]
+fn in_memory_glob_sorted_and_relative() {
+    // Inserted out of order: the result must follow the sorted file names.
+    let loader = MemLoader::new()
+        .with(
+            "/etc/k/keepalived.conf",
+            "global_defs {\n    router_id r1\n}\ninclude conf.d/*.conf\ninclude other/x.conf\n",
+        )
+        .with("/etc/k/conf.d/20-b.conf", instance("B", 2))
+        .with("/etc/k/conf.d/10-a.conf", instance("A", 1))
+        .with("/etc/k/conf.d/notes.txt", "garbage {")
+        .with("/etc/k/other/x.conf", "include ../extra/3?-c.conf\n")
+        .with("/etc/k/extra/30-c.conf", instance("C", 3));
+    let l = keepalived::load(
+        Path::new("/etc/k/keepalived.conf"),
+        &loader,
+        &Options::default(),
+    )
+    .expect("loads");
+    assert_eq!(names(&l.config), ["A", "B", "C"]);
+    assert_eq!(l.config.global.router_id.as_deref(), Some("r1"));
+}
+
+#[test]
+fn findings_name_the_included_file() {
+    let loader = MemLoader::new()
+        .with("main.conf", "include sub/*.conf\n")
+        .with(
+            "sub/a.conf",
+            "vrrp_instance A {\n    interface eth0\n    virtual_router_id 300\n}\n",
+        );
+    let err = keepalived::load(Path::new("main.conf"), &loader, &Options::default())
+        .expect_err("bad vrid");
+    let lines: Vec<String> = err.0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "sub/a.conf:1:15: error: vrrp_instance A has no `virtual_router_id`",
+            "sub/a.conf:3:23: error: `virtual_router_id` 300 is out of range 1..255",
+        ]
+    );
+}
+
+#[test]
+fn include_inside_a_block() {
+    let loader = MemLoader::new()
+        .with("main.conf", "vrrp_instance A {\n    include body.conf\n}\n")
+        .with("body.conf", "interface eth0\nvirtual_router_id 9\n");
+    let l = keepalived::load(Path::new("main.conf"), &loader, &Options::default()).expect("ok");
+    assert_eq!(l.config.instances[0].vrid, 9);
+}
+
+#[test]
+fn include_loop_is_reported_not_followed_forever() {
+    let loader = MemLoader::new().with("a.conf", "include a.conf\n");
+    let err =
+        keepalived::load(Path::new("a.conf"), &loader, &Options::default()).expect_err("loop");
+    assert!(err.0[0].message.contains("include loop"), "{err}");
+}
+
+#[test]
+fn missing_top_file() {
+    let err = keepalived::load(
+        Path::new("nope.conf"),
+        &MemLoader::new(),
+        &Options::default(),
+    )
+    .expect_err("missing");
+    assert_eq!(
+        err.to_string(),
+        "nope.conf:1:1: error: cannot read `nope.conf`: No such file or directory"
+    );
+}
+
+#[test]
+fn real_directory_glob() {
+    let dir = std::env::temp_dir().join(format!("vrrp-include-test-{}", std::process::id()));
+    let confd = dir.join("conf.d");
+    std::fs::create_dir_all(&confd).expect("temp dir");
+    std::fs::write(dir.join("keepalived.conf"), "include conf.d/*.conf\n").expect("write");
+    std::fs::write(confd.join("b.conf"), instance("B", 2)).expect("write");
+    std::fs::write(confd.join("a.conf"), instance("A", 1)).expect("write");
+    std::fs::write(confd.join(".hidden.conf"), "broken {").expect("write");
+    let res = keepalived::load(&dir.join("keepalived.conf"), &FsLoader, &Options::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    let l = res.expect("loads");
+    assert_eq!(names(&l.config), ["A", "B"]);
+}

@@ -1,0 +1,500 @@
+//! Property tests: the front end never panics, and `print` then parse gives the same model.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::time::Duration;
+use proptest::prelude::*;
+use vrrp_engine::config::{
+    AuthConfig, CheckerConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig,
+    NotifyConfig, RealServerConfig, ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef,
+    VirtualAddress, VirtualServerConfig,
+};
+use vrrp_engine::keepalived::{self, Options};
+use vrrp_engine::Version;
+
+const SOUP: &[&str] = &[
+    "global_defs",
+    "vrrp_instance",
+    "vrrp_script",
+    "vrrp_sync_group",
+    "virtual_server",
+    "real_server",
+    "TCP_CHECK",
+    "url",
+    "vrrp_track_file",
+    "interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "state",
+    "MASTER",
+    "BACKUP",
+    "nopreempt",
+    "authentication",
+    "auth_type",
+    "auth_pass",
+    "AH",
+    "PASS",
+    "virtual_ipaddress",
+    "track_script",
+    "track_interface",
+    "track_file",
+    "weight",
+    "group",
+    "unicast_peer",
+    "include",
+    "*.conf",
+    "a.conf",
+    "{",
+    "}",
+    "{",
+    "}",
+    "\"",
+    "\"a b\"",
+    "#",
+    "!",
+    "\n",
+    "\n",
+    "\n",
+    "0",
+    "1",
+    "-300",
+    "255",
+    "256",
+    "0.5",
+    "0.015",
+    "abc",
+    "10.0.0.1/24",
+    "fd00::1",
+    "10.0.0.1/99",
+    "dev",
+    "label",
+    "eth0",
+    "preempt_delay",
+    "garp_master_refresh",
+    "init_file",
+    "\u{3000}",
+    "é",
+    "script",
+    "lower_prio_no_advert",
+];
+
+fn soup() -> impl Strategy<Value = String> {
+    prop::collection::vec((prop::sample::select(SOUP), prop::bool::ANY), 0..120).prop_map(|v| {
+        let mut s = String::new();
+        for (w, glue) in v {
+            s.push_str(w);
+            if !glue {
+                s.push(' ');
+            }
+        }
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_panics_on_arbitrary_text(text in any::<String>()) {
+        let _ = keepalived::analyze_str("x.conf", &text, &Options::default());
+    }
+
+    #[test]
+    fn never_panics_on_token_soup(text in soup()) {
+        let a = keepalived::analyze_str("x.conf", &text, &Options::default());
+        // Every finding has a real position.
+        for f in &a.findings {
+            prop_assert!(f.line >= 1 && f.col >= 1);
+        }
+    }
+}
+
+// ---- random valid configurations ----
+
+fn word() -> impl Strategy<Value = String> {
+    "[a-z][a-z0-9_]{0,8}"
+}
+
+fn text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9/_.-]{1,12}( [a-zA-Z0-9/_.-]{1,12}){0,2}"
+}
+
+fn secs() -> impl Strategy<Value = Duration> {
+    (0u64..100, 0u64..1000).prop_map(|(s, ms)| Duration::from_secs(s) + Duration::from_millis(ms))
+}
+
+fn garp() -> impl Strategy<Value = GarpConfig> {
+    (
+        secs(),
+        0u32..10,
+        prop::option::of((1u64..100).prop_map(Duration::from_secs)),
+        0u32..10,
+    )
+        .prop_map(|(d, r, f, fr)| GarpConfig {
+            master_delay: d,
+            master_repeat: r,
+            master_refresh: f,
+            master_refresh_repeat: fr,
+        })
+}
+
+fn global() -> impl Strategy<Value = GlobalConfig> {
+    (
+        (
+            prop::option::of(word()),
+            prop::collection::vec("[a-z]{1,6}@[a-z]{1,6}\\.com", 0..3),
+        ),
+        (
+            prop::option::of(word()),
+            prop::option::of("10\\.0\\.0\\.[0-9]{1,2}( 25)?"),
+        ),
+        (secs(), any::<bool>(), secs(), secs(), garp()),
+        (
+            any::<bool>(),
+            prop::option::of(text()),
+            any::<bool>(),
+            any::<bool>(),
+            secs(),
+        ),
+    )
+        .prop_map(
+            |((rid, mails), (from, smtp), (to, skip, gi, gn, garp), (sec, su, v3, strict, sd))| {
+                GlobalConfig {
+                    router_id: rid,
+                    notification_email: mails,
+                    notification_email_from: from,
+                    smtp_server: smtp,
+                    smtp_connect_timeout: to,
+                    skip_check_adv_addr: skip,
+                    garp_interval: gi,
+                    gna_interval: gn,
+                    garp,
+                    enable_script_security: sec,
+                    script_user: su,
+                    vrrp_version: if v3 { Version::V3 } else { Version::V2 },
+                    strict,
+                    startup_delay: sd,
+                }
+            },
+        )
+}
+
+fn script(i: usize) -> impl Strategy<Value = ScriptConfig> {
+    (
+        text(),
+        secs(),
+        prop::option::of(secs()),
+        -253i32..=253,
+        1u32..10,
+        1u32..10,
+        prop::option::of(text()),
+        any::<bool>(),
+    )
+        .prop_map(
+            move |(cmd, interval, timeout, weight, rise, fall, user, init_fail)| {
+                let mut s = ScriptConfig::new(format!("chk_{i}"), cmd);
+                s.interval = interval;
+                s.timeout = timeout;
+                s.weight = weight;
+                s.rise = rise;
+                s.fall = fall;
+                s.user = user;
+                s.init_fail = init_fail;
+                s
+            },
+        )
+}
+
+fn track_file(i: usize) -> impl Strategy<Value = TrackFileConfig> {
+    ("/[a-z]{1,8}", -254i32..=254, prop::option::of(any::<i64>())).prop_map(move |(p, w, v)| {
+        TrackFileConfig {
+            name: format!("tf_{i}"),
+            path: p,
+            weight: w,
+            init_value: v,
+        }
+    })
+}
+
+fn vip(v6: bool) -> impl Strategy<Value = VirtualAddress> {
+    let addr = if v6 {
+        any::<u128>()
+            .prop_map(|x| IpAddr::V6(Ipv6Addr::from(x)))
+            .boxed()
+    } else {
+        any::<u32>()
+            .prop_map(|x| IpAddr::V4(Ipv4Addr::from(x)))
+            .boxed()
+    };
+    let extra = prop::collection::vec(
+        "[a-z]{1,5}".prop_filter("not dev/label", |w| w != "dev" && w != "label"),
+        0..3,
+    );
+    (
+        addr,
+        0u8..=128,
+        prop::option::of(word()),
+        prop::option::of("[a-z0-9:]{1,8}"),
+        extra,
+    )
+        .prop_map(move |(addr, p, dev, label, extra)| {
+            let max = if v6 { 128 } else { 32 };
+            VirtualAddress {
+                addr,
+                prefix_len: p % (max + 1),
+                dev,
+                label,
+                extra,
+            }
+        })
+}
+
+fn track_refs(names: Vec<String>, range: i32) -> impl Strategy<Value = Vec<TrackRef>> {
+    let pick = if names.is_empty() {
+        Just(String::new()).boxed()
+    } else {
+        prop::sample::select(names.clone()).boxed()
+    };
+    let n = if names.is_empty() { 0 } else { 3 };
+    prop::collection::vec((pick, prop::option::of(-range..=range)), 0..=n).prop_map(|v| {
+        v.into_iter()
+            .map(|(name, weight)| TrackRef { name, weight })
+            .collect()
+    })
+}
+
+fn notify() -> impl Strategy<Value = NotifyConfig> {
+    (
+        prop::option::of(text()),
+        prop::option::of(text()),
+        prop::option::of(text()),
+        prop::option::of(text()),
+        prop::option::of(text()),
+    )
+        .prop_map(|(master, backup, fault, stop, generic)| NotifyConfig {
+            master,
+            backup,
+            fault,
+            stop,
+            generic,
+        })
+}
+
+fn instance(
+    i: usize,
+    scripts: Vec<String>,
+    files: Vec<String>,
+) -> impl Strategy<Value = InstanceConfig> {
+    let head = (
+        any::<bool>(),
+        any::<bool>(),
+        "eth[0-3]",
+        prop::option::of(prop_oneof![Just(String::new()), word()]),
+        any::<bool>(),
+        1u8..=255,
+        1u32..=4095,
+        prop::option::of("[a-z0-9]{1,8}"),
+    );
+    (head, any::<bool>()).prop_flat_map(
+        move |((v3, master, ifname, vmac, xmit, prio, adv, pass), v6)| {
+            let v6 = v3 && v6;
+            let body = (
+                prop::collection::vec(vip(v6), 0..3),
+                prop::collection::vec(vip(false), 0..2),
+                prop::collection::vec(prop::collection::vec(word(), 1..4), 0..2),
+                track_refs(scripts.clone(), 253),
+                track_refs(vec!["eth1".into(), "bond0".into()], 253),
+                track_refs(files.clone(), 254),
+                notify(),
+            );
+            let tail = (
+                any::<bool>(),
+                0u64..=1000,
+                any::<bool>(),
+                prop::option::of(any::<u32>()),
+                prop::collection::vec(any::<u32>(), 0..3),
+                garp(),
+                any::<bool>(),
+                any::<bool>(),
+            );
+            (body, tail).prop_map(
+                move |(
+                    (vips, excl, routes, ts, ti, tf, notify),
+                    (preempt, delay, accept, src, peers, garp, dtp, lower),
+                )| {
+                    let mut c = InstanceConfig::new(
+                        format!("VI_{i}"),
+                        ifname.clone(),
+                        u8::try_from(i + 1).unwrap_or(1),
+                    );
+                    c.initial_state = if master {
+                        InitialState::Master
+                    } else {
+                        InitialState::Backup
+                    };
+                    c.use_vmac = vmac.clone();
+                    c.vmac_xmit_base = xmit;
+                    c.priority = prio;
+                    c.version = if v3 { Version::V3 } else { Version::V2 };
+                    c.advert_interval = if v3 {
+                        Duration::from_millis(u64::from(adv) * 10)
+                    } else {
+                        Duration::from_secs(u64::from(adv % 255) + 1)
+                    };
+                    c.auth = if v3 {
+                        None
+                    } else {
+                        pass.clone().map(AuthConfig::Pass)
+                    };
+                    c.vips = vips;
+                    c.vips_excluded = excl;
+                    c.virtual_routes = routes;
+                    c.track_scripts = ts;
+                    c.track_interfaces = ti;
+                    c.track_files = tf;
+                    c.notify = notify;
+                    // keepalived rules: MASTER keeps preempting; nopreempt resets preempt_delay.
+                    c.preempt = preempt || master;
+                    c.preempt_delay = if c.preempt {
+                        Duration::from_secs(delay)
+                    } else {
+                        Duration::ZERO
+                    };
+                    c.accept = accept;
+                    let to_ip = |x: u32| {
+                        if v6 {
+                            IpAddr::V6(Ipv6Addr::from(u128::from(x) << 64 | 1))
+                        } else {
+                            IpAddr::V4(Ipv4Addr::from(x))
+                        }
+                    };
+                    c.unicast_src = src.map(to_ip);
+                    c.unicast_peers = peers.into_iter().map(to_ip).collect();
+                    c.garp = garp;
+                    c.dont_track_primary = dtp;
+                    c.advert_on_lower_priority = lower;
+                    c
+                },
+            )
+        },
+    )
+}
+
+fn lines() -> impl Strategy<Value = Vec<(String, Vec<String>)>> {
+    prop::collection::vec(
+        (
+            word(),
+            prop::collection::vec(prop_oneof![word(), text()], 0..3),
+        ),
+        0..3,
+    )
+}
+
+fn virtual_server() -> impl Strategy<Value = VirtualServerConfig> {
+    let checker = (
+        prop::sample::select(vec![
+            "TCP_CHECK",
+            "HTTP_GET",
+            "SSL_GET",
+            "MISC_CHECK",
+            "DNS_CHECK",
+            "SMTP_CHECK",
+        ]),
+        lines(),
+        prop::collection::vec(("url".prop_map(String::from), lines()), 0..2),
+    )
+        .prop_map(|(k, options, blocks)| CheckerConfig {
+            kind: k.to_string(),
+            options,
+            blocks,
+        });
+    let rs = (
+        prop::collection::vec(word(), 1..3),
+        lines(),
+        prop::collection::vec(checker, 0..2),
+    )
+        .prop_map(|(target, options, checkers)| RealServerConfig {
+            target,
+            options,
+            checkers,
+        });
+    (
+        prop::collection::vec(word(), 1..3),
+        lines(),
+        prop::collection::vec(rs, 0..2),
+    )
+        .prop_map(|(target, options, real_servers)| VirtualServerConfig {
+            target,
+            options,
+            real_servers,
+        })
+}
+
+fn config() -> impl Strategy<Value = Config> {
+    (global(), 0usize..3, 0usize..2, 0usize..4).prop_flat_map(|(g, ns, nf, ni)| {
+        let scripts: Vec<_> = (0..ns).map(script).collect();
+        let files: Vec<_> = (0..nf).map(track_file).collect();
+        let snames: Vec<String> = (0..ns).map(|i| format!("chk_{i}")).collect();
+        let fnames: Vec<String> = (0..nf).map(|i| format!("tf_{i}")).collect();
+        let inames: Vec<String> = (0..ni).map(|i| format!("VI_{i}")).collect();
+        let insts: Vec<_> = (0..ni)
+            .map(|i| instance(i, snames.clone(), fnames.clone()))
+            .collect();
+        let groups = prop::collection::vec(
+            (
+                word(),
+                prop::sample::subsequence(inames.clone(), 0..=ni),
+                track_refs(snames.clone(), 253),
+                notify(),
+            ),
+            0..2,
+        )
+        .prop_map(|v| {
+            v.into_iter()
+                .map(|(name, instances, track_scripts, notify)| SyncGroupConfig {
+                    name,
+                    instances,
+                    track_scripts,
+                    notify,
+                })
+                .collect::<Vec<_>>()
+        });
+        (
+            Just(g),
+            scripts,
+            files,
+            insts,
+            groups,
+            prop::collection::vec(virtual_server(), 0..2),
+        )
+            .prop_map(
+                |(global, scripts, track_files, instances, sync_groups, virtual_servers)| Config {
+                    global,
+                    scripts,
+                    track_files,
+                    instances,
+                    sync_groups,
+                    virtual_servers,
+                },
+            )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn print_then_parse_is_identity(cfg in config()) {
+        let text = keepalived::print(&cfg);
+        let a = keepalived::analyze_str("p.conf", &text, &Options::default());
+        let errors: Vec<String> = a
+            .findings
+            .iter()
+            .filter(|f| f.severity == keepalived::Severity::Error)
+            .map(ToString::to_string)
+            .collect();
+        prop_assert!(errors.is_empty(), "{errors:?}\n{text}");
+        prop_assert_eq!(&a.config, &cfg, "\n{}", text);
+    }
+}

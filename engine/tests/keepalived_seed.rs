@@ -1,0 +1,236 @@
+//! The tutorial's configs (seed sections 2.x and 3.2) and the captured keepalived 2.2.7
+//! config load with the values they state.
+
+use core::net::IpAddr;
+use core::time::Duration;
+use std::path::Path;
+use vrrp_engine::config::{AuthConfig, InitialState};
+use vrrp_engine::keepalived::{self, FsLoader, Options, Severity};
+use vrrp_engine::Version;
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn load_ok(name: &str) -> keepalived::Loaded {
+    let path = fixture(name);
+    match keepalived::load(Path::new(&path), &FsLoader, &Options::default()) {
+        Ok(l) => l,
+        Err(f) => panic!("{name} failed:\n{f}"),
+    }
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("test address")
+}
+
+/// Messages of the findings, with `line:col`.
+fn msgs(findings: &[keepalived::Finding]) -> Vec<String> {
+    findings
+        .iter()
+        .map(|f| format!("{}:{}: {}: {}", f.line, f.col, f.severity, f.message))
+        .collect()
+}
+
+#[test]
+fn seed_3_2_master() {
+    let l = load_ok("keepalived/seed_3_2_master.conf");
+    assert!(l.findings.is_empty(), "{:?}", msgs(&l.findings));
+    let c = &l.config;
+    assert_eq!(c.scripts.len(), 1);
+    let s = &c.scripts[0];
+    assert_eq!(s.name, "chk_nginx");
+    assert_eq!(s.script, "/etc/keepalived/check_nginx.sh");
+    assert_eq!(s.interval, Duration::from_secs(2));
+    assert_eq!(s.weight, -5);
+    assert_eq!((s.fall, s.rise), (2, 1));
+    let i = &c.instances[0];
+    assert_eq!(i.name, "VI_1");
+    assert_eq!(i.initial_state, InitialState::Master);
+    assert_eq!(i.interface, "eth0");
+    assert_eq!(i.vrid, 51);
+    assert_eq!(i.priority, 100);
+    assert_eq!(i.advert_interval, Duration::from_secs(1));
+    assert_eq!(i.version, Version::V2);
+    assert_eq!(i.auth, Some(AuthConfig::Pass("123456".into())));
+    assert_eq!(i.vips.len(), 1);
+    assert_eq!(i.vips[0].addr, ip("172.20.0.100"));
+    assert_eq!(i.vips[0].prefix_len, 24);
+    assert_eq!(i.vips[0].dev.as_deref(), Some("eth0"));
+    assert_eq!(i.vips[0].label.as_deref(), Some("eth0:1"));
+    assert_eq!(i.track_scripts.len(), 1);
+    assert_eq!(i.track_scripts[0].name, "chk_nginx");
+    assert!(i.preempt);
+}
+
+#[test]
+fn seed_3_2_backup() {
+    let l = load_ok("keepalived/seed_3_2_backup.conf");
+    assert!(l.findings.is_empty(), "{:?}", msgs(&l.findings));
+    let i = &l.config.instances[0];
+    assert_eq!(i.initial_state, InitialState::Backup);
+    assert_eq!(i.priority, 90);
+    assert_eq!(i.vrid, 51);
+    assert_eq!(i.vips[0].addr, ip("172.20.0.100"));
+}
+
+#[test]
+fn seed_2_5_full_example() {
+    let l = load_ok("keepalived/seed_2_5_full_example.conf");
+    assert_eq!(
+        msgs(&l.findings),
+        ["29:5: warning: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`"]
+    );
+    let c = &l.config;
+    assert_eq!(c.global.router_id.as_deref(), Some("nginx-ha"));
+    let i = &c.instances[0];
+    assert_eq!(i.name, "VI_NGINX");
+    assert_eq!(i.vrid, 60);
+    assert_eq!(i.auth, Some(AuthConfig::Pass("nginx123".into())));
+    assert_eq!(i.vips[0].addr, ip("192.168.1.100"));
+    assert_eq!(i.vips[0].prefix_len, 24);
+    // keepalived ignores nopreempt with state MASTER: preempt stays on.
+    assert!(i.preempt);
+}
+
+#[test]
+fn seed_2_1_global_defs() {
+    let l = load_ok("keepalived/seed_2_1_global_defs.conf");
+    assert!(l.findings.is_empty(), "{:?}", msgs(&l.findings));
+    let g = &l.config.global;
+    assert_eq!(
+        g.notification_email,
+        ["admin@example.com", "ops@example.com"]
+    );
+    assert_eq!(
+        g.notification_email_from.as_deref(),
+        Some("keepalived@localhost")
+    );
+    assert_eq!(g.smtp_server.as_deref(), Some("127.0.0.1"));
+    assert_eq!(g.smtp_connect_timeout, Duration::from_secs(30));
+    assert_eq!(g.router_id.as_deref(), Some("LVS_DEVEL"));
+    assert!(g.skip_check_adv_addr);
+    assert_eq!(g.garp_interval, Duration::ZERO);
+    assert_eq!(g.gna_interval, Duration::ZERO);
+    assert!(g.enable_script_security);
+}
+
+#[test]
+fn seed_2_2_vrrp_script() {
+    let l = load_ok("keepalived/seed_2_2_vrrp_script.conf");
+    let s = &l.config.scripts[0];
+    assert_eq!(s.timeout, Some(Duration::from_secs(3)));
+    assert_eq!(s.user.as_deref(), Some("root"));
+    assert_eq!(s.effective_timeout(), Duration::from_secs(3));
+}
+
+#[test]
+fn seed_2_3_vrrp_instance_values_and_findings() {
+    let path = fixture("keepalived/seed_2_3_vrrp_instance.conf");
+    let a = keepalived::analyze(Path::new(&path), &FsLoader, &Options::default());
+    // The snippet tracks scripts it never defines: exactly those two are errors.
+    assert_eq!(
+        msgs(&a.findings),
+        [
+            "2:18: warning: ignoring extra values after `state MASTER`: `| BACKUP`",
+            "4:5: warning: `use_vmac` is parsed but not acted on by vrrpd-real yet",
+            "5:5: warning: `vmac_xmit_base` is parsed but not acted on by vrrpd-real yet",
+            "25:5: warning: `virtual_routes` is parsed but not acted on by vrrpd-real yet",
+            "31:9: error: track_script `chk_nginx` of vrrp_instance VI_1 names no vrrp_script",
+            "32:9: error: track_script `chk_disk` of vrrp_instance VI_1 names no vrrp_script",
+            "41:5: warning: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`",
+        ]
+    );
+    let i = &a.config.instances[0];
+    assert_eq!(i.initial_state, InitialState::Master);
+    assert_eq!(i.use_vmac.as_deref(), Some(""));
+    assert!(i.vmac_xmit_base);
+    assert_eq!(i.vrid, 51);
+    assert_eq!(i.vips.len(), 2);
+    assert_eq!(i.vips[1].addr, ip("10.0.0.100"));
+    assert_eq!(i.vips[1].dev, None);
+    assert_eq!(
+        i.virtual_routes,
+        [[
+            "src",
+            "192.168.1.100",
+            "to",
+            "10.0.0.0/8",
+            "via",
+            "192.168.1.1",
+            "dev",
+            "eth0"
+        ]]
+    );
+    assert_eq!(
+        i.notify.master.as_deref(),
+        Some("/etc/keepalived/notify.sh master")
+    );
+    assert_eq!(
+        i.notify.backup.as_deref(),
+        Some("/etc/keepalived/notify.sh backup")
+    );
+    assert_eq!(
+        i.notify.fault.as_deref(),
+        Some("/etc/keepalived/notify.sh fault")
+    );
+    assert_eq!(i.preempt_delay, Duration::from_secs(30));
+    assert!(i.preempt);
+}
+
+#[test]
+fn seed_2_4_virtual_server() {
+    let l = load_ok("keepalived/seed_2_4_virtual_server.conf");
+    assert_eq!(
+        msgs(&l.findings),
+        ["1:1: warning: `virtual_server` is parsed but not acted on by vrrpd-real yet"]
+    );
+    let vs = &l.config.virtual_servers[0];
+    assert_eq!(vs.target, ["192.168.1.100", "80"]);
+    assert_eq!(
+        vs.options[0],
+        ("delay_loop".to_string(), vec!["6".to_string()])
+    );
+    assert_eq!(
+        vs.options[2],
+        ("lb_kind".to_string(), vec!["NAT|DR|TUN".to_string()])
+    );
+    assert!(vs
+        .options
+        .iter()
+        .any(|(k, v)| k == "sorry_server" && v == &["192.168.1.200", "80"]));
+    assert_eq!(vs.real_servers.len(), 2);
+    let rs = &vs.real_servers[0];
+    assert_eq!(rs.target, ["192.168.1.101", "80"]);
+    assert_eq!(rs.checkers[0].kind, "TCP_CHECK");
+    assert_eq!(rs.checkers[0].options.len(), 4);
+    let http = &vs.real_servers[1].checkers[0];
+    assert_eq!(http.kind, "HTTP_GET");
+    assert!(http
+        .options
+        .iter()
+        .any(|(k, v)| k == "path" && v == &["/health"]));
+}
+
+#[test]
+fn captured_keepalived_2_2_7_config() {
+    let l = load_ok("keepalived.conf");
+    assert!(l.findings.is_empty(), "{:?}", msgs(&l.findings));
+    let c = &l.config;
+    assert_eq!(c.global.garp.master_repeat, 1);
+    assert_eq!(c.instances.len(), 4);
+    let v2 = &c.instances[0];
+    assert_eq!((v2.vrid, v2.priority, v2.version), (51, 100, Version::V2));
+    assert_eq!(v2.garp.master_repeat, 1, "instances inherit global garp");
+    let v3 = &c.instances[1];
+    assert_eq!(v3.version, Version::V3);
+    assert_eq!(v3.advert_interval, Duration::from_millis(500));
+    let v6 = &c.instances[2];
+    assert_eq!(v6.vips[0].addr, ip("fe80::5:53"));
+    assert_eq!(v6.vips[0].prefix_len, 128);
+    assert_eq!(v6.vips[1].prefix_len, 64);
+    let uni = &c.instances[3];
+    assert_eq!(uni.unicast_src, Some(ip("10.77.0.11")));
+    assert_eq!(uni.unicast_peers, [ip("10.77.0.12")]);
+    assert!(!l.findings.iter().any(|f| f.severity == Severity::Error));
+}

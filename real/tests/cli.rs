@@ -1,0 +1,148 @@
+//! `vrrpd-real -t`: exit codes, finding lines and the `--dump` JSON.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vrrpd-real"))
+}
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../engine/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Writes `text` to a fresh temp file named after the test.
+fn temp_conf(test: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vrrpd-real-cli-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("keepalived.conf");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("runs")
+}
+
+fn stderr_lines(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn valid_file_exits_0_silently() {
+    let o = run(&["-t", "-f", &fixture("keepalived.conf")]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn warnings_are_printed_but_exit_0() {
+    let f = fixture("keepalived/seed_2_5_full_example.conf");
+    let o = run(&["-t", "-f", &f]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stderr_lines(&o),
+        [format!("{f}:29:5: warning: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`")]
+    );
+}
+
+#[test]
+fn strict_fails_on_warnings() {
+    let f = fixture("keepalived/seed_2_5_full_example.conf");
+    let o = run(&["-t", "--strict", "-f", &f]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr_lines(&o),
+        [format!("{f}:29:5: error: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`")]
+    );
+}
+
+#[test]
+fn invalid_file_exits_1_with_every_finding() {
+    let p = temp_conf(
+        "invalid",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority abc\n    priorty 100\n}\n",
+    );
+    let o = run(&["-t", "-f", p.to_str().expect("utf8 path")]);
+    if let Some(dir) = p.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let f = p.display();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr_lines(&o),
+        [
+            format!("{f}:4:14: error: `priority` expects an integer in 1..255, got `abc`"),
+            format!("{f}:5:5: warning: unknown keyword `priorty` in vrrp_instance; did you mean `priority`?"),
+        ]
+    );
+}
+
+#[test]
+fn missing_file_exits_1() {
+    let o = run(&["-t", "-f", "/nonexistent/keepalived.conf"]);
+    assert_eq!(o.status.code(), Some(1));
+    let lines = stderr_lines(&o);
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].starts_with(
+            "/nonexistent/keepalived.conf:1:1: error: cannot read `/nonexistent/keepalived.conf`: "
+        ),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn dump_prints_effective_config_as_json() {
+    let o = run(&[
+        "-t",
+        "--dump",
+        "-f",
+        &fixture("keepalived/seed_3_2_master.conf"),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let inst = &v["instances"][0];
+    assert_eq!(inst["name"], "VI_1");
+    assert_eq!(inst["vrid"], 51);
+    assert_eq!(inst["priority"], 100);
+    assert_eq!(inst["initial_state"], "MASTER");
+    assert_eq!(inst["version"], "2");
+    assert_eq!(inst["auth"]["type"], "PASS");
+    assert_eq!(inst["auth"]["pass"], "123456");
+    assert_eq!(inst["vips"][0]["addr"], "172.20.0.100");
+    assert_eq!(inst["vips"][0]["prefix_len"], 24);
+    // Defaults filled in.
+    assert_eq!(inst["garp"]["master_repeat"], 5);
+    assert_eq!(inst["advert_interval"]["secs"], 1);
+    assert_eq!(v["global"]["smtp_connect_timeout"]["secs"], 30);
+    assert_eq!(v["scripts"][0]["weight"], -5);
+}
+
+#[test]
+fn without_t_the_daemon_is_not_implemented() {
+    let o = run(&["-f", &fixture("keepalived.conf")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr_lines(&o),
+        ["vrrpd-real: running the daemon is not implemented yet; use -t to check a configuration"]
+    );
+}
+
+#[test]
+fn default_file_is_keepalived_s() {
+    let o = run(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("/etc/keepalived/keepalived.conf"));
+}
