@@ -271,7 +271,9 @@ proptest! {
     ) {
         let bytes = advert.emit(src, dst, mode);
         prop_assert_eq!(bytes.len(), advert.buffer_len());
-        let family = advert.family();
+        // The src family, not advert.family(): an advert without addresses has none.
+        let family = Family::of(&src);
+        prop_assert!(advert.addrs.is_empty() || advert.family() == family);
         let parsed = Advert::parse(&bytes, family).expect("emitted bytes parse");
         prop_assert_eq!(&parsed, &advert);
 
