@@ -1,3 +1,58 @@
 //! `sim`: the simulator's command line.
+//!
+//! Each subcommand group lives in its own module and returns `Result<(), CliError>`; this file
+//! only parses the arguments and turns an error into one `error: ...` line on stderr and exit
+//! status 1. Add new subcommands as variants of [`Command`].
 
-fn main() {}
+mod packet_cli;
+
+use clap::{Parser, Subcommand};
+use std::fmt;
+use std::process::ExitCode;
+
+/// Deterministic VRRP simulator and packet tools.
+#[derive(Debug, Parser)]
+#[command(name = "sim", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The top-level subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode and encode VRRP packets (the VRRP payload, without the IP header).
+    #[command(subcommand)]
+    Packet(packet_cli::PacketCommand),
+}
+
+/// A user-facing failure: printed as one `error: ...` line, exit status 1.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, whatever the message carried.
+        f.write_str(&self.0.replace(['\n', '\r'], " "))
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Packet(cmd) => packet_cli::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -54,7 +54,8 @@ fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
             let acc = sum_words(sum_words(0, &s.octets()), &d.octets());
             acc + (len as u64 >> 16) + (len as u64 & 0xffff) + u64::from(IP_PROTO_VRRP)
         }
-        // Mixed families cannot be on one packet; the caller rejected them. Sum nothing.
+        // Mixed families cannot be on one packet: `verify` and `Packet::new_checked_between`
+        // reject them. `compute` stays total and sums no pseudo-header.
         _ => 0,
     }
 }
@@ -89,7 +90,8 @@ pub fn compute(
 
 /// Whether the checksum stored in `packet` is right for these addresses and mode.
 ///
-/// A packet shorter than the header never verifies.
+/// A packet shorter than the header never verifies, nor does one between addresses of
+/// different families (no IP packet has those; the pseudo-header would be meaningless).
 pub fn verify(
     version: Version,
     src: IpAddr,
@@ -97,7 +99,7 @@ pub fn verify(
     mode: ChecksumMode,
     packet: &[u8],
 ) -> bool {
-    if packet.len() < CHECKSUM_OFFSET + 2 {
+    if packet.len() < CHECKSUM_OFFSET + 2 || src.is_ipv4() != dst.is_ipv4() {
         return false;
     }
     let stored = u16::from_be_bytes([packet[CHECKSUM_OFFSET], packet[CHECKSUM_OFFSET + 1]]);

@@ -66,6 +66,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
         })
     }
 
+    /// Check `buffer` as a message sent from `src` to `dst` (the IP header's addresses): their
+    /// families must agree, else [`DecodeError::MixedFamilies`], and give the packet's family.
+    /// Then as [`Packet::new_checked`].
+    pub fn new_checked_between(buffer: T, src: IpAddr, dst: IpAddr) -> Result<Self, DecodeError> {
+        let family = Family::of(&src);
+        if Family::of(&dst) != family {
+            return Err(DecodeError::MixedFamilies);
+        }
+        Self::new_checked(buffer, family)
+    }
+
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &[u8] {
         self.buffer.as_ref()
@@ -153,8 +164,9 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// Whether the stored checksum is right for these IP addresses (RFC 5798 §7.1: "MUST
-    /// verify the VRRP checksum").
+    /// verify the VRRP checksum"). Addresses of another family than the packet's never verify.
     pub fn verify_checksum(&self, src: IpAddr, dst: IpAddr, mode: ChecksumMode) -> bool {
-        checksum::verify(self.version, src, dst, mode, self.as_bytes())
+        Family::of(&src) == self.family
+            && checksum::verify(self.version, src, dst, mode, self.as_bytes())
     }
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The project's single "run every test" command, for a fresh Debian machine (run as root).
+#
+#  1. Installs the system packages the tests and tools need, if any is missing:
+#     keepalived, tshark, nginx, iproute2, nftables (reference peer, packet checks, the
+#     namespace lab) and libfontconfig1-dev, libfreetype-dev, fonts-dejavu-core, pkg-config
+#     (plots). apt-get update runs only when something is missing. Without root this step
+#     passes only if everything is already installed.
+#  2. cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings denied.
+#  3. cargo nextest run --workspace (installed with cargo install if missing), then the
+#     doctests with cargo test --doc (nextest does not run them).
+#
+# Every step of 2 and 3 runs even if an earlier one failed; the summary at the end lists
+# each step, and the exit status is 1 if any failed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+    keepalived tshark nginx iproute2 nftables
+    libfontconfig1-dev libfreetype-dev fonts-dejavu-core pkg-config
+)
+
+header() {
+    printf '\n==> %s\n' "$*"
+}
+
+is_installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+install_packages() {
+    local missing=()
+    local p
+    for p in "${PACKAGES[@]}"; do
+        is_installed "$p" || missing+=("$p")
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        echo "all ${#PACKAGES[@]} system packages present"
+        return 0
+    fi
+    echo "missing: ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "error: not root, cannot install: ${missing[*]}" >&2
+        echo "       run as root, or: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark's dumpcap would otherwise ask whether non-root users may capture.
+    echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+header "[1/6] system packages"
+install_packages
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    header "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+
+RESULTS=()
+FAILED=0
+
+# run_step NAME COMMAND...: run it, record pass or fail and the time taken, go on either way.
+run_step() {
+    local name=$1
+    shift
+    header "$name: $*"
+    local start=$SECONDS
+    if "$@"; then
+        RESULTS+=("PASS  $name ($((SECONDS - start)) s)")
+    else
+        RESULTS+=("FAIL  $name ($((SECONDS - start)) s)")
+        FAILED=1
+    fi
+}
+
+run_step "[2/6] format" cargo fmt --all -- --check
+run_step "[3/6] clippy" cargo clippy --workspace --all-targets -- -D warnings
+run_step "[4/6] docs" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+run_step "[5/6] tests" cargo nextest run --workspace --no-fail-fast
+run_step "[6/6] doctests" cargo test --doc --workspace
+
+header "summary"
+printf '%s\n' "${RESULTS[@]}"
+if [ "$FAILED" -ne 0 ]; then
+    echo "scripts/test.sh: SOME STEPS FAILED"
+    exit 1
+fi
+echo "scripts/test.sh: all steps passed"
