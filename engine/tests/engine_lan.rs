@@ -215,7 +215,8 @@ proptest! {
         lan.run_until(lan.now + interval * 10 + Duration::from_secs(5));
         let masters = (0..2).filter(|&n| lan.state(n) == Some(State::Master)).count();
         prop_assert_eq!(masters, 1);
-        let winner = if a > b || a == 255 { 0 } else if b > a { 1 } else { 1 };
+        // A tie goes to the higher address, node 1 (RFC 5798 §6.4.3).
+        let winner = if a > b || a == 255 { 0 } else { 1 };
         prop_assert_eq!(lan.state(winner), Some(State::Master));
     }
 }
