@@ -358,3 +358,17 @@ fn syntax_variants() {
     assert_eq!(i.vips[0].extra, ["brd", "10.1.1.255", "no_track"]);
     assert_eq!(i.vips[0].label.as_deref(), Some("eth0:1"));
 }
+
+#[test]
+fn deep_nesting_is_bounded() {
+    let t = format!("a {}\n{}", "x { ".repeat(100_000), "}".repeat(100_000));
+    let f = findings(&t);
+    assert!(
+        f.contains(
+            &"t.conf:1:261: error: blocks nested deeper than 64; the rest of this block is skipped"
+                .to_string()
+        ),
+        "{:?}",
+        f.iter().filter(|l| l.contains("error")).collect::<Vec<_>>()
+    );
+}
