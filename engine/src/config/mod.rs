@@ -404,6 +404,3 @@ pub struct CheckerConfig {
     /// Nested blocks (`url { ... }`), each as its keyword and its lines.
     pub blocks: Vec<(String, OptionLines)>,
 }
-
-/// Simple `keyword value...` lines of a block, verbatim, in order.
-pub type Options = Vec<(String, Vec<String>)>;

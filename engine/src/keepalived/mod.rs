@@ -2,7 +2,9 @@
 //! [`crate::config::Config`], with `FILE:LINE:COL` findings for everything wrong or ignored.
 //!
 //! What lives where:
-//! - [`lexer`](self) (`lexer.rs`): words, braces and quoted strings with positions.
+//! - `lexer.rs`: words, braces and quoted strings with positions (line and column, 1-based).
+//! - `diag.rs`: positions and the collector of findings.
+//! - `glob.rs`: the wildcard matcher both loaders share.
 //! - `loader.rs`: the [`Loader`] trait ([`MemLoader`], [`FsLoader`]) and `include` expansion
 //!   (globs relative to the including file, sorted).
 //! - `parser.rs`: the token stream into a tree of statements and `{ }` blocks.
@@ -11,10 +13,10 @@
 //! - `validate.rs`: checks across blocks (VRID collisions, script references).
 //! - `finding.rs`: [`Finding`], [`Severity`], [`Findings`].
 //! - `suggest.rs`: "did you mean" for unknown keywords.
-//! - `print.rs`: [`print`], a [`Config`] back to keepalived.conf text.
+//! - `print.rs`: [`print()`], a [`Config`] back to keepalived.conf text.
 //!
 //! Entry points: [`load`] (a file through a [`Loader`]), [`parse_str`] (text in memory),
-//! [`analyze`] (best-effort config plus all findings, never fails) and [`print`].
+//! [`analyze`] (best-effort config plus all findings, never fails) and [`print()`].
 
 mod diag;
 mod finding;

@@ -44,6 +44,10 @@ impl Node {
     }
 }
 
+/// Deepest block nesting kept; deeper blocks are reported and skipped, so a hostile file
+/// cannot build a tree whose recursive drop overflows the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Level {
     items: Vec<Node>,
     open: Span,
@@ -59,10 +63,28 @@ pub(crate) fn parse(tokens: Vec<Token>, diags: &mut Diags) -> Vec<Node> {
     // brace since).
     let mut open_stmt = false;
     let mut last: Option<(u32, u32)> = None;
+    // Braces opened beyond MAX_DEPTH, still to be closed (their content is skipped).
+    let mut skipped: usize = 0;
     for tok in tokens {
         let here = (tok.span.file, tok.span.line);
         let new_line = last != Some(here);
         last = Some(here);
+        if skipped > 0 {
+            match tok.tok {
+                Tok::Open => skipped += 1,
+                Tok::Close => skipped -= 1,
+                Tok::Word { .. } => {}
+            }
+            continue;
+        }
+        if tok.tok == Tok::Open && stack.len() > MAX_DEPTH {
+            diags.error(
+                tok.span,
+                format!("blocks nested deeper than {MAX_DEPTH}; the rest of this block is skipped"),
+            );
+            skipped = 1;
+            continue;
+        }
         let Some(level) = stack.last_mut() else {
             break;
         };

@@ -110,6 +110,7 @@ struct Seen<'n> {
     preempt_delay: Option<Span>,
     auth: Option<Span>,
     interface: bool,
+    vrid_keyword: bool,
     accept_set: bool,
     vip_words: Vec<Span>,
     ah: Option<Span>,
@@ -192,6 +193,7 @@ fn map_item<'n>(
             inst.vmac_xmit_base = true;
         }
         "virtual_router_id" => {
+            seen.vrid_keyword = true;
             if let Some(v) = int(d, item, 1, 255).and_then(|v| u8::try_from(v).ok()) {
                 inst.vrid = v;
                 meta.vrid = item.args.first().map(|w| w.span);
@@ -450,7 +452,8 @@ fn finish(
             format!("vrrp_instance {name} has no `interface`"),
         );
     }
-    if meta.vrid.is_none() {
+    // A bad value was already reported at the value; do not also call it missing.
+    if meta.vrid.is_none() && !seen.vrid_keyword {
         d.error(
             meta.name,
             format!("vrrp_instance {name} has no `virtual_router_id`"),
