@@ -5,6 +5,7 @@
 //! status 1. Add new subcommands as variants of [`Command`].
 
 mod packet_cli;
+mod run_cli;
 
 use clap::{Parser, Subcommand};
 use std::fmt;
@@ -24,6 +25,8 @@ enum Command {
     /// Decode and encode VRRP packets (the VRRP payload, without the IP header).
     #[command(subcommand)]
     Packet(packet_cli::PacketCommand),
+    /// Run an experiment file: every variant and seed; CSV files, plots and a summary.
+    Run(run_cli::RunArgs),
 }
 
 /// A user-facing failure: printed as one `error: ...` line, exit status 1.
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Packet(cmd) => packet_cli::run(cmd),
+        Command::Run(args) => run_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,9 +17,11 @@ impl<'de> Deserialize<'de> for Dur {
                 f.write_str("a duration with units, such as \"3s\", \"250ms\" or \"1h\"")
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Dur, E> {
-                humantime::parse_duration(s.trim())
-                    .map(Dur)
-                    .map_err(|e| E::custom(format!("bad duration {s:?}: {e} (write e.g. \"3s\", \"250ms\", \"1h\")")))
+                humantime::parse_duration(s.trim()).map(Dur).map_err(|e| {
+                    E::custom(format!(
+                        "bad duration {s:?}: {e} (write e.g. \"3s\", \"250ms\", \"1h\")"
+                    ))
+                })
             }
         }
         d.deserialize_str(V)

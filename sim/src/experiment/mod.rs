@@ -63,7 +63,12 @@ pub struct Experiment {
 /// Load and validate an experiment file.
 pub fn load(path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ExperimentError::new(path.display().to_string(), 0, 0, format!("cannot read: {e}"))]
+        vec![ExperimentError::new(
+            path.display().to_string(),
+            0,
+            0,
+            format!("cannot read: {e}"),
+        )]
     })?;
     parse(path, &text)
 }
@@ -72,8 +77,13 @@ pub fn load(path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
 pub fn parse(path: &Path, text: &str) -> Result<Experiment, Vec<ExperimentError>> {
     let src = Source::new(path.display().to_string(), text);
     let file: ExperimentFile = toml::from_str(text).map_err(|e| vec![src.toml_error(&e)])?;
-    Resolver { src: &src, dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(), errors: Vec::new(), warnings: Vec::new() }
-        .resolve(file, path)
+    Resolver {
+        src: &src,
+        dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+    }
+    .resolve(file, path)
 }
 
 struct Resolver<'a> {
@@ -88,12 +98,19 @@ impl Resolver<'_> {
         self.errors.push(self.src.error(span, message));
     }
 
-    fn resolve(mut self, file: ExperimentFile, path: &Path) -> Result<Experiment, Vec<ExperimentError>> {
+    fn resolve(
+        mut self,
+        file: ExperimentFile,
+        path: &Path,
+    ) -> Result<Experiment, Vec<ExperimentError>> {
         let backend = match file.backend.get_ref().as_str() {
             "" | "event" => Backend::Event,
             "turmoil" => Backend::Turmoil,
             other => {
-                self.err(file.backend.span(), format!("unknown backend {other:?}: expected \"event\" or \"turmoil\""));
+                self.err(
+                    file.backend.span(),
+                    format!("unknown backend {other:?}: expected \"event\" or \"turmoil\""),
+                );
                 Backend::Event
             }
         };
@@ -103,13 +120,21 @@ impl Resolver<'_> {
         if *file.seeds.get_ref() == 0 {
             self.err(file.seeds.span(), "seeds must be at least 1");
         }
-        let names: BTreeMap<String, usize> = file.nodes.iter().enumerate().map(|(i, n)| (n.name.get_ref().clone(), i)).collect();
+        let names: BTreeMap<String, usize> = file
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.get_ref().clone(), i))
+            .collect();
         if file.nodes.is_empty() {
             self.err(0..0, "an experiment needs at least one [[nodes]] entry");
         }
         for (i, n) in file.nodes.iter().enumerate() {
             if names.get(n.name.get_ref()) != Some(&i) {
-                self.err(n.name.span(), format!("node name {:?} is used twice", n.name.get_ref()));
+                self.err(
+                    n.name.span(),
+                    format!("node name {:?} is used twice", n.name.get_ref()),
+                );
             }
         }
         // Parse each node's keepalived.conf once.
@@ -119,7 +144,9 @@ impl Resolver<'_> {
             base_nodes.push(NodePlan {
                 name: n.name.get_ref().clone(),
                 address: n.address,
-                ipv6_link_local: n.ipv6_link_local.unwrap_or_else(|| std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, i as u16 + 1)),
+                ipv6_link_local: n.ipv6_link_local.unwrap_or_else(|| {
+                    std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, i as u16 + 1)
+                }),
                 mac: [0x02, 0, 0, 0, 0, i as u8 + 1],
                 config: config.unwrap_or_default(),
                 start: n.start.map(|d| d.0).unwrap_or_default(),
@@ -141,25 +168,40 @@ impl Resolver<'_> {
         for v in &file.variants {
             let name = v.name.get_ref().clone();
             if seen.insert(name.clone(), ()).is_some() {
-                self.err(v.name.span(), format!("variant name {name:?} is used twice"));
+                self.err(
+                    v.name.span(),
+                    format!("variant name {name:?} is used twice"),
+                );
             }
             if name.is_empty() || name.contains(['/', ',', '"', '\n']) {
-                self.err(v.name.span(), "variant names must be non-empty and contain no '/', ',', '\"' or newline");
+                self.err(
+                    v.name.span(),
+                    "variant names must be non-empty and contain no '/', ',', '\"' or newline",
+                );
             }
             let mut nodes = base_nodes.clone();
             for (node, e) in &v.nodes {
                 let Some(&i) = names.get(node) else {
-                    self.err(e.span(), format!("variant edits unknown node {node:?}{}", did_you_mean(node, &names)));
+                    self.err(
+                        v.name.span(),
+                        format!(
+                            "variant {name:?} edits unknown node {node:?}{}",
+                            did_you_mean(node, &names)
+                        ),
+                    );
                     continue;
                 };
-                if let Some(text) = &e.get_ref().config {
-                    let span = e.span();
-                    if let Some(c) = self.inline_config(&format!("{}[variant {name}, node {node}]", self.src.name), text, span.clone()) {
+                if let Some(text) = &e.config {
+                    if let Some(c) = self.config_text(&format!("variant-{name}-{node}.conf"), text)
+                    {
                         nodes[i].config = c;
                     }
                 }
-                if let Err(msg) = edit::apply(&mut nodes[i].config, e.get_ref()) {
-                    self.err(e.span(), msg);
+                if let Err(msg) = edit::apply(&mut nodes[i].config, e) {
+                    self.err(
+                        v.name.span(),
+                        format!("variant {name:?}, node {node:?}: {msg}"),
+                    );
                 }
             }
             let mut network = base_network.clone();
@@ -177,7 +219,13 @@ impl Resolver<'_> {
             let mut timeline = base_timeline.clone();
             timeline.extend(self.timeline(&v.timeline, &names));
             timeline.sort_by_key(|f| f.at);
-            variants.push(Variant { name, description: v.description.clone(), nodes, network, timeline });
+            variants.push(Variant {
+                name,
+                description: v.description.clone(),
+                nodes,
+                network,
+                timeline,
+            });
         }
         let seeds = *file.seeds.get_ref();
         if !self.errors.is_empty() {
@@ -200,12 +248,13 @@ impl Resolver<'_> {
         })
     }
 
-    fn node_config(&mut self, n: &schema::NodeSpec, _: Option<()>) -> Option<vrrp_engine::config::Config> {
+    fn node_config(
+        &mut self,
+        n: &schema::NodeSpec,
+        _: Option<()>,
+    ) -> Option<vrrp_engine::config::Config> {
         match (&n.config, &n.config_file) {
-            (Some(text), None) => {
-                let name = format!("{}[node {}]", self.src.name, n.name.get_ref());
-                self.inline_config(&name, text.get_ref(), text.span())
-            }
+            (Some(text), None) => self.inline_config(text.get_ref(), text.span()),
             (None, Some(file)) => {
                 let p = self.dir.join(file.get_ref());
                 let analysis = keepalived::analyze(&p, &FsLoader, &Options::default());
@@ -214,7 +263,12 @@ impl Resolver<'_> {
                     match f.severity {
                         Severity::Error => {
                             ok = false;
-                            self.errors.push(ExperimentError::new(f.file, f.line as usize, f.col as usize, f.message));
+                            self.errors.push(ExperimentError::new(
+                                f.file,
+                                f.line as usize,
+                                f.col as usize,
+                                f.message,
+                            ));
                         }
                         Severity::Warning => self.warnings.push(f.to_string()),
                     }
@@ -226,7 +280,13 @@ impl Resolver<'_> {
                 None
             }
             (None, None) => {
-                self.err(n.name.span(), format!("node {:?} needs config (inline keepalived.conf) or config_file", n.name.get_ref()));
+                self.err(
+                    n.name.span(),
+                    format!(
+                        "node {:?} needs config (inline keepalived.conf) or config_file",
+                        n.name.get_ref()
+                    ),
+                );
                 None
             }
         }
@@ -234,38 +294,87 @@ impl Resolver<'_> {
 
     /// Parse inline keepalived.conf text whose TOML string value sits at `span`; findings are
     /// mapped to positions in the TOML file.
-    fn inline_config(&mut self, _label: &str, text: &str, span: Range<usize>) -> Option<vrrp_engine::config::Config> {
+    fn inline_config(
+        &mut self,
+        text: &str,
+        span: Range<usize>,
+    ) -> Option<vrrp_engine::config::Config> {
         let analysis = keepalived::analyze_str("inline.conf", text, &Options::default());
         let mut ok = true;
         for f in analysis.findings {
-            let (line, col) = self.src.inline_position(span.clone(), f.line as usize, f.col as usize);
+            let (line, col) =
+                self.src
+                    .inline_position(span.clone(), f.line as usize, f.col as usize);
             let e = ExperimentError::new(self.src.name.clone(), line, col, f.message.clone());
             match f.severity {
                 Severity::Error => {
                     ok = false;
                     self.errors.push(e);
                 }
-                Severity::Warning => self.warnings.push(format!("{}:{}:{}: warning: {}", e.file, e.line, e.col, e.message)),
+                Severity::Warning => self.warnings.push(format!(
+                    "{}:{}:{}: warning: {}",
+                    e.file, e.line, e.col, e.message
+                )),
             }
         }
         ok.then_some(analysis.config)
     }
 
-    fn node_index(&mut self, names: &BTreeMap<String, usize>, name: &str, span: Range<usize>) -> Option<usize> {
+    /// Parse replacement keepalived.conf text of a variant; findings name `label`.
+    fn config_text(&mut self, label: &str, text: &str) -> Option<vrrp_engine::config::Config> {
+        let analysis = keepalived::analyze_str(label, text, &Options::default());
+        let mut ok = true;
+        for f in analysis.findings {
+            match f.severity {
+                Severity::Error => {
+                    ok = false;
+                    self.errors.push(ExperimentError::new(
+                        f.file,
+                        f.line as usize,
+                        f.col as usize,
+                        f.message,
+                    ));
+                }
+                Severity::Warning => self.warnings.push(f.to_string()),
+            }
+        }
+        ok.then_some(analysis.config)
+    }
+
+    fn node_index(
+        &mut self,
+        names: &BTreeMap<String, usize>,
+        name: &str,
+        span: Range<usize>,
+    ) -> Option<usize> {
         let found = names.get(name).copied();
         if found.is_none() {
-            self.err(span, format!("unknown node {name:?}{}", did_you_mean(name, names)));
+            self.err(
+                span,
+                format!("unknown node {name:?}{}", did_you_mean(name, names)),
+            );
         }
         found
     }
 
-    fn network(&mut self, spec: &schema::NetworkSpec, names: &BTreeMap<String, usize>) -> NetworkModel {
+    fn network(
+        &mut self,
+        spec: &schema::NetworkSpec,
+        names: &BTreeMap<String, usize>,
+    ) -> NetworkModel {
         let loss = *spec.loss.get_ref();
         if !(0.0..=1.0).contains(&loss) {
-            self.err(spec.loss.span(), format!("loss {loss} is not a probability in 0..1"));
+            self.err(
+                spec.loss.span(),
+                format!("loss {loss} is not a probability in 0..1"),
+            );
         }
         self.check_latency(&spec.latency, 0..0);
-        let default = LinkModel { latency: spec.latency.clone(), loss, burst: spec.burst };
+        let default = LinkModel {
+            latency: spec.latency.clone(),
+            loss,
+            burst: spec.burst,
+        };
         let mut links = BTreeMap::new();
         for l in &spec.links {
             let from = self.node_index(names, l.from.get_ref(), l.from.span());
@@ -276,7 +385,10 @@ impl Resolver<'_> {
             }
             if let Some(p) = &l.loss {
                 if !(0.0..=1.0).contains(p.get_ref()) {
-                    self.err(p.span(), format!("loss {} is not a probability in 0..1", p.get_ref()));
+                    self.err(
+                        p.span(),
+                        format!("loss {} is not a probability in 0..1", p.get_ref()),
+                    );
                 }
                 m.loss = *p.get_ref();
             }
@@ -298,12 +410,16 @@ impl Resolver<'_> {
         }
     }
 
-    fn timeline(&mut self, entries: &[toml::Spanned<FaultSpec>], names: &BTreeMap<String, usize>) -> Vec<TimedFault> {
+    fn timeline(
+        &mut self,
+        entries: &[toml::Spanned<FaultSpec>],
+        names: &BTreeMap<String, usize>,
+    ) -> Vec<TimedFault> {
         let mut out = Vec::new();
         for e in entries {
             let span = e.span();
             let f = e.get_ref();
-            let mut idx = |r: &mut Self, n: &str| r.node_index(names, n, span.clone());
+            let idx = |r: &mut Self, n: &str| r.node_index(names, n, span.clone());
             let fault = match f {
                 FaultSpec::Stop { node, .. } => idx(&mut *self, node).map(Fault::Stop),
                 FaultSpec::Kill { node, .. } => idx(&mut *self, node).map(Fault::Kill),
@@ -311,7 +427,10 @@ impl Resolver<'_> {
                 FaultSpec::LinkDown { node, .. } => idx(&mut *self, node).map(Fault::LinkDown),
                 FaultSpec::LinkUp { node, .. } => idx(&mut *self, node).map(Fault::LinkUp),
                 FaultSpec::Partition { groups, .. } => {
-                    let g: Vec<Vec<usize>> = groups.iter().map(|g| g.iter().filter_map(|n| idx(&mut *self, n)).collect()).collect();
+                    let g: Vec<Vec<usize>> = groups
+                        .iter()
+                        .map(|g| g.iter().filter_map(|n| idx(&mut *self, n)).collect())
+                        .collect();
                     Some(Fault::Partition(g))
                 }
                 FaultSpec::OneWayPartition { from, to, .. } => {
@@ -322,7 +441,10 @@ impl Resolver<'_> {
                 FaultSpec::Heal { .. } => Some(Fault::Heal),
                 FaultSpec::Loss { rate, from, to, .. } => {
                     if !(0.0..=1.0).contains(rate) {
-                        self.err(span.clone(), format!("loss {rate} is not a probability in 0..1"));
+                        self.err(
+                            span.clone(),
+                            format!("loss {rate} is not a probability in 0..1"),
+                        );
                     }
                     let link = match (from, to) {
                         (Some(f), Some(t)) => match (idx(&mut *self, f), idx(&mut *self, t)) {
@@ -331,7 +453,10 @@ impl Resolver<'_> {
                         },
                         (None, None) => None,
                         _ => {
-                            self.err(span.clone(), "give both from and to for a per-link loss, or neither");
+                            self.err(
+                                span.clone(),
+                                "give both from and to for a per-link loss, or neither",
+                            );
                             None
                         }
                     };
@@ -341,11 +466,33 @@ impl Resolver<'_> {
                     self.check_latency(latency, span.clone());
                     Some(Fault::Latency(latency.clone()))
                 }
-                FaultSpec::CheckFail { node, script, .. } => idx(&mut *self, node).map(|n| Fault::Check { node: n, script: script.clone(), behaviour: crate::model::CheckBehaviour::Fail }),
-                FaultSpec::CheckPass { node, script, .. } => idx(&mut *self, node).map(|n| Fault::Check { node: n, script: script.clone(), behaviour: crate::model::CheckBehaviour::Pass }),
-                FaultSpec::CheckFlap { node, script, period, duty, jitter, at } => {
+                FaultSpec::CheckFail { node, script, .. } => {
+                    idx(&mut *self, node).map(|n| Fault::Check {
+                        node: n,
+                        script: script.clone(),
+                        behaviour: crate::model::CheckBehaviour::Fail,
+                    })
+                }
+                FaultSpec::CheckPass { node, script, .. } => {
+                    idx(&mut *self, node).map(|n| Fault::Check {
+                        node: n,
+                        script: script.clone(),
+                        behaviour: crate::model::CheckBehaviour::Pass,
+                    })
+                }
+                FaultSpec::CheckFlap {
+                    node,
+                    script,
+                    period,
+                    duty,
+                    jitter,
+                    at,
+                } => {
                     if !(0.0..=1.0).contains(duty) {
-                        self.err(span.clone(), format!("duty {duty} is not a fraction in 0..1"));
+                        self.err(
+                            span.clone(),
+                            format!("duty {duty} is not a fraction in 0..1"),
+                        );
                     }
                     if period.0.is_zero() {
                         self.err(span.clone(), "period must be positive");
@@ -353,18 +500,36 @@ impl Resolver<'_> {
                     idx(&mut *self, node).map(|n| Fault::Check {
                         node: n,
                         script: script.clone(),
-                        behaviour: crate::model::CheckBehaviour::Flap { start: at.0, period: period.0, duty: *duty, jitter: jitter.0 },
+                        behaviour: crate::model::CheckBehaviour::Flap {
+                            start: at.0,
+                            period: period.0,
+                            duty: *duty,
+                            jitter: jitter.0,
+                        },
                     })
                 }
-                FaultSpec::Priority { node, instance, priority, .. } => {
+                FaultSpec::Priority {
+                    node,
+                    instance,
+                    priority,
+                    ..
+                } => {
                     if *priority == 0 {
                         self.err(span.clone(), "priority must be 1..255");
                     }
-                    idx(&mut *self, node).map(|n| Fault::Priority { node: n, instance: instance.clone(), priority: *priority })
+                    idx(&mut *self, node).map(|n| Fault::Priority {
+                        node: n,
+                        instance: instance.clone(),
+                        priority: *priority,
+                    })
                 }
             };
             if let Some(fault) = fault {
-                out.push(TimedFault { at: f.at().0, fault, span });
+                out.push(TimedFault {
+                    at: f.at().0,
+                    fault,
+                    span,
+                });
             }
         }
         out.sort_by_key(|f| f.at);
@@ -374,8 +539,12 @@ impl Resolver<'_> {
 
 /// ", did you mean "x"?" when a known name is close.
 fn did_you_mean(name: &str, names: &BTreeMap<String, usize>) -> String {
-    match keepalived::suggest(name, names.keys().map(String::as_str)) {
+    let known: Vec<&str> = names.keys().map(String::as_str).collect();
+    match keepalived::suggest(name, &known) {
         Some(s) => format!(" (did you mean {s:?}?)"),
-        None => format!(" (nodes: {})", names.keys().cloned().collect::<Vec<_>>().join(", ")),
+        None => format!(
+            " (nodes: {})",
+            names.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
     }
 }

@@ -25,7 +25,7 @@ pub struct ExperimentFile {
     #[serde(default)]
     pub seed_base: u64,
     /// `"event"` (the event queue, default) or `"turmoil"`.
-    #[serde(default)]
+    #[serde(default = "event_backend")]
     pub backend: Spanned<String>,
     /// The LAN.
     #[serde(default)]
@@ -44,6 +44,14 @@ pub struct ExperimentFile {
     /// What to write.
     #[serde(default)]
     pub outputs: OutputSpec,
+}
+
+fn event_backend() -> Spanned<String> {
+    Spanned::new(0..0, "event".to_string())
+}
+
+fn zero_loss() -> Spanned<f64> {
+    Spanned::new(0..0, 0.0)
 }
 
 fn one() -> Spanned<u64> {
@@ -114,14 +122,14 @@ fn one_f() -> f64 {
 }
 
 /// The LAN: defaults for every link plus per-link overrides.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     /// One-way latency of every link.
     #[serde(default)]
     pub latency: LatencySpec,
     /// Independent loss probability per packet and receiver.
-    #[serde(default)]
+    #[serde(default = "zero_loss")]
     pub loss: Spanned<f64>,
     /// Bursty loss on every link.
     #[serde(default)]
@@ -129,6 +137,17 @@ pub struct NetworkSpec {
     /// Per-link overrides (directed: from -> to).
     #[serde(default)]
     pub links: Vec<LinkSpec>,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            latency: LatencySpec::default(),
+            loss: zero_loss(),
+            burst: None,
+            links: Vec::new(),
+        }
+    }
 }
 
 /// A directed link override.
@@ -337,8 +356,12 @@ impl FaultSpec {
             | FaultSpec::CheckPass { node, .. }
             | FaultSpec::CheckFlap { node, .. }
             | FaultSpec::Priority { node, .. } => vec![node.as_str()],
-            FaultSpec::Partition { groups, .. } => groups.iter().flatten().map(String::as_str).collect(),
-            FaultSpec::OneWayPartition { from, to, .. } => from.iter().chain(to).map(String::as_str).collect(),
+            FaultSpec::Partition { groups, .. } => {
+                groups.iter().flatten().map(String::as_str).collect()
+            }
+            FaultSpec::OneWayPartition { from, to, .. } => {
+                from.iter().chain(to).map(String::as_str).collect()
+            }
             FaultSpec::Loss { from, to, .. } => from.iter().chain(to).map(String::as_str).collect(),
             FaultSpec::Heal { .. } | FaultSpec::Latency { .. } => Vec::new(),
         }
@@ -354,9 +377,10 @@ pub struct VariantSpec {
     /// What it is for.
     #[serde(default)]
     pub description: String,
-    /// Edits per node name.
+    /// Edits per node name. (Not spanned: toml cannot span a table that later headers
+    /// extend, such as `[variants.nodes.a.scripts.x]`; errors point at the variant's name.)
     #[serde(default)]
-    pub nodes: BTreeMap<String, Spanned<NodeEdit>>,
+    pub nodes: BTreeMap<String, NodeEdit>,
     /// Network edits.
     #[serde(default)]
     pub network: Option<NetworkEdit>,
@@ -375,6 +399,9 @@ pub struct NodeEdit {
     /// `priority`.
     #[serde(default)]
     pub priority: Option<u8>,
+    /// `state`: `"MASTER"` or `"BACKUP"`.
+    #[serde(default)]
+    pub state: Option<String>,
     /// `nopreempt` (true) or preempt (false).
     #[serde(default)]
     pub nopreempt: Option<bool>,

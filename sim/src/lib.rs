@@ -1,0 +1,21 @@
+//! `vrrp-sim`: deterministic network simulation of VRRP failover experiments.
+//!
+//! What lives where:
+//! - [`experiment`]: the TOML experiment files, their schema, loading with positioned errors.
+//! - [`model`]: the resolved variants (nodes, network, timeline), backend-independent.
+//! - [`net`]: latency and loss draws, partitions, Gilbert-Elliott bursts.
+//! - [`world`]: what clients see: VIP holders, clients' ARP caches, downtime and blackhole.
+//! - [`metrics`]: per-run results and the invariants checked on every run.
+//! - [`event_queue`]: the event-queue backend (time jumps from event to event).
+//! - [`runner`]: runs every variant and seed in parallel, deterministically.
+//! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
+
+pub mod event_queue;
+pub mod experiment;
+pub mod metrics;
+pub mod model;
+pub mod net;
+pub mod output;
+pub mod plots;
+pub mod runner;
+pub mod world;

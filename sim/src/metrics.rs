@@ -1,0 +1,108 @@
+//! Per-run results, the event log of a recorded run, and the invariants checked on every run.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use vrrp_engine::{Instant, State};
+
+/// What one run of one variant and seed measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunResult {
+    /// Variant name.
+    pub variant: String,
+    /// Seed.
+    pub seed: u64,
+    /// Times the Master of a VRID changed to another node (the first election not counted).
+    pub master_changes: u64,
+    /// Transitions into MASTER, all nodes.
+    pub master_transitions: u64,
+    /// Gaps with no Master after having one (seconds), in order.
+    pub failover_times: Vec<f64>,
+    /// For takeovers by timer: time from the last advert the new Master received (seconds).
+    pub takeover_after_last_advert: Vec<f64>,
+    /// Time no node answered at a VIP (seconds, summed over VIPs).
+    pub downtime: f64,
+    /// Time clients pointed at a node not answering while another did (seconds).
+    pub blackhole: f64,
+    /// Time clients were served by a node whose health check was failing (seconds).
+    pub unhealthy_served: f64,
+    /// Time with two or more Masters for a VRID (seconds, summed over VRIDs).
+    pub split_brain: f64,
+    /// Adverts sent, all nodes.
+    pub adverts_sent: u64,
+    /// Invariant violations.
+    pub violations: Vec<Violation>,
+}
+
+/// A broken invariant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Violation {
+    /// Simulated time (seconds).
+    pub at: f64,
+    /// Which invariant.
+    pub invariant: &'static str,
+    /// Details.
+    pub detail: String,
+}
+
+/// One row of events.csv.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventRow {
+    /// Simulated time (seconds, 6 decimals).
+    pub time_s: String,
+    /// Node name, or `-`.
+    pub node: String,
+    /// `fault`, `state`, `vip_add`, `vip_del`, `garp`, `client_arp`.
+    pub kind: &'static str,
+    /// Details.
+    pub detail: String,
+}
+
+/// A state span of one node's instance, for the timeline plot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    /// Node index.
+    pub node: usize,
+    /// Start.
+    pub from: Instant,
+    /// End.
+    pub to: Instant,
+    /// State (`None`: daemon not running).
+    pub state: Option<State>,
+}
+
+/// The detailed record of a run (first seed of each variant).
+#[derive(Clone, Debug, Default)]
+pub struct Recording {
+    /// events.csv rows.
+    pub events: Vec<EventRow>,
+    /// Per node state spans of the first instance.
+    pub spans: Vec<Span>,
+    /// (time, node) where the first VIP is served, `None` = nobody.
+    pub vip_owner: Vec<(Instant, Option<usize>)>,
+    /// (time, node) where client 0's ARP entry for the first VIP points.
+    pub arp_target: Vec<(Instant, Option<usize>)>,
+    /// Node names.
+    pub nodes: Vec<String>,
+    /// Run length.
+    pub duration: Duration,
+}
+
+/// Per-VRID bookkeeping for master changes, failovers and split brain.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct VridTrack {
+    pub masters: BTreeMap<usize, ()>,
+    pub last_master: Option<usize>,
+    pub lost_at: Option<Instant>,
+    pub split_since: Option<Instant>,
+}
+
+/// Seconds as f64.
+pub fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Time as the CSV prints it.
+pub fn fmt_time(t: Instant) -> String {
+    format!("{:.6}", t.offset().as_secs_f64())
+}

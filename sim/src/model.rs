@@ -1,0 +1,234 @@
+//! The resolved, runnable form of an experiment variant: backend-independent.
+
+use crate::experiment::schema::{BurstSpec, LatencySpec};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::time::Duration;
+use vrrp_engine::config::Config;
+
+/// One variant: nodes with their configs, the network and the timeline.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The nodes.
+    pub nodes: Vec<NodePlan>,
+    /// The network at time zero.
+    pub network: NetworkModel,
+    /// Faults, sorted by time (stable: file order at equal times).
+    pub timeline: Vec<TimedFault>,
+}
+
+/// A node: host facts and its parsed keepalived configuration.
+#[derive(Clone, Debug)]
+pub struct NodePlan {
+    /// Name.
+    pub name: String,
+    /// IPv4 address of its interfaces.
+    pub address: Ipv4Addr,
+    /// IPv6 link-local address.
+    pub ipv6_link_local: Ipv6Addr,
+    /// MAC address (02:00:00:00:00:<n+1>).
+    pub mac: [u8; 6],
+    /// Its configuration.
+    pub config: Config,
+    /// When its daemon starts.
+    pub start: Duration,
+}
+
+/// Latency and loss of every directed link.
+#[derive(Clone, Debug)]
+pub struct NetworkModel {
+    /// Every link not listed in `links`.
+    pub default: LinkModel,
+    /// Per directed link (from, to).
+    pub links: BTreeMap<(usize, usize), LinkModel>,
+}
+
+impl NetworkModel {
+    /// The model of the link `from -> to`.
+    pub fn link(&self, from: usize, to: usize) -> &LinkModel {
+        self.links.get(&(from, to)).unwrap_or(&self.default)
+    }
+
+    /// Largest one-way latency any link can have.
+    pub fn max_latency(&self) -> Duration {
+        self.links
+            .values()
+            .chain(std::iter::once(&self.default))
+            .map(|l| match &l.latency {
+                LatencySpec::Fixed(d) => d.0,
+                LatencySpec::Uniform { max, .. } => max.0,
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// No loss anywhere.
+    pub fn lossless(&self) -> bool {
+        self.links
+            .values()
+            .chain(std::iter::once(&self.default))
+            .all(|l| l.loss == 0.0 && l.burst.is_none())
+    }
+}
+
+/// One directed link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkModel {
+    /// One-way latency.
+    pub latency: LatencySpec,
+    /// Independent loss probability.
+    pub loss: f64,
+    /// Bursty loss.
+    pub burst: Option<BurstSpec>,
+}
+
+/// A fault at a time.
+#[derive(Clone, Debug)]
+pub struct TimedFault {
+    /// When.
+    pub at: Duration,
+    /// What.
+    pub fault: Fault,
+    /// Where it is written in the experiment file (byte range).
+    pub span: Range<usize>,
+}
+
+/// What a check does over time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckBehaviour {
+    /// Passes.
+    Pass,
+    /// Fails.
+    Fail,
+    /// Fails for `duty` of each `period` from `start`, each window shifted by up to `jitter`.
+    Flap {
+        /// Start of the first cycle.
+        start: Duration,
+        /// Cycle length.
+        period: Duration,
+        /// Failing fraction.
+        duty: f64,
+        /// Random shift of each failing window.
+        jitter: Duration,
+    },
+}
+
+/// A fault, with node names resolved to indices.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Graceful stop.
+    Stop(usize),
+    /// Crash.
+    Kill(usize),
+    /// Start again.
+    Restart(usize),
+    /// Cut between groups, both ways.
+    Partition(Vec<Vec<usize>>),
+    /// Cut from -> to.
+    OneWay {
+        /// Senders.
+        from: Vec<usize>,
+        /// Receivers.
+        to: Vec<usize>,
+    },
+    /// Remove every cut.
+    Heal,
+    /// New independent loss rate (all links, or one).
+    Loss {
+        /// Rate.
+        rate: f64,
+        /// One directed link, or all.
+        link: Option<(usize, usize)>,
+    },
+    /// New latency on every link.
+    Latency(LatencySpec),
+    /// Interface down.
+    LinkDown(usize),
+    /// Interface up.
+    LinkUp(usize),
+    /// A check's behaviour changes.
+    Check {
+        /// Node.
+        node: usize,
+        /// vrrp_script name.
+        script: String,
+        /// New behaviour.
+        behaviour: CheckBehaviour,
+    },
+    /// Configured priority change.
+    Priority {
+        /// Node.
+        node: usize,
+        /// Instance, or all.
+        instance: Option<String>,
+        /// New priority.
+        priority: u8,
+    },
+}
+
+impl Fault {
+    /// A short human description for events.csv.
+    pub fn describe(&self, names: &[String]) -> String {
+        let n = |i: &usize| names.get(*i).cloned().unwrap_or_default();
+        let list = |v: &[usize]| v.iter().map(n).collect::<Vec<_>>().join("+");
+        match self {
+            Fault::Stop(i) => format!("stop {}", n(i)),
+            Fault::Kill(i) => format!("kill {}", n(i)),
+            Fault::Restart(i) => format!("restart {}", n(i)),
+            Fault::Partition(g) => format!(
+                "partition {}",
+                g.iter().map(|g| list(g)).collect::<Vec<_>>().join(" | ")
+            ),
+            Fault::OneWay { from, to } => {
+                format!("one-way partition {} -> {}", list(from), list(to))
+            }
+            Fault::Heal => "heal".into(),
+            Fault::Loss { rate, link: None } => format!("loss {rate}"),
+            Fault::Loss {
+                rate,
+                link: Some((f, t)),
+            } => format!("loss {rate} on {} -> {}", n(f), n(t)),
+            Fault::Latency(l) => format!("latency {l:?}"),
+            Fault::LinkDown(i) => format!("link down {}", n(i)),
+            Fault::LinkUp(i) => format!("link up {}", n(i)),
+            Fault::Check {
+                node,
+                script,
+                behaviour,
+            } => format!("check {script} on {} {behaviour:?}", n(node)),
+            Fault::Priority {
+                node,
+                instance,
+                priority,
+            } => {
+                format!(
+                    "priority {priority} on {}{}",
+                    n(node),
+                    instance
+                        .as_ref()
+                        .map(|i| format!(" {i}"))
+                        .unwrap_or_default()
+                )
+            }
+        }
+    }
+
+    /// Whether it changes the network's health (for the split-brain invariant).
+    pub fn affects_network(&self) -> bool {
+        matches!(
+            self,
+            Fault::Partition(_)
+                | Fault::OneWay { .. }
+                | Fault::Heal
+                | Fault::Loss { .. }
+                | Fault::Latency(_)
+                | Fault::LinkDown(_)
+                | Fault::LinkUp(_)
+        )
+    }
+}

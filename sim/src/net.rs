@@ -1,0 +1,158 @@
+//! The LAN between nodes: per-link latency and loss draws, partitions, link state, and
+//! Gilbert-Elliott bursts. Every draw comes from the run's seeded RNG, in event order.
+
+use crate::experiment::schema::LatencySpec;
+use crate::model::{Fault, NetworkModel};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Index used for "the clients" in per-link tables.
+pub const CLIENTS: usize = usize::MAX;
+
+/// Network state of one run.
+#[derive(Clone, Debug)]
+pub struct Net {
+    model: NetworkModel,
+    blocked: BTreeSet<(usize, usize)>,
+    /// Interface state per node.
+    pub link_up: Vec<bool>,
+    ge_bad: BTreeMap<(usize, usize), bool>,
+}
+
+fn sample_latency(l: &LatencySpec, rng: &mut ChaCha8Rng) -> Duration {
+    match l {
+        LatencySpec::Fixed(d) => d.0,
+        LatencySpec::Uniform { min, max } => {
+            let (a, b) = (min.0.as_nanos() as u64, max.0.as_nanos() as u64);
+            if a >= b {
+                min.0
+            } else {
+                Duration::from_nanos(rng.gen_range(a..=b))
+            }
+        }
+    }
+}
+
+impl Net {
+    /// A healthy LAN of `n` nodes with `model`.
+    pub fn new(model: NetworkModel, n: usize) -> Self {
+        Net {
+            model,
+            blocked: BTreeSet::new(),
+            link_up: vec![true; n],
+            ge_bad: BTreeMap::new(),
+        }
+    }
+
+    /// The current model.
+    pub fn model(&self) -> &NetworkModel {
+        &self.model
+    }
+
+    /// Apply a network fault; others are ignored.
+    pub fn apply(&mut self, fault: &Fault) {
+        match fault {
+            Fault::Partition(groups) => {
+                for (gi, g) in groups.iter().enumerate() {
+                    for (hi, h) in groups.iter().enumerate() {
+                        if gi != hi {
+                            for &a in g {
+                                for &b in h {
+                                    self.blocked.insert((a, b));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Fault::OneWay { from, to } => {
+                for &a in from {
+                    for &b in to {
+                        if a != b {
+                            self.blocked.insert((a, b));
+                        }
+                    }
+                }
+            }
+            Fault::Heal => self.blocked.clear(),
+            Fault::Loss { rate, link: None } => {
+                self.model.default.loss = *rate;
+                for l in self.model.links.values_mut() {
+                    l.loss = *rate;
+                }
+            }
+            Fault::Loss {
+                rate,
+                link: Some(k),
+            } => {
+                let mut l = self.model.link(k.0, k.1).clone();
+                l.loss = *rate;
+                self.model.links.insert(*k, l);
+            }
+            Fault::Latency(lat) => {
+                self.model.default.latency = lat.clone();
+                for l in self.model.links.values_mut() {
+                    l.latency = lat.clone();
+                }
+            }
+            Fault::LinkDown(n) => set(&mut self.link_up, *n, false),
+            Fault::LinkUp(n) => set(&mut self.link_up, *n, true),
+            _ => {}
+        }
+    }
+
+    /// Whether nothing is cut or lossy and every link is up.
+    pub fn healthy(&self) -> bool {
+        self.blocked.is_empty() && self.model.lossless() && self.link_up.iter().all(|&u| u)
+    }
+
+    /// The delay of a frame `from -> to`, or `None` if it is cut or lost.
+    pub fn transfer(&mut self, from: usize, to: usize, rng: &mut ChaCha8Rng) -> Option<Duration> {
+        if !self.link_up.get(from).copied().unwrap_or(false)
+            || !self.link_up.get(to).copied().unwrap_or(false)
+        {
+            return None;
+        }
+        if self.blocked.contains(&(from, to)) {
+            return None;
+        }
+        self.draw(from, to, rng)
+    }
+
+    /// The delay of a frame from node `from` to the clients (never partitioned), or `None`.
+    pub fn to_clients(&mut self, from: usize, rng: &mut ChaCha8Rng) -> Option<Duration> {
+        if !self.link_up.get(from).copied().unwrap_or(false) {
+            return None;
+        }
+        self.draw(from, CLIENTS, rng)
+    }
+
+    fn draw(&mut self, from: usize, to: usize, rng: &mut ChaCha8Rng) -> Option<Duration> {
+        let link = self.model.link(from, to).clone();
+        let mut lost = link.loss > 0.0 && rng.gen::<f64>() < link.loss;
+        if let Some(b) = link.burst {
+            // One Gilbert-Elliott step per packet on this directed link.
+            let bad = self.ge_bad.entry((from, to)).or_insert(false);
+            let flip = rng.gen::<f64>();
+            *bad = if *bad {
+                flip >= b.p_leave_bad
+            } else {
+                flip < b.p_enter_bad
+            };
+            let p = if *bad { b.loss_bad } else { b.loss_good };
+            lost |= p > 0.0 && rng.gen::<f64>() < p;
+        }
+        if lost {
+            return None;
+        }
+        Some(sample_latency(&link.latency, rng))
+    }
+}
+
+fn set(v: &mut [bool], i: usize, value: bool) {
+    if let Some(x) = v.get_mut(i) {
+        *x = value;
+    }
+}

@@ -1,0 +1,208 @@
+//! CSV files and the stdout summary table.
+//!
+//! - `runs.csv`: one row per variant and seed.
+//! - `summary.csv`: per variant and metric: mean, p50, p99, max over the runs.
+//! - `events.csv`: the event log of the first seed of each variant.
+//!
+//! Floats are printed with a fixed number of decimals so the bytes are reproducible.
+
+use crate::metrics::{Recording, RunResult};
+use std::io::Write;
+use std::path::Path;
+
+fn f6(x: f64) -> String {
+    format!("{x:.6}")
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn max(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0, f64::max)
+}
+
+/// Nearest-rank percentile of `v` (`p` in 0..=100).
+pub fn percentile(v: &[f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * s.len() as f64).ceil().max(1.0) as usize;
+    s[rank.min(s.len()) - 1]
+}
+
+/// The per-run metrics summarised, with their CSV names.
+pub fn metrics(r: &RunResult) -> Vec<(&'static str, f64)> {
+    vec![
+        ("master_changes", r.master_changes as f64),
+        ("failovers", r.failover_times.len() as f64),
+        ("failover_max_s", max(&r.failover_times)),
+        (
+            "takeover_after_last_advert_max_s",
+            max(&r.takeover_after_last_advert),
+        ),
+        ("downtime_s", r.downtime),
+        ("blackhole_s", r.blackhole),
+        ("unhealthy_served_s", r.unhealthy_served),
+        ("split_brain_s", r.split_brain),
+        ("invariant_violations", r.violations.len() as f64),
+    ]
+}
+
+/// Write `runs.csv`.
+pub fn write_runs(path: &Path, results: &[RunResult]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "variant",
+        "seed",
+        "master_changes",
+        "master_transitions",
+        "failovers",
+        "failover_mean_s",
+        "failover_max_s",
+        "takeover_after_last_advert_max_s",
+        "downtime_s",
+        "blackhole_s",
+        "unhealthy_served_s",
+        "split_brain_s",
+        "adverts_sent",
+        "invariant_violations",
+    ])?;
+    for r in results {
+        w.write_record([
+            r.variant.clone(),
+            r.seed.to_string(),
+            r.master_changes.to_string(),
+            r.master_transitions.to_string(),
+            r.failover_times.len().to_string(),
+            f6(mean(&r.failover_times)),
+            f6(max(&r.failover_times)),
+            f6(max(&r.takeover_after_last_advert)),
+            f6(r.downtime),
+            f6(r.blackhole),
+            f6(r.unhealthy_served),
+            f6(r.split_brain),
+            r.adverts_sent.to_string(),
+            r.violations.len().to_string(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Results grouped by variant, in first-seen order.
+pub fn by_variant(results: &[RunResult]) -> Vec<(String, Vec<&RunResult>)> {
+    let mut out: Vec<(String, Vec<&RunResult>)> = Vec::new();
+    for r in results {
+        match out.iter_mut().find(|(v, _)| v == &r.variant) {
+            Some((_, rs)) => rs.push(r),
+            None => out.push((r.variant.clone(), vec![r])),
+        }
+    }
+    out
+}
+
+/// Write `summary.csv`.
+pub fn write_summary(path: &Path, results: &[RunResult]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["variant", "metric", "runs", "mean", "p50", "p99", "max"])?;
+    for (variant, rs) in by_variant(results) {
+        let names: Vec<&str> = rs
+            .first()
+            .map(|r| metrics(r).into_iter().map(|m| m.0).collect())
+            .unwrap_or_default();
+        for (k, name) in names.iter().enumerate() {
+            let vals: Vec<f64> = rs.iter().map(|r| metrics(r)[k].1).collect();
+            w.write_record([
+                variant.clone(),
+                name.to_string(),
+                vals.len().to_string(),
+                f6(mean(&vals)),
+                f6(percentile(&vals, 50.0)),
+                f6(percentile(&vals, 99.0)),
+                f6(max(&vals)),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Write `events.csv` with the recordings of every variant.
+pub fn write_events(path: &Path, recordings: &[(String, Recording)]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["variant", "time_s", "node", "kind", "detail"])?;
+    for (variant, rec) in recordings {
+        for e in &rec.events {
+            w.write_record([variant.as_str(), &e.time_s, &e.node, e.kind, &e.detail])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The summary table printed on stdout.
+pub fn print_table(out: &mut impl Write, results: &[RunResult]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<24} {:>5} {:>15} {:>17} {:>17} {:>13} {:>17} {:>11} {:>10}",
+        "variant",
+        "runs",
+        "master changes",
+        "failover max (s)",
+        "downtime (s)",
+        "blackhole (s)",
+        "unhealthy srv (s)",
+        "split (s)",
+        "violations"
+    )?;
+    writeln!(
+        out,
+        "{:<24} {:>5} {:>15} {:>17} {:>17} {:>13} {:>17} {:>11} {:>10}",
+        "", "", "mean / p99", "mean / p99", "mean / p99", "mean", "mean", "mean", "total"
+    )?;
+    for (variant, rs) in by_variant(results) {
+        let col = |f: &dyn Fn(&RunResult) -> f64| rs.iter().map(|r| f(r)).collect::<Vec<f64>>();
+        let mc = col(&|r| r.master_changes as f64);
+        let fo = col(&|r| max(&r.failover_times));
+        let dt = col(&|r| r.downtime);
+        let bh = col(&|r| r.blackhole);
+        let sb = col(&|r| r.split_brain);
+        let uh = col(&|r| r.unhealthy_served);
+        let viol: usize = rs.iter().map(|r| r.violations.len()).sum();
+        writeln!(
+            out,
+            "{:<24} {:>5} {:>15} {:>17} {:>17} {:>13.3} {:>17.3} {:>11.3} {:>10}",
+            variant,
+            rs.len(),
+            format!("{:.1} / {:.0}", mean(&mc), percentile(&mc, 99.0)),
+            format!("{:.3} / {:.3}", mean(&fo), percentile(&fo, 99.0)),
+            format!("{:.3} / {:.3}", mean(&dt), percentile(&dt, 99.0)),
+            mean(&bh),
+            mean(&uh),
+            mean(&sb),
+            viol
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&[3.0], 99.0), 3.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+}

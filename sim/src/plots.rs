@@ -1,0 +1,241 @@
+//! PNG plots with plotters (pure-Rust text through ab_glyph and a bundled DejaVu Sans, so no
+//! system font library is needed):
+//! - `timeline_<variant>.png`: per node, its state over time; below, which node serves the VIP
+//!   and where client 0's ARP entry points (first seed of the variant).
+//! - `distributions.png`: master changes and client-visible outage per run, per variant.
+
+use crate::metrics::{Recording, RunResult};
+use crate::output::{by_variant, percentile};
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+use std::path::Path;
+use std::sync::Once;
+use vrrp_engine::{Instant, State};
+
+static FONT: Once = Once::new();
+
+fn fonts() {
+    FONT.call_once(|| {
+        // The bytes are valid TrueType; a failure would only mean text is not drawn.
+        let _ = register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("../assets/DejaVuSans.ttf"),
+        );
+    });
+}
+
+type PlotResult = Result<(), Box<dyn std::error::Error>>;
+
+fn state_color(s: Option<State>) -> RGBColor {
+    match s {
+        Some(State::Master) => RGBColor(46, 160, 67),
+        Some(State::Backup) => RGBColor(66, 133, 244),
+        Some(State::Fault) => RGBColor(219, 68, 55),
+        Some(State::Initialize) => RGBColor(170, 170, 170),
+        None => RGBColor(225, 225, 225),
+    }
+}
+
+/// Colours for nodes, distinct from the state colours.
+fn node_color(i: Option<usize>) -> RGBColor {
+    const P: [RGBColor; 6] = [
+        RGBColor(230, 145, 56),
+        RGBColor(142, 68, 173),
+        RGBColor(22, 160, 133),
+        RGBColor(141, 110, 99),
+        RGBColor(240, 98, 146),
+        RGBColor(52, 73, 94),
+    ];
+    match i {
+        Some(i) => P[i % P.len()],
+        None => RGBColor(120, 120, 120),
+    }
+}
+
+/// A legend drawn in its own area: coloured squares and labels, top to bottom.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    items: &[(String, RGBColor)],
+) -> PlotResult
+where
+    DB::ErrorType: 'static,
+{
+    for (k, (label, color)) in items.iter().enumerate() {
+        let y = 60 + 24 * k as i32;
+        area.draw(&Rectangle::new([(10, y), (26, y + 14)], color.filled()))?;
+        area.draw(&Text::new(
+            label.clone(),
+            (34, y),
+            ("sans-serif", 15).into_font(),
+        ))?;
+    }
+    Ok(())
+}
+
+/// A file-name-safe form of a variant name.
+pub fn slug(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Draw the timeline of one recorded run.
+pub fn timeline(path: &Path, title: &str, rec: &Recording) -> PlotResult {
+    fonts();
+    let end = rec.duration.as_secs_f64().max(1e-9);
+    let (unit, scale) = if end >= 600.0 {
+        ("min", 60.0)
+    } else if end >= 1.0 {
+        ("s", 1.0)
+    } else {
+        ("ms", 1e-3)
+    };
+    let x = |t: Instant| t.offset().as_secs_f64() / scale;
+    let n = rec.nodes.len();
+    let lanes = n + 2;
+    let full =
+        BitMapBackend::new(path, (1400, (140 + 60 * lanes as u32).max(300))).into_drawing_area();
+    full.fill(&WHITE)?;
+    let (root, legend_area) = full.split_horizontally(1180);
+    let labels: Vec<String> = rec
+        .nodes
+        .iter()
+        .cloned()
+        .chain(["VIP served by".to_string(), "client ARP ->".to_string()])
+        .collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(130)
+        .build_cartesian_2d(0.0..end / scale, 0.0..lanes as f64)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(format!("simulated time ({unit})"))
+        .y_labels(lanes * 2 + 1)
+        .y_label_formatter(&|y| {
+            let lane = (lanes as f64 - y - 0.5).round();
+            if (y.fract() - 0.5).abs() < 1e-6 && lane >= 0.0 {
+                labels.get(lane as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .label_style(("sans-serif", 15))
+        .draw()?;
+    let lane_y = |lane: usize| (lanes - lane - 1) as f64;
+    for s in &rec.spans {
+        let y = lane_y(s.node);
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(x(s.from), y + 0.15), (x(s.to), y + 0.85)],
+            state_color(s.state).filled(),
+        )))?;
+    }
+    for (lane, series) in [(n, &rec.vip_owner), (n + 1, &rec.arp_target)] {
+        let y = lane_y(lane);
+        for (k, (t, who)) in series.iter().enumerate() {
+            let until = series.get(k + 1).map_or(end / scale, |(t2, _)| x(*t2));
+            if who.is_some() {
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    [(x(*t), y + 0.15), (until, y + 0.85)],
+                    node_color(*who).filled(),
+                )))?;
+            }
+        }
+    }
+    // Legend: states, then node colours.
+    let mut legend: Vec<(String, RGBColor)> = [
+        ("MASTER", Some(State::Master)),
+        ("BACKUP", Some(State::Backup)),
+        ("FAULT", Some(State::Fault)),
+        ("not running", None),
+    ]
+    .iter()
+    .map(|(l, s)| (l.to_string(), state_color(*s)))
+    .collect();
+    legend.extend(
+        rec.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (format!("VIP / ARP: {name}"), node_color(Some(i)))),
+    );
+    draw_legend(&legend_area, &legend)?;
+    root.present()?;
+    Ok(())
+}
+
+/// Box plots of master changes and of client-visible outage (downtime + blackhole) per variant.
+pub fn distributions(path: &Path, title: &str, results: &[RunResult]) -> PlotResult {
+    fonts();
+    let groups = by_variant(results);
+    let names: Vec<String> = groups.iter().map(|(v, _)| v.clone()).collect();
+    let root = BitMapBackend::new(path, (1400, 620)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 22))?;
+    let panels = root.split_evenly((1, 2));
+    let metrics: [(&str, &str, fn(&RunResult) -> f64); 2] = [
+        ("Master changes per run", "master changes", |r| {
+            r.master_changes as f64
+        }),
+        (
+            "Client-visible outage per run",
+            "downtime + blackhole + served unhealthy (s)",
+            |r| r.downtime + r.blackhole + r.unhealthy_served,
+        ),
+    ];
+    for (panel, (caption, ydesc, f)) in panels.iter().zip(metrics) {
+        let values: Vec<Vec<f64>> = groups
+            .iter()
+            .map(|(_, rs)| rs.iter().map(|r| f(r)).collect())
+            .collect();
+        let top = (values.iter().flatten().copied().fold(0.0f64, f64::max) * 1.1) as f32;
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("{caption} (box: quartiles, whiskers: min..max, dot: p99)"),
+                ("sans-serif", 16),
+            )
+            .margin(20)
+            .x_label_area_size(60)
+            .y_label_area_size(70)
+            .build_cartesian_2d(names.as_slice().into_segmented(), 0.0f32..top.max(1.0))?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("variant")
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(s) | SegmentValue::Exact(s) => s.to_string(),
+                SegmentValue::Last => String::new(),
+            })
+            .y_desc(ydesc)
+            .label_style(("sans-serif", 14))
+            .draw()?;
+        for (k, vals) in values.iter().enumerate() {
+            if vals.is_empty() {
+                continue;
+            }
+            let q = Quartiles::new(vals);
+            let color = node_color(Some(k));
+            chart.draw_series(std::iter::once(
+                Boxplot::new_vertical(SegmentValue::CenterOf(&names[k]), &q)
+                    .width(40)
+                    .style(color.stroke_width(2)),
+            ))?;
+            let p99 = percentile(vals, 99.0) as f32;
+            chart.draw_series(std::iter::once(Circle::new(
+                (SegmentValue::CenterOf(&names[k]), p99),
+                4,
+                color.filled(),
+            )))?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
