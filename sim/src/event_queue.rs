@@ -724,12 +724,21 @@ impl Sim<'_> {
         let d = self.now - since;
         self.result.split_brain += secs(d);
         // Invariant: at most one Master per VRID once the network has been healthy longer
-        // than Master_Down_Interval (a preemption overlaps by at most one latency).
-        let healthy_long = self
-            .healthy_since
-            .is_some_and(|h| since >= h + self.mdi_max);
-        if healthy_long && d > self.grace {
-            self.violation("single-master", format!("two Masters for VRID {} for {:.6} s from {:.6} s on a network healthy since {:.6} s", key.1, d.as_secs_f64(), since.offset().as_secs_f64(), self.healthy_since.map_or(0.0, |h| h.offset().as_secs_f64())));
+        // than Master_Down_Interval. A preemption overlaps by at most one latency (grace).
+        if let Some(h) = self.healthy_since {
+            let from = since.max(h + self.mdi_max);
+            if self.now > from + self.grace {
+                self.violation(
+                    "single-master",
+                    format!(
+                        "two Masters for VRID {} from {:.6} s to {:.6} s on a network healthy since {:.6} s",
+                        key.1,
+                        since.offset().as_secs_f64(),
+                        self.now.offset().as_secs_f64(),
+                        h.offset().as_secs_f64()
+                    ),
+                );
+            }
         }
     }
 
