@@ -3,8 +3,7 @@
 #
 #  1. Installs the system packages the tests and tools need, if any is missing:
 #     keepalived, tshark, nginx, iproute2, nftables (reference peer, packet checks, the
-#     namespace lab) and libfontconfig1-dev, libfreetype-dev, fonts-dejavu-core, pkg-config
-#     (plots). apt-get update runs only when something is missing. Without root this step
+#     namespace lab). apt-get update runs only when something is missing. Without root this step
 #     passes only if everything is already installed.
 #  2. cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings denied.
 #  3. cargo nextest run --workspace (installed with cargo install if missing), then the
@@ -15,10 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(
-    keepalived tshark nginx iproute2 nftables
-    libfontconfig1-dev libfreetype-dev fonts-dejavu-core pkg-config
-)
+PACKAGES=(keepalived tshark nginx iproute2 nftables)
 
 header() {
     printf '\n==> %s\n' "$*"

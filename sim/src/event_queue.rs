@@ -551,10 +551,7 @@ impl Sim<'_> {
     /// Process every output of node `n` until it is quiet, then check the invariants.
     fn drain(&mut self, n: usize) {
         let mut check_invariants = false;
-        loop {
-            let Some(out) = self.nodes[n].engine.as_mut().and_then(Engine::poll_output) else {
-                break;
-            };
+        while let Some(out) = self.nodes[n].engine.as_mut().and_then(Engine::poll_output) {
             match out {
                 Output::StateChanged(c) => {
                     check_invariants = true;
@@ -761,7 +758,7 @@ impl Sim<'_> {
             // A VIP is installed exactly while its instance is Master.
             let installed = inst.vips.iter().all(|v| self.world_holds(n, v.addr));
             let master = s.state == State::Master;
-            if inst.vips.first().is_some() && installed != master {
+            if !inst.vips.is_empty() && installed != master {
                 found.push((
                     "vip-iff-master",
                     format!(

@@ -27,6 +27,9 @@ fn fonts() {
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
+/// A plotted metric: caption, axis label, value of a run.
+type Metric = (&'static str, &'static str, fn(&RunResult) -> f64);
+
 fn state_color(s: Option<State>) -> RGBColor {
     match s {
         Some(State::Master) => RGBColor(46, 160, 67),
@@ -181,7 +184,7 @@ pub fn distributions(path: &Path, title: &str, results: &[RunResult]) -> PlotRes
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 22))?;
     let panels = root.split_evenly((1, 2));
-    let metrics: [(&str, &str, fn(&RunResult) -> f64); 2] = [
+    let metrics: [Metric; 2] = [
         ("Master changes per run", "master changes", |r| {
             r.master_changes as f64
         }),

@@ -180,6 +180,12 @@ impl World {
         }
     }
 
+    /// Whether `node` has `vip` installed.
+    pub fn holds(&self, node: usize, vip: IpAddr) -> bool {
+        self.index(&vip)
+            .is_some_and(|v| self.holders[v].contains(&node))
+    }
+
     /// Where client 0's entry for the first VIP points (for plots).
     pub fn arp_target(&self) -> Option<usize> {
         self.arp.first().and_then(|r| r.first().copied().flatten())
@@ -238,13 +244,5 @@ mod tests {
         w.advance(ms(1000));
         assert_eq!(w.blackhole, Duration::from_millis(50));
         assert_eq!(w.arp_target(), Some(1));
-    }
-}
-
-impl World {
-    /// Whether `node` has `vip` installed.
-    pub fn holds(&self, node: usize, vip: IpAddr) -> bool {
-        self.index(&vip)
-            .is_some_and(|v| self.holders[v].contains(&node))
     }
 }

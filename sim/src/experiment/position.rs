@@ -85,7 +85,7 @@ impl Source {
     pub fn toml_error(&self, e: &toml::de::Error) -> ExperimentError {
         let message = e.message().trim().replace('\n', " ");
         match e.span() {
-            Some(span) => self.error(span.start.max(0)..span.end.max(span.start + 1), message),
+            Some(span) => self.error(span.start..span.end.max(span.start + 1), message),
             None => ExperimentError::new(self.name.clone(), 0, 0, message),
         }
     }
