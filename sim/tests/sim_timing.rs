@@ -27,11 +27,12 @@ vrrp_instance VI_1 {{
     )
 }
 
-fn experiment(version: u8, advert: &str, fault: &str, at: &str, duration: &str) -> String {
+/// Node a (Master, `prios.0`) and node b (Backup, `prios.1`); `fault` hits a at `at`.
+fn experiment(prios: (u8, u8), version: u8, advert: &str, fault: &str, at: &str, duration: &str) -> String {
     format!(
         "name = \"t\"\nduration = \"{duration}\"\n[network]\nlatency = \"0s\"\n{}{}\n[[timeline]]\nat = \"{at}\"\naction = \"{fault}\"\nnode = \"a\"\n",
-        node("a", "172.20.0.11", "MASTER", 100, version, advert),
-        node("b", "172.20.0.12", "BACKUP", 90, version, advert)
+        node("a", "172.20.0.11", "MASTER", prios.0, version, advert),
+        node("b", "172.20.0.12", "BACKUP", prios.1, version, advert)
     )
 }
 
@@ -48,7 +49,7 @@ fn single(text: &str) -> vrrp_sim::metrics::RunResult {
 
 #[test]
 fn v2_hard_kill_takeover_is_3_6484375_s_after_the_last_advert() {
-    let r = single(&experiment(2, "1", "kill", "10.5s", "30s"));
+    let r = single(&experiment((100, 90), 2, "1", "kill", "10.5s", "30s"));
     // a became Master at 3.609375 s and advertised every second: last advert at 9.609375 s.
     assert_eq!(r.takeover_after_last_advert, vec![3.6484375]);
     assert_eq!(r.failover_times, vec![9.609375 + 3.6484375 - 10.5]);
@@ -57,14 +58,15 @@ fn v2_hard_kill_takeover_is_3_6484375_s_after_the_last_advert() {
 
 #[test]
 fn v2_graceful_stop_takeover_is_skew_time() {
-    let r = single(&experiment(2, "1", "stop", "10.5s", "30s"));
+    let r = single(&experiment((100, 90), 2, "1", "stop", "10.5s", "30s"));
     assert_eq!(r.takeover_after_last_advert, vec![0.6484375]);
     assert_eq!(r.failover_times, vec![0.6484375]);
 }
 
 #[test]
 fn v3_10ms_hard_kill_takeover_is_36_09375_ms() {
-    let r = single(&experiment(3, "0.01", "kill", "1.0005s", "2s"));
+    // Backup priority 100: Skew_Time = 156 x 10 ms / 256 = 6.09375 ms.
+    let r = single(&experiment((200, 100), 3, "0.01", "kill", "1.0005s", "2s"));
     assert_eq!(r.takeover_after_last_advert.len(), 1);
     assert!(
         (r.takeover_after_last_advert[0] - 0.036_093_75).abs() < 1e-9,
