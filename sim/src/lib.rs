@@ -5,16 +5,20 @@
 //! - [`model`]: the resolved variants (nodes, network, timeline), backend-independent.
 //! - [`net`]: latency and loss draws, partitions, Gilbert-Elliott bursts.
 //! - [`world`]: what clients see: VIP holders, clients' ARP caches, downtime and blackhole.
-//! - [`metrics`]: per-run results and the invariants checked on every run.
+//! - [`checks`]: ground truth of the simulated health checks (flap windows).
+//! - [`observer`]: what every backend reports to: world, metrics, invariants, recording.
+//! - [`metrics`]: per-run results and the event log.
 //! - [`event_queue`]: the event-queue backend (time jumps from event to event).
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
 //! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
 
+pub mod checks;
 pub mod event_queue;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
 pub mod net;
+pub mod observer;
 pub mod output;
 pub mod plots;
 pub mod runner;

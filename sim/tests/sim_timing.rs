@@ -28,7 +28,14 @@ vrrp_instance VI_1 {{
 }
 
 /// Node a (Master, `prios.0`) and node b (Backup, `prios.1`); `fault` hits a at `at`.
-fn experiment(prios: (u8, u8), version: u8, advert: &str, fault: &str, at: &str, duration: &str) -> String {
+fn experiment(
+    prios: (u8, u8),
+    version: u8,
+    advert: &str,
+    fault: &str,
+    at: &str,
+    duration: &str,
+) -> String {
     format!(
         "name = \"t\"\nduration = \"{duration}\"\n[network]\nlatency = \"0s\"\n{}{}\n[[timeline]]\nat = \"{at}\"\naction = \"{fault}\"\nnode = \"a\"\n",
         node("a", "172.20.0.11", "MASTER", prios.0, version, advert),

@@ -1,0 +1,468 @@
+//! Everything a backend reports to, and nothing about how packets move: the world model
+//! ([`World`]), the per-VRID bookkeeping behind the metrics, the invariants, and the recording
+//! of the first seed. The event-queue backend and any other backend drive the same observer,
+//! so their results are comparable by construction.
+
+use crate::checks::CheckTable;
+use crate::metrics::{fmt_time, secs, EventRow, Recording, RunResult, Span, Violation, VridTrack};
+use crate::model::{CheckBehaviour, Variant};
+use crate::world::World;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::time::Duration;
+use vrrp_engine::io::FaultCause;
+use vrrp_engine::timing::{master_down_interval, normalize_interval};
+use vrrp_engine::tracking::CheckStatus;
+use vrrp_engine::{CheckOutcome, Engine, Family, Instant, Output, Reason, State};
+
+/// The observer of one run.
+pub struct Observer<'a> {
+    variant: &'a Variant,
+    world: World,
+    /// Per node, per instance: the state last reported.
+    states: Vec<Vec<State>>,
+    /// Per node: last advert delivered per (family, VRID).
+    last_rx: Vec<BTreeMap<(Family, u8), Instant>>,
+    vrids: BTreeMap<(Family, u8), VridTrack>,
+    healthy_since: Option<Instant>,
+    mdi_max: Duration,
+    grace: Duration,
+    /// Ground truth of the health checks.
+    pub checks: CheckTable,
+    result: RunResult,
+    rec: Option<Recording>,
+    open_spans: Vec<(Instant, Option<State>)>,
+}
+
+impl<'a> Observer<'a> {
+    /// An observer for `variant` run with `seed`; `record` keeps the event log and spans.
+    pub fn new(
+        variant: &'a Variant,
+        seed: u64,
+        clients: usize,
+        arp_reresolve_after: Option<Duration>,
+        duration: Duration,
+        record: bool,
+    ) -> Self {
+        let vips: Vec<IpAddr> = variant
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                n.config
+                    .instances
+                    .iter()
+                    .flat_map(|i| i.vips.iter().map(|a| a.addr))
+            })
+            .collect();
+        let mdi_max = variant
+            .nodes
+            .iter()
+            .flat_map(|n| n.config.instances.iter())
+            .map(|i| {
+                master_down_interval(
+                    i.version,
+                    1,
+                    normalize_interval(i.version, i.advert_interval),
+                )
+            })
+            .max()
+            .unwrap_or_default();
+        let n = variant.nodes.len();
+        let lossless = variant.network.lossless();
+        Observer {
+            variant,
+            world: World::new(vips, n, clients, arp_reresolve_after),
+            states: variant
+                .nodes
+                .iter()
+                .map(|p| vec![State::Initialize; p.config.instances.len()])
+                .collect(),
+            last_rx: vec![BTreeMap::new(); n],
+            vrids: BTreeMap::new(),
+            healthy_since: lossless.then_some(Instant::ZERO),
+            mdi_max,
+            grace: variant.network.max_latency() + Duration::from_millis(1),
+            checks: CheckTable::new(seed),
+            result: RunResult {
+                variant: variant.name.clone(),
+                seed,
+                ..RunResult::default()
+            },
+            rec: record.then(|| Recording {
+                nodes: variant.nodes.iter().map(|p| p.name.clone()).collect(),
+                duration,
+                ..Recording::default()
+            }),
+            open_spans: vec![(Instant::ZERO, None); n],
+        }
+    }
+
+    /// Add a row to events.csv (recorded runs only).
+    pub fn event(&mut self, now: Instant, node: Option<usize>, kind: &'static str, detail: String) {
+        if let Some(rec) = &mut self.rec {
+            let name = node
+                .and_then(|n| self.variant.nodes.get(n))
+                .map_or("-".to_string(), |p| p.name.clone());
+            rec.events.push(EventRow {
+                time_s: fmt_time(now),
+                node: name,
+                kind,
+                detail,
+            });
+        }
+    }
+
+    /// A daemon started on `n` (after its predecessor's VIPs were cleaned up).
+    pub fn node_started(&mut self, now: Instant, n: usize, link_up: bool) {
+        self.world.clear_node(now, n);
+        self.world.set_answering(now, n, link_up);
+        self.event(now, Some(n), "start", "daemon started".into());
+        self.record_world(now);
+    }
+
+    /// The daemon of `n` is gone (after a stop's outputs were reported, or a crash): every
+    /// Master instance stops being one, without a word.
+    pub fn node_gone(&mut self, now: Instant, n: usize) {
+        let keys = self.instance_keys(n);
+        for (i, key) in keys.into_iter().enumerate() {
+            if self.states[n][i] == State::Master {
+                self.master_left(now, key, n);
+            }
+            self.states[n][i] = State::Initialize;
+        }
+        self.span(now, n, None);
+        self.world.set_answering(now, n, false);
+        self.record_world(now);
+    }
+
+    /// `n` now answers (alive and link up) or not.
+    pub fn set_answering(&mut self, now: Instant, n: usize, answering: bool) {
+        self.world.set_answering(now, n, answering);
+        self.record_world(now);
+    }
+
+    /// The network's health changed (no cut, no loss, every link up).
+    pub fn network_health(&mut self, now: Instant, healthy: bool) {
+        self.healthy_since = if healthy {
+            Some(self.healthy_since.unwrap_or(now))
+        } else {
+            None
+        };
+    }
+
+    /// A check's behaviour changes; returns when its truth may next change.
+    pub fn set_check(
+        &mut self,
+        now: Instant,
+        node: usize,
+        script: &str,
+        behaviour: CheckBehaviour,
+    ) -> Option<Instant> {
+        let next = self.checks.set(node, script, behaviour, now.offset());
+        self.check_edge(now, node);
+        next.map(Instant::from_offset)
+    }
+
+    /// A check's truth may have changed; returns when it may next change.
+    pub fn check_edge_for(&mut self, now: Instant, node: usize, script: &str) -> Option<Instant> {
+        self.check_edge(now, node);
+        self.checks
+            .next_edge(node, script, now.offset())
+            .map(Instant::from_offset)
+    }
+
+    fn check_edge(&mut self, now: Instant, node: usize) {
+        let failing = self.checks.node_failing(node, now.offset());
+        self.world.set_unhealthy(now, node, failing);
+    }
+
+    /// What a check of `node` returns at `now`.
+    pub fn check_outcome(&self, now: Instant, node: usize, script: &str) -> CheckOutcome {
+        if self.checks.failing(node, script, now.offset()) {
+            CheckOutcome::Fail
+        } else {
+            CheckOutcome::Pass
+        }
+    }
+
+    /// An advert reached node `to`.
+    pub fn advert_delivered(&mut self, now: Instant, to: usize, src: IpAddr, payload: &[u8]) {
+        if let (Some(&vrid), Some(rx)) = (payload.get(1), self.last_rx.get_mut(to)) {
+            rx.insert((Family::of(&src), vrid), now);
+        }
+    }
+
+    /// A gratuitous ARP / NA reached a client.
+    pub fn client_announce(&mut self, now: Instant, client: usize, node: usize, addr: IpAddr) {
+        let before = self.world.arp_target();
+        self.world.announce(now, client, node, addr);
+        if client == 0 && before != self.world.arp_target() {
+            let name = self.variant.nodes[node].name.clone();
+            self.event(
+                now,
+                Some(node),
+                "client_arp",
+                format!("client 0 now sends {addr} to {name}"),
+            );
+        }
+        self.record_world(now);
+    }
+
+    /// One output of node `n`'s engine (packets are the backend's to move; they are counted).
+    pub fn output(&mut self, now: Instant, n: usize, out: &Output) {
+        match out {
+            Output::StateChanged(c) => self.state_changed(
+                now,
+                n,
+                c.instance.0 as usize,
+                c.from,
+                c.to,
+                &c.reason,
+                c.priority,
+            ),
+            Output::Transmit(_) => self.result.adverts_sent += 1,
+            Output::AddVip { vip, .. } => {
+                self.world.add_vip(now, n, vip.addr);
+                self.event(now, Some(n), "vip_add", vip.addr.to_string());
+                self.record_world(now);
+            }
+            Output::RemoveVip { vip, .. } => {
+                self.world.remove_vip(now, n, vip.addr);
+                self.event(now, Some(n), "vip_del", vip.addr.to_string());
+                self.record_world(now);
+            }
+            Output::Announce { addr, .. } => self.event(now, Some(n), "garp", addr.to_string()),
+            Output::RunCheck { .. } => {}
+        }
+    }
+
+    fn instance_keys(&self, n: usize) -> Vec<(Family, u8)> {
+        self.variant.nodes[n]
+            .config
+            .instances
+            .iter()
+            .map(|i| (i.family(), i.vrid))
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn state_changed(
+        &mut self,
+        now: Instant,
+        n: usize,
+        i: usize,
+        from: State,
+        to: State,
+        reason: &Reason,
+        priority: u8,
+    ) {
+        if let Some(s) = self.states[n].get_mut(i) {
+            *s = to;
+        }
+        let Some(&key) = self.instance_keys(n).get(i) else {
+            return;
+        };
+        let name = self.variant.nodes[n].config.instances[i].name.clone();
+        self.event(
+            now,
+            Some(n),
+            "state",
+            format!(
+                "{name} {} -> {} ({}) prio {priority}",
+                from.as_str(),
+                to.as_str(),
+                reason_text(reason)
+            ),
+        );
+        if i == 0 {
+            self.span(now, n, Some(to));
+        }
+        if from == State::Master && to != State::Master {
+            self.master_left(now, key, n);
+        }
+        if to == State::Master {
+            self.result.master_transitions += 1;
+            if *reason == Reason::MasterDown {
+                if let Some(&rx) = self.last_rx[n].get(&key) {
+                    self.result.takeover_after_last_advert.push(secs(now - rx));
+                }
+            }
+            let t = self.vrids.entry(key).or_default();
+            if t.last_master.is_some_and(|m| m != n) {
+                self.result.master_changes += 1;
+            }
+            t.last_master = Some(n);
+            if t.masters.is_empty() {
+                if let Some(lost) = t.lost_at.take() {
+                    self.result.failover_times.push(secs(now - lost));
+                }
+            }
+            t.masters.insert(n, ());
+            if t.masters.len() >= 2 && t.split_since.is_none() {
+                t.split_since = Some(now);
+            }
+        }
+    }
+
+    fn master_left(&mut self, now: Instant, key: (Family, u8), n: usize) {
+        let t = self.vrids.entry(key).or_default();
+        t.masters.remove(&n);
+        if t.masters.is_empty() {
+            t.lost_at = Some(now);
+        }
+        if t.masters.len() < 2 {
+            if let Some(since) = t.split_since.take() {
+                self.close_split(now, key, since);
+            }
+        }
+    }
+
+    fn close_split(&mut self, now: Instant, key: (Family, u8), since: Instant) {
+        let d = now - since;
+        self.result.split_brain += secs(d);
+        // Invariant: at most one Master per VRID once the network has been healthy longer
+        // than Master_Down_Interval. A preemption overlaps by at most one latency (grace).
+        if let Some(h) = self.healthy_since {
+            let from = since.max(h + self.mdi_max);
+            if now > from + self.grace {
+                let detail = format!(
+                    "two Masters for VRID {} from {:.6} s to {:.6} s on a network healthy since {:.6} s",
+                    key.1,
+                    since.offset().as_secs_f64(),
+                    now.offset().as_secs_f64(),
+                    h.offset().as_secs_f64()
+                );
+                self.violation(now, "single-master", detail);
+            }
+        }
+    }
+
+    fn violation(&mut self, now: Instant, invariant: &'static str, detail: String) {
+        self.result.violations.push(Violation {
+            at: now.offset().as_secs_f64(),
+            invariant,
+            detail,
+        });
+    }
+
+    /// Check the per-node invariants against `engine`'s snapshot.
+    pub fn check_invariants(&mut self, now: Instant, n: usize, engine: &Engine, link_up: bool) {
+        let snap = engine.snapshot();
+        let plan = &self.variant.nodes[n];
+        let cfg = &plan.config;
+        let mut found = Vec::new();
+        for (inst, s) in cfg.instances.iter().zip(&snap.instances) {
+            // A VIP is installed exactly while its instance is Master.
+            let installed = inst.vips.iter().all(|v| self.world.holds(n, v.addr));
+            if !inst.vips.is_empty() && installed != (s.state == State::Master) {
+                let what = if installed {
+                    "installed"
+                } else {
+                    "not installed"
+                };
+                found.push((
+                    "vip-iff-master",
+                    format!(
+                        "{} on {} is {} but its VIPs are {what}",
+                        inst.name,
+                        plan.name,
+                        s.state.as_str()
+                    ),
+                ));
+            }
+            // FAULT exactly while a weight-0 tracked check fails (when nothing else faults it).
+            if s.state == State::Initialize || !link_up {
+                continue;
+            }
+            let w0_bad = inst.track_scripts.iter().any(|t| {
+                cfg.scripts
+                    .iter()
+                    .position(|sc| sc.name == t.name)
+                    .is_some_and(|k| {
+                        t.weight.unwrap_or(cfg.scripts[k].weight) == 0
+                            && snap.scripts[k].status == CheckStatus::Bad
+                    })
+            });
+            let other_fault = matches!(s.fault, Some(ref c) if !matches!(c, FaultCause::Script(_)));
+            if !other_fault && w0_bad != (s.state == State::Fault) {
+                let checks = if w0_bad { "failing" } else { "passing" };
+                found.push((
+                    "fault-iff-check-fails",
+                    format!(
+                        "{} on {} is {} while its weight-0 checks are {checks}",
+                        inst.name,
+                        plan.name,
+                        s.state.as_str()
+                    ),
+                ));
+            }
+        }
+        for (inv, d) in found {
+            self.violation(now, inv, d);
+        }
+    }
+
+    fn span(&mut self, now: Instant, n: usize, state: Option<State>) {
+        if let Some(rec) = &mut self.rec {
+            let (from, prev) = self.open_spans[n];
+            if now > from {
+                rec.spans.push(Span {
+                    node: n,
+                    from,
+                    to: now,
+                    state: prev,
+                });
+            }
+            self.open_spans[n] = (now, state);
+        }
+    }
+
+    fn record_world(&mut self, now: Instant) {
+        if let Some(rec) = &mut self.rec {
+            let owner = self.world.serving().first().copied();
+            if rec.vip_owner.last().map(|x| x.1) != Some(owner) {
+                rec.vip_owner.push((now, owner));
+            }
+            let arp = self.world.arp_target();
+            if rec.arp_target.last().map(|x| x.1) != Some(arp) {
+                rec.arp_target.push((now, arp));
+            }
+        }
+    }
+
+    /// Close the run at `end`.
+    pub fn finish(mut self, end: Instant) -> (RunResult, Option<Recording>) {
+        self.world.advance(end);
+        let open: Vec<((Family, u8), Instant)> = self
+            .vrids
+            .iter_mut()
+            .filter_map(|(k, t)| t.split_since.take().map(|s| (*k, s)))
+            .collect();
+        for (k, since) in open {
+            self.close_split(end, k, since);
+        }
+        for n in 0..self.open_spans.len() {
+            let state = self.open_spans[n].1;
+            self.span(end, n, state);
+        }
+        self.result.downtime = secs(self.world.downtime);
+        self.result.blackhole = secs(self.world.blackhole);
+        self.result.unhealthy_served = secs(self.world.unhealthy_served);
+        (self.result, self.rec)
+    }
+}
+
+/// A state change's reason in words, for events.csv.
+pub fn reason_text(r: &Reason) -> String {
+    match r {
+        Reason::Startup => "startup".into(),
+        Reason::AddressOwner => "address owner".into(),
+        Reason::MasterDown => "master down timer".into(),
+        Reason::HigherPriority { from, priority } => {
+            format!("higher priority {priority} from {from}")
+        }
+        Reason::Shutdown => "shutdown".into(),
+        Reason::Fault { cause } => format!("fault: {cause:?}"),
+        Reason::FaultCleared => "fault cleared".into(),
+    }
+}
