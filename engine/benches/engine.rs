@@ -9,7 +9,7 @@ use std::time::Duration;
 use vrrp_engine::config::{AuthConfig, Config, InstanceConfig, VirtualAddress};
 use vrrp_engine::types::MULTICAST_V4;
 use vrrp_engine::wire::{Advert, Auth, ChecksumMode};
-use vrrp_engine::{Engine, Input, InterfaceUpdate, Instant, RxPacket, Version};
+use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, RxPacket, Version};
 
 const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -24,13 +24,19 @@ fn engine(version: Version, priority: u8, interval: Duration, instances: u8) -> 
         if version == Version::V2 {
             i.auth = Some(AuthConfig::Pass("123456".into()));
         }
-        i.vips.push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(10, 0, 1, n))));
+        i.vips
+            .push(VirtualAddress::host(IpAddr::V4(Ipv4Addr::new(10, 0, 1, n))));
         cfg.instances.push(i);
     }
     let mut e = Engine::new(cfg, Instant::ZERO).expect("valid");
     e.handle(
         Instant::ZERO,
-        Input::Interface(InterfaceUpdate { name: "eth0".into(), up: true, ipv4: Some(ME), ipv6_link_local: None }),
+        Input::Interface(InterfaceUpdate {
+            name: "eth0".into(),
+            up: true,
+            ipv4: Some(ME),
+            ipv6_link_local: None,
+        }),
     );
     while e.poll_output().is_some() {}
     e
@@ -41,15 +47,41 @@ fn advert(version: Version, vrid: u8) -> Vec<u8> {
         Version::V2 => (1, Auth::pass("123456")),
         Version::V3 => (1, Auth::None),
     };
-    Advert { version, vrid, priority: 200, interval, auth, addrs: vec![IpAddr::V4(Ipv4Addr::new(10, 0, 1, vrid))] }
-        .emit(IpAddr::V4(PEER), IpAddr::V4(MULTICAST_V4), ChecksumMode::PseudoHeader)
+    Advert {
+        version,
+        vrid,
+        priority: 200,
+        interval,
+        auth,
+        addrs: vec![IpAddr::V4(Ipv4Addr::new(10, 0, 1, vrid))],
+    }
+    .emit(
+        IpAddr::V4(PEER),
+        IpAddr::V4(MULTICAST_V4),
+        ChecksumMode::PseudoHeader,
+    )
 }
 
 fn backup_receive(c: &mut Criterion) {
     for (name, version, interval, instances) in [
-        ("backup_rx_advert/v2_1s_1inst", Version::V2, Duration::from_secs(1), 1),
-        ("backup_rx_advert/v3_10ms_1inst", Version::V3, Duration::from_millis(10), 1),
-        ("backup_rx_advert/v3_10ms_255inst", Version::V3, Duration::from_millis(10), 255),
+        (
+            "backup_rx_advert/v2_1s_1inst",
+            Version::V2,
+            Duration::from_secs(1),
+            1,
+        ),
+        (
+            "backup_rx_advert/v3_10ms_1inst",
+            Version::V3,
+            Duration::from_millis(10),
+            1,
+        ),
+        (
+            "backup_rx_advert/v3_10ms_255inst",
+            Version::V3,
+            Duration::from_millis(10),
+            255,
+        ),
     ] {
         let mut e = engine(version, 100, interval, instances);
         let bytes = advert(version, 1);
