@@ -50,7 +50,8 @@ fn failing_check_moves_vip_and_hanging_check_is_killed() {
     // Failing check: A goes to FAULT and B takes the VIP.
     std::fs::write(&fail, "").unwrap();
     assert!(
-        wait_until(Duration::from_secs(7), || lab.has_addr(1, &vip) && !lab.has_addr(0, &vip)),
+        wait_until(Duration::from_secs(7), || lab.has_addr(1, &vip)
+            && !lab.has_addr(0, &vip)),
         "the VIP did not move on a failing check:\n{}\n{}",
         log(&dir, "a"),
         log(&dir, "b")
@@ -62,7 +63,8 @@ fn failing_check_moves_vip_and_hanging_check_is_killed() {
     // Passing again: A preempts back.
     std::fs::remove_file(&fail).unwrap();
     assert!(
-        wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip) && !lab.has_addr(1, &vip)),
+        wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)
+            && !lab.has_addr(1, &vip)),
         "A did not come back:\n{}",
         log(&dir, "a")
     );
@@ -70,7 +72,8 @@ fn failing_check_moves_vip_and_hanging_check_is_killed() {
     // Hanging check: killed at its 1 s timeout, counted as a failure.
     std::fs::write(&hang, "").unwrap();
     assert!(
-        wait_until(Duration::from_secs(8), || lab.has_addr(1, &vip) && !lab.has_addr(0, &vip)),
+        wait_until(Duration::from_secs(8), || lab.has_addr(1, &vip)
+            && !lab.has_addr(0, &vip)),
         "the VIP did not move on a hanging check:\n{}",
         log(&dir, "a")
     );
