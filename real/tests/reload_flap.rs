@@ -52,7 +52,8 @@ fn reload_keeps_unchanged_instance_and_link_flap_restores_vips() {
     let a = start_daemon(&lab, 0, &dir, "a", &conf("A", 100, 100, &v1, &v2));
     let _b = start_daemon(&lab, 1, &dir, "b", &conf("B", 90, 90, &v1, &v2));
     assert!(
-        wait_until(Duration::from_secs(8), || lab.has_addr(0, &v1) && lab.has_addr(0, &v2)),
+        wait_until(Duration::from_secs(8), || lab.has_addr(0, &v1)
+            && lab.has_addr(0, &v2)),
         "A never became Master:\n{}",
         log(&dir, "a")
     );
@@ -67,8 +68,7 @@ fn reload_keeps_unchanged_instance_and_link_flap_restores_vips() {
     assert_eq!(after["instances"][0]["name"], "VI_1");
     assert_eq!(after["instances"][0]["state"], "MASTER", "{after}");
     assert_eq!(
-        after["instances"][0]["last_transition"],
-        before["instances"][0]["last_transition"],
+        after["instances"][0]["last_transition"], before["instances"][0]["last_transition"],
         "VI_1 was restarted by a reload that did not change it"
     );
     assert_eq!(after["instances"][1]["effective_priority"], 95, "{after}");
@@ -103,7 +103,8 @@ fn reload_keeps_unchanged_instance_and_link_flap_restores_vips() {
     assert_eq!(st["instances"][0]["state"], "FAULT", "{st}");
     vrrp_real::lab::ip(&["-n", &ns, "link", "set", "eth0", "up"]).unwrap();
     assert!(
-        wait_until(Duration::from_secs(8), || lab.has_addr(0, &v1) && lab.has_addr(0, &v2)),
+        wait_until(Duration::from_secs(8), || lab.has_addr(0, &v1)
+            && lab.has_addr(0, &v2)),
         "VIPs did not return after the flap:\n{}",
         log(&dir, "a")
     );
