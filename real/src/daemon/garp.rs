@@ -174,6 +174,38 @@ pub fn ipv6_forwarding(ifname: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.split_whitespace().collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    const MAC: [u8; 6] = [0xc2, 0xc5, 0xc3, 0x58, 0xc1, 0xfc];
+
+    /// Byte for byte the gratuitous ARP of `engine/tests/fixtures/keepalived.pcap`.
+    #[test]
+    fn arp_frame_matches_keepalived_capture() {
+        let want = unhex(
+            "ffffffffffff c2c5c358c1fc 0806 0001 0800 06 04 0001 c2c5c358c1fc 0a4d0066 \
+             ffffffffffff 0a4d0066",
+        );
+        assert_eq!(arp_frame(MAC, Ipv4Addr::new(10, 77, 0, 102)), want);
+    }
+
+    /// Byte for byte the unsolicited NA of `engine/tests/fixtures/keepalived.pcap`.
+    #[test]
+    fn na_frame_matches_keepalived_capture() {
+        let want = unhex(
+            "333300000001 c2c5c358c1fc 86dd 6000 0000 0020 3aff fe800000000000000000000000050053 \
+             ff020000000000000000000000000001 8800 10d3 20000000 fe800000000000000000000000050053 \
+             0201 c2c5c358c1fc",
+        );
+        let vip: Ipv6Addr = "fe80::5:53".parse().unwrap();
+        assert_eq!(na_frame(MAC, vip, false), want);
+    }
+
     #[test]
     fn arp_frame_is_keepalived_form() {
         let f = arp_frame([2, 0, 0, 0, 0, 1], Ipv4Addr::new(10, 0, 0, 100));
