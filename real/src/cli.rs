@@ -29,16 +29,40 @@ pub struct Args {
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Stay in the foreground (keepalived's `-n`).
+    #[arg(short = 'n', long = "dont-fork")]
+    pub foreground: bool,
+    /// Log to the console (keepalived's `-l`).
+    #[arg(short = 'l', long = "log-console")]
+    pub log_console: bool,
+    /// Detailed log (keepalived's `-D`).
+    #[arg(short = 'D', long = "log-detail")]
+    pub detailed: bool,
+    /// Pid file (keepalived's `-p`).
+    #[arg(short = 'p', long = "pid")]
+    pub pid_file: Option<PathBuf>,
+    /// Write the status JSON here on SIGUSR1 and after every state change.
+    #[arg(long = "status")]
+    pub status_file: Option<PathBuf>,
+    /// Write a JSONL trace of states, packets and VIPs here (schema: docs/trace.md).
+    #[arg(long = "trace")]
+    pub trace_file: Option<PathBuf>,
 }
 
 /// Runs the command line; the exit code is the process's.
 pub fn run() -> ExitCode {
     let args = Args::parse();
     if !args.config_test {
-        eprintln!(
-            "vrrpd-real: running the daemon is not implemented yet; use -t to check a configuration"
-        );
-        return ExitCode::from(2);
+        return vrrp_real::daemon::run(vrrp_real::daemon::Options {
+            file: args.file,
+            foreground: args.foreground,
+            log_console: args.log_console,
+            detailed: args.detailed,
+            pid_file: args.pid_file,
+            status_file: args.status_file,
+            trace_file: args.trace_file,
+            strict: args.strict,
+        });
     }
     config_test(&args)
 }

@@ -1,7 +1,8 @@
 //! `vrrpd-real`: the production daemon's command line.
 //!
-//! For now only keepalived's configuration test works: `vrrpd-real -t -f FILE [--dump]
-//! [--strict]`. Running the daemon is a later issue and says so instead of pretending.
+//! `vrrpd-real -t -f FILE [--dump] [--strict]` checks a configuration, as `keepalived -t`;
+//! `vrrpd-real -f FILE -n -l -D -p PIDFILE [--status FILE] [--trace FILE]` runs the daemon
+//! ([`vrrp_real::daemon`]).
 
 mod cli;
 

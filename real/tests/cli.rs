@@ -131,13 +131,11 @@ fn dump_prints_effective_config_as_json() {
 }
 
 #[test]
-fn without_t_the_daemon_is_not_implemented() {
-    let o = run(&["-f", &fixture("keepalived.conf")]);
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(
-        stderr_lines(&o),
-        ["vrrpd-real: running the daemon is not implemented yet; use -t to check a configuration"]
-    );
+fn without_t_a_bad_file_stops_the_daemon_before_any_network_action() {
+    // Never start the daemon on a real file here: it would act on this namespace's links.
+    let o = run(&["-n", "-f", "/nonexistent/keepalived.conf"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!o.stderr.is_empty());
 }
 
 #[test]

@@ -1,0 +1,215 @@
+//! Processes: `vrrp_script` checks (timeout enforced by killing the whole process group),
+//! notify scripts (one queue, run one after another in the order of the state changes), the
+//! script user and `enable_script_security`.
+//!
+//! Command lines are split into words as keepalived does (no shell): double or single quotes
+//! group words, nothing else is interpreted.
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::{Pid, User};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+use tokio::sync::mpsc;
+use vrrp_engine::CheckOutcome;
+
+/// Who scripts run as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+/// Splits a command line into words (quotes group, backslash escapes the next character).
+pub fn split_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+}
+
+/// Resolves `script_user USER [GROUP]` (or a script's own `user`): `None` means root.
+pub fn resolve_user(spec: Option<&str>) -> Result<Option<RunAs>, String> {
+    let Some(spec) = spec else { return Ok(None) };
+    let words = split_words(spec);
+    let Some(name) = words.first() else {
+        return Ok(None);
+    };
+    let user = User::from_name(name)
+        .map_err(|e| format!("cannot look up user {name}: {e}"))?
+        .ok_or_else(|| format!("no user {name}"))?;
+    let mut gid = user.gid.as_raw();
+    if let Some(g) = words.get(1) {
+        let group = nix::unistd::Group::from_name(g)
+            .map_err(|e| format!("cannot look up group {g}: {e}"))?
+            .ok_or_else(|| format!("no group {g}"))?;
+        gid = group.gid.as_raw();
+    }
+    Ok(Some(RunAs {
+        uid: user.uid.as_raw(),
+        gid,
+    }))
+}
+
+/// Finds the executable a command's first word names (absolute, or searched in `PATH`).
+fn resolve_program(word: &str) -> Option<PathBuf> {
+    if word.contains('/') {
+        return Some(PathBuf::from(word));
+    }
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    path.split(':')
+        .map(|d| Path::new(d).join(word))
+        .find(|p| p.is_file())
+}
+
+/// `enable_script_security`: why a non-root user could modify this program (the file or
+/// any directory above it is owned by a non-root user or writable by group/other), if so.
+pub fn insecure_reason(cmdline: &str) -> Option<String> {
+    let words = split_words(cmdline);
+    let first = words.first()?;
+    let Some(prog) = resolve_program(first) else {
+        return Some(format!("{first} not found"));
+    };
+    let prog = std::fs::canonicalize(&prog).unwrap_or(prog);
+    let mut p: Option<&Path> = Some(prog.as_path());
+    while let Some(cur) = p {
+        let Ok(md) = std::fs::metadata(cur) else {
+            return Some(format!("cannot stat {}", cur.display()));
+        };
+        let mode = md.mode();
+        if md.uid() != 0 {
+            return Some(format!("{} is owned by uid {}", cur.display(), md.uid()));
+        }
+        let sticky_dir = md.is_dir() && mode & 0o1000 != 0;
+        if !sticky_dir && (mode & 0o002 != 0 || (mode & 0o020 != 0 && md.gid() != 0)) {
+            return Some(format!("{} is writable by a non-root user", cur.display()));
+        }
+        p = cur.parent();
+    }
+    None
+}
+
+fn command(words: &[String], run_as: Option<RunAs>) -> Option<Command> {
+    let (prog, args) = words.split_first()?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(r) = run_as {
+        cmd.uid(r.uid).gid(r.gid);
+    }
+    Some(cmd)
+}
+
+/// Runs one check: exit 0 is a pass; still running after `timeout`, its process group is
+/// killed (SIGKILL) and the result is a timeout.
+pub async fn run_check(cmdline: &str, run_as: Option<RunAs>, timeout: Duration) -> CheckOutcome {
+    let words = split_words(cmdline);
+    let Some(mut cmd) = command(&words, run_as) else {
+        return CheckOutcome::Fail;
+    };
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("check {cmdline:?} could not start: {e}");
+            return CheckOutcome::Fail;
+        }
+    };
+    let pid = child.id();
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) if status.success() => CheckOutcome::Pass,
+        Ok(_) => CheckOutcome::Fail,
+        Err(_) => {
+            if let Some(pid) = pid {
+                let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+            let _ = child.kill().await;
+            tracing::warn!(
+                "check {cmdline:?} timed out after {:.3}s: killed",
+                timeout.as_secs_f64()
+            );
+            CheckOutcome::Timeout
+        }
+    }
+}
+
+/// One notify command to run.
+#[derive(Clone, Debug)]
+pub struct Notify {
+    /// Command line words, arguments appended.
+    pub words: Vec<String>,
+    /// Who runs it.
+    pub run_as: Option<RunAs>,
+}
+
+/// Starts the notify queue: commands run one at a time, in the order sent.
+pub fn notify_queue() -> (mpsc::UnboundedSender<Notify>, tokio::task::JoinHandle<()>) {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Notify>();
+    let task = tokio::spawn(async move {
+        while let Some(n) = rx.recv().await {
+            let Some(mut cmd) = command(&n.words, n.run_as) else {
+                continue;
+            };
+            cmd.kill_on_drop(false);
+            match cmd.status().await {
+                Ok(s) if s.success() => {}
+                Ok(s) => tracing::warn!("notify {:?} exited with {s}", n.words),
+                Err(e) => tracing::warn!("notify {:?} could not start: {e}", n.words),
+            }
+        }
+    });
+    (tx, task)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_keepalived() {
+        assert_eq!(
+            split_words(r#"/bin/sh -c "exit 1"  x"#),
+            vec!["/bin/sh", "-c", "exit 1", "x"]
+        );
+        assert_eq!(split_words("  "), Vec::<String>::new());
+        assert_eq!(split_words("a ''"), vec!["a", ""]);
+    }
+}

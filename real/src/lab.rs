@@ -1,0 +1,203 @@
+//! A throw-away LAN of network namespaces for tests (and the simulator's end-to-end runs).
+//!
+//! [`Lab::new`] builds N host namespaces and one bridge namespace holding `br0`; each host gets
+//! `eth0`, one end of a veth pair whose other end is a port of `br0`, with address
+//! `10.X.Y.(i+1)/24` from a subnet unique to the run. Nothing is created in the root
+//! namespace: the veth pair is created inside the bridge namespace and its peer moved.
+//! Dropping the [`Lab`] (also while a test panics) kills every process started through it
+//! and deletes the namespaces.
+
+use std::net::Ipv4Addr;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// One host of the lab.
+#[derive(Clone, Debug)]
+pub struct Host {
+    /// Its namespace name.
+    pub ns: String,
+    /// Its IPv4 address on `eth0`.
+    pub ip: Ipv4Addr,
+}
+
+/// A namespace LAN; see the module documentation.
+pub struct Lab {
+    /// The hosts, in order.
+    pub hosts: Vec<Host>,
+    /// The bridge namespace.
+    pub bridge_ns: String,
+    /// The run's /24: `10.X.Y.0`.
+    pub subnet: Ipv4Addr,
+    children: Mutex<Vec<Child>>,
+}
+
+/// Runs `ip ARGS`, returning an error with its stderr when it fails.
+pub fn ip(args: &[&str]) -> Result<(), String> {
+    sh("ip", args).map(|_| ())
+}
+
+/// Runs a program to completion; `Err` with its stderr when it exits non-zero.
+pub fn sh(prog: &str, args: &[&str]) -> Result<Output, String> {
+    let out = Command::new(prog)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{prog}: {e}"))?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(format!(
+            "{prog} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Lab {
+    /// Builds a LAN of `n` hosts (at most 200). The names carry the pid and a counter.
+    pub fn new(n: usize) -> Result<Lab, String> {
+        let c = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let tag = format!("vr{pid}x{c}");
+        let subnet = Ipv4Addr::new(
+            10,
+            100 + (pid % 100) as u8,
+            ((pid / 100 * 7 + c) % 250) as u8,
+            0,
+        );
+        let mut lab = Lab {
+            hosts: Vec::new(),
+            bridge_ns: format!("{tag}br"),
+            subnet,
+            children: Mutex::new(Vec::new()),
+        };
+        let b = lab.bridge_ns.clone();
+        ip(&["netns", "add", &b])?;
+        ip(&[
+            "-n",
+            &b,
+            "link",
+            "add",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ])?;
+        ip(&["-n", &b, "link", "set", "br0", "up"])?;
+        for i in 0..n.min(200) {
+            let ns = format!("{tag}h{i}");
+            ip(&["netns", "add", &ns])?;
+            let o = subnet.octets();
+            let addr = Ipv4Addr::new(o[0], o[1], o[2], (i + 1) as u8);
+            lab.hosts.push(Host {
+                ns: ns.clone(),
+                ip: addr,
+            });
+            let port = format!("p{i}");
+            ip(&[
+                "-n", &b, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
+                &ns,
+            ])?;
+            ip(&["-n", &b, "link", "set", &port, "master", "br0", "up"])?;
+            for (k, v) in [
+                ("net.ipv6.conf.all.accept_dad", "0"),
+                ("net.ipv6.conf.default.accept_dad", "0"),
+            ] {
+                sh(
+                    "ip",
+                    &["netns", "exec", &ns, "sysctl", "-qw", &format!("{k}={v}")],
+                )?;
+            }
+            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+            ip(&[
+                "-n",
+                &ns,
+                "addr",
+                "add",
+                &format!("{addr}/24"),
+                "dev",
+                "eth0",
+            ])?;
+            ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
+        }
+        Ok(lab)
+    }
+
+    /// A command that runs `prog` inside host `i`'s namespace.
+    pub fn command(&self, i: usize, prog: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.hosts[i].ns, prog]);
+        c
+    }
+
+    /// Starts `cmd` (built with [`Lab::command`]); the lab kills it on drop. Returns its pid.
+    pub fn spawn(&self, mut cmd: Command) -> Result<u32, String> {
+        let child = cmd
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let pid = child.id();
+        self.children.lock().map_err(|e| e.to_string())?.push(child);
+        Ok(pid)
+    }
+
+    /// Sends `sig` to a process started with [`Lab::spawn`] and, for SIGKILL/SIGTERM,
+    /// waits for it to exit; returns its exit status code if it exited.
+    pub fn signal(&self, pid: u32, sig: i32) -> Option<i32> {
+        // SAFETY: kill(2) on a pid we started and have not reaped.
+        unsafe { libc::kill(pid as i32, sig) };
+        if sig != libc::SIGKILL && sig != libc::SIGTERM && sig != libc::SIGINT {
+            return None;
+        }
+        let mut children = self.children.lock().ok()?;
+        let pos = children.iter().position(|c| c.id() == pid)?;
+        let mut child = children.remove(pos);
+        let status = child.wait().ok()?;
+        status.code()
+    }
+
+    /// Whether host `i` has `addr` on any interface (`ip -n NS addr`).
+    pub fn has_addr(&self, i: usize, addr: &str) -> bool {
+        sh("ip", &["-n", &self.hosts[i].ns, "-o", "addr", "show"])
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .any(|w| w.split('/').next() == Some(addr))
+            })
+            .unwrap_or(false)
+    }
+
+    /// `10.X.Y.last`.
+    pub fn addr(&self, last: u8) -> Ipv4Addr {
+        let o = self.subnet.octets();
+        Ipv4Addr::new(o[0], o[1], o[2], last)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Ok(mut children) = self.children.lock() {
+            for c in children.iter_mut() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        for h in &self.hosts {
+            // Anything started behind our back in the namespace goes too.
+            if let Ok(o) = sh("ip", &["netns", "pids", &h.ns]) {
+                for p in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    if let Ok(p) = p.parse::<i32>() {
+                        // SAFETY: kill(2); the pid is inside our own namespace.
+                        unsafe { libc::kill(p, libc::SIGKILL) };
+                    }
+                }
+            }
+            let _ = ip(&["netns", "del", &h.ns]);
+        }
+        let _ = ip(&["netns", "del", &self.bridge_ns]);
+    }
+}

@@ -1,0 +1,225 @@
+//! Shared helpers of the namespace tests: root check, config files, daemons, captures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use vrrp_real::lab::Lab;
+
+/// The daemon binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_vrrpd-real");
+
+/// Whether namespace tests can run here (root with `ip`); prints why not.
+pub fn can_run() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("skipped: needs root for network namespaces");
+    }
+    root
+}
+
+/// A fresh directory for one test's files.
+pub fn tmpdir(test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vrrpd-real-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("tmpdir");
+    d
+}
+
+/// Polls `cond` every 20 ms until it holds or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A keepalived.conf with one IPv4 instance.
+pub struct Inst<'a> {
+    pub name: &'a str,
+    pub vrid: u8,
+    pub priority: u8,
+    pub version: u8,
+    pub advert: &'a str,
+    pub auth: Option<&'a str>,
+    pub vip: String,
+    pub extra: &'a str,
+}
+
+impl Inst<'_> {
+    pub fn text(&self, router_id: &str, globals: &str, scripts: &str) -> String {
+        let auth = match self.auth {
+            Some(p) => format!(
+                "    authentication {{\n        auth_type PASS\n        auth_pass {p}\n    }}\n"
+            ),
+            None => String::new(),
+        };
+        format!(
+            "global_defs {{\n    router_id {router_id}\n{globals}}}\n{scripts}\
+             vrrp_instance {} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {}\n    \
+             priority {}\n    version {}\n    advert_int {}\n{auth}    virtual_ipaddress {{\n        {}\n    }}\n{}}}\n",
+            self.name, self.vrid, self.priority, self.version, self.advert, self.vip, self.extra
+        )
+    }
+}
+
+/// Starts `vrrpd-real` on host `i` with config `conf`; logs, status and trace go to `dir`.
+pub fn start_daemon(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
+    let path = dir.join(format!("{tag}.conf"));
+    std::fs::write(&path, conf).expect("write conf");
+    let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
+    let mut cmd = lab.command(i, BIN);
+    cmd.arg("-f")
+        .arg(&path)
+        .args(["-n", "-l", "-D", "--status"])
+        .arg(dir.join(format!("{tag}.json")))
+        .arg("--trace")
+        .arg(dir.join(format!("{tag}.trace")))
+        .arg("-p")
+        .arg(dir.join(format!("{tag}.pid")))
+        .stdout(Stdio::null())
+        .stderr(log);
+    lab.spawn(cmd).expect("spawn daemon")
+}
+
+/// Starts keepalived 2.2.7 on host `i` (its own pid files in `dir`).
+pub fn start_keepalived(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
+    let path = dir.join(format!("{tag}.conf"));
+    std::fs::write(&path, conf).expect("write conf");
+    let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
+    let mut cmd = lab.command(i, "keepalived");
+    cmd.arg("-f")
+        .arg(&path)
+        .args(["-n", "-l", "-D", "--no-syslog", "-P", "-p"])
+        .arg(dir.join(format!("{tag}.pid")))
+        .arg("-r")
+        .arg(dir.join(format!("{tag}.vrrp.pid")))
+        .arg("-c")
+        .arg(dir.join(format!("{tag}.chk.pid")))
+        .stdout(Stdio::null())
+        .stderr(log);
+    lab.spawn(cmd).expect("spawn keepalived")
+}
+
+/// A dumpcap capture of VRRP on host `i`'s eth0.
+pub struct Capture {
+    pid: u32,
+    pub file: PathBuf,
+}
+
+impl Capture {
+    pub fn start(lab: &Lab, i: usize, dir: &Path, tag: &str) -> Capture {
+        let file = dir.join(format!("{tag}.pcapng"));
+        let errf = dir.join(format!("{tag}.dumpcap.err"));
+        let mut cmd = lab.command(i, "dumpcap");
+        cmd.args([
+            "-i",
+            "eth0",
+            "-q",
+            "-f",
+            "ip proto 112 or ip6 proto 112",
+            "-w",
+        ])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&errf).expect("err file"));
+        let pid = lab.spawn(cmd).expect("dumpcap");
+        let ok = wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(&errf)
+                .map(|s| s.contains("Capturing on"))
+                .unwrap_or(false)
+        });
+        assert!(
+            ok,
+            "dumpcap did not start: {:?}",
+            std::fs::read_to_string(&errf)
+        );
+        Capture { pid, file }
+    }
+
+    /// Stops the capture and decodes it.
+    pub fn stop(self, lab: &Lab) -> Vec<Advert> {
+        std::thread::sleep(Duration::from_millis(200));
+        lab.signal(self.pid, libc::SIGINT);
+        decode(&self.file)
+    }
+}
+
+/// One VRRP packet as tshark decodes it.
+#[derive(Clone, Debug)]
+pub struct Advert {
+    pub t: f64,
+    pub src: String,
+    pub prio: u8,
+    pub version: u8,
+    /// `vrrp.checksum.status`: "1" is good.
+    pub checksum_status: String,
+    pub ttl: u8,
+}
+
+/// Decodes a capture with tshark.
+pub fn decode(file: &Path) -> Vec<Advert> {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args([
+            "-Y",
+            "vrrp",
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "ip.src",
+            "-e",
+            "vrrp.prio",
+            "-e",
+            "vrrp.version",
+            "-e",
+            "vrrp.checksum.status",
+            "-e",
+            "ip.ttl",
+        ])
+        .output()
+        .expect("tshark");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            Some(Advert {
+                t: f.first()?.parse().ok()?,
+                src: f.get(1)?.to_string(),
+                prio: f.get(2)?.parse().ok()?,
+                version: f.get(3)?.parse().ok()?,
+                checksum_status: f.get(4)?.to_string(),
+                ttl: f.get(5)?.parse().unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// Reads the status file (after asking the daemon for a fresh one with SIGUSR1).
+pub fn status(lab: &Lab, pid: u32, dir: &Path, tag: &str) -> serde_json::Value {
+    let path = dir.join(format!("{tag}.json"));
+    let before = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+    lab.signal(pid, libc::SIGUSR1);
+    wait_until(Duration::from_secs(2), || {
+        std::fs::metadata(&path).and_then(|m| m.modified()).ok() != before
+    });
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
+/// The log of a daemon, for assertion messages.
+pub fn log(dir: &Path, tag: &str) -> String {
+    std::fs::read_to_string(dir.join(format!("{tag}.log"))).unwrap_or_default()
+}
