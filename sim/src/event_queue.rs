@@ -8,7 +8,7 @@ use crate::metrics::{Recording, RunResult};
 use crate::model::{Fault, Variant};
 use crate::net::Net;
 use crate::observer::Observer;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -128,10 +128,14 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
         ),
     };
     for (n, plan) in v.nodes.iter().enumerate() {
-        sim.push(Instant::from_offset(plan.start), Ev::Start(n));
+        let shift = sim.draw_shift(plan.start_jitter);
+        sim.push(Instant::from_offset(plan.start + shift), Ev::Start(n));
     }
     for (i, f) in v.timeline.iter().enumerate() {
-        sim.push(Instant::from_offset(f.at), Ev::Fault(i));
+        // Drawn before anything else, in timeline order; no draw without jitter, so files
+        // without jitter keep their random streams.
+        let shift = sim.draw_shift(f.jitter);
+        sim.push(Instant::from_offset(f.at + shift), Ev::Fault(i));
     }
     sim.main_loop();
     let end = sim.end;
@@ -139,6 +143,15 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
 }
 
 impl Sim<'_> {
+    /// A uniform shift in [0, jitter); no draw at all for zero jitter.
+    fn draw_shift(&mut self, jitter: std::time::Duration) -> std::time::Duration {
+        if jitter.is_zero() {
+            std::time::Duration::ZERO
+        } else {
+            std::time::Duration::from_nanos(self.rng.gen_range(0..jitter.as_nanos() as u64))
+        }
+    }
+
     fn push(&mut self, at: Instant, ev: Ev) {
         self.seq += 1;
         self.heap.push(Reverse(Item {

@@ -10,6 +10,8 @@
 //! - [`metrics`]: per-run results and the event log.
 //! - [`event_queue`]: the event-queue backend (time jumps from event to event).
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
+//! - [`sweep`]: sweep points (one per series and x) for the sweep plots.
+//! - [`theory`]: closed-form expectations (false-takeover rate).
 //! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
 
 pub mod checks;
@@ -22,4 +24,6 @@ pub mod observer;
 pub mod output;
 pub mod plots;
 pub mod runner;
+pub mod sweep;
+pub mod theory;
 pub mod world;

@@ -20,6 +20,13 @@ pub struct RunResult {
     pub failover_times: Vec<f64>,
     /// For takeovers by timer: time from the last advert the new Master received (seconds).
     pub takeover_after_last_advert: Vec<f64>,
+    /// The RFC's value for each of those takeovers: Skew_Time after a priority-0 advert,
+    /// else Master_Down_Interval (RFC 3768 / RFC 5798 §6.1, §6.4.2), for the new Master's
+    /// priority and interval at the time.
+    pub takeover_theory: Vec<f64>,
+    /// Times a node became Master while another already was (false takeovers under loss,
+    /// partitions; a preemption's brief overlap counts too).
+    pub split_brain_episodes: u64,
     /// Time no node answered at a VIP (seconds, summed over VIPs).
     pub downtime: f64,
     /// Time clients pointed at a node not answering while another did (seconds).
@@ -30,6 +37,8 @@ pub struct RunResult {
     pub split_brain: f64,
     /// Adverts sent, all nodes.
     pub adverts_sent: u64,
+    /// Simulated seconds of the run.
+    pub simulated_s: f64,
     /// Invariant violations.
     pub violations: Vec<Violation>,
 }

@@ -20,6 +20,10 @@ pub struct Variant {
     pub network: NetworkModel,
     /// Faults, sorted by time (stable: file order at equal times).
     pub timeline: Vec<TimedFault>,
+    /// Position on the sweep plots' x axis.
+    pub x: Option<f64>,
+    /// Line of the sweep plots.
+    pub series: Option<String>,
 }
 
 /// A node: host facts and its parsed keepalived configuration.
@@ -37,6 +41,8 @@ pub struct NodePlan {
     pub config: Config,
     /// When its daemon starts.
     pub start: Duration,
+    /// The start is shifted by a random amount in [0, start_jitter) per run.
+    pub start_jitter: Duration,
 }
 
 /// Latency and loss of every directed link.
@@ -92,6 +98,8 @@ pub struct LinkModel {
 pub struct TimedFault {
     /// When.
     pub at: Duration,
+    /// `at` is shifted by a random amount in [0, jitter) per run.
+    pub jitter: Duration,
     /// What.
     pub fault: Fault,
     /// Where it is written in the experiment file (byte range).

@@ -21,8 +21,8 @@ pub struct Observer<'a> {
     world: World,
     /// Per node, per instance: the state last reported.
     states: Vec<Vec<State>>,
-    /// Per node: last advert delivered per (family, VRID).
-    last_rx: Vec<BTreeMap<(Family, u8), Instant>>,
+    /// Per node: last advert delivered per (family, VRID), with its priority byte.
+    last_rx: Vec<BTreeMap<(Family, u8), (Instant, u8)>>,
     vrids: BTreeMap<(Family, u8), VridTrack>,
     healthy_since: Option<Instant>,
     mdi_max: Duration,
@@ -30,6 +30,8 @@ pub struct Observer<'a> {
     /// Ground truth of the health checks.
     pub checks: CheckTable,
     result: RunResult,
+    /// Takeovers by timer waiting for their theory value: (node, instance, after priority 0).
+    pending_theory: Vec<(usize, usize, bool)>,
     rec: Option<Recording>,
     open_spans: Vec<(Instant, Option<State>)>,
 }
@@ -88,6 +90,7 @@ impl<'a> Observer<'a> {
                 seed,
                 ..RunResult::default()
             },
+            pending_theory: Vec::new(),
             rec: record.then(|| Recording {
                 nodes: variant.nodes.iter().map(|p| p.name.clone()).collect(),
                 duration,
@@ -187,8 +190,10 @@ impl<'a> Observer<'a> {
 
     /// An advert reached node `to`.
     pub fn advert_delivered(&mut self, now: Instant, to: usize, src: IpAddr, payload: &[u8]) {
-        if let (Some(&vrid), Some(rx)) = (payload.get(1), self.last_rx.get_mut(to)) {
-            rx.insert((Family::of(&src), vrid), now);
+        if let (Some(&vrid), Some(&prio), Some(rx)) =
+            (payload.get(1), payload.get(2), self.last_rx.get_mut(to))
+        {
+            rx.insert((Family::of(&src), vrid), (now, prio));
         }
     }
 
@@ -283,8 +288,12 @@ impl<'a> Observer<'a> {
         if to == State::Master {
             self.result.master_transitions += 1;
             if *reason == Reason::MasterDown {
-                if let Some(&rx) = self.last_rx[n].get(&key) {
+                if let Some(&(rx, prio)) = self.last_rx[n].get(&key) {
                     self.result.takeover_after_last_advert.push(secs(now - rx));
+                    // The theory is filled in from the engine's snapshot right after this
+                    // output (check_invariants), with the priority and learned interval the
+                    // timer ran with.
+                    self.pending_theory.push((n, i, prio == 0));
                 }
             }
             let t = self.vrids.entry(key).or_default();
@@ -298,8 +307,11 @@ impl<'a> Observer<'a> {
                 }
             }
             t.masters.insert(n, ());
-            if t.masters.len() >= 2 && t.split_since.is_none() {
-                t.split_since = Some(now);
+            if t.masters.len() >= 2 {
+                self.result.split_brain_episodes += 1;
+                if t.split_since.is_none() {
+                    t.split_since = Some(now);
+                }
             }
         }
     }
@@ -348,6 +360,7 @@ impl<'a> Observer<'a> {
     /// Check the per-node invariants against `engine`'s snapshot.
     pub fn check_invariants(&mut self, now: Instant, n: usize, engine: &Engine, link_up: bool) {
         let snap = engine.snapshot();
+        self.note_theory(n, &snap);
         let plan = &self.variant.nodes[n];
         let cfg = &plan.config;
         let mut found = Vec::new();
@@ -402,6 +415,35 @@ impl<'a> Observer<'a> {
         }
     }
 
+    /// The RFC's takeover time for the takeovers just seen on node `n`: Skew_Time after a
+    /// priority-0 advert, else Master_Down_Interval, with the priority the timer ran with
+    /// (the transition's) and Master_Adver_Interval as learned.
+    fn note_theory(&mut self, n: usize, snap: &vrrp_engine::Snapshot) {
+        let pending: Vec<_> = self
+            .pending_theory
+            .iter()
+            .copied()
+            .filter(|p| p.0 == n)
+            .collect();
+        self.pending_theory.retain(|p| p.0 != n);
+        for (_, i, after_stop) in pending {
+            let Some(s) = snap.instances.get(i) else {
+                continue;
+            };
+            let skew = vrrp_engine::timing::skew_time(
+                s.version,
+                s.effective_priority,
+                s.master_adver_interval,
+            );
+            let theory = if after_stop {
+                skew
+            } else {
+                s.master_adver_interval * 3 + skew
+            };
+            self.result.takeover_theory.push(secs(theory));
+        }
+    }
+
     fn span(&mut self, now: Instant, n: usize, state: Option<State>) {
         if let Some(rec) = &mut self.rec {
             let (from, prev) = self.open_spans[n];
@@ -445,6 +487,7 @@ impl<'a> Observer<'a> {
             let state = self.open_spans[n].1;
             self.span(end, n, state);
         }
+        self.result.simulated_s = end.offset().as_secs_f64();
         self.result.downtime = secs(self.world.downtime);
         self.result.blackhole = secs(self.world.blackhole);
         self.result.unhealthy_served = secs(self.world.unhealthy_served);

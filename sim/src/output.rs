@@ -14,7 +14,8 @@ fn f6(x: f64) -> String {
     format!("{x:.6}")
 }
 
-fn mean(v: &[f64]) -> f64 {
+/// Arithmetic mean (0 for none).
+pub fn mean(v: &[f64]) -> f64 {
     if v.is_empty() {
         0.0
     } else {
@@ -22,7 +23,8 @@ fn mean(v: &[f64]) -> f64 {
     }
 }
 
-fn max(v: &[f64]) -> f64 {
+/// Largest value (0 for none).
+pub fn max(v: &[f64]) -> f64 {
     v.iter().copied().fold(0.0, f64::max)
 }
 
@@ -37,22 +39,53 @@ pub fn percentile(v: &[f64], p: f64) -> f64 {
     s[rank.min(s.len()) - 1]
 }
 
-/// The per-run metrics summarised, with their CSV names.
+/// Names of the metrics in summary.csv, in order.
+pub const METRIC_NAMES: [&str; 13] = [
+    "master_changes",
+    "failovers",
+    "failover_max_s",
+    "takeover_after_last_advert_max_s",
+    "takeover_theory_s",
+    "takeover_error_max_s",
+    "downtime_s",
+    "blackhole_s",
+    "unhealthy_served_s",
+    "split_brain_s",
+    "split_brain_episodes",
+    "false_takeovers_per_hour",
+    "invariant_violations",
+];
+
+/// The per-run metrics summarised, in the order of [`METRIC_NAMES`].
 pub fn metrics(r: &RunResult) -> Vec<(&'static str, f64)> {
-    vec![
-        ("master_changes", r.master_changes as f64),
-        ("failovers", r.failover_times.len() as f64),
-        ("failover_max_s", max(&r.failover_times)),
-        (
-            "takeover_after_last_advert_max_s",
-            max(&r.takeover_after_last_advert),
-        ),
-        ("downtime_s", r.downtime),
-        ("blackhole_s", r.blackhole),
-        ("unhealthy_served_s", r.unhealthy_served),
-        ("split_brain_s", r.split_brain),
-        ("invariant_violations", r.violations.len() as f64),
-    ]
+    let error = r
+        .takeover_after_last_advert
+        .iter()
+        .zip(&r.takeover_theory)
+        .map(|(m, t)| (m - t).abs())
+        .fold(0.0, f64::max);
+    let hours = r.simulated_s / 3600.0;
+    let per_hour = if hours > 0.0 {
+        r.split_brain_episodes as f64 / hours
+    } else {
+        0.0
+    };
+    let values = [
+        r.master_changes as f64,
+        r.failover_times.len() as f64,
+        max(&r.failover_times),
+        max(&r.takeover_after_last_advert),
+        mean(&r.takeover_theory),
+        error,
+        r.downtime,
+        r.blackhole,
+        r.unhealthy_served,
+        r.split_brain,
+        r.split_brain_episodes as f64,
+        per_hour,
+        r.violations.len() as f64,
+    ];
+    METRIC_NAMES.into_iter().zip(values).collect()
 }
 
 /// Write `runs.csv`.

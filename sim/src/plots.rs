@@ -242,3 +242,209 @@ pub fn distributions(path: &Path, title: &str, results: &[RunResult]) -> PlotRes
     root.present()?;
     Ok(())
 }
+
+/// log10 when `log`, else the value itself (plots draw log axes as linear axes of log10).
+fn axis(v: f64, log: bool) -> f64 {
+    if log {
+        v.max(1e-12).log10()
+    } else {
+        v
+    }
+}
+
+/// Tick label of an axis value.
+fn tick(v: f64, log: bool) -> String {
+    if log {
+        let x = 10f64.powf(v);
+        if x >= 1.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x:.0e}")
+        }
+    } else {
+        format!("{v:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+/// One point of a sweep line: x, mean, min, max of a metric over the runs of a variant, and
+/// the theory at that x if any.
+#[derive(Clone, Debug)]
+pub struct SweepPoint {
+    /// Variant's x.
+    pub x: f64,
+    /// Mean over runs.
+    pub mean: f64,
+    /// Smallest run.
+    pub min: f64,
+    /// Largest run.
+    pub max: f64,
+    /// Theory, when it applies.
+    pub theory: Option<f64>,
+}
+
+/// A sweep plot: one line per series (mean, with min..max bars), theory dashed.
+pub fn sweep(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(String, Vec<SweepPoint>)],
+    log_x: bool,
+    log_y: bool,
+) -> PlotResult {
+    fonts();
+    let pts = series.iter().flat_map(|(_, p)| p.iter());
+    let xs: Vec<f64> = pts.clone().map(|p| axis(p.x, log_x)).collect();
+    let ys: Vec<f64> = pts
+        .flat_map(|p| [p.min, p.max, p.mean].into_iter().chain(p.theory))
+        .filter(|&v| !log_y || v > 0.0)
+        .map(|v| axis(v, log_y))
+        .collect();
+    if xs.is_empty() || ys.is_empty() {
+        return Ok(());
+    }
+    let (x0, x1) = (
+        xs.iter().copied().fold(f64::MAX, f64::min),
+        xs.iter().copied().fold(f64::MIN, f64::max),
+    );
+    let (mut y0, mut y1) = (
+        ys.iter().copied().fold(f64::MAX, f64::min),
+        ys.iter().copied().fold(f64::MIN, f64::max),
+    );
+    if !log_y {
+        y0 = y0.min(0.0);
+    }
+    let pad = ((y1 - y0) * 0.08).max(1e-9);
+    y1 += pad;
+    if log_y {
+        y0 -= pad;
+    }
+    let xpad = ((x1 - x0) * 0.05).max(1e-9);
+    let full = BitMapBackend::new(path, (1400, 760)).into_drawing_area();
+    full.fill(&WHITE)?;
+    let (root, legend_area) = full.split_horizontally(1100);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((x0 - xpad)..(x1 + xpad), y0..y1)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(if log_y {
+            format!("{y_label} (log scale)")
+        } else {
+            y_label.to_string()
+        })
+        .x_label_formatter(&|v| tick(*v, log_x))
+        .y_label_formatter(&|v| tick(*v, log_y))
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    let mut legend = Vec::new();
+    for (k, (name, points)) in series.iter().enumerate() {
+        let color = node_color(Some(k));
+        let line: Vec<(f64, f64)> = points
+            .iter()
+            .filter(|p| !log_y || p.mean > 0.0)
+            .map(|p| (axis(p.x, log_x), axis(p.mean, log_y)))
+            .collect();
+        chart.draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?;
+        chart.draw_series(
+            line.iter()
+                .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
+        )?;
+        chart.draw_series(points.iter().filter(|p| !log_y || p.min > 0.0).map(|p| {
+            let x = axis(p.x, log_x);
+            ErrorBar::new_vertical(
+                x,
+                axis(p.min, log_y),
+                axis(p.mean.max(p.min), log_y),
+                axis(p.max, log_y),
+                color.stroke_width(1),
+                8,
+            )
+        }))?;
+        let theory: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|p| {
+                p.theory
+                    .filter(|&t| !log_y || t > 0.0)
+                    .map(|t| (axis(p.x, log_x), axis(t, log_y)))
+            })
+            .collect();
+        if !theory.is_empty() {
+            chart.draw_series(DashedLineSeries::new(theory, 6, 4, color.stroke_width(1)))?;
+        }
+        legend.push((name.clone(), color));
+    }
+    legend.push((
+        "dashed: theory; bars: min..max of runs".to_string(),
+        RGBColor(255, 255, 255),
+    ));
+    draw_legend(&legend_area, &legend)?;
+    full.present()?;
+    Ok(())
+}
+
+/// Every takeover by timer: the RFC's time (x) against the measured one (y), log-log, with
+/// the line y = x.
+pub fn takeover_vs_theory(path: &Path, title: &str, results: &[RunResult]) -> PlotResult {
+    fonts();
+    let pts: Vec<(f64, f64, usize)> = by_variant(results)
+        .iter()
+        .enumerate()
+        .flat_map(|(k, (_, rs))| {
+            rs.iter().flat_map(move |r| {
+                r.takeover_theory
+                    .iter()
+                    .zip(&r.takeover_after_last_advert)
+                    .map(move |(t, m)| (axis(*t, true), axis(*m, true), k))
+            })
+        })
+        .collect();
+    if pts.is_empty() {
+        return Ok(());
+    }
+    let lo = pts.iter().map(|p| p.0.min(p.1)).fold(f64::MAX, f64::min) - 0.2;
+    let hi = pts.iter().map(|p| p.0.max(p.1)).fold(f64::MIN, f64::max) + 0.2;
+    let root = BitMapBackend::new(path, (900, 800)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(lo..hi, lo..hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("RFC: Master_Down_Interval, or Skew_Time after priority 0 (s, log)")
+        .y_desc("measured: takeover after the last advert received (s, log)")
+        .x_label_formatter(&|v| tick(*v, true))
+        .y_label_formatter(&|v| tick(*v, true))
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    chart
+        .draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?
+        .label("y = x")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
+    chart
+        .draw_series(
+            pts.iter()
+                .map(|&(x, y, k)| Circle::new((x, y), 4, node_color(Some(k)).filled())),
+        )?
+        .label("one takeover (colour: variant)")
+        .legend(|(x, y)| Circle::new((x + 8, y), 4, node_color(Some(0)).filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

@@ -97,6 +97,36 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
             plots::timeline(&path, &format!("{}: {variant}, seed {seed}", exp.name), rec)
                 .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
         }
+        if outcome
+            .results
+            .iter()
+            .any(|r| !r.takeover_theory.is_empty())
+        {
+            let path = out.join("takeover_vs_theory.png");
+            plots::takeover_vs_theory(
+                &path,
+                &format!("{}: takeover time, measured vs RFC", exp.name),
+                &outcome.results,
+            )
+            .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+        }
+        if let Some(sw) = &exp.sweep {
+            for metric in &sw.metrics {
+                let series =
+                    vrrp_sim::sweep::series(&exp, &outcome.results, metric, sw.theory.as_deref());
+                let path = out.join(format!("sweep_{metric}.png"));
+                plots::sweep(
+                    &path,
+                    &format!("{}: {metric}", exp.name),
+                    &sw.x_label,
+                    metric,
+                    &series,
+                    sw.log_x,
+                    sw.log_y,
+                )
+                .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+            }
+        }
         let path = out.join("distributions.png");
         plots::distributions(
             &path,

@@ -58,6 +58,8 @@ pub struct Experiment {
     pub events: bool,
     /// Warnings from the node configs (keepalived front end), already formatted.
     pub warnings: Vec<String>,
+    /// Sweep plots.
+    pub sweep: Option<schema::SweepSpec>,
 }
 
 /// Load and validate an experiment file.
@@ -150,6 +152,7 @@ impl Resolver<'_> {
                 mac: [0x02, 0, 0, 0, 0, i as u8 + 1],
                 config: config.unwrap_or_default(),
                 start: n.start.map(|d| d.0).unwrap_or_default(),
+                start_jitter: n.start_jitter.map(|d| d.0).unwrap_or_default(),
             });
         }
         let base_network = self.network(&file.network, &names);
@@ -162,6 +165,8 @@ impl Resolver<'_> {
                 nodes: base_nodes.clone(),
                 network: base_network.clone(),
                 timeline: base_timeline.clone(),
+                x: None,
+                series: None,
             });
         }
         let mut seen = BTreeMap::new();
@@ -225,7 +230,31 @@ impl Resolver<'_> {
                 nodes,
                 network,
                 timeline,
+                x: v.x,
+                series: v.series.clone(),
             });
+        }
+        if let Some(sw) = &file.outputs.sweep {
+            let spec = sw.get_ref();
+            for m in &spec.metrics {
+                if !crate::output::METRIC_NAMES.contains(&m.as_str()) {
+                    self.err(
+                        sw.span(),
+                        format!(
+                            "unknown sweep metric {m:?} (metrics: {})",
+                            crate::output::METRIC_NAMES.join(", ")
+                        ),
+                    );
+                }
+            }
+            if let Some(t) = &spec.theory {
+                if !["takeover", "false_takeovers_per_hour"].contains(&t.as_str()) {
+                    self.err(sw.span(), format!("unknown theory {t:?}: expected \"takeover\" or \"false_takeovers_per_hour\""));
+                }
+            }
+            if variants.iter().any(|v| v.x.is_none()) {
+                self.err(sw.span(), "a sweep needs `x` on every variant");
+            }
         }
         let seeds = *file.seeds.get_ref();
         if !self.errors.is_empty() {
@@ -244,6 +273,7 @@ impl Resolver<'_> {
             out_dir: file.outputs.dir,
             plots: file.outputs.plots,
             events: file.outputs.events,
+            sweep: file.outputs.sweep.map(|s| s.into_inner()),
             warnings: self.warnings,
         })
     }
@@ -527,6 +557,7 @@ impl Resolver<'_> {
             if let Some(fault) = fault {
                 out.push(TimedFault {
                     at: f.at().0,
+                    jitter: f.jitter().0,
                     fault,
                     span,
                 });

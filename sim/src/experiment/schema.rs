@@ -78,6 +78,9 @@ pub struct NodeSpec {
     /// When its daemon starts (default 0).
     #[serde(default)]
     pub start: Option<Dur>,
+    /// Shift the start by a random amount in [0, start_jitter) per run.
+    #[serde(default)]
+    pub start_jitter: Option<Dur>,
 }
 
 /// Latency: a fixed `"1ms"` or a uniform range `{ min = "100us", max = "2ms" }`.
@@ -205,6 +208,10 @@ pub enum FaultSpec {
         at: Dur,
         /// Which node.
         node: String,
+        /// Shift `at` by a random amount in [0, jitter) per run (e.g. a crash at a random
+        /// phase of the advert interval).
+        #[serde(default)]
+        jitter: Dur,
     },
     /// Crash (SIGKILL / power loss): silent; VIPs stay on the dead host.
     Kill {
@@ -212,6 +219,10 @@ pub enum FaultSpec {
         at: Dur,
         /// Which node.
         node: String,
+        /// Shift `at` by a random amount in [0, jitter) per run (e.g. a crash at a random
+        /// phase of the advert interval).
+        #[serde(default)]
+        jitter: Dur,
     },
     /// Start the daemon again (a restart clears VIPs a dead predecessor left).
     Restart {
@@ -324,6 +335,14 @@ pub enum FaultSpec {
 }
 
 impl FaultSpec {
+    /// The random shift range of `at` (stop and kill only).
+    pub fn jitter(&self) -> Dur {
+        match self {
+            FaultSpec::Stop { jitter, .. } | FaultSpec::Kill { jitter, .. } => *jitter,
+            _ => Dur::default(),
+        }
+    }
+
     /// When it happens.
     pub fn at(&self) -> Dur {
         match self {
@@ -387,6 +406,12 @@ pub struct VariantSpec {
     /// Extra timeline entries for this variant.
     #[serde(default)]
     pub timeline: Vec<Spanned<FaultSpec>>,
+    /// Position on the x axis of the sweep plots (`[outputs.sweep]`).
+    #[serde(default)]
+    pub x: Option<f64>,
+    /// Which line of the sweep plots this variant belongs to.
+    #[serde(default)]
+    pub series: Option<String>,
 }
 
 /// Edits of a node's parsed configuration (applied to every instance, or to `instance`).
@@ -474,6 +499,29 @@ pub struct OutputSpec {
     /// Write `events.csv` for the first seed of each variant.
     #[serde(default = "yes")]
     pub events: bool,
+    /// Sweep plots: one line per variant `series`, variants placed at their `x`.
+    #[serde(default)]
+    pub sweep: Option<Spanned<SweepSpec>>,
+}
+
+/// Sweep plots over variants.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Label of the x axis, with its unit.
+    pub x_label: String,
+    /// Metrics to plot (names as in summary.csv), one PNG each.
+    pub metrics: Vec<String>,
+    /// Theory overlaid as a dashed line: `"takeover"` (the RFC takeover time of each run) or
+    /// `"false_takeovers_per_hour"` ((3600 / A) (1 - p) p^3 for independent loss p).
+    #[serde(default)]
+    pub theory: Option<String>,
+    /// Logarithmic x axis.
+    #[serde(default)]
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    #[serde(default)]
+    pub log_y: bool,
 }
 
 impl Default for OutputSpec {
@@ -482,6 +530,7 @@ impl Default for OutputSpec {
             dir: None,
             plots: true,
             events: true,
+            sweep: None,
         }
     }
 }
