@@ -277,7 +277,9 @@ impl Engine {
             self.unmatched.count(DiscardReason::Vrid);
             return;
         };
-        let src = self.tracker.source_address(&self.instances[n].cfg);
+        // The source address is cached on the instance (refreshed on every interface or
+        // tracking change): the receive path does no map lookups.
+        let src = self.instances[n].src;
         let mut ctx = Ctx {
             out: &mut self.out,
             global: &self.global,
@@ -314,6 +316,7 @@ impl Engine {
                 .evaluate(&self.instances[n].cfg, self.instances[n].base_priority);
             let src = self.tracker.source_address(&self.instances[n].cfg);
             let inst = &mut self.instances[n];
+            inst.src = src;
             let mut ctx = Ctx {
                 out: &mut self.out,
                 global: &self.global,
@@ -376,7 +379,7 @@ impl Engine {
             if self.instances[n].next_deadline().is_none_or(|d| d > now) {
                 continue;
             }
-            let src = self.tracker.source_address(&self.instances[n].cfg);
+            let src = self.instances[n].src;
             let mut ctx = Ctx {
                 out: &mut self.out,
                 global: &self.global,

@@ -32,6 +32,8 @@ pub(crate) struct Instance {
     pub cfg: InstanceConfig,
     pub iface: Arc<str>,
     pub family: Family,
+    /// The address adverts go from (cached from the tracker on every interface change).
+    pub src: Option<IpAddr>,
     pub state: State,
     /// Whether start-up has happened (Initialize is also the state after shutdown).
     pub started: bool,
@@ -76,6 +78,7 @@ impl Instance {
             id,
             iface: Arc::from(cfg.interface.as_str()),
             family: cfg.family(),
+            src: None,
             state: State::Initialize,
             started: false,
             base_priority: cfg.priority.max(1),
