@@ -86,6 +86,23 @@ impl DiscardCounters {
         *c = c.saturating_add(1);
     }
 
+    /// Add another set of counters to these (e.g. summing several engines or instances).
+    pub fn add(&mut self, o: &DiscardCounters) {
+        self.length += o.length;
+        self.version += o.version;
+        self.r#type += o.r#type;
+        self.ttl += o.ttl;
+        self.checksum += o.checksum;
+        self.vrid += o.vrid;
+        self.auth += o.auth;
+        self.interval += o.interval;
+        self.family += o.family;
+        self.peer += o.peer;
+        self.destination += o.destination;
+        self.own += o.own;
+        self.inactive += o.inactive;
+    }
+
     /// Total discards.
     pub fn total(&self) -> u64 {
         [
@@ -126,4 +143,21 @@ pub struct InstanceCounters {
     pub became_master: u64,
     /// Discarded adverts, per reason.
     pub discarded: DiscardCounters,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_sums_every_reason() {
+        let mut a = DiscardCounters::default();
+        a.count(DiscardReason::Ttl);
+        let mut b = DiscardCounters::default();
+        for r in [DiscardReason::Ttl, DiscardReason::Auth, DiscardReason::Inactive] {
+            b.count(r);
+        }
+        a.add(&b);
+        assert_eq!((a.ttl, a.auth, a.inactive, a.total()), (2, 1, 1, 4));
+    }
 }
