@@ -154,7 +154,11 @@ mod tests {
         let mut a = DiscardCounters::default();
         a.count(DiscardReason::Ttl);
         let mut b = DiscardCounters::default();
-        for r in [DiscardReason::Ttl, DiscardReason::Auth, DiscardReason::Inactive] {
+        for r in [
+            DiscardReason::Ttl,
+            DiscardReason::Auth,
+            DiscardReason::Inactive,
+        ] {
             b.count(r);
         }
         a.add(&b);

@@ -67,7 +67,7 @@ impl NetworkModel {
             .chain(std::iter::once(&self.default))
             .map(|l| match &l.latency {
                 LatencySpec::Fixed(d) => d.0,
-                LatencySpec::Uniform { max, .. } => max.0,
+                LatencySpec::Range(r) => r.max.0,
             })
             .max()
             .unwrap_or_default()

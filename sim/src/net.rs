@@ -1,7 +1,7 @@
 //! The LAN between nodes: per-link latency and loss draws, partitions, link state, and
 //! Gilbert-Elliott bursts. Every draw comes from the run's seeded RNG, in event order.
 
-use crate::experiment::schema::LatencySpec;
+use crate::experiment::schema::{Distribution, LatencySpec};
 use crate::model::{Fault, NetworkModel};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -24,12 +24,19 @@ pub struct Net {
 fn sample_latency(l: &LatencySpec, rng: &mut ChaCha8Rng) -> Duration {
     match l {
         LatencySpec::Fixed(d) => d.0,
-        LatencySpec::Uniform { min, max } => {
-            let (a, b) = (min.0.as_nanos() as u64, max.0.as_nanos() as u64);
+        LatencySpec::Range(r) => {
+            let (a, b) = (r.min.0.as_nanos() as u64, r.max.0.as_nanos() as u64);
             if a >= b {
-                min.0
-            } else {
-                Duration::from_nanos(rng.gen_range(a..=b))
+                return r.min.0;
+            }
+            match r.distribution {
+                Distribution::Uniform => Duration::from_nanos(rng.gen_range(a..=b)),
+                Distribution::Exponential => {
+                    // Inverse transform: -ln(1 - u) x mean, mean = (max - min) / 5.
+                    let u: f64 = rng.gen();
+                    let extra = -(1.0 - u).ln() * (b - a) as f64 / 5.0;
+                    Duration::from_nanos(a + (extra as u64).min(b - a))
+                }
             }
         }
     }
@@ -154,5 +161,34 @@ impl Net {
 fn set(v: &mut [bool], i: usize, value: bool) {
     if let Some(x) = v.get_mut(i) {
         *x = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::duration::Dur;
+    use crate::experiment::schema::LatencyRange;
+    use rand::SeedableRng;
+
+    fn mean_of(d: Distribution) -> f64 {
+        let l = LatencySpec::Range(LatencyRange {
+            min: Dur(Duration::from_millis(1)),
+            max: Dur(Duration::from_millis(101)),
+            distribution: d,
+        });
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let n = 20_000;
+        let sum: f64 = (0..n)
+            .map(|_| sample_latency(&l, &mut rng).as_secs_f64())
+            .sum();
+        sum / n as f64
+    }
+
+    #[test]
+    fn latency_distributions_have_their_means() {
+        // Uniform 1..101 ms: mean 51 ms. Exponential: 1 ms + 20 ms mean (capped at 101 ms).
+        assert!((mean_of(Distribution::Uniform) - 0.051).abs() < 0.001);
+        assert!((mean_of(Distribution::Exponential) - 0.021).abs() < 0.001);
     }
 }

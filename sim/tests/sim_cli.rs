@@ -157,6 +157,14 @@ fn unknown_field_is_an_error_with_its_position() {
 }
 
 #[test]
+fn unknown_latency_key_is_an_error() {
+    let e = error_of(&format!(
+        "name = \"x\"\nduration = \"1s\"\n[network]\nlatency = {{ min = \"1ms\", max = \"2ms\", mean = \"1ms\" }}\n{NODE}"
+    ));
+    assert!(e.starts_with("FILE:4:11: error:"), "{e}");
+}
+
+#[test]
 fn bad_duration_is_an_error_with_its_position() {
     let e = error_of(&format!("name = \"x\"\nduration = \"ten seconds\"\n{NODE}"));
     assert!(

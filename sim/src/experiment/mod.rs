@@ -433,9 +433,12 @@ impl Resolver<'_> {
     }
 
     fn check_latency(&mut self, l: &LatencySpec, span: Range<usize>) {
-        if let LatencySpec::Uniform { min, max } = l {
-            if min > max {
-                self.err(span, format!("latency min {min} is above max {max}"));
+        if let LatencySpec::Range(r) = l {
+            if r.min > r.max {
+                self.err(
+                    span,
+                    format!("latency min {} is above max {}", r.min, r.max),
+                );
             }
         }
     }

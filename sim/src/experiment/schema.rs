@@ -83,19 +83,40 @@ pub struct NodeSpec {
     pub start_jitter: Option<Dur>,
 }
 
-/// Latency: a fixed `"1ms"` or a uniform range `{ min = "100us", max = "2ms" }`.
+/// Latency: a fixed `"1ms"`, or a range `{ min = "100us", max = "2ms" }` drawn uniformly, or
+/// `{ min, max, distribution = "exponential" }`: min plus an exponential with mean
+/// (max - min) / 5, capped at max (turmoil's latency curve).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(untagged)]
 pub enum LatencySpec {
     /// Fixed one-way latency.
     Fixed(Dur),
-    /// Uniform between min and max.
-    Uniform {
-        /// Lower bound.
-        min: Dur,
-        /// Upper bound.
-        max: Dur,
-    },
+    /// Drawn from a range.
+    Range(LatencyRange),
+}
+
+/// A latency range and its distribution.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyRange {
+    /// Lower bound.
+    pub min: Dur,
+    /// Upper bound.
+    pub max: Dur,
+    /// `"uniform"` (default) or `"exponential"`.
+    #[serde(default)]
+    pub distribution: Distribution,
+}
+
+/// How latencies are drawn within a range.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Distribution {
+    /// Uniform in [min, max].
+    #[default]
+    Uniform,
+    /// min + Exp(mean = (max - min) / 5), capped at max.
+    Exponential,
 }
 
 impl Default for LatencySpec {
