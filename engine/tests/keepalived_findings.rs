@@ -318,6 +318,14 @@ fn not_acted_on() {
         findings(&inst("    old_unicast_checksum")),
         ["t.conf:4:5: warning: `old_unicast_checksum` is parsed but not acted on by vrrpd-real yet"]
     );
+    let group = format!(
+        "vrrp_sync_group G1 {{\n    group {{\n        VI_1\n    }}\n}}\n{}",
+        inst("")
+    );
+    assert_eq!(
+        findings(&group),
+        ["t.conf:1:1: warning: `vrrp_sync_group` is parsed but not acted on by vrrpd-real yet"]
+    );
 }
 
 #[test]
