@@ -27,6 +27,9 @@ pub struct RunSpec<'a> {
     pub seed: u64,
     /// Keep the event log and spans (first seed of each variant).
     pub record: bool,
+    /// Also keep every state change and transmitted payload in the recording (tests; needs
+    /// `record`).
+    pub capture: bool,
 }
 
 #[derive(Debug)]
@@ -127,6 +130,9 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
             spec.record,
         ),
     };
+    if spec.capture {
+        sim.obs.capture();
+    }
     for (n, plan) in v.nodes.iter().enumerate() {
         sim.push(Instant::from_offset(plan.start), Ev::Start(n));
     }

@@ -9,6 +9,7 @@
 //! - [`observer`]: what every backend reports to: world, metrics, invariants, recording.
 //! - [`metrics`]: per-run results and the event log.
 //! - [`event_queue`]: the event-queue backend (time jumps from event to event).
+//! - [`turmoil_backend`]: the turmoil backend (one turmoil host per node, 1 ms tick).
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
 //! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
 
@@ -22,4 +23,5 @@ pub mod observer;
 pub mod output;
 pub mod plots;
 pub mod runner;
+pub mod turmoil_backend;
 pub mod world;
