@@ -49,20 +49,20 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
         }
     };
     let t = now();
-    let engine = {
+    let started = {
         let mut sh = shared.borrow_mut();
         let config = sh.variant.nodes[n].config.clone();
-        match Engine::new(config, t) {
-            Ok(e) => e,
-            Err(e) => {
-                sh.obs
-                    .event(t, Some(n), "fault", format!("cannot start: {e}"));
-                sh.alive[n] = false;
-                drop(sh);
-                std::future::pending::<()>().await;
-                return Ok(());
-            }
+        let r = Engine::new(config, t);
+        if let Err(e) = &r {
+            sh.obs
+                .event(t, Some(n), "fault", format!("cannot start: {e}"));
+            sh.alive[n] = false;
         }
+        r
+    };
+    let Ok(engine) = started else {
+        std::future::pending::<()>().await;
+        return Ok(());
     };
     let mut d = Daemon { n, engine, sock };
     {

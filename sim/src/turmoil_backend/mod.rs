@@ -1,12 +1,12 @@
 //! The turmoil backend: the same experiment as [`crate::event_queue`], on turmoil 0.7.
 //!
-//! One turmoil host per node runs the daemon loop of [`host`]; VRRP messages travel as UDP
+//! One turmoil host per node runs the daemon loop of `host.rs`; VRRP messages travel as UDP
 //! payloads to 224.0.0.18 (or ff02::12) port 112 through turmoil's multicast. The outer loop
 //! here calls `Sim::step()` once per 1 ms tick and, before each tick, does what is due: starts,
 //! timeline faults (mapped onto turmoil's `crash` / `bounce` / `partition_oneway` /
 //! `repair_oneway` / latency setters and the hosts' control channels), client announcements
 //! and check edges. The [`Observer`] is the event queue's, shared through
-//! `Rc<RefCell<...>>` ([`shared`]).
+//! `Rc<RefCell<...>>` (`shared.rs`).
 //!
 //! Differences from the event queue, all from turmoil's model:
 //! - Time is quantized to the 1 ms tick: timers fire at the next whole ms, datagrams arrive at
@@ -45,9 +45,9 @@ use vrrp_engine::{Family, InstanceId, Instant};
 /// The tick: never below 1 ms (tokio's timer resolution).
 pub const TICK: Duration = Duration::from_millis(1);
 
-/// Measured wall-clock cost of one host for one tick, release build
-/// (`scripts/bench-turmoil.sh` on seed-lab), used by [`estimate`].
-pub const HOST_TICK_COST: Duration = Duration::from_nanos(3_000);
+/// Wall-clock cost of one host for one tick, release build, used by [`estimate`]:
+/// `scripts/bench-turmoil.sh` measured 1.72 us on seed-lab (2 shared cores, loaded).
+pub const HOST_TICK_COST: Duration = Duration::from_nanos(2_000);
 
 /// Why an experiment cannot run on turmoil, naming what the event queue models that turmoil
 /// cannot; `Ok` if every variant can.
