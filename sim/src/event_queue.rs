@@ -8,7 +8,7 @@ use crate::metrics::{Recording, RunResult};
 use crate::model::{Fault, Variant};
 use crate::net::Net;
 use crate::observer::Observer;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -27,6 +27,9 @@ pub struct RunSpec<'a> {
     pub seed: u64,
     /// Keep the event log and spans (first seed of each variant).
     pub record: bool,
+    /// Also keep every state change and transmitted payload in the recording (tests; needs
+    /// `record`).
+    pub capture: bool,
 }
 
 #[derive(Debug)]
@@ -127,14 +130,15 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
             spec.record,
         ),
     };
+    if spec.capture {
+        sim.obs.capture();
+    }
     for (n, plan) in v.nodes.iter().enumerate() {
-        let shift = sim.draw_shift(plan.start_jitter);
+        let shift = crate::model::draw_shift(&mut sim.rng, plan.start_jitter);
         sim.push(Instant::from_offset(plan.start + shift), Ev::Start(n));
     }
     for (i, f) in v.timeline.iter().enumerate() {
-        // Drawn before anything else, in timeline order; no draw without jitter, so files
-        // without jitter keep their random streams.
-        let shift = sim.draw_shift(f.jitter);
+        let shift = crate::model::draw_shift(&mut sim.rng, f.jitter);
         sim.push(Instant::from_offset(f.at + shift), Ev::Fault(i));
     }
     sim.main_loop();
@@ -143,15 +147,6 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
 }
 
 impl Sim<'_> {
-    /// A uniform shift in [0, jitter); no draw at all for zero jitter.
-    fn draw_shift(&mut self, jitter: std::time::Duration) -> std::time::Duration {
-        if jitter.is_zero() {
-            std::time::Duration::ZERO
-        } else {
-            std::time::Duration::from_nanos(self.rng.gen_range(0..jitter.as_nanos() as u64))
-        }
-    }
-
     fn push(&mut self, at: Instant, ev: Ev) {
         self.seq += 1;
         self.heap.push(Reverse(Item {

@@ -9,6 +9,7 @@
 //! - [`observer`]: what every backend reports to: world, metrics, invariants, recording.
 //! - [`metrics`]: per-run results and the event log.
 //! - [`event_queue`]: the event-queue backend (time jumps from event to event).
+//! - [`turmoil_backend`]: the turmoil backend (one turmoil host per node, 1 ms tick).
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
 //! - [`sweep`]: sweep points (one per series and x) for the sweep plots.
 //! - [`theory`]: closed-form expectations (false-takeover rate).
@@ -26,4 +27,5 @@ pub mod plots;
 pub mod runner;
 pub mod sweep;
 pub mod theory;
+pub mod turmoil_backend;
 pub mod world;

@@ -95,6 +95,35 @@ pub struct Recording {
     pub nodes: Vec<String>,
     /// Run length.
     pub duration: Duration,
+    /// Opt-in capture (tests): state changes and transmitted payloads in report order.
+    pub captured: Vec<Captured>,
+}
+
+/// One captured output (see [`crate::observer::Observer::capture`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Captured {
+    /// An instance changed state.
+    State {
+        /// When.
+        at: Instant,
+        /// Node index.
+        node: usize,
+        /// Instance index.
+        instance: u32,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+    /// A node sent an advert.
+    Transmit {
+        /// When.
+        at: Instant,
+        /// Node index.
+        node: usize,
+        /// The VRRP message.
+        payload: Vec<u8>,
+    },
 }
 
 /// Per-VRID bookkeeping for master changes, failovers and split brain.

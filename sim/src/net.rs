@@ -115,6 +115,14 @@ impl Net {
         self.blocked.is_empty() && self.model.lossless() && self.link_up.iter().all(|&u| u)
     }
 
+    /// Whether frames `from -> to` pass at all now: both interfaces up and no cut between
+    /// them (loss aside).
+    pub fn reachable(&self, from: usize, to: usize) -> bool {
+        self.link_up.get(from).copied().unwrap_or(false)
+            && self.link_up.get(to).copied().unwrap_or(false)
+            && !self.blocked.contains(&(from, to))
+    }
+
     /// The delay of a frame `from -> to`, or `None` if it is cut or lost.
     pub fn transfer(&mut self, from: usize, to: usize, rng: &mut ChaCha8Rng) -> Option<Duration> {
         if !self.link_up.get(from).copied().unwrap_or(false)

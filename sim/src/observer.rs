@@ -4,9 +4,12 @@
 //! so their results are comparable by construction.
 
 use crate::checks::CheckTable;
-use crate::metrics::{fmt_time, secs, EventRow, Recording, RunResult, Span, Violation, VridTrack};
+use crate::metrics::{
+    fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, Violation, VridTrack,
+};
 use crate::model::{CheckBehaviour, Variant};
 use crate::world::World;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -17,7 +20,7 @@ use vrrp_engine::{CheckOutcome, Engine, Family, Instant, Output, Reason, State};
 
 /// The observer of one run.
 pub struct Observer<'a> {
-    variant: &'a Variant,
+    variant: Cow<'a, Variant>,
     world: World,
     /// Per node, per instance: the state last reported.
     states: Vec<Vec<State>>,
@@ -34,12 +37,52 @@ pub struct Observer<'a> {
     pending_theory: Vec<(usize, usize, bool)>,
     rec: Option<Recording>,
     open_spans: Vec<(Instant, Option<State>)>,
+    /// Opt-in: every state change and transmitted payload (see [`Observer::capture`]).
+    captured: Option<Vec<Captured>>,
 }
 
 impl<'a> Observer<'a> {
     /// An observer for `variant` run with `seed`; `record` keeps the event log and spans.
     pub fn new(
         variant: &'a Variant,
+        seed: u64,
+        clients: usize,
+        arp_reresolve_after: Option<Duration>,
+        duration: Duration,
+        record: bool,
+    ) -> Self {
+        Self::build(
+            Cow::Borrowed(variant),
+            seed,
+            clients,
+            arp_reresolve_after,
+            duration,
+            record,
+        )
+    }
+
+    /// The same as [`Observer::new`] for a variant the observer owns, so that it can live as
+    /// long as it must (the turmoil backend's hosts need `'static` state).
+    pub fn new_owned(
+        variant: Variant,
+        seed: u64,
+        clients: usize,
+        arp_reresolve_after: Option<Duration>,
+        duration: Duration,
+        record: bool,
+    ) -> Observer<'static> {
+        Observer::build(
+            Cow::Owned(variant),
+            seed,
+            clients,
+            arp_reresolve_after,
+            duration,
+            record,
+        )
+    }
+
+    fn build(
+        variant: Cow<'a, Variant>,
         seed: u64,
         clients: usize,
         arp_reresolve_after: Option<Duration>,
@@ -71,32 +114,45 @@ impl<'a> Observer<'a> {
             .unwrap_or_default();
         let n = variant.nodes.len();
         let lossless = variant.network.lossless();
+        let states = variant
+            .nodes
+            .iter()
+            .map(|p| vec![State::Initialize; p.config.instances.len()])
+            .collect();
+        let grace = variant.network.max_latency() + Duration::from_millis(1);
+        let result = RunResult {
+            variant: variant.name.clone(),
+            seed,
+            ..RunResult::default()
+        };
+        let rec = record.then(|| Recording {
+            nodes: variant.nodes.iter().map(|p| p.name.clone()).collect(),
+            duration,
+            ..Recording::default()
+        });
         Observer {
             variant,
             world: World::new(vips, n, clients, arp_reresolve_after),
-            states: variant
-                .nodes
-                .iter()
-                .map(|p| vec![State::Initialize; p.config.instances.len()])
-                .collect(),
+            states,
             last_rx: vec![BTreeMap::new(); n],
             vrids: BTreeMap::new(),
             healthy_since: lossless.then_some(Instant::ZERO),
             mdi_max,
-            grace: variant.network.max_latency() + Duration::from_millis(1),
+            grace,
             checks: CheckTable::new(seed),
-            result: RunResult {
-                variant: variant.name.clone(),
-                seed,
-                ..RunResult::default()
-            },
+            result,
+            rec,
             pending_theory: Vec::new(),
-            rec: record.then(|| Recording {
-                nodes: variant.nodes.iter().map(|p| p.name.clone()).collect(),
-                duration,
-                ..Recording::default()
-            }),
             open_spans: vec![(Instant::ZERO, None); n],
+            captured: None,
+        }
+    }
+
+    /// Opt-in (tests): keep every state change and every transmitted payload, in the order
+    /// reported, in [`Recording::captured`] (recorded runs only). Nothing else changes.
+    pub fn capture(&mut self) {
+        if self.captured.is_none() {
+            self.captured = Some(Vec::new());
         }
     }
 
@@ -215,6 +271,23 @@ impl<'a> Observer<'a> {
 
     /// One output of node `n`'s engine (packets are the backend's to move; they are counted).
     pub fn output(&mut self, now: Instant, n: usize, out: &Output) {
+        if let Some(c) = &mut self.captured {
+            match out {
+                Output::StateChanged(x) => c.push(Captured::State {
+                    at: now,
+                    node: n,
+                    instance: x.instance.0,
+                    from: x.from,
+                    to: x.to,
+                }),
+                Output::Transmit(x) => c.push(Captured::Transmit {
+                    at: now,
+                    node: n,
+                    payload: x.payload.clone(),
+                }),
+                _ => {}
+            }
+        }
         match out {
             Output::StateChanged(c) => self.state_changed(
                 now,
@@ -491,6 +564,9 @@ impl<'a> Observer<'a> {
         self.result.downtime = secs(self.world.downtime);
         self.result.blackhole = secs(self.world.blackhole);
         self.result.unhealthy_served = secs(self.world.unhealthy_served);
+        if let (Some(rec), Some(c)) = (&mut self.rec, self.captured) {
+            rec.captured = c;
+        }
         (self.result, self.rec)
     }
 }

@@ -33,6 +33,9 @@ pub struct RunArgs {
     /// Skip the PNG plots.
     #[arg(long)]
     pub no_plots: bool,
+    /// Simulator backend, overriding the file's `backend`: `event` or `turmoil`.
+    #[arg(long, value_parser = ["event", "turmoil"])]
+    pub backend: Option<String>,
 }
 
 /// Run `sim run`.
@@ -53,6 +56,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     for w in &exp.warnings {
         eprintln!("{w}");
     }
+    match args.backend.as_deref() {
+        Some("turmoil") => exp.backend = experiment::Backend::Turmoil,
+        Some(_) => exp.backend = experiment::Backend::Event,
+        None => {}
+    }
     if let Some(n) = args.seeds {
         if n == 0 {
             return Err(CliError("--seeds must be at least 1".into()));
@@ -71,6 +79,9 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     };
     std::fs::create_dir_all(&out)
         .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+    if exp.backend == experiment::Backend::Turmoil {
+        notice_turmoil_cost(&exp, &args);
+    }
     let started = WallClock::now();
     let opts = RunOptions {
         threads: args.threads,
@@ -176,4 +187,39 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         )));
     }
     Ok(())
+}
+
+/// Before a long turmoil run, say how long it will take (turmoil steps every 1 ms tick).
+fn notice_turmoil_cost(exp: &experiment::Experiment, args: &RunArgs) {
+    let variants = match &args.variant {
+        Some(_) => 1,
+        None => exp.variants.len(),
+    };
+    let seeds = match args.seed {
+        Some(_) => 1,
+        None => (exp.seeds.end - exp.seeds.start) as usize,
+    };
+    let runs = variants * seeds;
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let est = vrrp_sim::turmoil_backend::estimate(exp, runs, threads);
+    if est.as_secs_f64() > 10.0 {
+        eprintln!(
+            "turmoil: about {} for {runs} run(s) of {} (1 ms tick, {threads} thread(s)); use backend = \"event\" for sweeps",
+            human(est),
+            human(exp.duration)
+        );
+    }
+}
+
+fn human(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 90.0 {
+        format!("{s:.0} s")
+    } else if s < 5400.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
 }

@@ -2,7 +2,7 @@
 //! results are put back in (variant, seed) order, so the output does not depend on the
 //! number of threads.
 
-use crate::event_queue::{run, RunSpec};
+use crate::event_queue::RunSpec;
 use crate::experiment::{Backend, Experiment};
 use crate::metrics::{Recording, RunResult};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -34,9 +34,7 @@ pub struct Outcome {
 /// Run the experiment.
 pub fn run_all(exp: &Experiment, opts: &RunOptions) -> Result<Outcome, String> {
     if exp.backend == Backend::Turmoil {
-        return Err(
-            "the turmoil backend is not built yet (issue 6); use backend = \"event\"".into(),
-        );
+        crate::turmoil_backend::validate(exp)?;
     }
     if let Some(v) = &opts.variant {
         if !exp.variants.iter().any(|x| &x.name == v) {
@@ -48,6 +46,11 @@ pub fn run_all(exp: &Experiment, opts: &RunOptions) -> Result<Outcome, String> {
             ));
         }
     }
+    let run = match exp.backend {
+        Backend::Event => crate::event_queue::run,
+        // One turmoil `Sim` per run, built and dropped inside the worker thread (`!Send`).
+        Backend::Turmoil => crate::turmoil_backend::run,
+    };
     let seeds: Vec<u64> = match opts.seed {
         Some(s) => vec![s],
         None => exp.seeds.clone().collect(),
@@ -84,6 +87,7 @@ pub fn run_all(exp: &Experiment, opts: &RunOptions) -> Result<Outcome, String> {
                     variant: &exp.variants[vi],
                     seed,
                     record: seed == first,
+                    capture: false,
                 });
                 if let Some(b) = &bar {
                     b.inc(1);

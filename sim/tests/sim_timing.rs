@@ -50,6 +50,7 @@ fn single(text: &str) -> vrrp_sim::metrics::RunResult {
         variant: &exp.variants[0],
         seed: 0,
         record: false,
+        capture: false,
     })
     .0
 }

@@ -25,7 +25,7 @@ use vrrp_engine::keepalived::{self, FsLoader, Options, Severity};
 pub enum Backend {
     /// The event queue: time jumps from event to event.
     Event,
-    /// turmoil hosts (not built yet: refused with a clear error).
+    /// turmoil hosts, one per node, on a 1 ms tick ([`crate::turmoil_backend`]).
     Turmoil,
 }
 

@@ -1,0 +1,265 @@
+//! One turmoil host = one node's daemon: the same loop shape as the real daemon's, a
+//! `tokio::select!` with `biased;` over the control channel (faults the timeline sends), the
+//! UDP socket (VRRP payloads on 224.0.0.18 / ff02::12 port 112) and `sleep_until` the engine's
+//! deadline. Engine time is `turmoil::sim_elapsed()`: global and continuous across restarts.
+//!
+//! Everything a node reports goes to the shared [`Observer`](crate::observer::Observer) at
+//! once, from inside the host, and the invariants are checked after each drain, as the event
+//! queue does.
+
+use super::shared::{Control, Pending, Shared};
+use std::cell::RefCell;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::rc::Rc;
+use turmoil::net::UdpSocket;
+use vrrp_engine::{Engine, Family, Input, InterfaceUpdate, Output, RxPacket, Transmit};
+
+/// The VRRP "port": IP protocol 112, carried here as a UDP port.
+pub(super) const PORT: u16 = 112;
+/// The IPv4 VRRP group (RFC 5798 §5.1.1.2).
+pub(super) const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// The IPv6 VRRP group (RFC 5798 §5.1.2.2).
+pub(super) const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// TTL / hop limit every VRRP packet carries (RFC 5798 §5.1.1.3); turmoil has no IP header.
+const TTL: u8 = 255;
+
+/// The engine's clock: simulated time since the run started, the same on every host.
+pub(super) fn now() -> vrrp_engine::Instant {
+    vrrp_engine::Instant::from_offset(turmoil::sim_elapsed().unwrap_or_default())
+}
+
+/// The daemon of node `n`: one incarnation, from (re)start to crash.
+pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Result {
+    let Some(mut control) = shared.borrow_mut().control[n].take() else {
+        return Err(format!("node {n}: started without a control channel").into());
+    };
+    let family = shared.borrow().family;
+    let sock = match family {
+        Family::Ipv4 => {
+            let s = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, PORT)).await?;
+            s.join_multicast_v4(GROUP_V4, Ipv4Addr::UNSPECIFIED)?;
+            s.set_multicast_loop_v4(false)?;
+            s
+        }
+        Family::Ipv6 => {
+            let s = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, PORT)).await?;
+            s.join_multicast_v6(&GROUP_V6, 0)?;
+            s.set_multicast_loop_v6(false)?;
+            s
+        }
+    };
+    let t = now();
+    let started = {
+        let mut sh = shared.borrow_mut();
+        let config = sh.variant.nodes[n].config.clone();
+        let r = Engine::new(config, t);
+        if let Err(e) = &r {
+            sh.obs
+                .event(t, Some(n), "fault", format!("cannot start: {e}"));
+            sh.alive[n] = false;
+        }
+        r
+    };
+    let Ok(engine) = started else {
+        std::future::pending::<()>().await;
+        return Ok(());
+    };
+    let mut d = Daemon { n, engine, sock };
+    {
+        let mut sh = shared.borrow_mut();
+        // A (re)started daemon first removes VIPs a dead predecessor left.
+        let up = sh.net.link_up[n];
+        sh.obs.node_started(t, n, up);
+        d.feed_interfaces(&mut sh, t);
+    }
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let sleep = match d.engine.poll_timeout() {
+            Some(deadline) => {
+                let wait = deadline - now();
+                Some(tokio::time::Instant::now() + wait)
+            }
+            None => None,
+        };
+        let sleep = async move {
+            match sleep {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        // Control first: the event queue handles a fault before any delivery or timer of the
+        // same instant (faults are queued first); then packets; then the engine's timer.
+        tokio::select! {
+            biased;
+            c = control.recv() => {
+                let t = now();
+                let mut sh = shared.borrow_mut();
+                match c {
+                    Some(Control::Stop) | None => {
+                        d.engine.handle(t, Input::Shutdown);
+                        d.drain(&mut sh, t);
+                        sh.obs.node_gone(t, n);
+                        break;
+                    }
+                    Some(Control::Interfaces) => d.feed_interfaces(&mut sh, t),
+                    Some(Control::Priority(list)) => {
+                        for (instance, priority) in list {
+                            d.engine.handle(t, Input::SetPriority { instance, priority });
+                        }
+                        d.drain(&mut sh, t);
+                    }
+                }
+            }
+            r = d.sock.recv_from(&mut buf) => {
+                let (len, from) = r?;
+                let t = now();
+                let mut sh = shared.borrow_mut();
+                d.receive(&mut sh, t, from, &buf[..len]);
+            }
+            _ = sleep => {
+                let t = now();
+                let mut sh = shared.borrow_mut();
+                d.engine.handle_timeout(t);
+                d.drain(&mut sh, t);
+            }
+        }
+    }
+    // Stopped: the process is gone; the timeline crashes the host after this tick.
+    drop(d);
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+struct Daemon {
+    n: usize,
+    engine: Engine,
+    sock: UdpSocket,
+}
+
+impl Daemon {
+    fn feed_interfaces(&mut self, sh: &mut Shared, t: vrrp_engine::Instant) {
+        let plan = &sh.variant.nodes[self.n];
+        let up = sh.net.link_up[self.n];
+        let updates: Vec<InterfaceUpdate> = sh.interfaces[self.n]
+            .iter()
+            .map(|name| InterfaceUpdate {
+                name: name.clone(),
+                up,
+                ipv4: Some(plan.address),
+                ipv6_link_local: Some(plan.ipv6_link_local),
+            })
+            .collect();
+        for u in updates {
+            self.engine.handle(t, Input::Interface(u));
+        }
+        self.drain(sh, t);
+    }
+
+    /// A datagram arrived from `from`.
+    fn receive(&mut self, sh: &mut Shared, t: vrrp_engine::Instant, from: SocketAddr, p: &[u8]) {
+        let n = self.n;
+        if !sh.net.link_up[n] {
+            return;
+        }
+        let Some(m) = sh.node_of(from.ip()) else {
+            return;
+        };
+        if sh.take_drop(m, n, p, t) {
+            return;
+        }
+        let dst = sh.destination(m, n, from.ip(), p);
+        sh.obs.advert_delivered(t, n, from.ip(), p);
+        let iface = sh.interfaces[n].first().cloned().unwrap_or_default();
+        self.engine.handle(
+            t,
+            Input::Packet(RxPacket {
+                interface: &iface,
+                src: from.ip(),
+                dst,
+                ttl: TTL,
+                payload: p,
+            }),
+        );
+        self.drain(sh, t);
+    }
+
+    /// Process every output until the engine is quiet, then check the invariants.
+    fn drain(&mut self, sh: &mut Shared, t: vrrp_engine::Instant) {
+        let n = self.n;
+        let mut check_invariants = false;
+        while let Some(out) = self.engine.poll_output() {
+            sh.obs.output(t, n, &out);
+            match out {
+                Output::StateChanged(_) => check_invariants = true,
+                Output::Transmit(x) => self.transmit(sh, t, x),
+                Output::Announce { addr, .. } => {
+                    for client in 0..sh.clients {
+                        let Shared { net, rng, .. } = &mut *sh;
+                        if let Some(delay) = net.to_clients(n, rng) {
+                            sh.push(
+                                t + delay,
+                                Pending::Announce {
+                                    client,
+                                    node: n,
+                                    addr,
+                                },
+                            );
+                        }
+                    }
+                }
+                Output::RunCheck { script, seq, .. } => {
+                    check_invariants = true;
+                    let name = sh.variant.nodes[n]
+                        .config
+                        .scripts
+                        .get(script.0 as usize)
+                        .map_or(String::new(), |s| s.name.clone());
+                    let outcome = sh.obs.check_outcome(t, n, &name);
+                    self.engine.handle(
+                        t,
+                        Input::CheckResult {
+                            script,
+                            seq,
+                            outcome,
+                        },
+                    );
+                }
+                Output::AddVip { .. } | Output::RemoveVip { .. } => {}
+            }
+        }
+        if check_invariants {
+            let up = sh.net.link_up[n];
+            sh.obs.check_invariants(t, n, &self.engine, up);
+        }
+    }
+
+    /// Decide loss per receiver now (the run's RNG, in the event queue's order), then put the
+    /// VRRP message on turmoil's network once: to the group, or to the unicast peer.
+    fn transmit(&mut self, sh: &mut Shared, t: vrrp_engine::Instant, x: Transmit) {
+        let n = self.n;
+        for r in 0..sh.alive.len() {
+            if r == n || !sh.alive[r] {
+                continue;
+            }
+            let plan = &sh.variant.nodes[r];
+            let addressed = x.dst.is_multicast()
+                || x.dst == IpAddr::V4(plan.address)
+                || x.dst == IpAddr::V6(plan.ipv6_link_local);
+            if !addressed {
+                continue;
+            }
+            let reachable = sh.net.reachable(n, r);
+            let Shared { net, rng, .. } = &mut *sh;
+            if net.transfer(n, r, rng).is_none() && reachable {
+                sh.note_drop(n, r, &x.payload, t);
+            }
+        }
+        let dst = match x.dst {
+            IpAddr::V4(a) if a.is_multicast() => SocketAddr::from((GROUP_V4, PORT)),
+            IpAddr::V6(a) if a.is_multicast() => SocketAddr::from((GROUP_V6, PORT)),
+            a => SocketAddr::new(a, PORT),
+        };
+        // turmoil refuses unicast to an address no host has; a real LAN would just lose it.
+        let _ = self.sock.try_send_to(&x.payload, dst);
+    }
+}
