@@ -106,6 +106,12 @@ struct Sim<'a> {
 
 /// Run one variant with one seed.
 pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
+    run_traced(spec, false)
+}
+
+/// Run one variant with one seed; with `trace` (and `spec.record`) the recording carries the
+/// run's JSONL trace.
+pub fn run_traced(spec: RunSpec<'_>, trace: bool) -> (RunResult, Option<Recording>) {
     let v = spec.variant;
     let exp = spec.experiment;
     let mut sim = Sim {
@@ -127,6 +133,9 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
             spec.record,
         ),
     };
+    if trace {
+        sim.obs.enable_trace();
+    }
     for (n, plan) in v.nodes.iter().enumerate() {
         sim.push(Instant::from_offset(plan.start), Ev::Start(n));
     }
@@ -210,6 +219,8 @@ impl Sim<'_> {
                 };
                 self.obs.advert_delivered(now, to, src, &payload);
                 let iface = self.interfaces[to].first().map_or("", String::as_str);
+                self.obs
+                    .packet_received(now, to, iface, src, dst, ttl, &payload);
                 engine.handle(
                     now,
                     Input::Packet(RxPacket {

@@ -10,6 +10,7 @@
 //! - [`metrics`]: per-run results and the event log.
 //! - [`event_queue`]: the event-queue backend (time jumps from event to event).
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
+//! - [`trace`]: JSONL traces (`docs/trace.md`) written by runs and read back.
 //! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
 
 pub mod checks;
@@ -22,4 +23,5 @@ pub mod observer;
 pub mod output;
 pub mod plots;
 pub mod runner;
+pub mod trace;
 pub mod world;

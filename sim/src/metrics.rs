@@ -86,6 +86,8 @@ pub struct Recording {
     pub nodes: Vec<String>,
     /// Run length.
     pub duration: Duration,
+    /// The JSONL trace, when the run was traced.
+    pub trace: Option<crate::trace::TraceSink>,
 }
 
 /// Per-VRID bookkeeping for master changes, failovers and split brain.

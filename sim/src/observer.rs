@@ -6,6 +6,7 @@
 use crate::checks::CheckTable;
 use crate::metrics::{fmt_time, secs, EventRow, Recording, RunResult, Span, Violation, VridTrack};
 use crate::model::{CheckBehaviour, Variant};
+use crate::trace::TraceSink;
 use crate::world::World;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -32,6 +33,8 @@ pub struct Observer<'a> {
     result: RunResult,
     rec: Option<Recording>,
     open_spans: Vec<(Instant, Option<State>)>,
+    /// The JSONL trace, when enabled ([`Observer::enable_trace`]).
+    trace: Option<TraceSink>,
 }
 
 impl<'a> Observer<'a> {
@@ -94,6 +97,30 @@ impl<'a> Observer<'a> {
                 ..Recording::default()
             }),
             open_spans: vec![(Instant::ZERO, None); n],
+            trace: None,
+        }
+    }
+
+    /// Also write a JSONL trace (`docs/trace.md`); it ends up in the recording's `trace`.
+    pub fn enable_trace(&mut self) {
+        let names = self.variant.nodes.iter().map(|p| p.name.clone()).collect();
+        self.trace = Some(TraceSink::new(names));
+    }
+
+    /// A packet reached node `to` on `interface` (traced as `rx` when tracing).
+    #[allow(clippy::too_many_arguments)]
+    pub fn packet_received(
+        &mut self,
+        now: Instant,
+        to: usize,
+        interface: &str,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        payload: &[u8],
+    ) {
+        if let Some(t) = &mut self.trace {
+            t.rx(now, to, interface, src, dst, ttl, payload);
         }
     }
 
@@ -210,6 +237,9 @@ impl<'a> Observer<'a> {
 
     /// One output of node `n`'s engine (packets are the backend's to move; they are counted).
     pub fn output(&mut self, now: Instant, n: usize, out: &Output) {
+        if let Some(t) = &mut self.trace {
+            t.output(now, n, &self.variant.nodes[n].config, out);
+        }
         match out {
             Output::StateChanged(c) => self.state_changed(
                 now,
@@ -448,6 +478,9 @@ impl<'a> Observer<'a> {
         self.result.downtime = secs(self.world.downtime);
         self.result.blackhole = secs(self.world.blackhole);
         self.result.unhealthy_served = secs(self.world.unhealthy_served);
+        if let Some(rec) = &mut self.rec {
+            rec.trace = self.trace.take();
+        }
         (self.result, self.rec)
     }
 }

@@ -2,7 +2,7 @@
 //! results are put back in (variant, seed) order, so the output does not depend on the
 //! number of threads.
 
-use crate::event_queue::{run, RunSpec};
+use crate::event_queue::{run_traced, RunSpec};
 use crate::experiment::{Backend, Experiment};
 use crate::metrics::{Recording, RunResult};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub variant: Option<String>,
     /// Show a progress bar (only on a terminal).
     pub progress: bool,
+    /// Keep the JSONL trace of the first seed of each variant (in its recording).
+    pub trace: bool,
 }
 
 /// Every run's result, and the recording of the first seed of each variant.
@@ -79,12 +81,15 @@ pub fn run_all(exp: &Experiment, opts: &RunOptions) -> Result<Outcome, String> {
     let done: Vec<(RunResult, Option<Recording>)> = pool.install(|| {
         jobs.par_iter()
             .map(|&(vi, seed)| {
-                let out = run(RunSpec {
-                    experiment: exp,
-                    variant: &exp.variants[vi],
-                    seed,
-                    record: seed == first,
-                });
+                let out = run_traced(
+                    RunSpec {
+                        experiment: exp,
+                        variant: &exp.variants[vi],
+                        seed,
+                        record: seed == first,
+                    },
+                    opts.trace && seed == first,
+                );
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
