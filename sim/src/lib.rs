@@ -10,10 +10,12 @@
 //! - [`metrics`]: per-run results and the event log.
 //! - [`event_queue`]: the event-queue backend (time jumps from event to event).
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
+//! - [`compare`]: `sim compare`: two traces' transitions, advert bytes and timing.
 //! - [`trace`]: JSONL traces (`docs/trace.md`) written by runs and read back.
 //! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
 
 pub mod checks;
+pub mod compare;
 pub mod event_queue;
 pub mod experiment;
 pub mod metrics;
