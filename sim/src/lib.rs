@@ -10,6 +10,8 @@
 //! - [`metrics`]: per-run results and the event log.
 //! - [`event_queue`]: the event-queue backend (time jumps from event to event).
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
+//! - [`lab`]: `sim lab`: an experiment on a real namespace LAN with `vrrpd-real`, fed back
+//!   through the observer.
 //! - [`compare`]: `sim compare`: two traces' transitions, advert bytes and timing.
 //! - [`trace`]: JSONL traces (`docs/trace.md`) written by runs and read back.
 //! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
@@ -18,6 +20,7 @@ pub mod checks;
 pub mod compare;
 pub mod event_queue;
 pub mod experiment;
+pub mod lab;
 pub mod metrics;
 pub mod model;
 pub mod net;

@@ -5,6 +5,7 @@
 //! status 1. Add new subcommands as variants of [`Command`].
 
 mod compare_cli;
+mod lab_cli;
 mod packet_cli;
 mod run_cli;
 
@@ -30,6 +31,8 @@ enum Command {
     Run(run_cli::RunArgs),
     /// Compare two traces (or trace/output folders): transitions, advert bytes, timing.
     Compare(compare_cli::CompareArgs),
+    /// Run an experiment on a real LAN (namespaces, vrrpd-real), in real time; one seed.
+    Lab(lab_cli::LabArgs),
 }
 
 /// A user-facing failure: printed as one `error: ...` line, exit status 1.
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Packet(cmd) => packet_cli::run(cmd),
         Command::Run(args) => run_cli::run(args),
         Command::Compare(args) => compare_cli::run(args),
+        Command::Lab(args) => lab_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
