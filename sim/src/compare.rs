@@ -130,6 +130,9 @@ pub struct Options {
     pub tolerance: Duration,
     /// Clock alignment.
     pub align: Align,
+    /// Hold only transitions into MASTER (takeovers) to the tolerance; the others' time
+    /// differences are printed but do not make the traces disagree.
+    pub takeovers_only: bool,
 }
 
 /// The result: a printable report and the verdict.
@@ -197,8 +200,13 @@ pub fn compare(a: &TraceSet, b: &TraceSet, names: (&str, &str), opts: &Options) 
     let _ = writeln!(r.text, "A: {}\nB: {}", names.0, names.1);
     let _ = writeln!(
         r.text,
-        "tolerance: {} ms; clock alignment: {}",
+        "tolerance: {} ms{}; clock alignment: {}",
         fmt_ms(tol),
+        if opts.takeovers_only {
+            " (held: transitions into MASTER only)"
+        } else {
+            " (held: every transition)"
+        },
         opts.align.describe()
     );
     // Variants: by name; one against one pairs whatever the names.
@@ -234,7 +242,12 @@ pub fn compare(a: &TraceSet, b: &TraceSet, names: (&str, &str), opts: &Options) 
     if r.agree() {
         let _ = writeln!(
             r.text,
-            "AGREE: same transitions, same advert bytes, every time difference within {} ms",
+            "AGREE: same transitions, same advert bytes, {} time differences within {} ms",
+            if opts.takeovers_only {
+                "takeover"
+            } else {
+                "all"
+            },
             fmt_ms(tol)
         );
     } else {
@@ -326,6 +339,8 @@ fn compare_variant(
                             what(y)
                         ));
                         "DIFFERENT"
+                    } else if d.abs() > tol && opts.takeovers_only && x.to != "MASTER" {
+                        "(not held)"
                     } else if d.abs() > tol {
                         r.problems.push(format!(
                             "{label}: node {node} transition #{} ({}): B-A = {} ms, beyond the tolerance of {} ms",
@@ -449,6 +464,7 @@ mod tests {
     const OPTS: Options = Options {
         tolerance: Duration::from_millis(5),
         align: Align::FirstTransition,
+        takeovers_only: false,
     };
 
     #[test]

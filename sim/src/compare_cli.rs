@@ -31,6 +31,10 @@ pub struct CompareArgs {
     /// `node` (each node's own first transition) or `none` (times as written).
     #[arg(long, default_value = "first")]
     pub align: String,
+    /// Hold only takeovers (transitions into MASTER) to the tolerance; other transitions
+    /// must still match in order, and their time differences are printed.
+    #[arg(long)]
+    pub takeovers_only: bool,
 }
 
 /// Run `sim compare`.
@@ -44,7 +48,11 @@ pub fn run(args: CompareArgs) -> Result<(), CliError> {
         &a,
         &b,
         (&args.a.display().to_string(), &args.b.display().to_string()),
-        &Options { tolerance, align },
+        &Options {
+            tolerance,
+            align,
+            takeovers_only: args.takeovers_only,
+        },
     );
     print!("{}", report.text);
     if report.agree() {

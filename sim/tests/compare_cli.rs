@@ -73,7 +73,10 @@ fn agreeing_traces_exit_0_and_print_the_alignment() {
     .concat();
     let (out, text) = compare(&write(&d, "a", &reference(0.0)), &write(&d, "b", &b));
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("tolerance: 5.000 ms"), "{text}");
+    assert!(
+        text.contains("tolerance: 5.000 ms (held: every transition)"),
+        "{text}"
+    );
     assert!(text.contains("earliest state transition"), "{text}");
     assert!(text.contains("AGREE"), "{text}");
 }

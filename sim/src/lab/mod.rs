@@ -538,7 +538,6 @@ impl Runner<'_> {
                 Act::Fault(i) => {
                     let f = &v.timeline[i].fault;
                     let t0 = since(self.zero);
-                    self.fault(i, at)?;
                     let _ = writeln!(
                         self.run.log,
                         "{:>10.6} s  {} (planned {:.3} s)",
@@ -546,6 +545,7 @@ impl Runner<'_> {
                         f.describe(&names),
                         at.as_secs_f64()
                     );
+                    self.fault(i, at)?;
                     self.run.done.push(Done {
                         index: i,
                         planned: at.as_secs_f64(),
@@ -644,12 +644,21 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Reads the raw traces, moves them onto the lab clock, cuts them at `duration`.
+    /// Reads the raw traces, synchronises the daemons' clocks from their adverts
+    /// ([`sync_clocks`]), moves the lines onto the lab clock and cuts them at `duration`.
     fn collect(&mut self, duration: Duration) -> Result<(), String> {
+        let raws: Vec<Vec<TraceLine>> = self
+            .run
+            .incarnations
+            .iter()
+            .map(|inc| trace::read(&inc.raw))
+            .collect::<Result<_, _>>()?;
+        let names: Vec<String> = self.v.nodes.iter().map(|p| p.name.clone()).collect();
+        let report = sync_clocks(&mut self.run.incarnations, &raws, &names);
+        self.run.log.push_str(&report);
         let mut traces: Vec<Vec<TraceLine>> = vec![Vec::new(); self.v.nodes.len()];
         let end = duration.as_secs_f64();
-        for inc in &self.run.incarnations {
-            let lines = trace::read(&inc.raw)?;
+        for (inc, lines) in self.run.incarnations.iter().zip(raws) {
             for mut l in lines {
                 let t = ((inc.origin + l.t) * 1e6).round() / 1e6;
                 if t > end {
@@ -670,6 +679,119 @@ impl Runner<'_> {
         self.run.traces = traces;
         Ok(())
     }
+}
+
+/// The smallest (receive - send) time on the lab clock of the adverts `rx_inc` received from
+/// `tx_inc`, and how many were matched (same bytes and source, nearest send within 0.5 s).
+fn min_delay(
+    tx: &[TraceLine],
+    tx_origin: f64,
+    rx: &[TraceLine],
+    rx_origin: f64,
+) -> Option<(f64, usize)> {
+    let sent: Vec<(f64, &str, &str)> = tx
+        .iter()
+        .filter(|l| l.kind == "tx")
+        .map(|l| (tx_origin + l.t, l.str("hex"), l.str("src")))
+        .collect();
+    let mut best: Option<(f64, usize)> = None;
+    for r in rx.iter().filter(|l| l.kind == "rx") {
+        let at = rx_origin + r.t;
+        let m = sent
+            .iter()
+            .filter(|(_, h, s)| *h == r.str("hex") && *s == r.str("src"))
+            .map(|(t, _, _)| at - t)
+            .filter(|d| d.abs() < 0.5)
+            .min_by(|a, b| a.abs().total_cmp(&b.abs()));
+        if let Some(d) = m {
+            best = Some(match best {
+                Some((b, n)) => (b.min(d), n + 1),
+                None => (d, 1),
+            });
+        }
+    }
+    best
+}
+
+/// Each daemon's clock origin is first estimated by polling for its first trace line, which
+/// is late by the poller's wake-up delay (1-2 ms on a loaded machine). This corrects the
+/// origins from the adverts the daemons exchanged, NTP-style: starting from the reference
+/// daemon (the one that defines the lab's time 0), a daemon that exchanged adverts both ways
+/// with an already corrected one gets the offset `(fwd - bwd) / 2`; one that only received (or
+/// only sent) gets the offset that leaves a one-way delay of half the measured round trip
+/// (100 us when no round trip was seen). Returns a report of the corrections.
+pub fn sync_clocks(incs: &mut [Incarnation], raws: &[Vec<TraceLine>], names: &[String]) -> String {
+    let n = incs.len();
+    let mut report = String::new();
+    if n == 0 {
+        return report;
+    }
+    let mut fixed = vec![false; n];
+    // The reference: the earliest origin (time 0 of the lab clock).
+    let reference = (0..n)
+        .min_by(|&a, &b| incs[a].origin.total_cmp(&incs[b].origin))
+        .unwrap_or(0);
+    fixed[reference] = true;
+    // One-way delay: half the round trip of pairs that exchanged adverts both ways.
+    let mut halves = Vec::new();
+    for a in 0..n {
+        for b in a + 1..n {
+            let ab = min_delay(&raws[a], incs[a].origin, &raws[b], incs[b].origin);
+            let ba = min_delay(&raws[b], incs[b].origin, &raws[a], incs[a].origin);
+            if let (Some((x, _)), Some((y, _))) = (ab, ba) {
+                halves.push((x + y) / 2.0);
+            }
+        }
+    }
+    halves.sort_by(f64::total_cmp);
+    let d0 = halves
+        .get(halves.len() / 2)
+        .copied()
+        .unwrap_or(100e-6)
+        .max(0.0);
+    loop {
+        // The unfixed daemon with the most adverts exchanged with a fixed one.
+        let mut best: Option<(usize, f64, usize, &'static str)> = None;
+        for y in (0..n).filter(|&y| !fixed[y]) {
+            for x in (0..n).filter(|&x| fixed[x]) {
+                let xy = min_delay(&raws[x], incs[x].origin, &raws[y], incs[y].origin);
+                let yx = min_delay(&raws[y], incs[y].origin, &raws[x], incs[x].origin);
+                let (e, count, how) = match (xy, yx) {
+                    (Some((m1, c1)), Some((m2, c2))) => ((m1 - m2) / 2.0, c1 + c2, "both ways"),
+                    (Some((m1, c1)), None) => (m1 - d0, c1, "received"),
+                    (None, Some((m2, c2))) => (d0 - m2, c2, "sent"),
+                    (None, None) => continue,
+                };
+                if best.is_none_or(|b| count > b.2) {
+                    best = Some((y, e, count, how));
+                }
+            }
+        }
+        let Some((y, e, count, how)) = best else {
+            break;
+        };
+        incs[y].origin -= e;
+        fixed[y] = true;
+        let _ = writeln!(
+            report,
+            "clock sync: daemon of {} started at {:.6} s corrected by {:+.3} ms ({count} adverts {how}, one-way delay {:.3} ms)",
+            names.get(incs[y].node).map_or("?", String::as_str),
+            incs[y].origin,
+            -e * 1e3,
+            d0 * 1e3
+        );
+    }
+    for (k, inc) in incs.iter().enumerate() {
+        if !fixed[k] {
+            let _ = writeln!(
+                report,
+                "clock sync: daemon of {} started at {:.6} s exchanged no advert with the others: origin as polled",
+                names.get(inc.node).map_or("?", String::as_str),
+                inc.origin
+            );
+        }
+    }
+    report
 }
 
 /// Writes the merged traces as `dir/<node>.jsonl`.
