@@ -2,7 +2,8 @@
 //!
 //! [`Lab::new`] builds N host namespaces and one bridge namespace holding `br0`; each host gets
 //! `eth0`, one end of a veth pair whose other end is a port of `br0`, with address
-//! `10.X.Y.(i+1)/24` from a subnet unique to the run. Nothing is created in the root
+//! `10.X.Y.(i+1)/24` from a subnet unique to the run ([`Lab::with_hosts`]: given addresses,
+//! interface name and link-local instead). Nothing is created in the root
 //! namespace: the veth pair is created inside the bridge namespace and its peer moved.
 //! Dropping the [`Lab`] (also while a test panics) kills every process started through it
 //! and deletes the namespaces.
@@ -21,6 +22,19 @@ pub struct Host {
     pub ns: String,
     /// Its IPv4 address on `eth0`.
     pub ip: Ipv4Addr,
+}
+
+/// A host's addresses for [`Lab::with_hosts`].
+#[derive(Clone, Debug)]
+pub struct HostSpec {
+    /// IPv4 address of its interface.
+    pub ip: Ipv4Addr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// A fixed IPv6 link-local address (else the kernel's MAC-derived one).
+    pub ipv6_link_local: Option<std::net::Ipv6Addr>,
+    /// The interface's name inside the namespace (default `eth0`).
+    pub ifname: Option<String>,
 }
 
 /// A namespace LAN; see the module documentation.
@@ -59,6 +73,17 @@ pub fn sh(prog: &str, args: &[&str]) -> Result<Output, String> {
 impl Lab {
     /// Builds a LAN of `n` hosts (at most 200). The names carry the pid and a counter.
     pub fn new(n: usize) -> Result<Lab, String> {
+        Lab::build(n, None)
+    }
+
+    /// Builds a LAN with one host per spec, with the given addresses (instead of the run's
+    /// `10.X.Y.0/24`): for a simulated experiment replayed on a real LAN, whose nodes have
+    /// fixed addresses. Names are per run as with [`Lab::new`].
+    pub fn with_hosts(specs: &[HostSpec]) -> Result<Lab, String> {
+        Lab::build(specs.len(), Some(specs))
+    }
+
+    fn build(n: usize, specs: Option<&[HostSpec]>) -> Result<Lab, String> {
         let c = COUNTER.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
         let tag = format!("vr{pid}x{c}");
@@ -92,7 +117,11 @@ impl Lab {
             let ns = format!("{tag}h{i}");
             ip(&["netns", "add", &ns])?;
             let o = subnet.octets();
-            let addr = Ipv4Addr::new(o[0], o[1], o[2], (i + 1) as u8);
+            let spec = specs.and_then(|s| s.get(i));
+            let (addr, prefix) = match spec {
+                Some(s) => (s.ip, s.prefix_len),
+                None => (Ipv4Addr::new(o[0], o[1], o[2], (i + 1) as u8), 24),
+            };
             lab.hosts.push(Host {
                 ns: ns.clone(),
                 ip: addr,
@@ -113,18 +142,35 @@ impl Lab {
                 )?;
             }
             ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+            if let Some(name) = spec.and_then(|s| s.ifname.as_deref()) {
+                ip(&["-n", &ns, "link", "set", "eth0", "name", name])?;
+            }
+            let dev = spec.and_then(|s| s.ifname.clone()).unwrap_or("eth0".into());
+            if let Some(ll) = spec.and_then(|s| s.ipv6_link_local) {
+                // A fixed link-local instead of the MAC-derived one.
+                ip(&["-n", &ns, "link", "set", &dev, "addrgenmode", "none"])?;
+                ip(&["-n", &ns, "addr", "add", &format!("{ll}/64"), "dev", &dev])?;
+            }
             ip(&[
                 "-n",
                 &ns,
                 "addr",
                 "add",
-                &format!("{addr}/24"),
+                &format!("{addr}/{prefix}"),
                 "dev",
-                "eth0",
+                &dev,
             ])?;
-            ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
+            ip(&["-n", &ns, "link", "set", &dev, "up"])?;
         }
         Ok(lab)
+    }
+
+    /// Runs `prog ARGS` inside the bridge namespace (e.g. `nft` rules on `br0`'s ports
+    /// `p0`, `p1`, ...: port `pI` leads to host `I`).
+    pub fn bridge_exec(&self, prog: &str, args: &[&str]) -> Result<Output, String> {
+        let mut all = vec!["netns", "exec", &self.bridge_ns, prog];
+        all.extend_from_slice(args);
+        sh("ip", &all)
     }
 
     /// A command that runs `prog` inside host `i`'s namespace.

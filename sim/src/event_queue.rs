@@ -30,6 +30,8 @@ pub struct RunSpec<'a> {
     /// Also keep every state change and transmitted payload in the recording (tests; needs
     /// `record`).
     pub capture: bool,
+    /// Also write the JSONL trace (`docs/trace.md`) into the recording (needs `record`).
+    pub trace: bool,
 }
 
 #[derive(Debug)]
@@ -133,6 +135,9 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
     if spec.capture {
         sim.obs.capture();
     }
+    if spec.trace {
+        sim.obs.enable_trace();
+    }
     for (n, plan) in v.nodes.iter().enumerate() {
         let shift = crate::model::draw_shift(&mut sim.rng, plan.start_jitter);
         sim.push(Instant::from_offset(plan.start + shift), Ev::Start(n));
@@ -218,6 +223,8 @@ impl Sim<'_> {
                 };
                 self.obs.advert_delivered(now, to, src, &payload);
                 let iface = self.interfaces[to].first().map_or("", String::as_str);
+                self.obs
+                    .packet_received(now, to, iface, src, dst, ttl, &payload);
                 engine.handle(
                     now,
                     Input::Packet(RxPacket {

@@ -13,11 +13,17 @@
 //! - [`runner`]: runs every variant and seed in parallel, deterministically.
 //! - [`sweep`]: sweep points (one per series and x) for the sweep plots.
 //! - [`theory`]: closed-form expectations (false-takeover rate).
+//! - [`lab`]: `sim lab`: an experiment on a real namespace LAN with `vrrpd-real`, fed back
+//!   through the observer.
+//! - [`compare`]: `sim compare`: two traces' transitions, advert bytes and timing.
+//! - [`trace`]: JSONL traces (`docs/trace.md`) written by runs and read back.
 //! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
 
 pub mod checks;
+pub mod compare;
 pub mod event_queue;
 pub mod experiment;
+pub mod lab;
 pub mod metrics;
 pub mod model;
 pub mod net;
@@ -27,5 +33,6 @@ pub mod plots;
 pub mod runner;
 pub mod sweep;
 pub mod theory;
+pub mod trace;
 pub mod turmoil_backend;
 pub mod world;

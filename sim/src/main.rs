@@ -4,6 +4,8 @@
 //! only parses the arguments and turns an error into one `error: ...` line on stderr and exit
 //! status 1. Add new subcommands as variants of [`Command`].
 
+mod compare_cli;
+mod lab_cli;
 mod packet_cli;
 mod run_cli;
 
@@ -27,6 +29,10 @@ enum Command {
     Packet(packet_cli::PacketCommand),
     /// Run an experiment file: every variant and seed; CSV files, plots and a summary.
     Run(run_cli::RunArgs),
+    /// Compare two traces (or trace/output folders): transitions, advert bytes, timing.
+    Compare(compare_cli::CompareArgs),
+    /// Run an experiment on a real LAN (namespaces, vrrpd-real), in real time; one seed.
+    Lab(lab_cli::LabArgs),
 }
 
 /// A user-facing failure: printed as one `error: ...` line, exit status 1.
@@ -51,6 +57,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Packet(cmd) => packet_cli::run(cmd),
         Command::Run(args) => run_cli::run(args),
+        Command::Compare(args) => compare_cli::run(args),
+        Command::Lab(args) => lab_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -97,6 +97,8 @@ pub struct Recording {
     pub duration: Duration,
     /// Opt-in capture (tests): state changes and transmitted payloads in report order.
     pub captured: Vec<Captured>,
+    /// The JSONL trace, when the run was traced.
+    pub trace: Option<crate::trace::TraceSink>,
 }
 
 /// One captured output (see [`crate::observer::Observer::capture`]).

@@ -110,6 +110,11 @@ impl Net {
         }
     }
 
+    /// The directed (from, to) node pairs cut by partitions.
+    pub fn blocked(&self) -> &BTreeSet<(usize, usize)> {
+        &self.blocked
+    }
+
     /// Whether nothing is cut or lossy and every link is up.
     pub fn healthy(&self) -> bool {
         self.blocked.is_empty() && self.model.lossless() && self.link_up.iter().all(|&u| u)

@@ -8,6 +8,7 @@ use crate::metrics::{
     fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, Violation, VridTrack,
 };
 use crate::model::{CheckBehaviour, Variant};
+use crate::trace::TraceSink;
 use crate::world::World;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -39,6 +40,8 @@ pub struct Observer<'a> {
     open_spans: Vec<(Instant, Option<State>)>,
     /// Opt-in: every state change and transmitted payload (see [`Observer::capture`]).
     captured: Option<Vec<Captured>>,
+    /// The JSONL trace, when enabled ([`Observer::enable_trace`]).
+    trace: Option<TraceSink>,
 }
 
 impl<'a> Observer<'a> {
@@ -145,6 +148,7 @@ impl<'a> Observer<'a> {
             pending_theory: Vec::new(),
             open_spans: vec![(Instant::ZERO, None); n],
             captured: None,
+            trace: None,
         }
     }
 
@@ -153,6 +157,29 @@ impl<'a> Observer<'a> {
     pub fn capture(&mut self) {
         if self.captured.is_none() {
             self.captured = Some(Vec::new());
+        }
+    }
+
+    /// Also write a JSONL trace (`docs/trace.md`); it ends up in the recording's `trace`.
+    pub fn enable_trace(&mut self) {
+        let names = self.variant.nodes.iter().map(|p| p.name.clone()).collect();
+        self.trace = Some(TraceSink::new(names));
+    }
+
+    /// A packet reached node `to` on `interface` (traced as `rx` when tracing).
+    #[allow(clippy::too_many_arguments)]
+    pub fn packet_received(
+        &mut self,
+        now: Instant,
+        to: usize,
+        interface: &str,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        payload: &[u8],
+    ) {
+        if let Some(t) = &mut self.trace {
+            t.rx(now, to, interface, src, dst, ttl, payload);
         }
     }
 
@@ -287,6 +314,9 @@ impl<'a> Observer<'a> {
                 }),
                 _ => {}
             }
+        }
+        if let Some(t) = &mut self.trace {
+            t.output(now, n, &self.variant.nodes[n].config, out);
         }
         match out {
             Output::StateChanged(c) => self.state_changed(
@@ -564,6 +594,9 @@ impl<'a> Observer<'a> {
         self.result.downtime = secs(self.world.downtime);
         self.result.blackhole = secs(self.world.blackhole);
         self.result.unhealthy_served = secs(self.world.unhealthy_served);
+        if let Some(rec) = &mut self.rec {
+            rec.trace = self.trace.take();
+        }
         if let (Some(rec), Some(c)) = (&mut self.rec, self.captured) {
             rec.captured = c;
         }

@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// Simulator backend, overriding the file's `backend`: `event` or `turmoil`.
     #[arg(long, value_parser = ["event", "turmoil"])]
     pub backend: Option<String>,
+    /// Write a JSONL trace (docs/trace.md) of the first seed of each variant:
+    /// `DIR/<variant>/<node>.jsonl` (`t` = simulated seconds, `node` = the node's name).
+    #[arg(long, value_name = "DIR")]
+    pub trace: Option<PathBuf>,
 }
 
 /// Run `sim run`.
@@ -88,6 +92,7 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         seed: args.seed,
         variant: args.variant.clone(),
         progress: true,
+        trace: args.trace.is_some(),
     };
     let outcome = run_all(&exp, &opts).map_err(CliError)?;
     let wall = started.elapsed();
@@ -96,6 +101,15 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     output::write_summary(&out.join("summary.csv"), &outcome.results).map_err(io)?;
     if exp.events {
         output::write_events(&out.join("events.csv"), &outcome.recordings).map_err(io)?;
+    }
+    if let Some(dir) = &args.trace {
+        for (variant, rec) in &outcome.recordings {
+            if let Some(t) = &rec.trace {
+                let d = dir.join(plots::slug(variant));
+                t.write_dir(&d)
+                    .map_err(|e| CliError(format!("cannot write trace to {}: {e}", d.display())))?;
+            }
+        }
     }
     if exp.plots && !args.no_plots {
         for (variant, rec) in &outcome.recordings {

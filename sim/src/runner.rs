@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub variant: Option<String>,
     /// Show a progress bar (only on a terminal).
     pub progress: bool,
+    /// Keep the JSONL trace of the first seed of each variant (in its recording).
+    pub trace: bool,
 }
 
 /// Every run's result, and the recording of the first seed of each variant.
@@ -88,6 +90,7 @@ pub fn run_all(exp: &Experiment, opts: &RunOptions) -> Result<Outcome, String> {
                     seed,
                     record: seed == first,
                     capture: false,
+                    trace: opts.trace && seed == first,
                 });
                 if let Some(b) = &bar {
                     b.inc(1);

@@ -75,6 +75,7 @@ fn capture(exp: &Experiment, v: &Variant, run: Run) -> Vec<Captured> {
         seed: 0,
         record: true,
         capture: true,
+        trace: false,
     });
     rec.expect("recorded run").captured
 }

@@ -51,6 +51,7 @@ fn single(text: &str) -> vrrp_sim::metrics::RunResult {
         seed: 0,
         record: false,
         capture: false,
+        trace: false,
     })
     .0
 }

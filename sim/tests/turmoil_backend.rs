@@ -121,6 +121,7 @@ fn transitions(
         seed: 0,
         record: true,
         capture: true,
+        trace: false,
     });
     assert!(r.violations.is_empty(), "{:?}", r.violations);
     rec.unwrap()

@@ -216,6 +216,9 @@ impl<'a> Run<'a> {
         if spec.capture {
             obs.capture();
         }
+        if spec.trace {
+            obs.enable_trace();
+        }
         let shared = Rc::new(RefCell::new(Shared::new(
             v.clone(),
             family,

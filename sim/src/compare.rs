@@ -1,0 +1,487 @@
+//! `sim compare A B`: do two traces (`docs/trace.md`) tell the same story?
+//!
+//! Each side is a trace file, a trace folder (`<node>.jsonl` files, or `<variant>/<node>.jsonl`)
+//! or an output folder holding a `trace/` folder. Nodes are named by their file names (the
+//! `node` field is not used: the daemon writes its `router_id` there). Per variant and node:
+//!
+//! - **transitions**: the sequence of `state` lines, as (instance, from, to), must be the same;
+//!   each pair's time difference, after aligning the clocks, must be within the tolerance;
+//! - **advert bytes**: per instance, the `tx` payloads with consecutive repeats collapsed
+//!   (A A A B B A becomes A B A); the common prefix of the two sequences must be equal, so a
+//!   side that ran longer or sent more repeats does not disagree by that alone.
+//!
+//! Clock alignment ([`Align`]): by default each world's zero is its earliest `state` line
+//! (the first daemon start), which removes the offset between a simulated run (starting at 0)
+//! and a real one (starting when its first daemon came up).
+
+use crate::trace::{self, TraceLine};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How the two clocks are aligned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Align {
+    /// Each world's zero is its earliest `state` line over all nodes of the variant.
+    #[default]
+    FirstTransition,
+    /// Each node's zero is its own first `state` line.
+    PerNode,
+    /// The `t` values as written.
+    None,
+}
+
+impl Align {
+    /// Parses `first`, `node` or `none`.
+    pub fn parse(s: &str) -> Result<Align, String> {
+        match s {
+            "first" => Ok(Align::FirstTransition),
+            "node" => Ok(Align::PerNode),
+            "none" => Ok(Align::None),
+            _ => Err(format!(
+                "unknown alignment {s:?} (expected first, node or none)"
+            )),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Align::FirstTransition => {
+                "first: each world's time 0 is its earliest state transition (first daemon start)"
+            }
+            Align::PerNode => "node: each node's time 0 is its own first state transition",
+            Align::None => "none: times as written",
+        }
+    }
+}
+
+/// One world's traces: variant -> node -> lines (sorted by name).
+pub type TraceSet = BTreeMap<String, BTreeMap<String, Vec<TraceLine>>>;
+
+/// The name of the only variant when traces are not grouped by variant.
+pub const NO_VARIANT: &str = "-";
+
+fn jsonl_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read_nodes(files: &[PathBuf]) -> Result<BTreeMap<String, Vec<TraceLine>>, String> {
+    files
+        .iter()
+        .map(|f| Ok((stem(f), trace::read(f)?)))
+        .collect()
+}
+
+/// Loads one side: a file, a trace folder or an output folder with a `trace/` folder.
+pub fn load(path: &Path) -> Result<TraceSet, String> {
+    let mut set = TraceSet::new();
+    if path.is_file() {
+        set.insert(NO_VARIANT.into(), read_nodes(&[path.to_path_buf()])?);
+        return Ok(set);
+    }
+    if !path.is_dir() {
+        return Err(format!("{}: no such file or folder", path.display()));
+    }
+    let dir = if path.join("trace").is_dir() {
+        path.join("trace")
+    } else {
+        path.to_path_buf()
+    };
+    let files = jsonl_files(&dir)?;
+    if !files.is_empty() {
+        set.insert(NO_VARIANT.into(), read_nodes(&files)?);
+        return Ok(set);
+    }
+    let mut subs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    subs.sort();
+    for s in subs {
+        let files = jsonl_files(&s)?;
+        if !files.is_empty() {
+            set.insert(stem(&s), read_nodes(&files)?);
+        }
+    }
+    if set.is_empty() {
+        return Err(format!("{}: no .jsonl trace files found", dir.display()));
+    }
+    Ok(set)
+}
+
+/// Options of a comparison.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Largest accepted time difference of a transition.
+    pub tolerance: Duration,
+    /// Clock alignment.
+    pub align: Align,
+    /// Hold only transitions into MASTER (takeovers) to the tolerance; the others' time
+    /// differences are printed but do not make the traces disagree.
+    pub takeovers_only: bool,
+}
+
+/// The result: a printable report and the verdict.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// The table and notes, ready to print.
+    pub text: String,
+    /// Disagreements, one line each (empty: the traces agree).
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// Whether the two sides agree.
+    pub fn agree(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Debug)]
+struct Transition {
+    instance: String,
+    from: String,
+    to: String,
+    t: f64,
+}
+
+fn transitions(lines: &[TraceLine]) -> Vec<Transition> {
+    lines
+        .iter()
+        .filter(|l| l.kind == "state")
+        .map(|l| Transition {
+            instance: l.str("instance").to_string(),
+            from: l.str("from").to_string(),
+            to: l.str("to").to_string(),
+            t: l.t,
+        })
+        .collect()
+}
+
+/// Per instance: the `tx` payloads with consecutive repeats collapsed.
+fn adverts(lines: &[TraceLine]) -> BTreeMap<String, Vec<String>> {
+    let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for l in lines.iter().filter(|l| l.kind == "tx") {
+        let v = m.entry(l.str("instance").to_string()).or_default();
+        let hex = l.str("hex");
+        if v.last().map(String::as_str) != Some(hex) {
+            v.push(hex.to_string());
+        }
+    }
+    m
+}
+
+fn first_state(lines: &[TraceLine]) -> Option<f64> {
+    lines
+        .iter()
+        .filter(|l| l.kind == "state")
+        .map(|l| l.t)
+        .reduce(f64::min)
+}
+
+/// Compares two worlds; `names` labels the sides in the report.
+pub fn compare(a: &TraceSet, b: &TraceSet, names: (&str, &str), opts: &Options) -> Report {
+    let mut r = Report::default();
+    let tol = opts.tolerance.as_secs_f64();
+    let _ = writeln!(r.text, "A: {}\nB: {}", names.0, names.1);
+    let _ = writeln!(
+        r.text,
+        "tolerance: {} ms{}; clock alignment: {}",
+        fmt_ms(tol),
+        if opts.takeovers_only {
+            " (held: transitions into MASTER only)"
+        } else {
+            " (held: every transition)"
+        },
+        opts.align.describe()
+    );
+    // Variants: by name; one against one pairs whatever the names.
+    let pairs: Vec<(String, &String, &String)> = if a.len() == 1 && b.len() == 1 {
+        let (ka, kb) = (a.keys().next(), b.keys().next());
+        match (ka, kb) {
+            (Some(x), Some(y)) if x == y => vec![(x.clone(), x, y)],
+            (Some(x), Some(y)) => vec![(format!("{x} / {y}"), x, y)],
+            _ => Vec::new(),
+        }
+    } else {
+        a.keys()
+            .filter_map(|k| b.get_key_value(k).map(|(kb, _)| (k.clone(), k, kb)))
+            .collect()
+    };
+    for k in a.keys().filter(|k| !b.contains_key(*k)) {
+        if a.len() > 1 || b.len() > 1 {
+            let _ = writeln!(r.text, "note: variant {k} only in A: not compared");
+        }
+    }
+    for k in b.keys().filter(|k| !a.contains_key(*k)) {
+        if a.len() > 1 || b.len() > 1 {
+            let _ = writeln!(r.text, "note: variant {k} only in B: not compared");
+        }
+    }
+    if pairs.is_empty() {
+        r.problems
+            .push("no variant in common: nothing compared".to_string());
+    }
+    for (label, ka, kb) in pairs {
+        compare_variant(&mut r, &label, &a[ka], &b[kb], opts);
+    }
+    if r.agree() {
+        let _ = writeln!(
+            r.text,
+            "AGREE: same transitions, same advert bytes, {} time differences within {} ms",
+            if opts.takeovers_only {
+                "takeover"
+            } else {
+                "all"
+            },
+            fmt_ms(tol)
+        );
+    } else {
+        let _ = writeln!(r.text, "DISAGREE: {} problem(s):", r.problems.len());
+        for p in &r.problems {
+            let _ = writeln!(r.text, "  - {p}");
+        }
+    }
+    r
+}
+
+fn fmt_ms(secs: f64) -> String {
+    format!("{:.3}", secs * 1000.0)
+}
+
+fn compare_variant(
+    r: &mut Report,
+    label: &str,
+    a: &BTreeMap<String, Vec<TraceLine>>,
+    b: &BTreeMap<String, Vec<TraceLine>>,
+    opts: &Options,
+) {
+    let tol = opts.tolerance.as_secs_f64();
+    let _ = writeln!(r.text, "\nvariant {label}");
+    let world_zero = |m: &BTreeMap<String, Vec<TraceLine>>| {
+        m.values()
+            .filter_map(|l| first_state(l))
+            .reduce(f64::min)
+            .unwrap_or(0.0)
+    };
+    let (za, zb) = (world_zero(a), world_zero(b));
+    if opts.align == Align::FirstTransition {
+        let _ = writeln!(
+            r.text,
+            "  time 0: A at t={za:.6} s, B at t={zb:.6} s (B - A offset {} ms)",
+            fmt_ms(zb - za)
+        );
+    }
+    // Nodes: by name; one against one pairs whatever the names.
+    let pairs: Vec<(String, &String, &String)> = if a.len() == 1 && b.len() == 1 {
+        match (a.keys().next(), b.keys().next()) {
+            (Some(x), Some(y)) if x == y => vec![(x.clone(), x, y)],
+            (Some(x), Some(y)) => vec![(format!("{x}/{y}"), x, y)],
+            _ => Vec::new(),
+        }
+    } else {
+        for k in a.keys().filter(|k| !b.contains_key(*k)) {
+            r.problems
+                .push(format!("{label}: node {k} has a trace in A only"));
+        }
+        for k in b.keys().filter(|k| !a.contains_key(*k)) {
+            r.problems
+                .push(format!("{label}: node {k} has a trace in B only"));
+        }
+        a.keys()
+            .filter_map(|k| b.get_key_value(k).map(|(kb, _)| (k.clone(), k, kb)))
+            .collect()
+    };
+    let _ = writeln!(
+        r.text,
+        "  {:<10} {:>3}  {:<10} {:<22} {:>12} {:>12} {:>10}  verdict",
+        "node", "#", "instance", "transition", "A t (s)", "B t (s)", "B-A (ms)"
+    );
+    let mut maxdiff: f64 = 0.0;
+    for (node, ka, kb) in &pairs {
+        let (la, lb) = (&a[*ka], &b[*kb]);
+        let (oa, ob) = match opts.align {
+            Align::FirstTransition => (za, zb),
+            Align::PerNode => (
+                first_state(la).unwrap_or(0.0),
+                first_state(lb).unwrap_or(0.0),
+            ),
+            Align::None => (0.0, 0.0),
+        };
+        let (ta, tb) = (transitions(la), transitions(lb));
+        for i in 0..ta.len().max(tb.len()) {
+            let (x, y) = (ta.get(i), tb.get(i));
+            let what = |t: &Transition| format!("{} {}->{}", t.instance, t.from, t.to);
+            match (x, y) {
+                (Some(x), Some(y)) => {
+                    let same = x.instance == y.instance && x.from == y.from && x.to == y.to;
+                    let (ax, by) = (x.t - oa, y.t - ob);
+                    let d = by - ax;
+                    let verdict = if !same {
+                        r.problems.push(format!(
+                            "{label}: node {node} transition #{}: A has {} at {ax:.6} s, B has {} at {by:.6} s",
+                            i + 1,
+                            what(x),
+                            what(y)
+                        ));
+                        "DIFFERENT"
+                    } else if d.abs() > tol && opts.takeovers_only && x.to != "MASTER" {
+                        "(not held)"
+                    } else if d.abs() > tol {
+                        r.problems.push(format!(
+                            "{label}: node {node} transition #{} ({}): B-A = {} ms, beyond the tolerance of {} ms",
+                            i + 1,
+                            what(x),
+                            fmt_ms(d),
+                            fmt_ms(tol)
+                        ));
+                        "TOO FAR"
+                    } else {
+                        "ok"
+                    };
+                    if same {
+                        maxdiff = maxdiff.max(d.abs());
+                    }
+                    let _ = writeln!(
+                        r.text,
+                        "  {:<10} {:>3}  {:<10} {:<22} {:>12.6} {:>12.6} {:>10}  {verdict}",
+                        node,
+                        i + 1,
+                        x.instance,
+                        if same {
+                            format!("{}->{}", x.from, x.to)
+                        } else {
+                            format!("{}->{} | {}->{}", x.from, x.to, y.from, y.to)
+                        },
+                        ax,
+                        by,
+                        fmt_ms(d)
+                    );
+                }
+                (Some(t), None) | (None, Some(t)) => {
+                    let (side, other, off) = if x.is_some() {
+                        ("A", "B", oa)
+                    } else {
+                        ("B", "A", ob)
+                    };
+                    r.problems.push(format!(
+                        "{label}: node {node} transition #{} ({} at {:.6} s) is in {side} but missing in {other}",
+                        i + 1,
+                        what(t),
+                        t.t - off
+                    ));
+                    let _ =
+                        writeln!(
+                        r.text,
+                        "  {:<10} {:>3}  {:<10} {:<22} {:>12} {:>12} {:>10}  MISSING in {other}",
+                        node,
+                        i + 1,
+                        t.instance,
+                        format!("{}->{}", t.from, t.to),
+                        if x.is_some() { format!("{:.6}", t.t - off) } else { "-".into() },
+                        if y.is_some() { format!("{:.6}", t.t - off) } else { "-".into() },
+                        "-"
+                    );
+                }
+                (None, None) => {}
+            }
+        }
+    }
+    let _ = writeln!(
+        r.text,
+        "  largest time difference of matching transitions: {} ms",
+        fmt_ms(maxdiff)
+    );
+    // Advert bytes.
+    for (node, ka, kb) in &pairs {
+        let (xa, xb) = (adverts(&a[*ka]), adverts(&b[*kb]));
+        let mut instances: Vec<&String> = xa.keys().chain(xb.keys()).collect();
+        instances.sort();
+        instances.dedup();
+        for inst in instances {
+            let empty = Vec::new();
+            let (pa, pb) = (
+                xa.get(inst).unwrap_or(&empty),
+                xb.get(inst).unwrap_or(&empty),
+            );
+            let common = pa.len().min(pb.len());
+            let diff = (0..common).find(|&i| pa[i] != pb[i]);
+            let verdict = match diff {
+                Some(i) => {
+                    r.problems.push(format!(
+                        "{label}: node {node} instance {inst}: distinct advert #{} differs: A {} vs B {}",
+                        i + 1,
+                        pa[i],
+                        pb[i]
+                    ));
+                    format!("DIFFERENT at #{}: A {} / B {}", i + 1, pa[i], pb[i])
+                }
+                None if pa.is_empty() != pb.is_empty() => {
+                    let side = if pa.is_empty() { "A" } else { "B" };
+                    r.problems.push(format!(
+                        "{label}: node {node} instance {inst}: {side} sent no advert at all"
+                    ));
+                    format!("{side} sent none")
+                }
+                None => "same".into(),
+            };
+            let _ = writeln!(
+                r.text,
+                "  adverts {node} {inst}: {} distinct in A, {} in B, common prefix {common}: {verdict}",
+                pa.len(),
+                pb.len()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(node: &str, text: &str) -> TraceSet {
+        let mut n = BTreeMap::new();
+        n.insert(node.to_string(), trace::parse("x", text).unwrap());
+        let mut s = TraceSet::new();
+        s.insert(NO_VARIANT.into(), n);
+        s
+    }
+
+    const OPTS: Options = Options {
+        tolerance: Duration::from_millis(5),
+        align: Align::FirstTransition,
+        takeovers_only: false,
+    };
+
+    #[test]
+    fn repeats_collapse_and_prefix_rule() {
+        let a =
+            "{\"t\":0,\"kind\":\"state\",\"instance\":\"I\",\"from\":\"INIT\",\"to\":\"BACKUP\"}\n\
+                 {\"t\":1,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"aa\"}\n\
+                 {\"t\":2,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"aa\"}\n\
+                 {\"t\":3,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"bb\"}\n";
+        let b =
+            "{\"t\":5,\"kind\":\"state\",\"instance\":\"I\",\"from\":\"INIT\",\"to\":\"BACKUP\"}\n\
+                 {\"t\":6,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"aa\"}\n";
+        let r = compare(&set("n", a), &set("n", b), ("a", "b"), &OPTS);
+        assert!(r.agree(), "{}", r.text);
+        let c = b.replace("\"aa\"", "\"ab\"");
+        let r = compare(&set("n", a), &set("n", &c), ("a", "c"), &OPTS);
+        assert!(!r.agree());
+        assert!(r.problems[0].contains("differs"), "{:?}", r.problems);
+    }
+}

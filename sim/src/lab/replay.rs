@@ -1,0 +1,241 @@
+//! Feeds a lab run (the daemons' traces on the lab clock, daemon starts and exits, faults as
+//! carried out) through the [`Observer`], so a real run gets the metrics, events and plots of
+//! a simulated one.
+//!
+//! Mapping: `state`, `tx`, `vip_add`, `vip_del` and `announce` lines become the engine outputs
+//! they trace; `rx` lines are adverts delivered; every `announce` reaches every client at
+//! once (the client ARP model; there is no client namespace). Invariants are not checked: they
+//! need the engine's snapshot, which a trace does not carry.
+//!
+//! [`Observer`]: crate::observer::Observer
+
+use super::LabRun;
+use crate::experiment::Experiment;
+use crate::metrics::{Recording, RunResult};
+use crate::model::{Fault, Variant};
+use crate::net::Net;
+use crate::observer::Observer;
+use crate::trace::TraceLine;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use vrrp_engine::config::VirtualAddress;
+use vrrp_engine::io::{StateChange, Transmit};
+use vrrp_engine::{InstanceId, Instant, Output, Reason, State};
+
+enum Ev<'a> {
+    Fault(usize),
+    Start(usize),
+    Line(usize, &'a TraceLine),
+    Gone(usize),
+}
+
+fn rank(e: &Ev<'_>) -> u8 {
+    match e {
+        Ev::Fault(_) => 0,
+        Ev::Start(_) => 1,
+        Ev::Line(..) => 2,
+        Ev::Gone(_) => 3,
+    }
+}
+
+fn at(t: f64) -> Instant {
+    Instant::from_offset(Duration::from_secs_f64(t.max(0.0)))
+}
+
+fn state(s: &str) -> Option<State> {
+    Some(match s {
+        "INIT" => State::Initialize,
+        "BACKUP" => State::Backup,
+        "MASTER" => State::Master,
+        "FAULT" => State::Fault,
+        _ => return None,
+    })
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The metrics and the recording of a lab run; `seed` only labels the row.
+pub fn replay(exp: &Experiment, v: &Variant, run: &LabRun, seed: u64) -> (RunResult, Recording) {
+    let mut obs = Observer::new(
+        v,
+        seed,
+        exp.clients as usize,
+        exp.arp_reresolve_after,
+        exp.duration,
+        true,
+    );
+    let end = exp.duration.as_secs_f64();
+    let mut evs: Vec<(f64, Ev<'_>)> = Vec::new();
+    for d in &run.done {
+        evs.push((d.at, Ev::Fault(d.index)));
+    }
+    for (k, inc) in run.incarnations.iter().enumerate() {
+        evs.push((inc.origin, Ev::Start(k)));
+        if let Some((t, _)) = inc.gone {
+            evs.push((t, Ev::Gone(k)));
+        }
+    }
+    for (n, lines) in run.traces.iter().enumerate() {
+        for l in lines {
+            evs.push((l.t, Ev::Line(n, l)));
+        }
+    }
+    evs.retain(|(t, _)| *t <= end);
+    evs.sort_by(|a, b| a.0.total_cmp(&b.0).then(rank(&a.1).cmp(&rank(&b.1))));
+    let names: Vec<String> = v.nodes.iter().map(|p| p.name.clone()).collect();
+    let mut net = Net::new(v.network.clone(), v.nodes.len());
+    let mut alive = vec![false; v.nodes.len()];
+    for (t, ev) in evs {
+        let now = at(t);
+        match ev {
+            Ev::Fault(i) => {
+                let f = &v.timeline[i].fault;
+                obs.event(now, None, "fault", f.describe(&names));
+                match f {
+                    Fault::LinkDown(n) | Fault::LinkUp(n) => {
+                        net.apply(f);
+                        let up = net.link_up[*n];
+                        obs.set_answering(now, *n, alive[*n] && up);
+                    }
+                    Fault::Check {
+                        node,
+                        script,
+                        behaviour,
+                    } => {
+                        obs.set_check(now, *node, script, behaviour.clone());
+                    }
+                    _ => net.apply(f),
+                }
+                if f.affects_network() {
+                    obs.network_health(now, net.healthy());
+                }
+            }
+            Ev::Start(k) => {
+                let n = run.incarnations[k].node;
+                alive[n] = true;
+                obs.node_started(now, n, net.link_up[n]);
+            }
+            Ev::Gone(k) => {
+                let n = run.incarnations[k].node;
+                alive[n] = false;
+                obs.node_gone(now, n);
+            }
+            Ev::Line(n, l) => line(&mut obs, v, exp, now, n, l),
+        }
+    }
+    let (result, rec) = obs.finish(at(end));
+    (result, rec.unwrap_or_default())
+}
+
+fn line(
+    obs: &mut Observer<'_>,
+    v: &Variant,
+    exp: &Experiment,
+    now: Instant,
+    n: usize,
+    l: &TraceLine,
+) {
+    let cfg = &v.nodes[n].config;
+    let inst = InstanceId(
+        cfg.instances
+            .iter()
+            .position(|i| i.name == l.str("instance"))
+            .unwrap_or(0) as u32,
+    );
+    let iface: Arc<str> = Arc::from(l.str("interface"));
+    let ip = |k: &str| l.str(k).parse::<IpAddr>().ok();
+    let out = match l.kind.as_str() {
+        "state" => {
+            let (Some(from), Some(to)) = (state(l.str("from")), state(l.str("to"))) else {
+                return;
+            };
+            let reason = l
+                .fields
+                .get("reason")
+                .and_then(|r| serde_json::from_value::<Reason>(r.clone()).ok())
+                .unwrap_or(Reason::Startup);
+            let priority = l
+                .fields
+                .get("priority")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0) as u8;
+            Output::StateChanged(StateChange {
+                instance: inst,
+                from,
+                to,
+                reason,
+                priority,
+                at: now,
+            })
+        }
+        "tx" => {
+            let (Some(src), Some(dst)) = (ip("src"), ip("dst")) else {
+                return;
+            };
+            Output::Transmit(Transmit {
+                instance: inst,
+                interface: iface,
+                src,
+                dst,
+                ttl: 255,
+                payload: unhex(l.str("hex")),
+            })
+        }
+        "vip_add" | "vip_del" => {
+            let Some(addr) = ip("addr") else { return };
+            let vip = VirtualAddress {
+                addr,
+                prefix_len: l
+                    .fields
+                    .get("prefix_len")
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(32) as u8,
+                dev: None,
+                label: None,
+                extra: Vec::new(),
+            };
+            if l.kind == "vip_add" {
+                Output::AddVip {
+                    instance: inst,
+                    interface: iface,
+                    vip,
+                }
+            } else {
+                Output::RemoveVip {
+                    instance: inst,
+                    interface: iface,
+                    vip,
+                }
+            }
+        }
+        "announce" => {
+            let Some(addr) = ip("addr") else { return };
+            obs.output(
+                now,
+                n,
+                &Output::Announce {
+                    instance: inst,
+                    interface: iface,
+                    addr,
+                },
+            );
+            for c in 0..exp.clients as usize {
+                obs.client_announce(now, c, n, addr);
+            }
+            return;
+        }
+        "rx" => {
+            if let Some(src) = ip("src") {
+                obs.advert_delivered(now, n, src, &unhex(l.str("hex")));
+            }
+            return;
+        }
+        _ => return,
+    };
+    obs.output(now, n, &out);
+}

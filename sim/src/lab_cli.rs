@@ -1,0 +1,195 @@
+//! `sim lab FILE`: run an experiment on a real LAN of network namespaces with one
+//! `vrrpd-real` per node, in real time; write the same CSV files and plots as `sim run`, and
+//! the daemons' traces on the lab clock. Says what it cannot do before it starts.
+
+use crate::CliError;
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use vrrp_sim::lab::{self, LabOptions};
+use vrrp_sim::{experiment, output, plots};
+
+/// Arguments of `sim lab`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Runs as root. Each node gets a network namespace joined to a bridge (in its own namespace),
+its experiment address on its configured interface, and a vrrpd-real started with --trace and
+--status. stop = SIGTERM, kill = SIGKILL, restart = SIGTERM + start; partitions, one-way
+partitions and loss = nftables rules on the bridge ports; link_down/up = ip link; check_fail /
+check_pass = a file read by a generated check script that replaces each vrrp_script's script.
+Not possible here: added latency (no netem), latency faults, burst loss, check_flap, priority
+changes. One seed (the first). Clients are modelled from the daemons' announce lines.")]
+pub struct LabArgs {
+    /// The experiment file (TOML).
+    pub file: PathBuf,
+    /// Output folder (default: `out/<experiment name>-lab/`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Trace folder (default: `<out>/trace`): `<variant>/<node>.jsonl`, lab clock.
+    #[arg(long, value_name = "DIR")]
+    pub trace: Option<PathBuf>,
+    /// Run one variant only.
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Refuse experiments whose total real time (duration x variants) exceeds this.
+    #[arg(long, default_value = "5m")]
+    pub max_duration: String,
+    /// Run without the faults the lab cannot carry out (each is named), instead of refusing.
+    #[arg(long)]
+    pub skip_unsupported: bool,
+    /// The vrrpd-real binary (default: next to this `sim` binary).
+    #[arg(long)]
+    pub daemon: Option<PathBuf>,
+    /// Skip the PNG plots.
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+/// Run `sim lab`.
+pub fn run(args: LabArgs) -> Result<(), CliError> {
+    let exp = experiment::load(&args.file).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        CliError(format!(
+            "{} error(s) in {}",
+            errors.len(),
+            args.file.display()
+        ))
+    })?;
+    let max = humantime::parse_duration(&args.max_duration)
+        .map_err(|e| CliError(format!("--max-duration {:?}: {e}", args.max_duration)))?;
+    let variants: Vec<_> = exp
+        .variants
+        .iter()
+        .filter(|v| args.variant.as_ref().is_none_or(|n| n == &v.name))
+        .collect();
+    if variants.is_empty() {
+        return Err(CliError(format!(
+            "no variant {:?} in {}",
+            args.variant.unwrap_or_default(),
+            args.file.display()
+        )));
+    }
+    let total = exp.duration * variants.len() as u32;
+    if total > max {
+        return Err(CliError(format!(
+            "the lab runs in real time: {} variant(s) x {} = {} is longer than --max-duration {} \
+             (raise --max-duration, pick one --variant, or shorten `duration`)",
+            variants.len(),
+            humantime::format_duration(exp.duration),
+            humantime::format_duration(total),
+            humantime::format_duration(max)
+        )));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(CliError(
+            "sim lab needs root (network namespaces, nftables)".into(),
+        ));
+    }
+    let daemon = match args.daemon.clone() {
+        Some(d) => d,
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("vrrpd-real")))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                CliError("no vrrpd-real next to this binary: build it or pass --daemon".into())
+            })?,
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("out").join(format!("{}-lab", exp.name)));
+    let trace_dir = args.trace.clone().unwrap_or_else(|| out.join("trace"));
+    // Say everything the lab cannot do before starting anything.
+    let mut plans = Vec::new();
+    let mut refused = Vec::new();
+    for v in &variants {
+        let a = lab::assess(&exp, v);
+        for w in &a.warnings {
+            eprintln!("warning: [{}] {w}", v.name);
+        }
+        for f in &a.fatal {
+            refused.push(format!("[{}] {f}", v.name));
+        }
+        let skip: BTreeMap<usize, String> = a.unsupported.iter().cloned().collect();
+        for w in skip.values() {
+            if args.skip_unsupported {
+                eprintln!("warning: [{}] skipped, cannot be done here: {w}", v.name);
+            } else {
+                refused.push(format!("[{}] cannot be done here: {w}", v.name));
+            }
+        }
+        plans.push((v, skip));
+    }
+    if !refused.is_empty() {
+        for r in &refused {
+            eprintln!("refused: {r}");
+        }
+        return Err(CliError(format!(
+            "{} fault(s) or setting(s) the lab cannot carry out{}",
+            refused.len(),
+            if args.skip_unsupported {
+                ""
+            } else {
+                " (--skip-unsupported runs without the unsupported faults)"
+            }
+        )));
+    }
+    eprintln!("note: invariants are not checked in the lab (they need the engine's snapshot); invariant_violations is 0 by construction");
+    std::fs::create_dir_all(&out)
+        .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+    let seed = exp.seeds.start;
+    let mut results = Vec::new();
+    let mut recordings = Vec::new();
+    for (v, skip) in plans {
+        println!(
+            "variant {}: {} of real time, timeline:\n{}",
+            v.name,
+            humantime::format_duration(exp.duration),
+            lab::describe_plan(v, &skip)
+        );
+        let opts = LabOptions {
+            daemon: daemon.clone(),
+            work: out.join("lab").join(plots::slug(&v.name)),
+            skip: skip.keys().copied().collect(),
+        };
+        let run = lab::run_variant(&exp, v, &opts, &mut |s| println!("{s}"))
+            .map_err(|e| CliError(format!("variant {}: {e}", v.name)))?;
+        print!("{}", run.log);
+        lab::write_traces(&trace_dir.join(plots::slug(&v.name)), v, &run).map_err(CliError)?;
+        let (r, rec) = lab::replay::replay(&exp, v, &run, seed);
+        results.push(r);
+        recordings.push((v.name.clone(), rec));
+    }
+    let io = |e: csv::Error| CliError(format!("cannot write to {}: {e}", out.display()));
+    output::write_runs(&out.join("runs.csv"), &results).map_err(io)?;
+    output::write_summary(&out.join("summary.csv"), &results).map_err(io)?;
+    if exp.events {
+        output::write_events(&out.join("events.csv"), &recordings).map_err(io)?;
+    }
+    if exp.plots && !args.no_plots {
+        for (variant, rec) in &recordings {
+            let path = out.join(format!("timeline_{}.png", plots::slug(variant)));
+            plots::timeline(&path, &format!("{} (lab): {variant}", exp.name), rec)
+                .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+        }
+        let path = out.join("distributions.png");
+        plots::distributions(
+            &path,
+            &format!("{} (lab): 1 run per variant", exp.name),
+            &results,
+        )
+        .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+    }
+    println!("{} (lab, {})", exp.name, exp.path.display());
+    output::print_table(&mut std::io::stdout(), &results).map_err(|e| CliError(e.to_string()))?;
+    println!(
+        "results in {}, traces in {}",
+        out.display(),
+        trace_dir.display()
+    );
+    Ok(())
+}
