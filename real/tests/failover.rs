@@ -12,9 +12,7 @@ const TOL: f64 = 0.005;
 
 #[test]
 fn two_daemons_failover_crash_restart_and_shutdown() {
-    if !can_run() {
-        return;
-    }
+    assert_root();
     let lab = Lab::new(3).expect("lab");
     let dir = tmpdir("failover");
     let vip = lab.addr(100).to_string();

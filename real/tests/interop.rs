@@ -20,9 +20,7 @@ fn kill_keepalived(lab: &Lab, pid: u32, dir: &std::path::Path, tag: &str) {
 }
 
 fn interop(version: u8) {
-    if !can_run() {
-        return;
-    }
+    assert_root();
     let lab = Lab::new(3).expect("lab");
     let dir = tmpdir(&format!("interop-v{version}"));
     let vip = lab.addr(100).to_string();

@@ -9,14 +9,14 @@ use vrrp_real::lab::Lab;
 /// The daemon binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_vrrpd-real");
 
-/// Whether namespace tests can run here (root with `ip`); prints why not.
-pub fn can_run() -> bool {
+/// Namespace tests need root: fail loudly rather than pass without running.
+pub fn assert_root() {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("skipped: needs root for network namespaces");
-    }
-    root
+    assert!(
+        root,
+        "this test builds network namespaces: run it as root (scripts/test.sh does)"
+    );
 }
 
 /// A fresh directory for one test's files.
