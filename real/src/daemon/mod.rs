@@ -15,7 +15,8 @@
 //! - one raw socket per interface and family, read with `recvmmsg` and written with
 //!   `sendmmsg` (every advert of one wake-up in one call), with reused buffers.
 //!
-//! Adverts go out before the (slower) netlink VIP changes and ARP/NA of the same wake-up.
+//! Adverts go out before the state-change logs, notify scripts, netlink VIP changes and
+//! ARP/NA of the same wake-up (which keep the engine's order among themselves).
 //! Packets no unit takes go to an instance-less engine, which counts them per reason.
 //!
 //! What lives where:
@@ -827,8 +828,8 @@ impl Daemon {
     }
 
     /// Drains the touched engines: adverts are queued and sent with one `sendmmsg` per
-    /// socket, state changes logged, checks started; then VIP changes and announcements
-    /// (netlink round trips) are done in order; then the units' deadlines are re-read.
+    /// socket, checks started; then state changes (logs, notify scripts), VIP changes and
+    /// announcements are done in the engine's order; then the units' deadlines are re-read.
     async fn drain(&mut self) {
         while self.catchall.poll_output().is_some() {}
         let mut i = 0;
@@ -879,8 +880,9 @@ impl Daemon {
         }
     }
 
-    /// The fast part of applying one output: adverts are queued on their socket, state
-    /// changes and checks handled; the rest waits in `slow` for after the sends.
+    /// The fast part of applying one output: adverts are queued on their socket and checks
+    /// started; the rest (state-change logs and notifies, VIPs, ARP/NA) waits in `slow`, in
+    /// order, for after the sends.
     fn stage(&mut self, unit: usize, out: Output) {
         match out {
             Output::Transmit(tx) => {
@@ -920,11 +922,6 @@ impl Daemon {
                     );
                 }
             }
-            Output::StateChanged(sc) => {
-                let t = self.secs(self.now());
-                let name = self.units[unit].instance().name.clone();
-                self.on_state(unit, &name, sc, t);
-            }
             Output::RunCheck {
                 script,
                 seq,
@@ -934,7 +931,8 @@ impl Daemon {
         }
     }
 
-    /// Applies a VIP change or an announcement (after the adverts of the same drain).
+    /// Applies a state change, a VIP change or an announcement (after the adverts of the
+    /// same drain).
     async fn apply(&mut self, unit: usize, out: Output) {
         let now = self.now();
         let t = self.secs(now);
@@ -1019,8 +1017,9 @@ impl Daemon {
                     json!({"instance": name, "interface": ifname, "addr": addr}),
                 );
             }
+            Output::StateChanged(sc) => self.on_state(unit, &name, sc, t),
             // Handled by `stage`.
-            Output::Transmit(_) | Output::StateChanged(_) | Output::RunCheck { .. } => {}
+            Output::Transmit(_) | Output::RunCheck { .. } => {}
         }
     }
 
