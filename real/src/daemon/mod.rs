@@ -3,7 +3,20 @@
 //! One [`Engine`] per `vrrp_instance` (a "unit"), so that a reload (SIGHUP) keeps every
 //! instance whose configuration did not change, with its state and VIPs, while changed and
 //! removed instances shut down (priority-0 advert, VIPs released) and new ones start. The
-//! engine has no reload input; per-instance engines are how this driver works around it.
+//! engine has no reload input (no way to remove or replace one instance and keep the others),
+//! so per-instance engines are how this driver keeps reload semantics. They cost nothing per
+//! event beyond what one engine would: the event loop never scans every unit. It keeps
+//! - one timer (a `timerfd`, [`timer`]) armed at the earliest unit deadline, taken from a
+//!   min-heap of (deadline, unit) with stale entries skipped, so a wake-up runs only the
+//!   units that are due;
+//! - per socket a VRID -> unit table, so a packet reaches its unit in O(1);
+//! - a list of the units touched since the last drain; only those are drained and have their
+//!   `poll_timeout` re-read;
+//! - one raw socket per interface and family, read with `recvmmsg` and written with
+//!   `sendmmsg` (every advert of one wake-up in one call), with reused buffers.
+//!
+//! Adverts go out before the state-change logs, notify scripts, netlink VIP changes and
+//! ARP/NA of the same wake-up (which keep the engine's order among themselves).
 //! Packets no unit takes go to an instance-less engine, which counts them per reason.
 //!
 //! What lives where:
@@ -17,16 +30,17 @@ pub mod netlink;
 pub mod scripts;
 pub mod socket;
 pub mod status;
+pub mod timer;
 pub mod trace;
 
 use futures::StreamExt;
 use serde_json::{json, Value};
 use socket::VrrpSocket;
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -165,6 +179,10 @@ struct Unit {
     /// The instance's configuration alone (with its scripts and files): the reload key.
     config: Config,
     engine: Engine,
+    /// The deadline last pushed on the heap for this unit (the heap may hold stale ones).
+    armed: Option<Instant>,
+    /// In [`Daemon::dirty`]: has outputs to drain and a deadline to re-read.
+    dirty: bool,
 }
 
 impl Unit {
@@ -173,11 +191,16 @@ impl Unit {
     }
 }
 
-/// A packet read by a socket task.
-struct Rx {
+/// No unit for this VRID in a socket's table.
+const NO_UNIT: u32 = u32::MAX;
+
+/// One raw VRRP socket with its VRID -> unit table and its send queue.
+struct SockEntry {
     ifname: String,
-    at: Duration,
-    pkt: socket::Received,
+    family: Family,
+    sock: VrrpSocket,
+    table: Box<[u32; 256]>,
+    tx: socket::TxBatch,
 }
 
 /// A finished check.
@@ -190,7 +213,8 @@ struct CheckDone {
 
 struct Daemon {
     opts: Options,
-    origin: std::time::Instant,
+    /// `CLOCK_MONOTONIC` at start: engine time zero.
+    origin: Duration,
     node: String,
     handle: rtnetlink::Handle,
     global: vrrp_engine::config::GlobalConfig,
@@ -198,9 +222,18 @@ struct Daemon {
     next_unit: u64,
     catchall: Engine,
     ifaces: BTreeMap<String, netlink::IfInfo>,
-    sockets: BTreeMap<(String, Family), Arc<VrrpSocket>>,
-    rx_tx: mpsc::Sender<Rx>,
-    rx_rx: mpsc::Receiver<Rx>,
+    socks: Vec<SockEntry>,
+    rxbuf: socket::RxBatch,
+    timer: timer::Timer,
+    /// (deadline, unit index), earliest first; entries that no longer match the unit's
+    /// `armed` are stale and skipped.
+    heap: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Every VIP address of every unit.
+    vip_set: BTreeSet<IpAddr>,
+    /// Units touched since the last drain.
+    dirty: Vec<usize>,
+    /// VIP changes and announcements of the current drain, done after the adverts are sent.
+    slow: Vec<(usize, Output)>,
     check_tx: mpsc::UnboundedSender<CheckDone>,
     check_rx: mpsc::UnboundedReceiver<CheckDone>,
     notify_tx: Option<mpsc::UnboundedSender<scripts::Notify>>,
@@ -294,7 +327,7 @@ fn reason_text(r: &vrrp_engine::Reason) -> String {
 
 impl Daemon {
     async fn start(config: Config, opts: Options) -> Result<Daemon, String> {
-        let origin = std::time::Instant::now();
+        let origin = timer::monotonic();
         let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| format!("netlink: {e}"))?;
         tokio::spawn(conn);
         use rtnetlink::MulticastGroup as G;
@@ -310,7 +343,7 @@ impl Daemon {
         });
         let trace = trace::Trace::open(opts.trace_file.as_deref(), &node)
             .map_err(|e| format!("cannot open trace file: {e}"))?;
-        let (rx_tx, rx_rx) = mpsc::channel(1024);
+        let timer = timer::Timer::new().map_err(|e| format!("timerfd: {e}"))?;
         let (check_tx, check_rx) = mpsc::unbounded_channel();
         let (notify_tx, notify_task) = scripts::notify_queue();
         let catchall = Engine::new(
@@ -331,9 +364,13 @@ impl Daemon {
             next_unit: 0,
             catchall,
             ifaces: BTreeMap::new(),
-            sockets: BTreeMap::new(),
-            rx_tx,
-            rx_rx,
+            socks: Vec::new(),
+            rxbuf: socket::RxBatch::new(),
+            timer,
+            heap: BinaryHeap::new(),
+            dirty: Vec::new(),
+            vip_set: BTreeSet::new(),
+            slow: Vec::new(),
             check_tx,
             check_rx,
             notify_tx: Some(notify_tx),
@@ -355,12 +392,54 @@ impl Daemon {
         for sub in split(&config) {
             d.add_unit(sub, now)?;
         }
+        d.reindex();
         d.refresh_all(&config).await;
         Ok(d)
     }
 
     fn now(&self) -> Instant {
-        Instant::from_offset(self.origin.elapsed())
+        Instant::from_offset(timer::monotonic().saturating_sub(self.origin))
+    }
+
+    fn mark_dirty(&mut self, unit: usize) {
+        if let Some(u) = self.units.get_mut(unit) {
+            if !u.dirty {
+                u.dirty = true;
+                self.dirty.push(unit);
+            }
+        }
+    }
+
+    fn mark_all_dirty(&mut self) {
+        for n in 0..self.units.len() {
+            self.mark_dirty(n);
+        }
+    }
+
+    /// After the set of units or sockets changed: rebuild the VRID tables and the deadline
+    /// heap (unit indices moved), and mark every unit for draining.
+    fn reindex(&mut self) {
+        for s in &mut self.socks {
+            s.table.fill(NO_UNIT);
+        }
+        for (n, u) in self.units.iter().enumerate() {
+            let i = u.instance();
+            if let Some(s) = self
+                .socks
+                .iter_mut()
+                .find(|s| s.ifname == i.interface && s.family == i.family())
+            {
+                s.table[usize::from(i.vrid)] = n as u32;
+            }
+        }
+        self.vip_set = self.all_vip_addrs().into_iter().collect();
+        self.heap.clear();
+        for u in &mut self.units {
+            u.armed = None;
+            u.dirty = false;
+        }
+        self.dirty.clear();
+        self.mark_all_dirty();
     }
 
     fn secs(&self, at: Instant) -> f64 {
@@ -404,7 +483,13 @@ impl Daemon {
         let engine = Engine::new(config.clone(), now).map_err(|e| e.to_string())?;
         let id = self.next_unit;
         self.next_unit += 1;
-        let mut unit = Unit { id, config, engine };
+        let mut unit = Unit {
+            id,
+            config,
+            engine,
+            armed: None,
+            dirty: false,
+        };
         for info in self.ifaces.values() {
             unit.engine.handle(now, Input::Interface(update_of(info)));
         }
@@ -485,6 +570,7 @@ impl Daemon {
         for u in &mut self.units {
             u.engine.handle(now, Input::Interface(upd.clone()));
         }
+        self.mark_all_dirty();
         if came_up {
             self.restore_vips(name).await;
         }
@@ -503,39 +589,29 @@ impl Daemon {
         }
         for f in families {
             let family = if f == 0 { Family::Ipv4 } else { Family::Ipv6 };
-            let key = (name.to_string(), family);
-            if let Some(s) = self.sockets.get(&key) {
-                if s.ifindex == index {
-                    continue;
-                }
+            let pos = self
+                .socks
+                .iter()
+                .position(|s| s.ifname == name && s.family == family);
+            if pos.is_some_and(|p| self.socks[p].sock.ifindex == index) {
+                continue;
             }
             match VrrpSocket::open(name, index, family) {
-                Ok(s) => {
-                    let s = Arc::new(s);
-                    self.sockets.insert(key, s.clone());
-                    let tx = self.rx_tx.clone();
-                    let origin = self.origin;
-                    tokio::spawn(async move {
-                        loop {
-                            match s.recv().await {
-                                Ok(Some(pkt)) => {
-                                    let rx = Rx {
-                                        ifname: s.ifname.clone(),
-                                        at: origin.elapsed(),
-                                        pkt,
-                                    };
-                                    if tx.send(rx).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                Ok(None) => {}
-                                Err(e) => {
-                                    tracing::warn!("receive on {}: {e}", s.ifname);
-                                    tokio::time::sleep(Duration::from_millis(100)).await;
-                                }
-                            }
-                        }
-                    });
+                Ok(sock) => {
+                    // Room for bursts: every instance of a host advertises in the same tick.
+                    sock.grow_receive_buffer(4 << 20);
+                    let entry = SockEntry {
+                        ifname: name.to_string(),
+                        family,
+                        sock,
+                        table: Box::new([NO_UNIT; 256]),
+                        tx: socket::TxBatch::default(),
+                    };
+                    match pos {
+                        Some(p) => self.socks[p] = entry,
+                        None => self.socks.push(entry),
+                    }
+                    self.reindex();
                     tracing::debug!("opened the {family:?} VRRP socket on {name}");
                 }
                 Err(e) => tracing::error!("cannot open the {family:?} VRRP socket on {name}: {e}"),
@@ -571,34 +647,45 @@ impl Daemon {
         ) else {
             return ExitCode::from(1);
         };
+        // The timer is a timerfd with nanosecond resolution: ask the kernel for little slack.
+        // SAFETY: prctl(PR_SET_TIMERSLACK) takes a plain integer.
+        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0) };
         loop {
             self.drain().await;
-            let deadline = self
-                .units
-                .iter()
-                .filter_map(|u| u.engine.poll_timeout())
-                .min();
-            let sleep = async {
-                match deadline {
-                    Some(d) => tokio::time::sleep_until((self.origin + d.offset()).into()).await,
-                    None => std::future::pending().await,
+            let next = self.next_deadline();
+            self.timer.arm(next.map(|d| self.origin + d.offset()));
+            let socks = &self.socks;
+            let rxbuf = &mut self.rxbuf;
+            let readable = std::future::poll_fn(|cx| {
+                for (n, s) in socks.iter().enumerate() {
+                    if let std::task::Poll::Ready(r) = s.sock.poll_recv_batch(cx, rxbuf) {
+                        return std::task::Poll::Ready((n, r));
+                    }
                 }
-            };
+                std::task::Poll::Pending
+            });
             tokio::select! {
                 biased;
                 _ = term.recv() => break,
                 _ = int.recv() => break,
-                _ = sleep => {
-                    let now = self.now();
-                    for u in &mut self.units {
-                        u.engine.handle_timeout(now);
+                r = self.timer.wait() => {
+                    if let Err(e) = r {
+                        tracing::warn!("timer: {e}");
                     }
+                    self.on_timer();
                 }
-                Some(rx) = self.rx_rx.recv() => self.on_packet(rx),
+                (n, r) = readable => match r {
+                    Ok(()) => self.on_packets(n),
+                    Err(e) => {
+                        tracing::warn!("receive on {}: {e}", self.socks[n].ifname);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
                 Some(c) = self.check_rx.recv() => {
                     let now = self.now();
-                    if let Some(u) = self.units.iter_mut().find(|u| u.id == c.unit) {
-                        u.engine.handle(now, Input::CheckResult { script: c.script, seq: c.seq, outcome: c.outcome });
+                    if let Some(n) = self.units.iter().position(|u| u.id == c.unit) {
+                        self.units[n].engine.handle(now, Input::CheckResult { script: c.script, seq: c.seq, outcome: c.outcome });
+                        self.mark_dirty(n);
                     }
                 }
                 Some((msg, _)) = self.nl_events.next() => self.on_netlink(msg).await,
@@ -610,37 +697,76 @@ impl Daemon {
         ExitCode::SUCCESS
     }
 
-    fn on_packet(&mut self, rx: Rx) {
-        let at = Instant::from_offset(rx.at);
-        let p = &rx.pkt;
-        if self.trace.enabled() {
-            let t = self.secs(at);
-            self.trace.event(
-                t,
-                "rx",
-                json!({"interface": rx.ifname, "src": p.src, "dst": p.dst, "ttl": p.ttl,
-                       "hex": trace::hex(&p.payload)}),
-            );
+    /// The earliest deadline of any unit (stale heap entries are dropped on the way).
+    fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((at, n))) = self.heap.peek() {
+            if self.units.get(n).is_some_and(|u| u.armed == Some(at)) {
+                return Some(at);
+            }
+            self.heap.pop();
         }
-        let family = Family::of(&p.src);
-        let input = Input::Packet(RxPacket {
-            interface: &rx.ifname,
-            src: p.src,
-            dst: p.dst,
-            ttl: p.ttl,
-            payload: &p.payload,
-        });
-        let unit = p.payload.get(1).and_then(|&vrid| {
-            self.units.iter_mut().find(|u| {
-                let i = &u.config.instances[0];
-                i.vrid == vrid && i.interface == rx.ifname && i.family() == family
-            })
-        });
-        match unit {
-            Some(u) => u.engine.handle(at, input),
-            None => {
-                tracing::debug!("packet from {} on {} matches no instance", p.src, rx.ifname);
-                self.catchall.handle(at, input)
+        None
+    }
+
+    /// Runs the timers of the units that are due, and only those.
+    fn on_timer(&mut self) {
+        let now = self.now();
+        while let Some(&Reverse((at, n))) = self.heap.peek() {
+            if at > now {
+                break;
+            }
+            self.heap.pop();
+            if self.units.get(n).is_some_and(|u| u.armed == Some(at)) {
+                self.units[n].armed = None;
+                self.units[n].engine.handle_timeout(now);
+                self.mark_dirty(n);
+            }
+        }
+    }
+
+    /// Hands the packets of the last batch read on socket `s` to their units.
+    fn on_packets(&mut self, s: usize) {
+        let at = self.now();
+        for k in 0..self.rxbuf.len() {
+            let (m, payload) = self.rxbuf.get(k);
+            let entry = &self.socks[s];
+            if self.trace.enabled() {
+                let t = self.secs(at);
+                self.trace.event(
+                    t,
+                    "rx",
+                    json!({"interface": entry.ifname, "src": m.src, "dst": m.dst, "ttl": m.ttl,
+                           "hex": trace::hex(payload)}),
+                );
+            }
+            let input = Input::Packet(RxPacket {
+                interface: &entry.ifname,
+                src: m.src,
+                dst: m.dst,
+                ttl: m.ttl,
+                payload,
+            });
+            let unit = payload
+                .get(1)
+                .map(|&vrid| entry.table[usize::from(vrid)])
+                .filter(|&u| u != NO_UNIT)
+                .map(|u| u as usize);
+            match unit {
+                Some(n) => {
+                    self.units[n].engine.handle(at, input);
+                    if !self.units[n].dirty {
+                        self.units[n].dirty = true;
+                        self.dirty.push(n);
+                    }
+                }
+                None => {
+                    tracing::debug!(
+                        "packet from {} on {} matches no instance",
+                        m.src,
+                        entry.ifname
+                    );
+                    self.catchall.handle(at, input)
+                }
             }
         }
     }
@@ -669,7 +795,10 @@ impl Daemon {
                     self.refresh(&n).await;
                 }
             }
-            netlink::Event::AddrAdded { index } => {
+            // Our own VIP changes (hundreds at once when many instances change state) cannot
+            // change what `refresh` reads (VIPs are excluded from it): skip the dump.
+            netlink::Event::AddrAdded { addr: Some(a), .. } if self.vip_set.contains(&a) => {}
+            netlink::Event::AddrAdded { index, .. } => {
                 if let Some(n) = name_of(self, index) {
                     self.refresh(&n).await;
                 }
@@ -678,7 +807,9 @@ impl Daemon {
                 let Some(n) = name_of(self, index) else {
                     return;
                 };
-                self.refresh(&n).await;
+                if !addr.is_some_and(|a| self.vip_set.contains(&a)) {
+                    self.refresh(&n).await;
+                }
                 let up = self.ifaces.get(&n).is_some_and(|i| i.up);
                 if let Some(a) = addr {
                     if let Some(v) = self.held.get(&(n.clone(), a)).cloned() {
@@ -696,33 +827,81 @@ impl Daemon {
         }
     }
 
-    /// Drains the outputs of every engine (and discards the catch-all's, which has none).
+    /// Drains the touched engines: adverts are queued and sent with one `sendmmsg` per
+    /// socket, checks started; then state changes (logs, notify scripts), VIP changes and
+    /// announcements are done in the engine's order; then the units' deadlines are re-read.
     async fn drain(&mut self) {
         while self.catchall.poll_output().is_some() {}
-        let mut n = 0;
-        while n < self.units.len() {
+        let mut i = 0;
+        while i < self.dirty.len() {
+            let n = self.dirty[i];
             while let Some(out) = self.units[n].engine.poll_output() {
+                self.stage(n, out);
+            }
+            i += 1;
+        }
+        for s in &mut self.socks {
+            if s.tx.is_empty() {
+                continue;
+            }
+            let units = &self.units;
+            let ifname = &s.ifname;
+            s.sock.flush(&mut s.tx, |tag, e| {
+                let name = units
+                    .get(tag as usize)
+                    .map(|u| u.instance().name.as_str())
+                    .unwrap_or("?");
+                tracing::warn!("{name}: sending advert on {ifname}: {e}");
+            });
+        }
+        if !self.slow.is_empty() {
+            for (n, out) in std::mem::take(&mut self.slow) {
                 self.apply(n, out).await;
             }
-            n += 1;
+        }
+        for k in 0..self.dirty.len() {
+            let n = self.dirty[k];
+            let u = &mut self.units[n];
+            u.dirty = false;
+            let next = u.engine.poll_timeout();
+            if next != u.armed {
+                u.armed = next;
+                if let Some(at) = next {
+                    self.heap.push(Reverse((at, n)));
+                }
+            }
+        }
+        self.dirty.clear();
+        // Stale entries pile up while Backups keep pushing their Master_Down_Timer: compact.
+        if self.heap.len() > 4 * self.units.len() + 64 {
+            let units = &self.units;
+            self.heap
+                .retain(|&Reverse((at, n))| units.get(n).is_some_and(|u| u.armed == Some(at)));
         }
     }
 
-    async fn apply(&mut self, unit: usize, out: Output) {
-        let now = self.now();
-        let t = self.secs(now);
-        let name = self.units[unit].instance().name.clone();
+    /// The fast part of applying one output: adverts are queued on their socket and checks
+    /// started; the rest (state-change logs and notifies, VIPs, ARP/NA) waits in `slow`, in
+    /// order, for after the sends.
+    fn stage(&mut self, unit: usize, out: Output) {
         match out {
-            Output::StateChanged(sc) => self.on_state(unit, &name, sc, t),
             Output::Transmit(tx) => {
-                let key = (tx.interface.to_string(), Family::of(&tx.dst));
-                let res = match self.sockets.get(&key) {
-                    Some(s) => s.send(tx.src, tx.dst, tx.ttl, &tx.payload),
+                let family = Family::of(&tx.dst);
+                let res = match self
+                    .socks
+                    .iter_mut()
+                    .find(|s| s.family == family && *s.ifname == *tx.interface)
+                {
+                    Some(s) => {
+                        s.sock
+                            .queue(&mut s.tx, unit as u32, tx.src, tx.dst, tx.ttl, &tx.payload)
+                    }
                     None => Err(std::io::Error::new(
                         std::io::ErrorKind::NotFound,
                         "no socket on this interface",
                     )),
                 };
+                let name = &self.units[unit].instance().name;
                 match res {
                     Ok(()) => tracing::debug!(
                         "{name}: advert {} -> {} prio {}",
@@ -732,13 +911,33 @@ impl Daemon {
                     ),
                     Err(e) => tracing::warn!("{name}: sending advert on {}: {e}", tx.interface),
                 }
-                self.trace.event(
-                    t,
-                    "tx",
-                    json!({"instance": name, "interface": &*tx.interface, "src": tx.src,
-                           "dst": tx.dst, "ttl": tx.ttl, "hex": trace::hex(&tx.payload)}),
-                );
+                if self.trace.enabled() {
+                    let t = self.secs(self.now());
+                    let name = name.clone();
+                    self.trace.event(
+                        t,
+                        "tx",
+                        json!({"instance": name, "interface": &*tx.interface, "src": tx.src,
+                               "dst": tx.dst, "ttl": tx.ttl, "hex": trace::hex(&tx.payload)}),
+                    );
+                }
             }
+            Output::RunCheck {
+                script,
+                seq,
+                timeout,
+            } => self.run_check(unit, script, seq, timeout),
+            other => self.slow.push((unit, other)),
+        }
+    }
+
+    /// Applies a state change, a VIP change or an announcement (after the adverts of the
+    /// same drain).
+    async fn apply(&mut self, unit: usize, out: Output) {
+        let now = self.now();
+        let t = self.secs(now);
+        let name = self.units[unit].instance().name.clone();
+        match out {
             Output::AddVip { interface, vip, .. } => {
                 let ifname = interface.to_string();
                 match self
@@ -818,11 +1017,9 @@ impl Daemon {
                     json!({"instance": name, "interface": ifname, "addr": addr}),
                 );
             }
-            Output::RunCheck {
-                script,
-                seq,
-                timeout,
-            } => self.run_check(unit, script, seq, timeout),
+            Output::StateChanged(sc) => self.on_state(unit, &name, sc, t),
+            // Handled by `stage`.
+            Output::Transmit(_) | Output::RunCheck { .. } => {}
         }
     }
 
@@ -1005,6 +1202,7 @@ impl Daemon {
         }
         // Stop the old ones first (priority 0, VIPs released), then start the new ones.
         self.units = stopping;
+        self.reindex();
         for u in &mut self.units {
             u.engine.handle(now, Input::Shutdown);
         }
@@ -1017,6 +1215,7 @@ impl Daemon {
                 tracing::error!("reload: {e}");
             }
         }
+        self.reindex();
         let names = self.all_interfaces();
         for n in names {
             let known = self.ifaces.get(&n).cloned();
@@ -1033,6 +1232,7 @@ impl Daemon {
         for u in &mut self.units {
             u.engine.handle(now, Input::Shutdown);
         }
+        self.mark_all_dirty();
         self.drain().await;
         let left: Vec<(String, IpAddr)> = self.held.keys().cloned().collect();
         for (ifname, a) in left {

@@ -242,6 +242,8 @@ pub enum Event {
     AddrAdded {
         /// Interface index.
         index: u32,
+        /// The address.
+        addr: Option<IpAddr>,
     },
     /// An address was removed.
     AddrRemoved {
@@ -271,6 +273,7 @@ pub fn classify(
         }),
         M::NewAddress(a) => Some(Event::AddrAdded {
             index: a.header.index,
+            addr: addr_of(&a),
         }),
         M::DelAddress(a) => Some(Event::AddrRemoved {
             index: a.header.index,

@@ -226,26 +226,12 @@ fn recv_v4(sock: &Socket) -> io::Result<Option<Received>> {
 /// Splits a raw IPv4 datagram into header fields and the VRRP payload (trimmed to the IP
 /// total length). `None` if the IP header itself is malformed.
 pub fn parse_ipv4(data: &[u8]) -> Option<Received> {
-    if data.len() < 20 || data[0] >> 4 != 4 {
-        return None;
-    }
-    let ihl = usize::from(data[0] & 0x0f) * 4;
-    if ihl < 20 || data.len() < ihl {
-        return None;
-    }
-    let total = usize::from(u16::from_be_bytes([data[2], data[3]]));
-    let end = if total >= ihl && total <= data.len() {
-        total
-    } else {
-        data.len()
-    };
-    let src = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
-    let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
+    let (src, dst, ttl, start, end) = ipv4_fields(data)?;
     Some(Received {
         src: IpAddr::V4(src),
         dst: IpAddr::V4(dst),
-        ttl: data[8],
-        payload: data[ihl..end].to_vec(),
+        ttl,
+        payload: data[start..end].to_vec(),
     })
 }
 
@@ -287,4 +273,359 @@ fn recv_v6(sock: &Socket) -> io::Result<Option<Received>> {
         ttl: hops.map(|h| h.clamp(0, 255) as u8).unwrap_or(0),
         payload: buf,
     }))
+}
+
+/// Packets per `recvmmsg`/`sendmmsg` call.
+pub const BATCH: usize = 64;
+/// Bytes per receive slot: more than the largest VRRP packet (IPv4 header + 255 IPv6
+/// addresses would not even fit an IPv4 instance; IPv6 tops out at 4 KiB + 8).
+const RX_SLOT: usize = 4200;
+/// Control-message bytes per slot (IPv6 packet info and hop limit).
+const RX_CMSG: usize = 128;
+
+/// One packet of an [`RxBatch`]: header fields and where its VRRP payload lies.
+#[derive(Clone, Copy, Debug)]
+pub struct RxMeta {
+    /// IP source.
+    pub src: IpAddr,
+    /// IP destination.
+    pub dst: IpAddr,
+    /// TTL or hop limit.
+    pub ttl: u8,
+    slot: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Reusable receive buffers for one `recvmmsg` call: no allocation per packet.
+pub struct RxBatch {
+    bufs: Box<[[u8; RX_SLOT]]>,
+    cmsg: Box<[[u8; RX_CMSG]]>,
+    meta: Vec<RxMeta>,
+}
+
+impl Default for RxBatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RxBatch {
+    /// Buffers for [`BATCH`] packets.
+    pub fn new() -> RxBatch {
+        RxBatch {
+            bufs: vec![[0u8; RX_SLOT]; BATCH].into_boxed_slice(),
+            cmsg: vec![[0u8; RX_CMSG]; BATCH].into_boxed_slice(),
+            meta: Vec::with_capacity(BATCH),
+        }
+    }
+
+    /// How many well-formed packets the last read produced.
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// Whether the last read produced no well-formed packet.
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// Packet `i` of the last read: its header fields and VRRP payload.
+    pub fn get(&self, i: usize) -> (RxMeta, &[u8]) {
+        let m = self.meta[i];
+        (m, &self.bufs[m.slot][m.start..m.end])
+    }
+}
+
+/// Packets queued for one `sendmmsg` per flush; buffers are reused.
+#[derive(Default)]
+pub struct TxBatch {
+    buf: Vec<u8>,
+    items: Vec<TxItem>,
+}
+
+#[derive(Clone, Copy)]
+struct TxItem {
+    tag: u32,
+    start: usize,
+    end: usize,
+    dst: IpAddr,
+    flags: i32,
+}
+
+impl TxBatch {
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+impl VrrpSocket {
+    /// Raises the receive buffer so a burst of adverts from many instances (all sent in the
+    /// same tick) is not dropped: `SO_RCVBUFFORCE` as root, else `SO_RCVBUF` within rmem_max.
+    pub fn grow_receive_buffer(&self, bytes: i32) {
+        let sock = self.fd.get_ref();
+        if setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
+            let _ = sock.set_recv_buffer_size(bytes as usize);
+        }
+    }
+
+    /// Queues one VRRP message in `batch` (sent by [`VrrpSocket::flush`]); `tag` comes back
+    /// with its error if sending fails. IPv4 gets our own header as in [`VrrpSocket::send`].
+    pub fn queue(
+        &self,
+        batch: &mut TxBatch,
+        tag: u32,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        let start = batch.buf.len();
+        let flags = match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) if self.family == Family::Ipv4 => {
+                let total = 20 + payload.len();
+                let b = &mut batch.buf;
+                b.extend_from_slice(&[0x45, 0xc0]);
+                b.extend_from_slice(&(total as u16).to_be_bytes());
+                b.extend_from_slice(&[0, 0, 0, 0, ttl, IPPROTO_VRRP as u8, 0, 0]);
+                b.extend_from_slice(&s.octets());
+                b.extend_from_slice(&d.octets());
+                let ck = inet_checksum(&b[start..]);
+                b[start + 10..start + 12].copy_from_slice(&ck.to_be_bytes());
+                b.extend_from_slice(payload);
+                if d.is_multicast() {
+                    libc::MSG_DONTROUTE
+                } else {
+                    0
+                }
+            }
+            (IpAddr::V6(_), IpAddr::V6(_)) if self.family == Family::Ipv6 => {
+                batch.buf.extend_from_slice(payload);
+                0
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "addresses not of the socket's family",
+                ))
+            }
+        };
+        batch.items.push(TxItem {
+            tag,
+            start,
+            end: batch.buf.len(),
+            dst,
+            flags,
+        });
+        Ok(())
+    }
+
+    /// Sends everything queued in `batch` with as few `sendmmsg` calls as the flags allow,
+    /// then empties it. `on_error(tag, error)` is called for each packet that failed.
+    pub fn flush(&self, batch: &mut TxBatch, mut on_error: impl FnMut(u32, &io::Error)) {
+        let fd = self.fd.get_ref().as_raw_fd();
+        let mut i = 0;
+        while i < batch.items.len() {
+            // One call: up to BATCH packets with the same flags.
+            let flags = batch.items[i].flags;
+            let mut n = 0;
+            while n < BATCH && i + n < batch.items.len() && batch.items[i + n].flags == flags {
+                n += 1;
+            }
+            // SAFETY: plain-old-data C structs; all-zero is a valid value for each.
+            let mut addrs: [libc::sockaddr_in6; BATCH] = unsafe { std::mem::zeroed() };
+            let mut iovs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+            let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+            for k in 0..n {
+                let it = batch.items[i + k];
+                let len = match it.dst {
+                    IpAddr::V4(d) => {
+                        let sin = libc::sockaddr_in {
+                            sin_family: libc::AF_INET as libc::sa_family_t,
+                            sin_port: 0,
+                            sin_addr: libc::in_addr {
+                                s_addr: u32::from_ne_bytes(d.octets()),
+                            },
+                            sin_zero: [0; 8],
+                        };
+                        // SAFETY: sockaddr_in fits in the sockaddr_in6 slot.
+                        unsafe {
+                            std::ptr::write((&mut addrs[k] as *mut libc::sockaddr_in6).cast(), sin)
+                        };
+                        std::mem::size_of::<libc::sockaddr_in>()
+                    }
+                    IpAddr::V6(d) => {
+                        let scope = if d.is_multicast() || is_link_local(&d) {
+                            self.ifindex
+                        } else {
+                            0
+                        };
+                        addrs[k].sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                        addrs[k].sin6_addr.s6_addr = d.octets();
+                        addrs[k].sin6_scope_id = scope;
+                        std::mem::size_of::<libc::sockaddr_in6>()
+                    }
+                };
+                iovs[k].iov_base = batch.buf[it.start..].as_mut_ptr().cast();
+                iovs[k].iov_len = it.end - it.start;
+                msgs[k].msg_hdr.msg_name = (&mut addrs[k] as *mut libc::sockaddr_in6).cast();
+                msgs[k].msg_hdr.msg_namelen = len as libc::socklen_t;
+                msgs[k].msg_hdr.msg_iov = &mut iovs[k];
+                msgs[k].msg_hdr.msg_iovlen = 1;
+            }
+            let mut done = 0;
+            while done < n {
+                // SAFETY: msgs[done..n] point at live buffers and addresses set up above.
+                let rc = unsafe {
+                    libc::sendmmsg(
+                        fd,
+                        msgs[done..].as_mut_ptr(),
+                        (n - done) as libc::c_uint,
+                        flags | libc::MSG_DONTWAIT,
+                    )
+                };
+                if rc > 0 {
+                    done += rc as usize;
+                } else {
+                    // The packet at `done` failed: report it and go on with the next.
+                    let e = io::Error::last_os_error();
+                    on_error(batch.items[i + done].tag, &e);
+                    done += 1;
+                }
+            }
+            i += n;
+        }
+        batch.items.clear();
+        batch.buf.clear();
+    }
+
+    /// Reads up to [`BATCH`] packets with one `recvmmsg` into `batch` once the socket is
+    /// readable. Malformed datagrams are skipped, so the batch may be empty.
+    pub fn poll_recv_batch(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        batch: &mut RxBatch,
+    ) -> std::task::Poll<io::Result<()>> {
+        use std::task::Poll;
+        loop {
+            let mut guard = match self.fd.poll_read_ready(cx) {
+                Poll::Ready(Ok(g)) => g,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match guard.try_io(|inner| recv_batch(inner.get_ref(), self.family, batch)) {
+                Ok(r) => return Poll::Ready(r),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<()> {
+    batch.meta.clear();
+    // SAFETY: plain-old-data C structs; all-zero is a valid value for each.
+    let mut addrs: [libc::sockaddr_in6; BATCH] = unsafe { std::mem::zeroed() };
+    let mut iovs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+    for k in 0..BATCH {
+        iovs[k].iov_base = batch.bufs[k].as_mut_ptr().cast();
+        iovs[k].iov_len = RX_SLOT;
+        let h = &mut msgs[k].msg_hdr;
+        h.msg_name = (&mut addrs[k] as *mut libc::sockaddr_in6).cast();
+        h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        h.msg_iov = &mut iovs[k];
+        h.msg_iovlen = 1;
+        if family == Family::Ipv6 {
+            h.msg_control = batch.cmsg[k].as_mut_ptr().cast();
+            h.msg_controllen = RX_CMSG as _;
+        }
+    }
+    // SAFETY: every header points at live buffers of the stated sizes.
+    let rc = unsafe {
+        libc::recvmmsg(
+            sock.as_raw_fd(),
+            msgs.as_mut_ptr(),
+            BATCH as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for (k, m) in msgs.iter().enumerate().take(rc as usize) {
+        let n = (m.msg_len as usize).min(RX_SLOT);
+        if m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+            continue; // keepalived drops truncated packets too
+        }
+        match family {
+            Family::Ipv4 => {
+                if let Some((src, dst, ttl, start, end)) = ipv4_fields(&batch.bufs[k][..n]) {
+                    batch.meta.push(RxMeta {
+                        src: IpAddr::V4(src),
+                        dst: IpAddr::V4(dst),
+                        ttl,
+                        slot: k,
+                        start,
+                        end,
+                    });
+                }
+            }
+            Family::Ipv6 => {
+                let src = Ipv6Addr::from(addrs[k].sin6_addr.s6_addr);
+                let mut dst = None;
+                let mut hops = 0u8;
+                // SAFETY: the kernel filled msg_control up to msg_controllen; the CMSG_*
+                // helpers stay within it.
+                unsafe {
+                    let mut c = libc::CMSG_FIRSTHDR(&m.msg_hdr);
+                    while !c.is_null() {
+                        let data = libc::CMSG_DATA(c);
+                        if (*c).cmsg_level == libc::IPPROTO_IPV6 {
+                            if (*c).cmsg_type == libc::IPV6_PKTINFO {
+                                let pi: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                                dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
+                            } else if (*c).cmsg_type == libc::IPV6_HOPLIMIT {
+                                let h: libc::c_int = std::ptr::read_unaligned(data.cast());
+                                hops = h.clamp(0, 255) as u8;
+                            }
+                        }
+                        c = libc::CMSG_NXTHDR(&m.msg_hdr, c);
+                    }
+                }
+                let Some(dst) = dst else { continue };
+                batch.meta.push(RxMeta {
+                    src: IpAddr::V6(src),
+                    dst: IpAddr::V6(dst),
+                    ttl: hops,
+                    slot: k,
+                    start: 0,
+                    end: n,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The header fields of a raw IPv4 datagram and the range of its payload (trimmed to the IP
+/// total length); `None` if the IP header itself is malformed.
+fn ipv4_fields(data: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, u8, usize, usize)> {
+    if data.len() < 20 || data[0] >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(data[0] & 0x0f) * 4;
+    if ihl < 20 || data.len() < ihl {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([data[2], data[3]]));
+    let end = if total >= ihl && total <= data.len() {
+        total
+    } else {
+        data.len()
+    };
+    let src = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
+    let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
+    Some((src, dst, data[8], ihl, end))
 }
