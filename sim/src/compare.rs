@@ -28,6 +28,9 @@ pub enum Align {
     FirstTransition,
     /// Each node's zero is its own first `state` line.
     PerNode,
+    /// Each transition is timed from its node's latest daemon start (its last `INIT->` line),
+    /// so a daemon that took a few ms longer to start does not shift what follows.
+    Start,
     /// The `t` values as written.
     None,
 }
@@ -38,9 +41,10 @@ impl Align {
         match s {
             "first" => Ok(Align::FirstTransition),
             "node" => Ok(Align::PerNode),
+            "start" => Ok(Align::Start),
             "none" => Ok(Align::None),
             _ => Err(format!(
-                "unknown alignment {s:?} (expected first, node or none)"
+                "unknown alignment {s:?} (expected first, node, start or none)"
             )),
         }
     }
@@ -51,6 +55,9 @@ impl Align {
                 "first: each world's time 0 is its earliest state transition (first daemon start)"
             }
             Align::PerNode => "node: each node's time 0 is its own first state transition",
+            Align::Start => {
+                "start: each transition is timed from its node's latest daemon start (INIT->...)"
+            }
             Align::None => "none: times as written",
         }
     }
@@ -320,11 +327,21 @@ fn compare_variant(
                 first_state(la).unwrap_or(0.0),
                 first_state(lb).unwrap_or(0.0),
             ),
-            Align::None => (0.0, 0.0),
+            Align::None | Align::Start => (0.0, 0.0),
         };
         let (ta, tb) = (transitions(la), transitions(lb));
+        let (mut start_a, mut start_b) = (0.0, 0.0);
         for i in 0..ta.len().max(tb.len()) {
             let (x, y) = (ta.get(i), tb.get(i));
+            if opts.align == Align::Start {
+                if let Some(x) = x.filter(|x| x.from == "INIT") {
+                    start_a = x.t;
+                }
+                if let Some(y) = y.filter(|y| y.from == "INIT") {
+                    start_b = y.t;
+                }
+            }
+            let (oa, ob) = (oa + start_a, ob + start_b);
             let what = |t: &Transition| format!("{} {}->{}", t.instance, t.from, t.to);
             match (x, y) {
                 (Some(x), Some(y)) => {

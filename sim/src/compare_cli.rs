@@ -27,7 +27,8 @@ pub struct CompareArgs {
     /// Largest accepted time difference of a transition, e.g. `5ms`, `500us`.
     #[arg(long, default_value = "5ms")]
     pub tolerance: String,
-    /// Clock alignment: `first` (each world's time 0 is its earliest state transition),
+    /// Clock alignment: `start` (each transition timed from its node's latest daemon start),
+    /// `first` (each world's time 0 is its earliest state transition),
     /// `node` (each node's own first transition) or `none` (times as written).
     #[arg(long, default_value = "first")]
     pub align: String,

@@ -247,14 +247,7 @@ impl Sim<'_> {
             }
             Ev::Fault(i) => {
                 let fault = self.spec.variant.timeline[i].fault.clone();
-                let names: Vec<String> = self
-                    .spec
-                    .variant
-                    .nodes
-                    .iter()
-                    .map(|n| n.name.clone())
-                    .collect();
-                self.obs.event(now, None, "fault", fault.describe(&names));
+                self.obs.fault(now, &fault);
                 self.apply_fault(&fault);
                 if fault.affects_network() {
                     self.obs.network_health(now, self.net.healthy());

@@ -198,6 +198,12 @@ impl<'a> Observer<'a> {
         }
     }
 
+    /// A timeline fault happens now (events.csv).
+    pub fn fault(&mut self, now: Instant, fault: &crate::model::Fault) {
+        let names: Vec<String> = self.variant.nodes.iter().map(|n| n.name.clone()).collect();
+        self.event(now, None, "fault", fault.describe(&names));
+    }
+
     /// A daemon started on `n` (after its predecessor's VIPs were cleaned up).
     pub fn node_started(&mut self, now: Instant, n: usize, link_up: bool) {
         self.world.clear_node(now, n);

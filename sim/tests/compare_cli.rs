@@ -162,3 +162,42 @@ fn sim_run_traces_are_deterministic_and_agree_with_themselves() {
     let (out, text) = compare(&d.join("x"), &d.join("y"));
     assert!(out.status.success(), "{text}");
 }
+
+#[test]
+fn start_alignment_times_each_transition_from_its_daemons_latest_start() {
+    // The node restarts at 10 s; in B its daemon took 6 ms longer to start, and everything
+    // after is 6 ms late on the shared clock but on time from its own start.
+    let d = tmp("restart");
+    let restart = |late: f64| {
+        [
+            reference(0.0),
+            state(10.0 + late, "INIT", "BACKUP"),
+            state(13.6 + late, "BACKUP", "MASTER"),
+        ]
+        .concat()
+    };
+    let (a, b) = (
+        write(&d, "a", &restart(0.0)),
+        write(&d, "b", &restart(0.006)),
+    );
+    let run = |align: &str| {
+        sim()
+            .arg("compare")
+            .arg(&a)
+            .arg(&b)
+            .args(["--align", align])
+            .output()
+            .unwrap()
+    };
+    let none = run("none");
+    assert_eq!(
+        none.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&none.stdout)
+    );
+    let start = run("start");
+    let text = String::from_utf8_lossy(&start.stdout);
+    assert!(start.status.success(), "{text}");
+    assert!(text.contains("clock alignment: start"), "{text}");
+}

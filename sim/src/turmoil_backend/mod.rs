@@ -391,17 +391,7 @@ impl<'a> Run<'a> {
             }
             Pending::Fault(i) => {
                 let fault = self.spec.variant.timeline[i].fault.clone();
-                let names: Vec<String> = self
-                    .spec
-                    .variant
-                    .nodes
-                    .iter()
-                    .map(|n| n.name.clone())
-                    .collect();
-                self.shared
-                    .borrow_mut()
-                    .obs
-                    .event(now, None, "fault", fault.describe(&names));
+                self.shared.borrow_mut().obs.fault(now, &fault);
                 self.apply_fault(now, &fault);
                 if fault.affects_network() {
                     let mut sh = self.shared.borrow_mut();
