@@ -123,7 +123,14 @@ pub async fn query(
                 }
             }
             IpAddr::V6(v6) => {
-                if info.ipv6_ll.is_none() && (v6.segments()[0] & 0xffc0) == 0xfe80 {
+                // A link-local address still in duplicate address detection cannot be a
+                // source (the kernel refuses it with EINVAL): wait for the RTM_NEWADDR that
+                // clears the flag. Until then the instance has no source address (FAULT).
+                let unusable = msg
+                    .header
+                    .flags
+                    .intersects(AddressHeaderFlags::Tentative | AddressHeaderFlags::Dadfailed);
+                if info.ipv6_ll.is_none() && (v6.segments()[0] & 0xffc0) == 0xfe80 && !unusable {
                     info.ipv6_ll = Some(v6);
                 }
             }

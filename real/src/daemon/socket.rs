@@ -10,10 +10,10 @@
 //! `IPV6_HOPLIMIT` / `IPV6_PKTINFO` ancillary data.
 
 use nix::sys::socket::{self as nsock, ControlMessageOwned, MsgFlags, SockaddrStorage};
-use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use std::io::{self, IoSliceMut};
 use std::mem::MaybeUninit;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
 use vrrp_engine::Family;
@@ -136,45 +136,17 @@ impl VrrpSocket {
         })
     }
 
-    /// Sends one VRRP message. IPv4 gets our own header (TTL `ttl`, TOS 0xc0, source `src`).
+    /// Sends one VRRP message (through [`VrrpSocket::queue`] and [`VrrpSocket::flush`]): IPv4
+    /// gets our own header (TTL `ttl`, TOS 0xc0, source `src`), IPv6 an `IPV6_PKTINFO` naming
+    /// the source.
     pub fn send(&self, src: IpAddr, dst: IpAddr, ttl: u8, payload: &[u8]) -> io::Result<()> {
-        let sock = self.fd.get_ref();
-        match (src, dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => {
-                let total = 20 + payload.len();
-                let mut buf = Vec::with_capacity(total);
-                buf.extend_from_slice(&[0x45, 0xc0]);
-                buf.extend_from_slice(&(total as u16).to_be_bytes());
-                buf.extend_from_slice(&[0, 0, 0, 0, ttl, IPPROTO_VRRP as u8, 0, 0]);
-                buf.extend_from_slice(&s.octets());
-                buf.extend_from_slice(&d.octets());
-                let ck = inet_checksum(&buf);
-                buf[10..12].copy_from_slice(&ck.to_be_bytes());
-                buf.extend_from_slice(payload);
-                let flags = if d.is_multicast() {
-                    libc::MSG_DONTROUTE
-                } else {
-                    0
-                };
-                let addr = SockAddr::from(SocketAddrV4::new(d, 0));
-                sock.send_to_with_flags(&buf, &addr, flags)?;
-                Ok(())
-            }
-            (IpAddr::V6(_), IpAddr::V6(d)) => {
-                let scope = if d.is_multicast() || is_link_local(&d) {
-                    self.ifindex
-                } else {
-                    0
-                };
-                let addr = SockAddr::from(SocketAddrV6::new(d, 0, 0, scope));
-                sock.send_to(payload, &addr)?;
-                Ok(())
-            }
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "source and destination of different families",
-            )),
-        }
+        let mut batch = TxBatch::default();
+        self.queue(&mut batch, 0, src, dst, ttl, payload)?;
+        let mut failed = None;
+        self.flush(&mut batch, |_, e| {
+            failed = Some(io::Error::new(e.kind(), e.to_string()))
+        });
+        failed.map_or(Ok(()), Err)
     }
 
     /// Waits for and reads the next packet. `Ok(None)` means a datagram that was not a
@@ -349,6 +321,7 @@ struct TxItem {
     tag: u32,
     start: usize,
     end: usize,
+    src: IpAddr,
     dst: IpAddr,
     flags: i32,
 }
@@ -415,6 +388,7 @@ impl VrrpSocket {
             tag,
             start,
             end: batch.buf.len(),
+            src,
             dst,
             flags,
         });
@@ -437,6 +411,10 @@ impl VrrpSocket {
             let mut addrs: [libc::sockaddr_in6; BATCH] = unsafe { std::mem::zeroed() };
             let mut iovs: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
             let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+            // IPv6: an IPV6_PKTINFO per message so the source is the instance's link-local
+            // address (RFC 5798 §5.1.2.1), not whatever the kernel picks (a VIP, say).
+            // u64 elements keep the control buffers aligned for cmsghdr.
+            let mut controls: [[u64; 8]; BATCH] = [[0; 8]; BATCH];
             for k in 0..n {
                 let it = batch.items[i + k];
                 let len = match it.dst {
@@ -473,6 +451,28 @@ impl VrrpSocket {
                 msgs[k].msg_hdr.msg_namelen = len as libc::socklen_t;
                 msgs[k].msg_hdr.msg_iov = &mut iovs[k];
                 msgs[k].msg_hdr.msg_iovlen = 1;
+                if let IpAddr::V6(src) = it.src {
+                    let info = libc::in6_pktinfo {
+                        ipi6_addr: libc::in6_addr {
+                            s6_addr: src.octets(),
+                        },
+                        ipi6_ifindex: self.ifindex,
+                    };
+                    let data_len = std::mem::size_of::<libc::in6_pktinfo>() as libc::c_uint;
+                    let hdr = &mut msgs[k].msg_hdr;
+                    hdr.msg_control = controls[k].as_mut_ptr().cast();
+                    // SAFETY: CMSG_SPACE is arithmetic; 64 bytes hold one in6_pktinfo cmsg.
+                    hdr.msg_controllen = unsafe { libc::CMSG_SPACE(data_len) } as _;
+                    // SAFETY: msg_control points at a zeroed, aligned buffer of msg_controllen
+                    // bytes, so CMSG_FIRSTHDR is non-null and the data fits.
+                    unsafe {
+                        let c = libc::CMSG_FIRSTHDR(hdr);
+                        (*c).cmsg_level = libc::IPPROTO_IPV6;
+                        (*c).cmsg_type = libc::IPV6_PKTINFO;
+                        (*c).cmsg_len = libc::CMSG_LEN(data_len) as _;
+                        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
+                    }
+                }
             }
             let mut done = 0;
             while done < n {
