@@ -212,4 +212,42 @@ mod tests {
         assert_eq!(split_words("  "), Vec::<String>::new());
         assert_eq!(split_words("a ''"), vec!["a", ""]);
     }
+
+    #[test]
+    fn script_security_refuses_what_others_could_modify() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("vrrpd-real-secure-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = dir.join("check.sh");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let line = format!("{} arg", script.display());
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let verdict = insecure_reason(&line);
+        if root {
+            // Root-owned, 0755, in a root-owned 0755 dir under the sticky /tmp: acceptable.
+            assert_eq!(verdict, None);
+        } else {
+            assert!(verdict.is_some_and(|r| r.contains("owned by uid")));
+        }
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o757)).unwrap();
+        let verdict = insecure_reason(&line).unwrap_or_default();
+        assert!(
+            verdict.contains("writable by a non-root user") || !root,
+            "{verdict}"
+        );
+        // A program that is not there is refused too (nothing to vouch for).
+        assert_eq!(
+            insecure_reason("/no/such/program").as_deref(),
+            Some("cannot stat /no/such/program")
+        );
+        assert_eq!(
+            insecure_reason("no-such-program-anywhere").as_deref(),
+            Some("no-such-program-anywhere not found")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
