@@ -329,6 +329,38 @@ fn not_acted_on() {
 }
 
 #[test]
+fn v3_checksum_as_v2_switches_the_checksum_mode() {
+    use vrrp_engine::wire::ChecksumMode;
+    let mode = |body: &str| {
+        let a = keepalived::analyze_str(
+            "t.conf",
+            &inst(&format!("    version 3\n{body}")),
+            &Options::default(),
+        );
+        (
+            a.config.instances[0].checksum_mode,
+            a.findings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(mode(""), (ChecksumMode::PseudoHeader, vec![]));
+    assert_eq!(
+        mode("    v3_checksum_as_v2"),
+        (ChecksumMode::NoPseudoHeader, vec![])
+    );
+    assert_eq!(
+        mode("    v3_checksum_as_v2 false"),
+        (ChecksumMode::PseudoHeader, vec![])
+    );
+    assert_eq!(
+        mode("    v3_checksum_as_v2 maybe").1,
+        ["t.conf:5:23: error: `v3_checksum_as_v2` expects true or false, got `maybe`"]
+    );
+}
+
+#[test]
 fn strict_turns_warnings_into_errors() {
     let t = inst("    priorty 100");
     assert!(keepalived::parse_str("t.conf", &t, &Options::default()).is_ok());

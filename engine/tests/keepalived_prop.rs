@@ -374,6 +374,13 @@ fn instance(
                     c.garp = garp;
                     c.dont_track_primary = dtp;
                     c.advert_on_lower_priority = lower;
+                    // Both checksum modes, from two independent draws (the strategy tuple is
+                    // at proptest's size limit).
+                    c.checksum_mode = if dtp != lower {
+                        vrrp_engine::wire::ChecksumMode::NoPseudoHeader
+                    } else {
+                        vrrp_engine::wire::ChecksumMode::PseudoHeader
+                    };
                     c
                 },
             )

@@ -209,6 +209,9 @@ fn instance(w: &mut Writer, i: &InstanceConfig) {
         "true"
     };
     w.line(&["lower_prio_no_advert", no_advert]);
+    if i.checksum_mode == crate::wire::ChecksumMode::NoPseudoHeader {
+        w.line(&["v3_checksum_as_v2"]);
+    }
     w.close();
 }
 

@@ -5,10 +5,11 @@ use super::super::diag::{Diags, Span};
 use super::super::parser::{Node, Word};
 use super::global::{garp_keyword, version, MAX_SECS};
 use super::track::{track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
-use super::values::{flag, int, ip, ip_word, one, secs, text};
+use super::values::{flag, int, ip, ip_word, one, secs, switch, text};
 use super::{not_acted, unknown};
 use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
 use crate::types::{Family, Version};
+use crate::wire::ChecksumMode;
 use core::net::IpAddr;
 use core::time::Duration;
 
@@ -59,6 +60,7 @@ const KNOWN: &[&str] = &[
     "garp_master_refresh_repeat",
     "dont_track_primary",
     "lower_prio_no_advert",
+    "v3_checksum_as_v2",
 ];
 
 /// keepalived instance keywords the engine skips (warned as not acted on).
@@ -306,20 +308,16 @@ fn map_item<'n>(
         "lower_prio_no_advert" => {
             // `lower_prio_no_advert [true|false]`: a Master does not answer a lower-priority
             // advert with one of its own.
-            let off = match item.args.first().map(|w| w.text.as_str()) {
-                None | Some("true") | Some("on") | Some("yes") => true,
-                Some("false") | Some("off") | Some("no") => false,
-                Some(other) => {
-                    if let Some(w) = item.args.first() {
-                        d.error(
-                            w.span,
-                            format!("`lower_prio_no_advert` expects true or false, got `{other}`"),
-                        );
-                    }
-                    false
-                }
+            inst.advert_on_lower_priority = !switch(d, item);
+        }
+        "v3_checksum_as_v2" => {
+            // `v3_checksum_as_v2 [true|false]`: VRRPv3 over IPv4 checksummed without the
+            // pseudo-header (interop with implementations that read RFC 5798 §5.2.8 so).
+            inst.checksum_mode = if switch(d, item) {
+                ChecksumMode::NoPseudoHeader
+            } else {
+                ChecksumMode::PseudoHeader
             };
-            inst.advert_on_lower_priority = !off;
         }
         k if IGNORED.contains(&k) => not_acted(d, item.key.span, k),
         _ => unknown(d, item, "vrrp_instance", &[KNOWN, IGNORED]),

@@ -45,6 +45,24 @@ pub(crate) fn flag(d: &mut Diags, node: &Node) {
     }
 }
 
+/// A switch with an optional `true|false` (also `on|off`, `yes|no`); alone it means true.
+/// Anything else is an error naming the keyword, and counts as false.
+pub(crate) fn switch(d: &mut Diags, node: &Node) -> bool {
+    match node.args.first().map(|w| w.text.as_str()) {
+        None | Some("true") | Some("on") | Some("yes") => true,
+        Some("false") | Some("off") | Some("no") => false,
+        Some(other) => {
+            if let Some(w) = node.args.first() {
+                d.error(
+                    w.span,
+                    format!("`{}` expects true or false, got `{other}`", node.key.text),
+                );
+            }
+            false
+        }
+    }
+}
+
 /// All values joined by one space (commands, user names); missing is an error.
 pub(crate) fn text(d: &mut Diags, node: &Node) -> Option<String> {
     if node.args.is_empty() {
