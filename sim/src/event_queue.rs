@@ -14,7 +14,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::rc::Rc;
-use vrrp_engine::{Engine, Input, InstanceId, Instant, InterfaceUpdate, Output, RxPacket};
+use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, Output, RxPacket};
 
 /// What one run needs.
 #[derive(Clone, Copy, Debug)]
@@ -346,14 +346,7 @@ impl Sim<'_> {
                 instance,
                 priority,
             } => {
-                let ids: Vec<InstanceId> = self.spec.variant.nodes[*node]
-                    .config
-                    .instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| instance.as_ref().is_none_or(|name| name == &i.name))
-                    .map(|(k, _)| InstanceId(k as u32))
-                    .collect();
+                let ids = self.spec.variant.instance_ids(*node, instance.as_deref());
                 if let Some(e) = self.engines[*node].as_mut() {
                     for id in ids {
                         e.handle(

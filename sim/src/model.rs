@@ -26,6 +26,28 @@ pub struct Variant {
     pub series: Option<String>,
 }
 
+impl Variant {
+    /// The engine ids of node `node`'s instances named `instance`, or all of them.
+    pub fn instance_ids(
+        &self,
+        node: usize,
+        instance: Option<&str>,
+    ) -> Vec<vrrp_engine::InstanceId> {
+        self.nodes
+            .get(node)
+            .map(|n| {
+                n.config
+                    .instances
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| instance.is_none_or(|name| name == i.name))
+                    .map(|(k, _)| vrrp_engine::InstanceId(k as u32))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// A node: host facts and its parsed keepalived configuration.
 #[derive(Clone, Debug)]
 pub struct NodePlan {

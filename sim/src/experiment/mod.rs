@@ -288,22 +288,7 @@ impl Resolver<'_> {
             (None, Some(file)) => {
                 let p = self.dir.join(file.get_ref());
                 let analysis = keepalived::analyze(&p, &FsLoader, &Options::default());
-                let mut ok = true;
-                for f in analysis.findings {
-                    match f.severity {
-                        Severity::Error => {
-                            ok = false;
-                            self.errors.push(ExperimentError::new(
-                                f.file,
-                                f.line as usize,
-                                f.col as usize,
-                                f.message,
-                            ));
-                        }
-                        Severity::Warning => self.warnings.push(f.to_string()),
-                    }
-                }
-                ok.then_some(analysis.config)
+                self.absorb(analysis)
             }
             (Some(_), Some(f)) => {
                 self.err(f.span(), "give either config or config_file, not both");
@@ -329,30 +314,27 @@ impl Resolver<'_> {
         text: &str,
         span: Range<usize>,
     ) -> Option<vrrp_engine::config::Config> {
-        let analysis = keepalived::analyze_str("inline.conf", text, &Options::default());
-        let mut ok = true;
-        for f in analysis.findings {
+        let mut analysis = keepalived::analyze_str("inline.conf", text, &Options::default());
+        for f in &mut analysis.findings {
             let (line, col) =
                 self.src
                     .inline_position(span.clone(), f.line as usize, f.col as usize);
-            let e = ExperimentError::new(self.src.name.clone(), line, col, f.message.clone());
-            match f.severity {
-                Severity::Error => {
-                    ok = false;
-                    self.errors.push(e);
-                }
-                Severity::Warning => self.warnings.push(format!(
-                    "{}:{}:{}: warning: {}",
-                    e.file, e.line, e.col, e.message
-                )),
-            }
+            f.file = self.src.name.clone();
+            f.line = u32::try_from(line).unwrap_or(u32::MAX);
+            f.col = u32::try_from(col).unwrap_or(u32::MAX);
         }
-        ok.then_some(analysis.config)
+        self.absorb(analysis)
     }
 
     /// Parse replacement keepalived.conf text of a variant; findings name `label`.
     fn config_text(&mut self, label: &str, text: &str) -> Option<vrrp_engine::config::Config> {
         let analysis = keepalived::analyze_str(label, text, &Options::default());
+        self.absorb(analysis)
+    }
+
+    /// Keep a keepalived analysis' findings (errors stop the experiment, warnings are shown
+    /// as they are); the config when there was no error.
+    fn absorb(&mut self, analysis: keepalived::Analysis) -> Option<vrrp_engine::config::Config> {
         let mut ok = true;
         for f in analysis.findings {
             match f.severity {

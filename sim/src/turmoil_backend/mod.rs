@@ -461,13 +461,12 @@ impl<'a> Run<'a> {
                 instance,
                 priority,
             } => {
-                let ids: Vec<(InstanceId, u8)> = self.spec.variant.nodes[*node]
-                    .config
-                    .instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| instance.as_ref().is_none_or(|name| name == &i.name))
-                    .map(|(k, _)| (InstanceId(k as u32), *priority))
+                let ids: Vec<(InstanceId, u8)> = self
+                    .spec
+                    .variant
+                    .instance_ids(*node, instance.as_deref())
+                    .into_iter()
+                    .map(|id| (id, *priority))
                     .collect();
                 if self.running[*node] {
                     self.send(*node, Control::Priority(ids));
