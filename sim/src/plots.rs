@@ -381,10 +381,15 @@ pub fn sweep(
         }
         legend.push((name.clone(), color));
     }
-    legend.push((
-        "dashed: theory; bars: min..max of runs".to_string(),
-        RGBColor(255, 255, 255),
-    ));
+    let has_theory = series
+        .iter()
+        .any(|(_, p)| p.iter().any(|x| x.theory.is_some()));
+    let note = if has_theory {
+        "dashed: theory; bars: min..max of runs"
+    } else {
+        "bars: min..max of runs"
+    };
+    legend.push((note.to_string(), RGBColor(255, 255, 255)));
     draw_legend(&legend_area, &legend)?;
     full.present()?;
     Ok(())
