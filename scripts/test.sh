@@ -2,7 +2,7 @@
 # The project's single "run every test" command, for a fresh Debian machine (run as root).
 #
 #  1. Installs the system packages the tests and tools need, if any is missing:
-#     keepalived, tshark, nginx, iproute2, nftables (reference peer, packet checks, the
+#     keepalived, tshark, nginx, iproute2, nftables, curl, procps (reference peer, packet checks, the
 #     namespace lab). apt-get update runs only when something is missing. Without root this step
 #     passes only if everything is already installed.
 #  2. cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings denied.
@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(keepalived tshark nginx iproute2 nftables)
+PACKAGES=(keepalived tshark nginx iproute2 nftables curl procps)
 
 header() {
     printf '\n==> %s\n' "$*"
