@@ -393,13 +393,7 @@ impl Sim<'_> {
                 }
                 Output::RunCheck { script, seq, .. } => {
                     check_invariants = true;
-                    let plan = &self.spec.variant.nodes[n];
-                    let name = plan
-                        .config
-                        .scripts
-                        .get(script.0 as usize)
-                        .map_or("", |s| s.name.as_str());
-                    let outcome = self.obs.check_outcome(now, n, name);
+                    let outcome = self.obs.run_check(now, n, script);
                     if let Some(e) = self.engines[n].as_mut() {
                         e.handle(
                             now,

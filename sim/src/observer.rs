@@ -268,6 +268,21 @@ impl<'a> Observer<'a> {
         self.world.set_unhealthy(now, node, failing);
     }
 
+    /// What the run check `script` (an engine `RunCheck`) of `node` returns at `now`.
+    pub fn run_check(
+        &self,
+        now: Instant,
+        node: usize,
+        script: vrrp_engine::ScriptId,
+    ) -> CheckOutcome {
+        let name = self.variant.nodes[node]
+            .config
+            .scripts
+            .get(script.0 as usize)
+            .map_or("", |s| s.name.as_str());
+        self.check_outcome(now, node, name)
+    }
+
     /// What a check of `node` returns at `now`.
     pub fn check_outcome(&self, now: Instant, node: usize, script: &str) -> CheckOutcome {
         if self.checks.failing(node, script, now.offset()) {

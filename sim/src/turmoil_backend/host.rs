@@ -210,12 +210,7 @@ impl Daemon {
                 }
                 Output::RunCheck { script, seq, .. } => {
                     check_invariants = true;
-                    let name = sh.variant.nodes[n]
-                        .config
-                        .scripts
-                        .get(script.0 as usize)
-                        .map_or(String::new(), |s| s.name.clone());
-                    let outcome = sh.obs.check_outcome(t, n, &name);
+                    let outcome = sh.obs.run_check(t, n, script);
                     self.engine.handle(
                         t,
                         Input::CheckResult {
