@@ -243,23 +243,9 @@ struct Cap {
 
 fn capture(lab: &Lab, host: usize, dir: &Path, tag: &str) -> Cap {
     let file = dir.join(format!("{tag}.pcapng"));
-    let errf = dir.join(format!("{tag}.dumpcap.err"));
-    let mut cmd = lab.command(host, "dumpcap");
-    cmd.args(["-i", "eth0", "-q", "-B", "16", "-f", "ip proto 112", "-w"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&errf).expect("err file"));
-    let pid = lab.spawn(cmd).expect("dumpcap");
-    let ok = wait_until(Duration::from_secs(10), || {
-        std::fs::read_to_string(&errf)
-            .map(|s| s.contains("Capturing on"))
-            .unwrap_or(false)
-    });
-    assert!(
-        ok,
-        "dumpcap did not start: {:?}",
-        std::fs::read_to_string(&errf)
-    );
+    let pid = lab
+        .capture(host, &file, "ip proto 112", &["-B", "16"])
+        .expect("dumpcap");
     Cap { pid, file }
 }
 

@@ -191,6 +191,39 @@ impl Lab {
         Ok(pid)
     }
 
+    /// Starts `dumpcap` on host `i`'s eth0 writing `file` (capture filter `filter`, plus
+    /// `extra` options), and waits until it says it is capturing (dumpcap's messages go to
+    /// `file` with `.err` appended). Returns its pid; stop it with SIGINT.
+    pub fn capture(
+        &self,
+        i: usize,
+        file: &std::path::Path,
+        filter: &str,
+        extra: &[&str],
+    ) -> Result<u32, String> {
+        let errf = file.with_extension("err");
+        let err = std::fs::File::create(&errf).map_err(|e| e.to_string())?;
+        let mut cmd = self.command(i, "dumpcap");
+        cmd.args(["-i", "eth0", "-q"])
+            .args(extra)
+            .args(["-f", filter, "-w"])
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(err);
+        let pid = self.spawn(cmd)?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let said = std::fs::read_to_string(&errf).unwrap_or_default();
+            if said.contains("Capturing on") {
+                return Ok(pid);
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("dumpcap did not start: {said:?}"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Sends `sig` to a process started with [`Lab::spawn`] and, for SIGKILL/SIGTERM,
     /// waits for it to exit; returns its exit status code if it exited.
     pub fn signal(&self, pid: u32, sig: i32) -> Option<i32> {

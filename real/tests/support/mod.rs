@@ -117,30 +117,9 @@ pub struct Capture {
 impl Capture {
     pub fn start(lab: &Lab, i: usize, dir: &Path, tag: &str) -> Capture {
         let file = dir.join(format!("{tag}.pcapng"));
-        let errf = dir.join(format!("{tag}.dumpcap.err"));
-        let mut cmd = lab.command(i, "dumpcap");
-        cmd.args([
-            "-i",
-            "eth0",
-            "-q",
-            "-f",
-            "ip proto 112 or ip6 proto 112",
-            "-w",
-        ])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&errf).expect("err file"));
-        let pid = lab.spawn(cmd).expect("dumpcap");
-        let ok = wait_until(Duration::from_secs(10), || {
-            std::fs::read_to_string(&errf)
-                .map(|s| s.contains("Capturing on"))
-                .unwrap_or(false)
-        });
-        assert!(
-            ok,
-            "dumpcap did not start: {:?}",
-            std::fs::read_to_string(&errf)
-        );
+        let pid = lab
+            .capture(i, &file, "ip proto 112 or ip6 proto 112", &[])
+            .expect("dumpcap");
         Capture { pid, file }
     }
 
