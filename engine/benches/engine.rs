@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the engine's hot paths: a Backup handling one received advert,
-//! and a Master's Adver_Timer firing (build, checksum and queue one advert).
+//! the same plus `poll_timeout` at 1, 255 and 4,095 instances (the deadline heap), and a
+//! Master's Adver_Timer firing (build, checksum and queue one advert).
 //!
 //! Run: `cargo bench -p vrrp-engine --bench engine`.
 
@@ -14,10 +15,12 @@ use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, RxPacket, Version};
 const ME: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
-fn engine(version: Version, priority: u8, interval: Duration, instances: u8) -> Engine {
+/// `instances` instances, 255 per interface (eth0, eth1, ...), VRIDs 1..=255 on each.
+fn engine(version: Version, priority: u8, interval: Duration, instances: u16) -> Engine {
     let mut cfg = Config::default();
-    for n in 1..=instances {
-        let mut i = InstanceConfig::new(format!("VI_{n}"), "eth0", n);
+    for k in 0..instances {
+        let n = (k % 255) as u8 + 1;
+        let mut i = InstanceConfig::new(format!("VI_{k}"), format!("eth{}", k / 255), n);
         i.version = version;
         i.priority = priority;
         i.advert_interval = interval;
@@ -29,15 +32,17 @@ fn engine(version: Version, priority: u8, interval: Duration, instances: u8) -> 
         cfg.instances.push(i);
     }
     let mut e = Engine::new(cfg, Instant::ZERO).expect("valid");
-    e.handle(
-        Instant::ZERO,
-        Input::Interface(InterfaceUpdate {
-            name: "eth0".into(),
-            up: true,
-            ipv4: Some(ME),
-            ipv6_link_local: None,
-        }),
-    );
+    for k in 0..instances.div_ceil(255) {
+        e.handle(
+            Instant::ZERO,
+            Input::Interface(InterfaceUpdate {
+                name: format!("eth{k}"),
+                up: true,
+                ipv4: Some(ME),
+                ipv6_link_local: None,
+            }),
+        );
+    }
     while e.poll_output().is_some() {}
     e
 }
@@ -105,6 +110,38 @@ fn backup_receive(c: &mut Criterion) {
     }
 }
 
+fn backup_receive_and_poll_timeout(c: &mut Criterion) {
+    // What a driver does per packet: hand it over, drain, ask for the next deadline. The
+    // advert moves one Backup's Master_Down_Timer; every other instance has a timer too.
+    for instances in [1u16, 255, 4095] {
+        let mut e = engine(Version::V3, 100, Duration::from_millis(10), instances);
+        let bytes = advert(Version::V3, 1);
+        let mut now = Instant::ZERO;
+        c.bench_function(
+            &format!("rx_advert_poll_timeout/v3_10ms_{instances}inst"),
+            |b| {
+                b.iter(|| {
+                    now += Duration::from_micros(1);
+                    e.handle(
+                        now,
+                        Input::Packet(RxPacket {
+                            interface: "eth0",
+                            src: IpAddr::V4(PEER),
+                            dst: IpAddr::V4(MULTICAST_V4),
+                            ttl: 255,
+                            payload: black_box(&bytes),
+                        }),
+                    );
+                    while let Some(o) = e.poll_output() {
+                        black_box(o);
+                    }
+                    black_box(e.poll_timeout())
+                })
+            },
+        );
+    }
+}
+
 fn master_send(c: &mut Criterion) {
     // One owner instance: every handle_timeout at its deadline sends one advert.
     let mut e = engine(Version::V3, 255, Duration::from_millis(10), 1);
@@ -119,5 +156,10 @@ fn master_send(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, backup_receive, master_send);
+criterion_group!(
+    benches,
+    backup_receive,
+    backup_receive_and_poll_timeout,
+    master_send
+);
 criterion_main!(benches);

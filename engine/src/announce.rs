@@ -45,6 +45,14 @@ impl AnnouncePlan {
             .map(|d| now + d);
     }
 
+    /// Restart the refresh period from `now` (a reload that added VIPs announced them all).
+    pub fn restart_refresh(&mut self, now: Instant, garp: &GarpConfig) {
+        self.refresh_at = garp
+            .master_refresh
+            .filter(|d| !d.is_zero())
+            .map(|d| now + d);
+    }
+
     /// Forget everything (leaving Master).
     pub fn stop(&mut self) {
         self.bursts.clear();

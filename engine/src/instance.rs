@@ -2,7 +2,7 @@
 //! plus keepalived's FAULT state.
 
 use crate::announce::AnnouncePlan;
-use crate::config::{AuthConfig, GlobalConfig, InstanceConfig};
+use crate::config::{AuthConfig, GlobalConfig, InstanceConfig, VirtualAddress};
 use crate::counters::{DiscardReason, InstanceCounters};
 use crate::io::{FaultCause, InstanceId, Output, Reason, State, StateChange, Transmit};
 use crate::time::Instant;
@@ -56,6 +56,10 @@ pub(crate) struct Instance {
     pub counters: InstanceCounters,
     pub vips_installed: bool,
     pub last_transition: Option<Instant>,
+    /// The deadline this instance has on the engine's heap (entries that differ are stale).
+    pub armed: Option<Instant>,
+    /// Removed by a reconfiguration: inert, kept so its id is never reused.
+    pub retired: bool,
     expected_auth: Auth,
     /// Our VIPs, sorted, for the address-list check (RFC 5798 §7.1).
     vip_set: Vec<IpAddr>,
@@ -64,17 +68,7 @@ pub(crate) struct Instance {
 impl Instance {
     pub fn new(id: InstanceId, cfg: InstanceConfig) -> Self {
         let adver_interval = normalize_interval(cfg.version, cfg.advert_interval);
-        let expected_auth = match (&cfg.version, &cfg.auth) {
-            (Version::V2, Some(AuthConfig::Pass(p))) => Auth::pass(p),
-            (Version::V2, Some(AuthConfig::Ah)) => Auth::Other {
-                kind: AUTH_AH,
-                data: [0; 8],
-            },
-            _ => Auth::None,
-        };
-        let mut vip_set: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
-        vip_set.sort_unstable();
-        Instance {
+        let mut inst = Instance {
             id,
             iface: Arc::from(cfg.interface.as_str()),
             family: cfg.family(),
@@ -95,10 +89,118 @@ impl Instance {
             counters: InstanceCounters::default(),
             vips_installed: false,
             last_transition: None,
-            expected_auth,
-            vip_set,
+            armed: None,
+            retired: false,
+            expected_auth: Auth::None,
+            vip_set: Vec::new(),
             cfg,
+        };
+        inst.derive_from_config();
+        inst
+    }
+
+    /// Recomputes what the instance derives from its configuration.
+    fn derive_from_config(&mut self) {
+        let cfg = &self.cfg;
+        self.adver_interval = normalize_interval(cfg.version, cfg.advert_interval);
+        self.expected_auth = match (&cfg.version, &cfg.auth) {
+            (Version::V2, Some(AuthConfig::Pass(p))) => Auth::pass(p),
+            (Version::V2, Some(AuthConfig::Ah)) => Auth::Other {
+                kind: AUTH_AH,
+                data: [0; 8],
+            },
+            _ => Auth::None,
+        };
+        self.vip_set = cfg.vips.iter().map(|v| v.addr).collect();
+        self.vip_set.sort_unstable();
+        self.iface = Arc::from(cfg.interface.as_str());
+        self.family = cfg.family();
+    }
+
+    /// keepalived's reload of a running instance (2.2.7 `clear_diff_vrrp`,
+    /// `restore_vrrp_state`, `vrrp_init_instance_sands`): the state is kept and the new
+    /// settings apply in place. A Master removes the VIPs no longer configured, adds the new
+    /// ones (announcing every VIP once more if any was added), then advertises at once with
+    /// its new priority and restarts Adver_Timer; a Backup restarts Master_Down_Timer with the
+    /// new priority and interval. Master_Adver_Interval goes back to the configured interval
+    /// and a running preempt_delay is forgotten. A priority set at run time is replaced by
+    /// the configured one.
+    pub fn reconfigure(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        cfg: InstanceConfig,
+        priority: u8,
+    ) {
+        let old_vips: Vec<VirtualAddress> = self.all_vips().cloned().collect();
+        let old_vip_ifaces: Vec<Arc<str>> = old_vips
+            .iter()
+            .map(|v| self.vip_interface(&v.dev))
+            .collect();
+        self.cfg = cfg;
+        self.derive_from_config();
+        self.base_priority = self.cfg.priority.max(1);
+        self.priority = priority;
+        self.master_adver_interval = self.adver_interval;
+        self.preempt_until = None;
+        match self.state {
+            State::Master => {
+                for (vip, interface) in old_vips.iter().zip(old_vip_ifaces) {
+                    if !self.all_vips().any(|v| v == vip) {
+                        ctx.out.push_back(Output::RemoveVip {
+                            instance: self.id,
+                            interface,
+                            vip: vip.clone(),
+                        });
+                    }
+                }
+                let added: Vec<VirtualAddress> = self
+                    .all_vips()
+                    .filter(|v| !old_vips.contains(v))
+                    .cloned()
+                    .collect();
+                for vip in &added {
+                    ctx.out.push_back(Output::AddVip {
+                        instance: self.id,
+                        interface: self.vip_interface(&vip.dev),
+                        vip: vip.clone(),
+                    });
+                }
+                if !added.is_empty() {
+                    self.announce_rounds(ctx, self.cfg.garp.master_repeat);
+                    self.announce.restart_refresh(now, &self.cfg.garp);
+                }
+                self.send_advert(ctx, self.priority);
+                self.adver_timer = Some(now + self.adver_interval);
+                self.master_priority = Some(self.priority);
+            }
+            State::Backup => {
+                self.master_down_timer = Some(now + self.master_down_interval());
+            }
+            State::Initialize | State::Fault => {}
         }
+    }
+
+    /// A reconfiguration removed this instance: shut it down (a Master sends priority 0 and
+    /// releases its VIPs, as keepalived's `clear_diff_vrrp` does) and make it inert.
+    pub fn retire(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        if self.state == State::Master {
+            self.send_advert(ctx, PRIORITY_STOP);
+            self.leave_master(ctx);
+        }
+        self.master_down_timer = None;
+        self.preempt_until = None;
+        if self.state != State::Initialize {
+            self.transition(ctx, now, State::Initialize, Reason::Removed);
+        }
+        self.started = true;
+        self.retired = true;
+        self.armed = None;
+    }
+
+    /// The VIPs and excluded VIPs, in configuration order.
+    fn all_vips(&self) -> impl Iterator<Item = &VirtualAddress> {
+        self.cfg.vips.iter().chain(&self.cfg.vips_excluded)
     }
 
     /// Skew_Time with the current priority and Master_Adver_Interval.
@@ -224,10 +326,14 @@ impl Instance {
 
     /// RFC 5798 §6.4.1 (owner) and §6.4.2 (Master_Down_Timer fired): send an advert,
     /// announce the VIPs, set Adver_Timer, become Master.
+    ///
+    /// The advert goes first, then the state change, the VIPs and their announcements, as
+    /// keepalived 2.2.7 does (`vrrp_state_master_tx`: "the old master needs to remove the VIPs
+    /// before we send the gratuitous ARPs, so send the advert first").
     fn become_master(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
+        self.send_advert(ctx, self.priority);
         self.transition(ctx, now, State::Master, reason);
         self.install_vips(ctx);
-        self.send_advert(ctx, self.priority);
         self.announce.start(now, &self.cfg.garp);
         let rounds = self
             .announce

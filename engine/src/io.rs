@@ -1,7 +1,7 @@
 //! What goes into the engine ([`Input`]) and what comes out ([`Output`]).
 //!
-//! Outputs form one FIFO so that causal order holds: within one transition to Master the
-//! state change comes first, then the VIPs, the advert and the announcements.
+//! Outputs form one FIFO in the order the crate documentation sets out (within a transition
+//! to Master: the advert, the state change, the VIPs, the announcements); drivers keep it.
 
 use crate::config::VirtualAddress;
 use crate::time::Instant;
@@ -142,6 +142,8 @@ pub enum Reason {
     },
     /// Shutdown event (RFC 5798 §6.4.2 / §6.4.3).
     Shutdown,
+    /// A reconfiguration removed the instance (shut down as on the Shutdown event).
+    Removed,
     /// Entered FAULT.
     Fault {
         /// What failed.

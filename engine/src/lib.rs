@@ -2,7 +2,59 @@
 //!
 //! Time comes in, outputs come out: no sockets, no clock, no OS randomness. The same inputs at
 //! the same times give the same outputs, so the simulator and the real daemon run the very
-//! same logic.
+//! same logic. One [`Engine`] serves every instance of a host: it owns the instance table,
+//! the VRID demultiplexing, every timer, the shared script runs and reconfiguration.
+//!
+//! # The driver contract
+//!
+//! After quinn-proto's `Connection` and str0m's `Rtc`, a driver runs one loop:
+//!
+//! ```text
+//! loop {
+//!     engine.handle(now, input)            // a packet, an interface report, a check result, ...
+//!       or engine.handle_timeout(now)      // the deadline from poll_timeout has come
+//!       or engine.reconfigure(now, config) // SIGHUP
+//!     while let Some(out) = engine.poll_output() { carry it out, in this order }
+//!     sleep until engine.poll_timeout() or the next input
+//! }
+//! ```
+//!
+//! - **Drain after every mutation.** Each of [`Engine::handle`], [`Engine::handle_timeout`]
+//!   and [`Engine::reconfigure`] is one mutation; its outputs join one FIFO. A driver may
+//!   batch several inputs (e.g. every packet of one `recvmmsg`) before draining, since the
+//!   FIFO keeps their outputs in input order, but it must drain before it sleeps and must
+//!   read [`Engine::poll_timeout`] after draining: any mutation can move the next deadline.
+//! - **Time never goes backwards.** `now` is the engine's [`Instant`], an offset from an
+//!   origin the driver picks (the simulator: simulated time; the daemon: `CLOCK_MONOTONIC`
+//!   since start). The engine keeps the latest `now` it was given; an earlier one is taken
+//!   as that latest one, so a late or reordered call never moves a timer back or fires one
+//!   twice. [`Engine::handle_timeout`] is idempotent and tolerates late and spurious calls:
+//!   everything due at or before `now` runs, earliest first, and nothing else.
+//! - **The order of outputs is decided here, once.** Drivers carry outputs out in the order
+//!   polled and never reorder them (a driver may batch consecutive [`Output::Transmit`]s into
+//!   one system call, since that keeps the order). Within one event:
+//!   - becoming Master (RFC 5798 §6.4.1 / §6.4.2): the advert, then the state change, then
+//!     each VIP added, then the announcements (gratuitous ARP / unsolicited NA), as
+//!     keepalived 2.2.7's `vrrp_state_master_tx` does (the old Master hears the advert
+//!     before the new one announces the VIPs);
+//!   - leaving Master for Backup (RFC 5798 §6.4.3): each VIP removed, then the state change;
+//!   - shutdown, removal by reconfiguration, and FAULT of a Master: the priority-0 advert,
+//!     each VIP removed, then the state change;
+//!   - a reconfigured Master: VIPs removed, VIPs added, announcements, then its advert.
+//!
+//!   Instances are visited in configuration order when one event touches several (an
+//!   interface report, a check result, reconfiguration); timers due at the same instant run
+//!   start-up first, then scripts, then instances, each in id order. Notify scripts belong to
+//!   the state change: a driver starts them when it carries out [`Output::StateChanged`].
+//! - **Checks.** [`Output::RunCheck`] asks the driver to run a `vrrp_script` once, whatever
+//!   the number of instances tracking it; the driver answers with [`Input::CheckResult`]
+//!   echoing the sequence number (stale answers are ignored), and each instance applies its
+//!   own weight.
+//! - **Reconfiguration** follows keepalived's reload: see [`Engine::reconfigure`].
+//! - **Cost.** A received advert is O(1) to find its instance (a VRID table per interface)
+//!   and O(log n) to re-arm its timer; [`Engine::poll_timeout`] is O(1); a wake-up costs
+//!   O(log n) per timer due. Interface reports, check-status changes and reconfiguration
+//!   visit every instance.
 //!
 //! What lives where:
 //! - [`time`]: the engine's [`Instant`], an offset from an origin the driver picks.
@@ -10,8 +62,10 @@
 //! - [`wire`]: the packet codec (VRRPv2 RFC 3768, VRRPv3 RFC 5798 / RFC 9568), checksums.
 //! - [`config`]: the typed configuration model, keepalived's defaults.
 //! - [`keepalived`]: the keepalived.conf front end that produces [`config::Config`].
-//! - [`Engine`] with its [`Input`] and [`Output`]: the state machines of all virtual routers
-//!   of one host, health-check tracking and gratuitous ARP scheduling.
+//! - [`Engine`] with its [`Input`] and [`Output`] ([`io`]): the host's instances, timers
+//!   (a deadline heap), demultiplexing and reconfiguration; the state machine of one
+//!   virtual router, tracking ([`tracking`]), gratuitous ARP scheduling, discard
+//!   [`counters`], RFC [`timing`] formulas, the read-only [`snapshot`].
 
 pub mod config;
 pub mod keepalived;
@@ -31,7 +85,7 @@ pub mod snapshot;
 pub mod timing;
 pub mod tracking;
 
-pub use engine::{ConfigError, Engine};
+pub use engine::{ConfigError, Engine, ReconfigureSummary};
 pub use io::{
     CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, Reason, RxPacket, ScriptId, State,
     Transmit,

@@ -34,6 +34,10 @@ pub(crate) struct ScriptState {
     pub next_run: Option<Instant>,
     /// Sequence number of the run in flight.
     pub in_flight: Option<u64>,
+    /// When the run in flight was asked for.
+    pub issued_at: Option<Instant>,
+    /// Removed by a reconfiguration: kept so its id is never reused, never run.
+    pub retired: bool,
     pub last_seq: u64,
     pub last_outcome: Option<CheckOutcome>,
 }
@@ -53,6 +57,8 @@ impl ScriptState {
             consecutive_fail: 0,
             next_run: None,
             in_flight: None,
+            issued_at: None,
+            retired: false,
             last_seq: 0,
             last_outcome: None,
         }
@@ -102,6 +108,53 @@ pub(crate) struct Verdict {
 }
 
 impl Tracker {
+    /// Takes a new configuration's scripts and files, matched by name (keepalived's reload):
+    /// a kept script keeps its status, counters and any run in flight, with the new
+    /// settings; a kept file keeps its value; new ones are appended (new ids); removed
+    /// scripts are retired, so a late result for them is ignored.
+    pub fn reconfigure(&mut self, config: &Config) {
+        let mut kept = vec![false; self.scripts.len()];
+        let mut script_index = BTreeMap::new();
+        for cfg in &config.scripts {
+            let id = match self.script_index.get(&cfg.name) {
+                Some(&ScriptId(i)) => {
+                    kept[i as usize] = true;
+                    self.scripts[i as usize].cfg = cfg.clone();
+                    ScriptId(i)
+                }
+                None => {
+                    self.scripts.push(ScriptState::new(cfg.clone()));
+                    ScriptId(self.scripts.len() as u32 - 1)
+                }
+            };
+            script_index.insert(cfg.name.clone(), id);
+        }
+        for (s, kept) in self.scripts.iter_mut().zip(kept) {
+            if !kept {
+                s.retired = true;
+                s.in_flight = None;
+                s.issued_at = None;
+                s.next_run = None;
+            }
+        }
+        self.script_index = script_index;
+        let mut file_index = BTreeMap::new();
+        for f in &config.track_files {
+            let i = match self.file_index.get(&f.name) {
+                Some(&i) => {
+                    self.files[i].0 = f.clone();
+                    i
+                }
+                None => {
+                    self.files.push((f.clone(), f.init_value.unwrap_or(0)));
+                    self.files.len() - 1
+                }
+            };
+            file_index.insert(f.name.clone(), i);
+        }
+        self.file_index = file_index;
+    }
+
     pub fn new(config: &Config) -> Self {
         let scripts = config
             .scripts

@@ -165,15 +165,15 @@ fn becoming_master_announces_five_then_five_more_after_five_seconds() {
     let mut expected = vec![became; 5];
     expected.extend(vec![became + Duration::from_secs(5); 5]);
     assert_eq!(announces, expected);
-    // Causal order at the transition: state, VIP, advert, announcements.
+    // Order at the transition, as keepalived: advert, state, VIP, announcements.
     let at: Vec<&Output> = log
         .iter()
         .filter(|(t, _)| *t == became)
         .map(|(_, o)| o)
         .collect();
-    assert!(matches!(at[0], Output::StateChanged(_)));
-    assert!(matches!(at[1], Output::AddVip { .. }));
-    assert!(matches!(at[2], Output::Transmit(_)));
+    assert!(matches!(at[0], Output::Transmit(_)));
+    assert!(matches!(at[1], Output::StateChanged(_)));
+    assert!(matches!(at[2], Output::AddVip { .. }));
     assert!(matches!(at[3], Output::Announce { .. }));
 }
 

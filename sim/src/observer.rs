@@ -635,6 +635,7 @@ pub fn reason_text(r: &Reason) -> String {
             format!("higher priority {priority} from {from}")
         }
         Reason::Shutdown => "shutdown".into(),
+        Reason::Removed => "removed by reload".into(),
         Reason::Fault { cause } => format!("fault: {cause:?}"),
         Reason::FaultCleared => "fault cleared".into(),
     }

@@ -306,3 +306,22 @@ impl Lan {
             .collect()
     }
 }
+
+impl Lan {
+    /// Reconfigure node `n` now (keepalived's reload) and collect its outputs.
+    pub fn reconfigure(&mut self, n: usize, cfg: Config) -> vrrp_engine::ReconfigureSummary {
+        let e = self.nodes[n].as_mut().expect("node is up");
+        let summary = e.reconfigure(self.now, cfg).expect("valid config");
+        self.collect(n);
+        summary
+    }
+
+    /// Outputs of node `n` from `from` on (inclusive), with their times.
+    pub fn outputs_since(&self, n: usize, from: Instant) -> Vec<(Instant, &Output)> {
+        self.log
+            .iter()
+            .filter(|(t, m, _)| *m == n && *t >= from)
+            .map(|(t, _, o)| (*t, o))
+            .collect()
+    }
+}

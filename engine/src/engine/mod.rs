@@ -1,0 +1,526 @@
+//! [`Engine`]: all virtual routers of one host behind one sans-IO API.
+//!
+//! The driver contract (what may be batched, time, the order of outputs) is written out in
+//! the crate documentation ([`crate`]). What lives where:
+//! - this file: the engine's state, inputs, timers due, outputs, snapshot;
+//! - [`reconfigure`](self::reconfigure): a new configuration applied to a running engine
+//!   (keepalived's reload);
+//! - `timers`: the deadline heap; `demux`: (interface, family, VRID) -> instance;
+//!   `validate`: what makes a configuration runnable.
+
+mod demux;
+mod reconfigure;
+mod timers;
+mod validate;
+
+pub use reconfigure::ReconfigureSummary;
+pub use validate::ConfigError;
+
+use crate::config::{Config, GlobalConfig, InstanceConfig, ScriptConfig};
+use crate::counters::{DiscardCounters, DiscardReason};
+use crate::instance::{Ctx, Instance};
+use crate::io::{CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State};
+use crate::snapshot::{InstanceSnapshot, ScriptSnapshot, Snapshot};
+use crate::time::Instant;
+use crate::tracking::Tracker;
+use crate::types::Family;
+use crate::wire::{DecodeError, Packet};
+use demux::Demux;
+use std::collections::VecDeque;
+use timers::{Deadlines, TimerKey};
+
+/// The VRRP engine of one host: every instance, every tracked check, one timer structure.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    global: GlobalConfig,
+    /// Every instance ever configured, indexed by [`InstanceId`]. Instances removed by a
+    /// reconfiguration stay (retired, inert) so their ids are never reused and outputs
+    /// already emitted for them can still be resolved.
+    instances: Vec<Instance>,
+    /// The live instances in configuration order.
+    order: Vec<u32>,
+    demux: Demux,
+    tracker: Tracker,
+    /// Which scripts some live instance tracks (only those run), by [`ScriptId`].
+    tracked_scripts: Vec<bool>,
+    out: VecDeque<Output>,
+    deadlines: Deadlines,
+    /// When `vrrp_startup_delay` ends.
+    start_at: Instant,
+    /// The start-up deadline on the heap, while instances wait for it.
+    startup_armed: Option<Instant>,
+    /// The latest time seen: an earlier `now` is taken as this one.
+    now: Instant,
+    stopped: bool,
+    unmatched: DiscardCounters,
+}
+
+fn decode_reason(e: DecodeError) -> DiscardReason {
+    match e {
+        DecodeError::Truncated { .. } | DecodeError::Length { .. } => DiscardReason::Length,
+        DecodeError::Version(_) => DiscardReason::Version,
+        DecodeError::Type(_) => DiscardReason::Type,
+        DecodeError::V2OverIpv6 | DecodeError::MixedFamilies => DiscardReason::Family,
+    }
+}
+
+impl Engine {
+    /// Build the engine for `config` at time `now`.
+    ///
+    /// Instances start (RFC 5798 §6.4.1 Startup event) once the driver has reported their
+    /// interface with [`Input::Interface`], and not before `vrrp_startup_delay` has passed.
+    /// Tracked checks are first run at `now`.
+    pub fn new(config: Config, now: Instant) -> Result<Engine, ConfigError> {
+        validate::check_config(&config)?;
+        let tracker = Tracker::new(&config);
+        let mut engine = Engine {
+            start_at: now + config.global.startup_delay,
+            global: config.global,
+            instances: Vec::with_capacity(config.instances.len()),
+            order: Vec::with_capacity(config.instances.len()),
+            demux: Demux::default(),
+            tracker,
+            tracked_scripts: Vec::new(),
+            out: VecDeque::new(),
+            deadlines: Deadlines::default(),
+            startup_armed: None,
+            now,
+            stopped: false,
+            unmatched: DiscardCounters::default(),
+        };
+        for cfg in config.instances {
+            let id = engine.instances.len() as u32;
+            engine.instances.push(Instance::new(InstanceId(id), cfg));
+            engine.order.push(id);
+        }
+        engine.rebuild_demux();
+        engine.retrack_scripts(now);
+        engine.settle();
+        Ok(engine)
+    }
+
+    /// Feed one input at time `now`. Drain [`Engine::poll_output`] afterwards.
+    pub fn handle(&mut self, now: Instant, input: Input<'_>) {
+        let now = self.advance(now);
+        match input {
+            Input::Packet(rx) => self.handle_packet(now, &rx),
+            Input::Interface(update) => {
+                self.tracker.interfaces.insert(update.name.clone(), update);
+                self.start_and_retrack(now);
+            }
+            Input::CheckResult {
+                script,
+                seq,
+                outcome,
+            } => self.handle_check_result(now, script, seq, outcome),
+            Input::TrackFile { file, value } => {
+                if let Some(f) = self.tracker.files.get_mut(file.0 as usize) {
+                    f.1 = value;
+                    self.start_and_retrack(now);
+                }
+            }
+            Input::SetPriority { instance, priority } => {
+                if let Some(i) = self.live_mut(instance) {
+                    i.base_priority = priority.max(1);
+                    self.start_and_retrack(now);
+                }
+            }
+            Input::Shutdown => self.shutdown(now),
+        }
+        self.settle();
+    }
+
+    /// Time never goes backwards: an earlier `now` than one already seen is taken as that one.
+    fn advance(&mut self, now: Instant) -> Instant {
+        self.now = self.now.max(now);
+        self.now
+    }
+
+    fn live_mut(&mut self, id: InstanceId) -> Option<&mut Instance> {
+        self.instances.get_mut(id.0 as usize).filter(|i| !i.retired)
+    }
+
+    fn shutdown(&mut self, now: Instant) {
+        self.stopped = true;
+        for k in 0..self.order.len() {
+            let n = self.order[k] as usize;
+            let src = self.instances[n].src;
+            let mut ctx = Ctx {
+                out: &mut self.out,
+                global: &self.global,
+                src,
+            };
+            self.instances[n].shutdown(&mut ctx, now);
+            self.instances[n].armed = None;
+        }
+        for s in &mut self.tracker.scripts {
+            s.next_run = None;
+        }
+        self.startup_armed = None;
+        self.deadlines.clear();
+    }
+
+    fn handle_packet(&mut self, now: Instant, rx: &RxPacket<'_>) {
+        let family = Family::of(&rx.src);
+        if Family::of(&rx.dst) != family {
+            self.unmatched.count(DiscardReason::Family);
+            return;
+        }
+        let table = self.demux.table(rx.interface, family);
+        let pkt = match Packet::new_checked(rx.payload, family) {
+            Ok(p) => p,
+            Err(e) => {
+                // Attribute what we can to the instance the VRID byte names.
+                let reason = decode_reason(e);
+                match rx.payload.get(1).and_then(|&v| Demux::lookup(table, v)) {
+                    Some(n) => self.instances[n].discard(reason),
+                    None => self.unmatched.count(reason),
+                }
+                return;
+            }
+        };
+        let Some(n) = Demux::lookup(table, pkt.vrid()) else {
+            // RFC 5798 §7.1: "MUST verify that the VRID is configured on the receiving
+            // interface ... If the above check fails, the receiver MUST discard the packet".
+            self.unmatched.count(DiscardReason::Vrid);
+            return;
+        };
+        // The source address is cached on the instance (refreshed on every interface or
+        // tracking change): the receive path does no map lookups.
+        let src = self.instances[n].src;
+        let mut ctx = Ctx {
+            out: &mut self.out,
+            global: &self.global,
+            src,
+        };
+        self.instances[n].receive(&mut ctx, now, &pkt, rx.src, rx.dst, rx.ttl);
+        self.rearm_instance(n);
+    }
+
+    fn handle_check_result(
+        &mut self,
+        now: Instant,
+        script: ScriptId,
+        seq: u64,
+        outcome: CheckOutcome,
+    ) {
+        let Some(s) = self.tracker.scripts.get_mut(script.0 as usize) else {
+            return;
+        };
+        if s.in_flight != Some(seq) {
+            return; // stale or unknown: a newer run supersedes it
+        }
+        s.in_flight = None;
+        s.issued_at = None;
+        if s.apply(outcome) {
+            self.start_and_retrack(now);
+        }
+    }
+
+    /// Start instances that can start, then re-evaluate tracking for all (configuration
+    /// order). O(instances): runs on interface, check-status and priority changes only.
+    fn start_and_retrack(&mut self, now: Instant) {
+        let mut pending = false;
+        for k in 0..self.order.len() {
+            let n = self.order[k] as usize;
+            let verdict = self
+                .tracker
+                .evaluate(&self.instances[n].cfg, self.instances[n].base_priority);
+            let src = self.tracker.source_address(&self.instances[n].cfg);
+            let inst = &mut self.instances[n];
+            inst.src = src;
+            let mut ctx = Ctx {
+                out: &mut self.out,
+                global: &self.global,
+                src,
+            };
+            if !inst.started {
+                let known = self.tracker.interfaces.contains_key(&inst.cfg.interface);
+                if !self.stopped && known && now >= self.start_at {
+                    inst.start(&mut ctx, now, verdict);
+                } else {
+                    inst.priority = verdict.priority;
+                    inst.fault = verdict.fault;
+                    pending |= !self.stopped && known;
+                }
+            } else if inst.state != State::Initialize {
+                inst.apply_verdict(&mut ctx, now, verdict);
+            }
+            self.rearm_instance(n);
+        }
+        // Instances that know their interface and wait for `vrrp_startup_delay` get one
+        // deadline for all of them.
+        if !pending || now >= self.start_at {
+            self.startup_armed = None;
+        } else if self.startup_armed.is_none() {
+            self.startup_armed = Some(self.start_at);
+            self.deadlines.push(self.start_at, TimerKey::Startup);
+        }
+    }
+
+    /// Puts an instance's earliest deadline on the heap if it changed.
+    fn rearm_instance(&mut self, n: usize) {
+        let inst = &mut self.instances[n];
+        let next = if self.stopped || inst.retired {
+            None
+        } else {
+            inst.next_deadline()
+        };
+        if next != inst.armed {
+            inst.armed = next;
+            if let Some(at) = next {
+                self.deadlines.push(at, TimerKey::Instance(n as u32));
+            }
+        }
+    }
+
+    /// Schedules a script to run at `at` (or stops it with `None`).
+    fn schedule_script(&mut self, s: usize, at: Option<Instant>) {
+        let script = &mut self.tracker.scripts[s];
+        if script.next_run != at {
+            script.next_run = at;
+            if let Some(at) = at {
+                self.deadlines.push(at, TimerKey::Script(s as u32));
+            }
+        }
+    }
+
+    /// Recomputes which scripts live instances track; a newly tracked script runs at `now`,
+    /// an untracked one stops.
+    fn retrack_scripts(&mut self, now: Instant) {
+        let mut tracked = vec![false; self.tracker.scripts.len()];
+        for &n in &self.order {
+            for t in &self.instances[n as usize].cfg.track_scripts {
+                if let Some(&ScriptId(s)) = self.tracker.script_index.get(&t.name) {
+                    tracked[s as usize] = true;
+                }
+            }
+        }
+        for (s, &on) in tracked.iter().enumerate() {
+            let was = self.tracked_scripts.get(s).copied().unwrap_or(false);
+            if on && (!was || self.tracker.scripts[s].next_run.is_none()) {
+                self.schedule_script(s, Some(now));
+            } else if !on {
+                self.schedule_script(s, None);
+            }
+        }
+        self.tracked_scripts = tracked;
+    }
+
+    /// Drops stale heap heads so [`Engine::poll_timeout`] can peek; rebuilds the heap when
+    /// stale entries pile up (a Backup pushes a new Master_Down_Timer on every advert).
+    fn settle(&mut self) {
+        let instances = &self.instances;
+        let scripts = &self.tracker.scripts;
+        let startup = self.startup_armed;
+        let live = |at: Instant, key: TimerKey| match key {
+            TimerKey::Startup => startup == Some(at),
+            TimerKey::Script(s) => scripts[s as usize].next_run == Some(at),
+            TimerKey::Instance(n) => instances[n as usize].armed == Some(at),
+        };
+        if self.deadlines.len() > 4 * (self.order.len() + scripts.len()) + 64 {
+            self.deadlines.compact(live);
+        }
+        self.deadlines.settle(live);
+    }
+
+    /// Run every timer due at `now`, earliest first. Idempotent; late and spurious calls
+    /// are harmless. Costs O(log n) per timer due, whatever the number of instances.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.advance(now);
+        if self.stopped {
+            return;
+        }
+        while let Some((at, key)) = self.deadlines.peek() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            match key {
+                TimerKey::Startup => {
+                    if self.startup_armed == Some(at) {
+                        self.startup_armed = None;
+                        self.start_and_retrack(now);
+                    }
+                }
+                TimerKey::Script(s) => {
+                    if self.tracker.scripts[s as usize].next_run == Some(at) {
+                        self.run_script(s as usize, at, now);
+                    }
+                }
+                TimerKey::Instance(n) => {
+                    let n = n as usize;
+                    if self.instances[n].armed == Some(at) {
+                        self.instances[n].armed = None;
+                        let src = self.instances[n].src;
+                        let mut ctx = Ctx {
+                            out: &mut self.out,
+                            global: &self.global,
+                            src,
+                        };
+                        self.instances[n].on_timeout(&mut ctx, now);
+                        self.rearm_instance(n);
+                    }
+                }
+            }
+        }
+        self.settle();
+    }
+
+    /// A script's interval came round at `at`: ask the driver to run it, once for every
+    /// instance that tracks it.
+    fn run_script(&mut self, s: usize, at: Instant, now: Instant) {
+        let script = &mut self.tracker.scripts[s];
+        let interval = script
+            .cfg
+            .interval
+            .max(core::time::Duration::from_millis(1));
+        let mut next = at + interval;
+        if next <= now {
+            next = now + interval;
+        }
+        let timeout = script.cfg.effective_timeout();
+        let mut status_changed = false;
+        let mut run = true;
+        if script.in_flight.is_some() {
+            // keepalived skips a run while the previous one is still going; one that has
+            // outlived its timeout without a result counts as timed out.
+            let issued = script.issued_at.unwrap_or(now);
+            if now.saturating_duration_since(issued) < timeout {
+                run = false;
+            } else {
+                script.in_flight = None;
+                status_changed = script.apply(CheckOutcome::Timeout);
+            }
+        }
+        if run {
+            script.last_seq += 1;
+            script.in_flight = Some(script.last_seq);
+            script.issued_at = Some(now);
+            self.out.push_back(Output::RunCheck {
+                script: ScriptId(s as u32),
+                seq: script.last_seq,
+                timeout,
+            });
+        }
+        self.schedule_script(s, Some(next));
+        if status_changed {
+            self.start_and_retrack(now);
+        }
+    }
+
+    fn rebuild_demux(&mut self) {
+        let instances = &self.instances;
+        self.demux = Demux::build(self.order.iter().map(|&n| {
+            let i = &instances[n as usize];
+            (i.id, i.cfg.interface.as_str(), i.family, i.cfg.vrid)
+        }));
+    }
+
+    /// The next output, in the engine's order (see the crate docs); `None` when drained.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`Engine::handle_timeout`] must next be called; `None` when nothing is pending.
+    /// O(1).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.stopped {
+            return None;
+        }
+        self.deadlines.peek().map(|(at, _)| at)
+    }
+
+    /// The id of the live instance called `name`.
+    pub fn instance_id(&self, name: &str) -> Option<InstanceId> {
+        self.order
+            .iter()
+            .map(|&n| &self.instances[n as usize])
+            .find(|i| i.cfg.name == name)
+            .map(|i| i.id)
+    }
+
+    /// The ids of the live instances, in configuration order.
+    pub fn instance_ids(&self) -> impl Iterator<Item = InstanceId> + '_ {
+        self.order.iter().map(|&n| InstanceId(n))
+    }
+
+    /// The id of the `vrrp_script` called `name`.
+    pub fn script_id(&self, name: &str) -> Option<ScriptId> {
+        self.tracker.script_index.get(name).copied()
+    }
+
+    /// The configuration of an instance. Also answers for an instance a reconfiguration
+    /// removed, so outputs emitted for it can still be resolved.
+    pub fn instance_config(&self, id: InstanceId) -> Option<&InstanceConfig> {
+        self.instances.get(id.0 as usize).map(|i| &i.cfg)
+    }
+
+    /// The configuration of a script (also of one a reconfiguration removed).
+    pub fn script_config(&self, id: ScriptId) -> Option<&ScriptConfig> {
+        self.tracker.scripts.get(id.0 as usize).map(|s| &s.cfg)
+    }
+
+    /// The `global_defs` in force.
+    pub fn global_config(&self) -> &GlobalConfig {
+        &self.global
+    }
+
+    /// The current state of an instance.
+    pub fn state(&self, id: InstanceId) -> Option<State> {
+        self.instances.get(id.0 as usize).map(|i| i.state)
+    }
+
+    /// A view of every live instance (configuration order) and every configured check.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            instances: self
+                .order
+                .iter()
+                .map(|&n| {
+                    let i = &self.instances[n as usize];
+                    InstanceSnapshot {
+                        id: i.id,
+                        name: i.cfg.name.clone(),
+                        interface: i.cfg.interface.clone(),
+                        family: i.family,
+                        vrid: i.cfg.vrid,
+                        version: i.cfg.version,
+                        state: i.state,
+                        base_priority: i.base_priority,
+                        effective_priority: i.priority,
+                        fault: i.fault.clone(),
+                        master_address: i.master_addr,
+                        master_priority: i.master_priority,
+                        advert_interval: i.adver_interval,
+                        master_adver_interval: i.master_adver_interval,
+                        master_down_interval: i.master_down_interval(),
+                        vips_installed: i.vips_installed,
+                        next_timer: i.next_deadline(),
+                        preempt_until: i.preempt_until,
+                        last_transition: i.last_transition,
+                        counters: i.counters,
+                    }
+                })
+                .collect(),
+            scripts: self
+                .tracker
+                .scripts
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.retired)
+                .map(|(n, s)| ScriptSnapshot {
+                    id: ScriptId(n as u32),
+                    name: s.cfg.name.clone(),
+                    status: s.status,
+                    consecutive_pass: s.consecutive_pass,
+                    consecutive_fail: s.consecutive_fail,
+                    last_outcome: s.last_outcome,
+                    running: s.in_flight.is_some(),
+                    tracked: self.tracked_scripts[n],
+                })
+                .collect(),
+            unmatched: self.unmatched,
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! [`Engine::reconfigure`]: a new configuration for a running engine (keepalived's reload).
+
+use super::{validate, Engine};
+use crate::config::{Config, InstanceConfig};
+use crate::instance::{Ctx, Instance};
+use crate::io::InstanceId;
+use crate::time::Instant;
+use crate::types::Family;
+use core::net::IpAddr;
+use serde::{Deserialize, Serialize};
+
+/// What a reconfiguration did to each instance, by name (for logs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconfigureSummary {
+    /// Same identity and the same settings: left alone (timers re-armed as keepalived does).
+    pub unchanged: Vec<String>,
+    /// Same identity, new settings applied in place, state kept.
+    pub changed: Vec<String>,
+    /// Removed and added under the same name: its identity changed, it restarted.
+    pub restarted: Vec<String>,
+    /// No longer configured: shut down.
+    pub removed: Vec<String>,
+    /// New: started.
+    pub added: Vec<String>,
+}
+
+/// What makes an instance the same one across a reload (keepalived's `vrrp_exist`).
+fn identity(cfg: &InstanceConfig) -> (&str, Family, u8, bool, Option<IpAddr>) {
+    let unicast = !cfg.unicast_peers.is_empty();
+    (
+        cfg.interface.as_str(),
+        cfg.family(),
+        cfg.vrid,
+        unicast,
+        cfg.unicast_src.filter(|_| unicast),
+    )
+}
+
+impl Engine {
+    /// Apply a new configuration at `now` (keepalived's reload, SIGHUP), with keepalived
+    /// 2.2.7's semantics (`clear_diff_vrrp`, `restore_vrrp_state`, `clear_diff_script`,
+    /// `vrrp_init_state`). On an error nothing changes. Drain [`Engine::poll_output`]
+    /// afterwards, as after [`Engine::handle`].
+    ///
+    /// - An instance is the same across a reload when its interface, address family, VRID,
+    ///   unicast-or-multicast mode and `unicast_src_ip` are (keepalived's `vrrp_exist`); its name
+    ///   may change. It keeps its [`InstanceId`], state, VIPs and counters; every other setting
+    ///   (priority, advert interval, VIP list, authentication, tracking, preempt, notify, ...)
+    ///   applies in place: see below for what a Master and a Backup do.
+    ///   Nothing transitions and no priority-0 advert is sent.
+    /// - An instance whose identity changed (e.g. a new VRID or interface) is a removal plus an
+    ///   addition: it restarts.
+    /// - A removed instance shuts down as on SIGTERM (priority 0 and VIPs released if Master)
+    ///   and goes to Initialize with [`Reason::Removed`](crate::Reason::Removed).
+    /// - A new instance starts as at start-up (no `vrrp_startup_delay` again).
+    /// - Scripts and tracked files are matched by name: a kept script keeps its status and a
+    ///   run in flight; every tracked script runs again at once (keepalived queues every script
+    ///   on reload). `global_defs` apply in place and touch no instance by themselves.
+    ///
+    /// The order of outputs: removed instances first (configuration order of the old file),
+    /// then kept instances' VIP changes and adverts, then new instances, then any state change
+    /// tracking causes; then the check runs.
+    ///
+    /// A kept Master removes the VIPs no longer configured, adds the new ones (announcing
+    /// every VIP once more if any was added), then advertises at once with its new priority
+    /// and restarts Adver_Timer (keepalived's `reload_master`); a kept Backup restarts
+    /// Master_Down_Timer from `now` with the new priority and interval. Both take the
+    /// configured interval as Master_Adver_Interval again, forget a running preempt_delay,
+    /// and replace a priority set at run time ([`crate::Input::SetPriority`]) by the
+    /// configured one.
+    pub fn reconfigure(
+        &mut self,
+        now: Instant,
+        config: Config,
+    ) -> Result<ReconfigureSummary, validate::ConfigError> {
+        validate::check_config(&config)?;
+        let now = self.advance(now);
+        let mut summary = ReconfigureSummary::default();
+
+        // Match every new instance with a live one of the same identity.
+        let mut matched: Vec<Option<usize>> = Vec::with_capacity(config.instances.len());
+        let mut taken = vec![false; self.instances.len()];
+        for cfg in &config.instances {
+            let key = identity(cfg);
+            let m = self
+                .order
+                .iter()
+                .map(|&n| n as usize)
+                .find(|&n| !taken[n] && identity(&self.instances[n].cfg) == key);
+            if let Some(n) = m {
+                taken[n] = true;
+            }
+            matched.push(m);
+        }
+
+        self.tracker.reconfigure(&config);
+
+        // Removed instances shut down first.
+        for k in 0..self.order.len() {
+            let n = self.order[k] as usize;
+            if taken[n] {
+                continue;
+            }
+            summary.removed.push(self.instances[n].cfg.name.clone());
+            let src = self.instances[n].src;
+            let mut ctx = Ctx {
+                out: &mut self.out,
+                global: &self.global,
+                src,
+            };
+            self.instances[n].retire(&mut ctx, now);
+        }
+
+        self.global = config.global;
+        let mut order = Vec::with_capacity(config.instances.len());
+        for (cfg, m) in config.instances.into_iter().zip(matched) {
+            match m {
+                Some(n) => {
+                    if self.instances[n].cfg == cfg {
+                        summary.unchanged.push(cfg.name.clone());
+                    } else {
+                        summary.changed.push(cfg.name.clone());
+                    }
+                    let priority = self.tracker.evaluate(&cfg, cfg.priority.max(1)).priority;
+                    let src = self.tracker.source_address(&cfg);
+                    let inst = &mut self.instances[n];
+                    inst.src = src;
+                    let mut ctx = Ctx {
+                        out: &mut self.out,
+                        global: &self.global,
+                        src,
+                    };
+                    inst.reconfigure(&mut ctx, now, cfg, priority);
+                    order.push(n as u32);
+                }
+                None => {
+                    summary.added.push(cfg.name.clone());
+                    let id = self.instances.len() as u32;
+                    self.instances.push(Instance::new(InstanceId(id), cfg));
+                    order.push(id);
+                }
+            }
+        }
+        self.order = order;
+        self.rebuild_demux();
+        for n in 0..self.instances.len() {
+            self.rearm_instance(n);
+        }
+        summary.restarted = summary
+            .removed
+            .iter()
+            .filter(|r| summary.added.contains(r))
+            .cloned()
+            .collect();
+        summary.removed.retain(|r| !summary.restarted.contains(r));
+        summary.added.retain(|a| !summary.restarted.contains(a));
+
+        // New instances start, FAULT is re-evaluated, then every tracked script runs.
+        self.start_and_retrack(now);
+        self.retrack_scripts(now);
+        for s in 0..self.tracker.scripts.len() {
+            if self.tracked_scripts[s] {
+                self.schedule_script(s, Some(now));
+            }
+        }
+        self.settle();
+        Ok(summary)
+    }
+}
