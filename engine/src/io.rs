@@ -153,6 +153,23 @@ pub enum Reason {
     FaultCleared,
 }
 
+impl core::fmt::Display for Reason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Reason::Startup => f.write_str("startup"),
+            Reason::AddressOwner => f.write_str("address owner"),
+            Reason::MasterDown => f.write_str("master down timer"),
+            Reason::HigherPriority { from, priority } => {
+                write!(f, "higher priority {priority} from {from}")
+            }
+            Reason::Shutdown => f.write_str("shutdown"),
+            Reason::Removed => f.write_str("removed by reload"),
+            Reason::Fault { cause } => write!(f, "fault: {cause:?}"),
+            Reason::FaultCleared => f.write_str("fault cleared"),
+        }
+    }
+}
+
 /// What holds an instance in FAULT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "name")]

@@ -47,11 +47,34 @@ pub struct Args {
     /// Write a JSONL trace of states, packets and VIPs here (schema: docs/trace.md).
     #[arg(long = "trace")]
     pub trace_file: Option<PathBuf>,
+    /// Listen for run-time commands (`priority INSTANCE N`) on this Unix datagram socket.
+    #[arg(long = "control")]
+    pub control_socket: Option<PathBuf>,
+    /// Send one command (e.g. `priority VI_1 150`) to a running daemon's `--control` socket,
+    /// print its answer and exit.
+    #[arg(long = "control-send", num_args = 2, value_names = ["SOCKET", "COMMAND"])]
+    pub control_send: Option<Vec<String>>,
 }
 
 /// Runs the command line; the exit code is the process's.
 pub fn run() -> ExitCode {
     let args = Args::parse();
+    if let Some([socket, command]) = args.control_send.as_deref() {
+        return match vrrp_real::daemon::control::send(socket.as_ref(), command) {
+            Ok(answer) => {
+                println!("{answer}");
+                if answer.starts_with("ok") {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("vrrpd-real: control socket {socket}: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if !args.config_test {
         return vrrp_real::daemon::run(vrrp_real::daemon::Options {
             file: args.file,
@@ -62,6 +85,7 @@ pub fn run() -> ExitCode {
             status_file: args.status_file,
             trace_file: args.trace_file,
             strict: args.strict,
+            control_socket: args.control_socket,
         });
     }
     config_test(&args)

@@ -1,5 +1,6 @@
-//! SIGHUP reload keeps an unchanged instance's state and VIP while a changed one restarts;
-//! a link flap takes the Master to FAULT and its VIPs come back after the link returns.
+//! SIGHUP reload keeps an unchanged instance's state and VIP, and applies a priority change
+//! in place (no restart, as keepalived); a link flap takes the Master to FAULT and its VIPs
+//! come back after the link returns.
 
 mod support;
 
@@ -78,17 +79,11 @@ fn reload_keeps_unchanged_instance_and_link_flap_restores_vips() {
         "VI_1's VIP was removed on reload"
     );
     assert!(
-        new_lines
-            .iter()
-            .any(|l| l["kind"] == "state" && l["instance"] == "VI_2" && l["to"] == "INIT"),
-        "VI_2 was not restarted"
+        !new_lines.iter().any(|l| l["kind"] == "state"),
+        "a priority change restarted an instance: {new_lines:?}"
     );
-    assert!(lab.has_addr(0, &v1));
-    assert!(
-        wait_until(Duration::from_secs(8), || lab.has_addr(0, &v2)),
-        "VI_2 did not come back:\n{}",
-        log(&dir, "a")
-    );
+    assert_eq!(after["instances"][1]["state"], "MASTER", "{after}");
+    assert!(lab.has_addr(0, &v1) && lab.has_addr(0, &v2));
 
     // Link flap: FAULT, the Backup takes over; link back: VIPs return to A.
     let ns = lab.hosts[0].ns.clone();

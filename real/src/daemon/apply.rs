@@ -1,0 +1,294 @@
+//! Each engine output carried out on the OS: adverts queued on their socket, VIPs through
+//! netlink, gratuitous ARP / unsolicited NA, check runs, and state changes with their log
+//! line, notify scripts, status file and trace line.
+
+use super::driver::{CheckDone, Daemon};
+use super::status;
+use crate::os::{garp, netlink, scripts};
+use serde_json::{json, Value};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+use vrrp_engine::io::StateChange;
+use vrrp_engine::{CheckOutcome, Family, InstanceId, Output, Reason, ScriptId, State, Transmit};
+
+impl Daemon {
+    /// The name of an instance (also of one a reload removed).
+    fn name_of(&self, id: InstanceId) -> String {
+        self.engine
+            .instance_config(id)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| format!("#{}", id.0))
+    }
+
+    /// Queues an advert on the socket of its interface and family; sent by the next flush.
+    pub(super) fn queue_advert(&mut self, tx: Transmit) {
+        let family = Family::of(&tx.dst);
+        let res = match self
+            .socks
+            .iter_mut()
+            .find(|s| s.family == family && *s.ifname == *tx.interface)
+        {
+            Some(s) => s.sock.queue(
+                &mut s.tx,
+                tx.instance.0,
+                tx.src,
+                tx.dst,
+                tx.ttl,
+                &tx.payload,
+            ),
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no socket on this interface",
+            )),
+        };
+        if let Err(e) = res {
+            let name = self.name_of(tx.instance);
+            tracing::warn!("{name}: sending advert on {}: {e}", tx.interface);
+        } else if tracing::enabled!(tracing::Level::DEBUG) {
+            let name = self.name_of(tx.instance);
+            tracing::debug!(
+                "{name}: advert {} -> {} prio {}",
+                tx.src,
+                tx.dst,
+                vrrp_engine::wire::Packet::new_checked_between(&tx.payload[..], tx.src, tx.dst)
+                    .map(|p| p.priority())
+                    .unwrap_or(0)
+            );
+        }
+        if self.trace.enabled() {
+            let t = self.secs(self.now());
+            let name = self.name_of(tx.instance);
+            self.trace.tx(t, &name, &tx);
+        }
+    }
+
+    /// Carries out one output other than an advert.
+    pub(super) async fn apply(&mut self, out: Output) {
+        let now = self.now();
+        let t = self.secs(now);
+        match out {
+            Output::AddVip {
+                instance,
+                interface,
+                vip,
+            } => {
+                let name = self.name_of(instance);
+                let ifname = interface.to_string();
+                match self
+                    .ifaces
+                    .get(&ifname)
+                    .map(|i| i.index)
+                    .filter(|&i| i != 0)
+                {
+                    Some(idx) => match netlink::add_vip(&self.handle, idx, &vip).await {
+                        Ok(()) => tracing::info!(
+                            "{name}: added VIP {}/{} on {ifname}",
+                            vip.addr,
+                            vip.prefix_len
+                        ),
+                        Err(e) => {
+                            tracing::error!("{name}: adding VIP {} on {ifname}: {e}", vip.addr)
+                        }
+                    },
+                    None => tracing::error!("{name}: VIP {}: no interface {ifname}", vip.addr),
+                }
+                self.trace.vip(t, true, &name, &ifname, &vip);
+                self.held.insert((ifname, vip.addr), vip);
+            }
+            Output::RemoveVip {
+                instance,
+                interface,
+                vip,
+            } => {
+                let name = self.name_of(instance);
+                let ifname = interface.to_string();
+                self.held.remove(&(ifname.clone(), vip.addr));
+                if let Some(idx) = self
+                    .ifaces
+                    .get(&ifname)
+                    .map(|i| i.index)
+                    .filter(|&i| i != 0)
+                {
+                    match netlink::del_addr(&self.handle, idx, vip.addr).await {
+                        Ok(_) => tracing::info!("{name}: removed VIP {} from {ifname}", vip.addr),
+                        Err(e) => {
+                            tracing::warn!("{name}: removing VIP {} from {ifname}: {e}", vip.addr)
+                        }
+                    }
+                }
+                self.trace.vip(t, false, &name, &ifname, &vip);
+            }
+            Output::Announce {
+                instance,
+                interface,
+                addr,
+            } => {
+                let name = self.name_of(instance);
+                self.announce(&name, &interface, addr);
+                self.trace.announce(t, &name, &interface, addr);
+            }
+            Output::StateChanged(sc) => self.on_state(sc, t),
+            Output::RunCheck {
+                script,
+                seq,
+                timeout,
+            } => self.run_check(script, seq, timeout),
+            Output::Transmit(tx) => self.queue_advert(tx),
+        }
+    }
+
+    /// One gratuitous ARP (IPv4) or unsolicited NA (IPv6) for `addr` on `ifname`.
+    fn announce(&self, name: &str, ifname: &str, addr: IpAddr) {
+        let info = self.ifaces.get(ifname);
+        let frame = match (info.and_then(|i| i.mac), addr) {
+            (Some(mac), IpAddr::V4(a)) => Some(garp::arp_frame(mac, a)),
+            (Some(mac), IpAddr::V6(a)) => {
+                Some(garp::na_frame(mac, a, garp::ipv6_forwarding(ifname)))
+            }
+            (None, _) => None,
+        };
+        match (frame, info) {
+            (Some(f), Some(i)) => {
+                if let Err(e) = self.announcer.send(i.index, &f) {
+                    tracing::warn!("{name}: announcing {addr} on {ifname}: {e}");
+                } else {
+                    tracing::debug!("{name}: announced {addr} on {ifname}");
+                }
+            }
+            _ => tracing::debug!("{name}: no MAC on {ifname}: {addr} not announced"),
+        }
+    }
+
+    /// Runs a `vrrp_script` once (the engine asks once per interval, whatever the number of
+    /// instances tracking it) and reports the outcome back.
+    fn run_check(&mut self, script: ScriptId, seq: u64, timeout: Duration) {
+        let Some(cfg) = self.engine.script_config(script) else {
+            return;
+        };
+        let tx = self.check_tx.clone();
+        let done = move |outcome| {
+            let _ = tx.send(CheckDone {
+                script,
+                seq,
+                outcome,
+            });
+        };
+        let global = self.engine.global_config();
+        let user_spec = cfg.user.as_deref().or(global.script_user.as_deref());
+        let run_as = match scripts::resolve_user(user_spec) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!("vrrp_script {}: {e}: counted as failing", cfg.name);
+                done(CheckOutcome::Fail);
+                return;
+            }
+        };
+        if global.enable_script_security {
+            if let Some(why) = scripts::insecure_reason(&cfg.script) {
+                tracing::error!(
+                    "vrrp_script {}: refused by enable_script_security ({why}): counted as failing",
+                    cfg.name
+                );
+                done(CheckOutcome::Fail);
+                return;
+            }
+        }
+        let cmdline = cfg.script.clone();
+        let name = cfg.name.clone();
+        tokio::spawn(async move {
+            let outcome = scripts::run_check(&cmdline, run_as, timeout).await;
+            tracing::debug!("vrrp_script {name}: {outcome:?}");
+            done(outcome);
+        });
+    }
+
+    /// A state change: log line, trace line, notify scripts (queued, run in order), status.
+    fn on_state(&mut self, sc: StateChange, t: f64) {
+        let Some(cfg) = self.engine.instance_config(sc.instance) else {
+            return;
+        };
+        let name = cfg.name.clone();
+        tracing::info!(
+            "{name}: {} -> {} ({}), priority {}",
+            sc.from.as_str(),
+            sc.to.as_str(),
+            sc.reason,
+            sc.priority
+        );
+        self.trace.state(t, &name, cfg.vrid, &sc);
+        // keepalived 2.2.7 (`clear_diff_vrrp`): an instance a reload removed gets the FAULT
+        // notifies unless it already was in FAULT (`notify_deleted` is not supported).
+        let word = match (sc.to, &sc.reason) {
+            (State::Initialize, Reason::Removed) if sc.from == State::Fault => None,
+            (State::Initialize, Reason::Removed) => Some(State::Fault),
+            (to, _) => Some(to),
+        };
+        let notify = &cfg.notify;
+        let (specific, state_word) = match word {
+            Some(State::Master) => (notify.master.clone(), "MASTER"),
+            Some(State::Backup) => (notify.backup.clone(), "BACKUP"),
+            Some(State::Fault) => (notify.fault.clone(), "FAULT"),
+            Some(State::Initialize) => (notify.stop.clone(), "STOP"),
+            None => (None, ""),
+        };
+        let generic = word.and(notify.generic.clone());
+        let run_as = scripts::resolve_user(self.engine.global_config().script_user.as_deref())
+            .ok()
+            .flatten();
+        if let Some(q) = &self.notify_tx {
+            if let Some(cmd) = specific {
+                let _ = q.send(scripts::Notify {
+                    words: scripts::split_words(&cmd),
+                    run_as,
+                });
+            }
+            if let Some(cmd) = generic {
+                let mut words = scripts::split_words(&cmd);
+                words.extend([
+                    "INSTANCE".to_string(),
+                    name,
+                    state_word.to_string(),
+                    sc.priority.to_string(),
+                ]);
+                let _ = q.send(scripts::Notify { words, run_as });
+            }
+        }
+        if self.opts.status_file.is_some() {
+            self.write_status();
+        }
+    }
+
+    /// The status JSON: the engine's snapshot plus what the daemon holds.
+    fn status(&self) -> Value {
+        let snap = self.engine.snapshot();
+        let vips: Vec<Value> = self
+            .held
+            .iter()
+            .map(|((i, a), v)| json!({"interface": i, "addr": a, "prefix_len": v.prefix_len}))
+            .collect();
+        json!({
+            "node": self.node,
+            "t": self.secs(self.now()),
+            "pid": std::process::id(),
+            "config": self.opts.file,
+            "instances": snap.instances,
+            "scripts": snap.scripts,
+            "unmatched": snap.unmatched,
+            "vips": vips,
+        })
+    }
+
+    /// Writes the status JSON (SIGUSR1, and after every state change with `--status`).
+    pub(super) fn write_status(&self) {
+        let path = self
+            .opts
+            .status_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/tmp/vrrpd-real.json"));
+        match status::write(&path, &self.status()) {
+            Ok(()) => tracing::debug!("status written to {}", path.display()),
+            Err(e) => tracing::warn!("cannot write status to {}: {e}", path.display()),
+        }
+    }
+}

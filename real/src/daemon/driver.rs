@@ -1,0 +1,275 @@
+//! The event loop: one engine, one timer, one drain.
+//!
+//! Every wake-up is one or more engine mutations (a batch of received packets, the timer, a
+//! check result, a netlink event, SIGHUP, a control command), then one drain of the engine's
+//! outputs in its order, then the timer re-armed at [`Engine::poll_timeout`].
+
+use super::control::Control;
+use super::trace::Trace;
+use super::Options;
+use crate::os::netlink::IfInfo;
+use crate::os::socket::{RxBatch, TxBatch, VrrpSocket};
+use crate::os::{garp, scripts, timer};
+use futures::StreamExt;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use vrrp_engine::config::{Config, VirtualAddress};
+use vrrp_engine::{CheckOutcome, Engine, Family, Input, Instant, Output, RxPacket, ScriptId};
+
+/// One raw VRRP socket and its queue of adverts to send.
+pub(super) struct SockEntry {
+    pub ifname: String,
+    pub family: Family,
+    pub sock: VrrpSocket,
+    pub tx: TxBatch,
+}
+
+/// A finished check, reported back to the engine.
+pub(super) struct CheckDone {
+    pub script: ScriptId,
+    pub seq: u64,
+    pub outcome: CheckOutcome,
+}
+
+/// Netlink multicast messages (links and addresses).
+pub(super) type NetlinkEvents = futures::channel::mpsc::UnboundedReceiver<(
+    rtnetlink::packet_core::NetlinkMessage<rtnetlink::packet_route::RouteNetlinkMessage>,
+    rtnetlink::sys::SocketAddr,
+)>;
+
+/// The daemon's state: the engine and the OS resources that carry out its outputs.
+pub(super) struct Daemon {
+    pub opts: Options,
+    /// `CLOCK_MONOTONIC` at start: engine time zero.
+    pub origin: Duration,
+    pub node: String,
+    pub handle: rtnetlink::Handle,
+    pub engine: Engine,
+    /// The configuration the engine runs (for interface names and VIP devices).
+    pub config: Config,
+    pub ifaces: BTreeMap<String, IfInfo>,
+    pub socks: Vec<SockEntry>,
+    pub rxbuf: RxBatch,
+    pub timer: timer::Timer,
+    /// Every configured VIP address: our own address events need no interface re-read.
+    pub vip_set: BTreeSet<IpAddr>,
+    pub check_tx: mpsc::UnboundedSender<CheckDone>,
+    pub check_rx: mpsc::UnboundedReceiver<CheckDone>,
+    pub notify_tx: Option<mpsc::UnboundedSender<scripts::Notify>>,
+    pub notify_task: Option<tokio::task::JoinHandle<()>>,
+    pub nl_events: NetlinkEvents,
+    pub announcer: garp::Announcer,
+    pub trace: Trace,
+    pub control: Option<Control>,
+    /// VIPs we installed: (interface, address) -> the VIP.
+    pub held: BTreeMap<(String, IpAddr), VirtualAddress>,
+}
+
+impl Daemon {
+    /// Opens netlink, the timer, the trace and the control socket, removes VIPs a previous
+    /// run left, builds the engine and reports every interface to it.
+    pub async fn start(config: Config, opts: Options) -> Result<Daemon, String> {
+        let origin = timer::monotonic();
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| format!("netlink: {e}"))?;
+        tokio::spawn(conn);
+        use rtnetlink::MulticastGroup as G;
+        let (ev_conn, _ev_handle, nl_events) =
+            rtnetlink::new_multicast_connection(&[G::Link, G::Ipv4Ifaddr, G::Ipv6Ifaddr])
+                .map_err(|e| format!("netlink events: {e}"))?;
+        tokio::spawn(ev_conn);
+        let node = config.global.router_id.clone().unwrap_or_else(|| {
+            nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "vrrpd-real".into())
+        });
+        let trace = Trace::open(opts.trace_file.as_deref(), &node)
+            .map_err(|e| format!("cannot open trace file: {e}"))?;
+        let control = match &opts.control_socket {
+            Some(p) => {
+                Some(Control::bind(p).map_err(|e| format!("control socket {}: {e}", p.display()))?)
+            }
+            None => None,
+        };
+        let timer = timer::Timer::new().map_err(|e| format!("timerfd: {e}"))?;
+        let (check_tx, check_rx) = mpsc::unbounded_channel();
+        let (notify_tx, notify_task) = scripts::notify_queue();
+        let engine = Engine::new(config.clone(), Instant::ZERO).map_err(|e| e.to_string())?;
+        let mut d = Daemon {
+            opts,
+            origin,
+            node,
+            handle,
+            engine,
+            vip_set: super::interfaces::vip_addrs(&config).collect(),
+            config,
+            ifaces: BTreeMap::new(),
+            socks: Vec::new(),
+            rxbuf: RxBatch::new(),
+            timer,
+            check_tx,
+            check_rx,
+            notify_tx: Some(notify_tx),
+            notify_task: Some(notify_task),
+            nl_events,
+            announcer: garp::Announcer::open(),
+            trace,
+            control,
+            held: BTreeMap::new(),
+        };
+        tracing::info!(
+            "vrrpd-real {} starting: {} ({} instances), node {}",
+            env!("CARGO_PKG_VERSION"),
+            d.opts.file.display(),
+            d.config.instances.len(),
+            d.node
+        );
+        d.sweep().await;
+        for name in d.interface_names() {
+            d.refresh(&name).await;
+        }
+        Ok(d)
+    }
+
+    /// Engine time now: `CLOCK_MONOTONIC` since start.
+    pub fn now(&self) -> Instant {
+        Instant::from_offset(timer::monotonic().saturating_sub(self.origin))
+    }
+
+    /// Seconds since start, for traces.
+    pub fn secs(&self, at: Instant) -> f64 {
+        at.offset().as_secs_f64()
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down.
+    pub async fn run(&mut self) -> ExitCode {
+        let sig = |k| signal(k).map_err(|e| tracing::error!("signal handler: {e}"));
+        let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
+            sig(SignalKind::terminate()),
+            sig(SignalKind::interrupt()),
+            sig(SignalKind::hangup()),
+            sig(SignalKind::user_defined1()),
+        ) else {
+            return ExitCode::from(1);
+        };
+        // The timer is a timerfd with nanosecond resolution: ask the kernel for little slack.
+        // SAFETY: prctl(PR_SET_TIMERSLACK) takes a plain integer.
+        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0) };
+        loop {
+            self.drain().await;
+            let next = self.engine.poll_timeout();
+            self.timer.arm(next.map(|d| self.origin + d.offset()));
+            let socks = &self.socks;
+            let rxbuf = &mut self.rxbuf;
+            let readable = std::future::poll_fn(|cx| {
+                for (n, s) in socks.iter().enumerate() {
+                    if let std::task::Poll::Ready(r) = s.sock.poll_recv_batch(cx, rxbuf) {
+                        return std::task::Poll::Ready((n, r));
+                    }
+                }
+                std::task::Poll::Pending
+            });
+            let control = self.control.as_ref();
+            let command = async {
+                match control {
+                    Some(c) => c.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                r = self.timer.wait() => {
+                    if let Err(e) = r {
+                        tracing::warn!("timer: {e}");
+                    }
+                    let now = self.now();
+                    self.engine.handle_timeout(now);
+                }
+                (n, r) = readable => match r {
+                    Ok(()) => self.on_packets(n),
+                    Err(e) => {
+                        tracing::warn!("receive on {}: {e}", self.socks[n].ifname);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                Some(c) = self.check_rx.recv() => {
+                    let now = self.now();
+                    self.engine.handle(now, Input::CheckResult {
+                        script: c.script,
+                        seq: c.seq,
+                        outcome: c.outcome,
+                    });
+                }
+                Some((msg, _)) = self.nl_events.next() => self.on_netlink(msg).await,
+                _ = hup.recv() => self.reload().await,
+                _ = usr1.recv() => self.write_status(),
+                cmd = command => self.on_command(cmd),
+            }
+        }
+        self.shutdown().await;
+        ExitCode::SUCCESS
+    }
+
+    /// Hands every packet of the last batch read on socket `s` to the engine.
+    fn on_packets(&mut self, s: usize) {
+        let at = self.now();
+        let entry = &self.socks[s];
+        for k in 0..self.rxbuf.len() {
+            let (m, payload) = self.rxbuf.get(k);
+            if self.trace.enabled() {
+                self.trace
+                    .rx(self.secs(at), &entry.ifname, m.src, m.dst, m.ttl, payload);
+            }
+            self.engine.handle(
+                at,
+                Input::Packet(RxPacket {
+                    interface: &entry.ifname,
+                    src: m.src,
+                    dst: m.dst,
+                    ttl: m.ttl,
+                    payload,
+                }),
+            );
+        }
+    }
+
+    /// Carries out every engine output in the engine's order. Consecutive adverts are queued
+    /// per socket and sent with one `sendmmsg` each before any other output is carried out,
+    /// so batching never reorders.
+    pub async fn drain(&mut self) {
+        while let Some(out) = self.engine.poll_output() {
+            match out {
+                Output::Transmit(tx) => self.queue_advert(tx),
+                other => {
+                    self.flush_adverts();
+                    self.apply(other).await;
+                }
+            }
+        }
+        self.flush_adverts();
+    }
+
+    /// Sends every queued advert.
+    fn flush_adverts(&mut self) {
+        for s in &mut self.socks {
+            if s.tx.is_empty() {
+                continue;
+            }
+            let engine = &self.engine;
+            let ifname = &s.ifname;
+            s.sock.flush(&mut s.tx, |tag, e| {
+                let name = engine
+                    .instance_config(vrrp_engine::InstanceId(tag))
+                    .map(|c| c.name.as_str())
+                    .unwrap_or("?");
+                tracing::warn!("{name}: sending advert on {ifname}: {e}");
+            });
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! SIGHUP (the engine's reconfiguration, keepalived's reload) and SIGTERM (shutdown).
+
+use super::driver::Daemon;
+use crate::os::netlink;
+use std::net::IpAddr;
+use std::time::Duration;
+use vrrp_engine::keepalived::{self, FsLoader};
+use vrrp_engine::Input;
+
+impl Daemon {
+    /// Re-reads the configuration and hands it to the engine: unchanged instances keep their
+    /// state and VIPs, changed ones apply in place, removed ones hand over, new ones start
+    /// (see [`vrrp_engine::Engine::reconfigure`]). A configuration with errors is refused
+    /// and the running one kept.
+    pub(super) async fn reload(&mut self) {
+        tracing::info!("SIGHUP: reloading {}", self.opts.file.display());
+        let kopts = keepalived::Options {
+            strict: self.opts.strict,
+        };
+        let config = match keepalived::load(&self.opts.file, &FsLoader, &kopts) {
+            Ok(l) => {
+                for f in &l.findings {
+                    tracing::warn!("reload: {f}");
+                }
+                l.config
+            }
+            Err(f) => {
+                for x in &f.0 {
+                    tracing::error!("reload: {x}");
+                }
+                tracing::error!("reload: configuration has errors, keeping the running one");
+                return;
+            }
+        };
+        let now = self.now();
+        match self.engine.reconfigure(now, config.clone()) {
+            Ok(s) => {
+                for (names, what) in [
+                    (&s.unchanged, "unchanged, keeps its state"),
+                    (&s.changed, "changed, applied in place, keeps its state"),
+                    (
+                        &s.restarted,
+                        "identity changed (interface, VRID, family or unicast): restarted",
+                    ),
+                    (&s.removed, "removed: stopped"),
+                    (&s.added, "new: started"),
+                ] {
+                    for n in names {
+                        tracing::info!("reload: {n} {what}");
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!("reload: {e}; keeping the running configuration");
+                return;
+            }
+        }
+        self.vip_set = super::interfaces::vip_addrs(&config)
+            .chain(self.held.keys().map(|(_, a)| *a))
+            .collect();
+        self.config = config;
+        self.refresh_all().await;
+    }
+
+    /// Every instance shuts down (a Master sends priority 0 and releases its VIPs), the
+    /// outputs are carried out, anything still held is removed, notifies finish.
+    pub(super) async fn shutdown(&mut self) {
+        tracing::info!("shutting down: releasing every instance");
+        let now = self.now();
+        self.engine.handle(now, Input::Shutdown);
+        self.drain().await;
+        let left: Vec<(String, IpAddr)> = self.held.keys().cloned().collect();
+        for (ifname, a) in left {
+            if let Some(i) = self.ifaces.get(&ifname) {
+                let _ = netlink::del_addr(&self.handle, i.index, a).await;
+            }
+        }
+        self.notify_tx = None;
+        if let Some(task) = self.notify_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        tracing::info!("stopped");
+    }
+}

@@ -1,0 +1,14 @@
+//! OS adapters of the daemon: each turns one kind of engine output or input into Linux
+//! system calls, and holds no protocol logic.
+//!
+//! - [`socket`]: raw VRRP sockets (IP protocol 112) with batched `sendmmsg`/`recvmmsg`;
+//! - [`netlink`]: rtnetlink for interfaces, VIPs and link/address events;
+//! - [`garp`]: gratuitous ARP and unsolicited NA frames on an AF_PACKET socket;
+//! - [`timer`]: one `timerfd` on `CLOCK_MONOTONIC`, armed at the engine's next deadline;
+//! - [`scripts`]: `vrrp_script` checks and notify scripts as child processes.
+
+pub mod garp;
+pub mod netlink;
+pub mod scripts;
+pub mod socket;
+pub mod timer;
