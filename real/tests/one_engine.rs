@@ -287,7 +287,7 @@ fn a_reloaded_master_advertises_at_once_like_keepalived() {
         let times: Vec<f64> = adverts.iter().map(|a| a.t).collect();
         let mut judged = 0;
         for &hup in &hups {
-            let Some(&last) = times.iter().filter(|&&t| t < hup).last() else {
+            let Some(&last) = times.iter().rfind(|&&t| t < hup) else {
                 continue;
             };
             let phase = (hup - last).rem_euclid(1.0);
