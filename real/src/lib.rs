@@ -2,7 +2,8 @@
 //!
 //! What lives where:
 //! - [`daemon`]: the `vrrpd-real` daemon (sockets, netlink, ARP/NA, scripts, status, trace).
-//! - [`lab`]: a throw-away namespace LAN for tests and the simulator's end-to-end runs.
+//!
+//! The namespace LAN that the tests and `examples/bench_daemons.rs` run daemons on is the
+//! `vrrp-lab` crate (`lab/`), a dev-dependency.
 
 pub mod daemon;
-pub mod lab;

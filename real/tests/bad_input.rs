@@ -8,8 +8,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 use support::*;
+use vrrp_lab::Lab;
 use vrrp_real::daemon::socket::inet_checksum;
-use vrrp_real::lab::Lab;
 
 /// A VRRPv2 advert with PASS auth, checksum computed.
 fn advert(vrid: u8, prio: u8, vip: Ipv4Addr, pass: &[u8; 8]) -> Vec<u8> {

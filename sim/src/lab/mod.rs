@@ -1,7 +1,7 @@
 //! `sim lab FILE`: an experiment carried out on a real LAN, in real time.
 //!
 //! One network namespace per node, joined by a bridge in its own namespace
-//! ([`vrrp_real::lab::Lab`]), each with the node's address on `eth0` (the interface name of
+//! ([`vrrp_lab::Lab`]), each with the node's address on `eth0` (the interface name of
 //! its configuration, so configs run unchanged) and one `vrrpd-real` per node started with
 //! `--trace` and `--status`. The fault timeline is carried out for real:
 //!
@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant as Wall};
 use vrrp_engine::keepalived;
-use vrrp_real::lab::{HostSpec, Lab};
+use vrrp_lab::{HostSpec, Lab};
 
 /// What the lab cannot carry out for one variant.
 #[derive(Clone, Debug, Default)]
@@ -610,7 +610,7 @@ impl Runner<'_> {
                 } else {
                     "down"
                 };
-                vrrp_real::lab::ip(&[
+                vrrp_lab::ip(&[
                     "-n",
                     &self.lab.hosts[*n].ns,
                     "link",
