@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use vrrp_real::lab::{sh, Lab};
+use vrrp_lab::{sh, Lab};
 
 const BEGIN: &str = "<!-- bench-daemons:begin -->";
 const END: &str = "<!-- bench-daemons:end -->";

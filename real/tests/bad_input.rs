@@ -8,7 +8,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 use support::*;
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 use vrrp_real::os::socket::inet_checksum;
 
 /// A VRRPv2 advert with PASS auth, checksum computed.

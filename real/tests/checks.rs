@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 use support::*;
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 
 #[test]
 fn failing_check_moves_vip_and_hanging_check_is_killed() {
@@ -81,7 +81,7 @@ fn failing_check_moves_vip_and_hanging_check_is_killed() {
     assert!(log(&dir, "a").contains("timed out"), "{}", log(&dir, "a"));
     // No `sleep 30` outlives its timeout: at most the one of the run in flight remains.
     std::thread::sleep(Duration::from_millis(300));
-    let out = vrrp_real::lab::sh("ip", &["netns", "pids", &lab.hosts[0].ns]).unwrap();
+    let out = vrrp_lab::sh("ip", &["netns", "pids", &lab.hosts[0].ns]).unwrap();
     let sleeps = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .filter(|p| {

@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 use support::*;
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 
 const TOL: f64 = 0.005;
 

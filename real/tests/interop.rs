@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 use support::*;
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 
 fn kill_keepalived(lab: &Lab, pid: u32, dir: &std::path::Path, tag: &str) {
     if let Ok(p) = std::fs::read_to_string(dir.join(format!("{tag}.vrrp.pid"))) {

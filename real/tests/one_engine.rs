@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 use support::*;
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 
 fn trace_lines(dir: &std::path::Path, tag: &str) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join(format!("{tag}.trace")))

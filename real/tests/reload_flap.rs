@@ -6,7 +6,7 @@ mod support;
 
 use std::time::Duration;
 use support::*;
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 
 fn conf(router: &str, p1: u8, p2: u8, vip1: &str, vip2: &str) -> String {
     let i1 = Inst {
@@ -87,14 +87,14 @@ fn reload_keeps_unchanged_instance_and_link_flap_restores_vips() {
 
     // Link flap: FAULT, the Backup takes over; link back: VIPs return to A.
     let ns = lab.hosts[0].ns.clone();
-    vrrp_real::lab::ip(&["-n", &ns, "link", "set", "eth0", "down"]).unwrap();
+    vrrp_lab::ip(&["-n", &ns, "link", "set", "eth0", "down"]).unwrap();
     assert!(
         wait_until(Duration::from_secs(6), || lab.has_addr(1, &v1)),
         "B did not take over during the flap"
     );
     let st = status(&lab, a, &dir, "a");
     assert_eq!(st["instances"][0]["state"], "FAULT", "{st}");
-    vrrp_real::lab::ip(&["-n", &ns, "link", "set", "eth0", "up"]).unwrap();
+    vrrp_lab::ip(&["-n", &ns, "link", "set", "eth0", "up"]).unwrap();
     assert!(
         wait_until(Duration::from_secs(8), || lab.has_addr(0, &v1)
             && lab.has_addr(0, &v2)),

@@ -14,7 +14,7 @@ use std::net::Ipv4Addr;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use support::*;
-use vrrp_real::lab::{HostSpec, Lab};
+use vrrp_lab::{HostSpec, Lab};
 
 const VIP: &str = "172.20.0.100";
 

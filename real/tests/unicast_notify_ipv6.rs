@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 use support::*;
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 
 fn inst(vip: &str, prio: u8, version: u8, advert: &str, extra: &str) -> String {
     Inst {

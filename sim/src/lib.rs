@@ -1,38 +1,29 @@
 //! `vrrp-sim`: deterministic network simulation of VRRP failover experiments.
 //!
-//! What lives where:
-//! - [`experiment`]: the TOML experiment files, their schema, loading with positioned errors.
-//! - [`model`]: the resolved variants (nodes, network, timeline), backend-independent.
-//! - [`net`]: latency and loss draws, partitions, Gilbert-Elliott bursts.
-//! - [`world`]: what clients see: VIP holders, clients' ARP caches, downtime and blackhole.
-//! - [`checks`]: ground truth of the simulated health checks (flap windows).
-//! - [`observer`]: what every backend reports to: world, metrics, invariants, recording.
-//! - [`metrics`]: per-run results and the event log.
-//! - [`event_queue`]: the event-queue backend (time jumps from event to event).
-//! - [`turmoil_backend`]: the turmoil backend (one turmoil host per node, 1 ms tick).
-//! - [`runner`]: runs every variant and seed in parallel, deterministically.
-//! - [`sweep`]: sweep points (one per series and x) for the sweep plots.
-//! - [`theory`]: closed-form expectations (false-takeover rate).
+//! What lives where, in the order a run flows (the `sim` binary's subcommands are in
+//! `src/cli/`, one module each, on top of this library):
+//!
+//! - [`experiment`]: the TOML experiment files, their schema, variant edits, loading with
+//!   positioned errors, and their resolution into runnable variants
+//!   ([`experiment::model`]: nodes, network, timeline; backend-independent).
+//! - [`backend`]: how packets move between the nodes' engines: the event-queue backend
+//!   ([`backend::event_queue`], time jumps from event to event) and the turmoil backend
+//!   ([`backend::turmoil_backend`], one turmoil host per node, 1 ms tick), the network model
+//!   they share ([`backend::net`]: latency, loss, partitions, bursts), the one engine-output
+//!   drain both use ([`backend::drain`]), and [`backend::runner`], which runs every variant
+//!   and seed in parallel, deterministically.
+//! - [`observe`]: what every backend reports to: the [`observe::observer::Observer`] (world,
+//!   metrics, invariants, recording), the clients' view ([`observe::world`]), the health
+//!   checks' ground truth ([`observe::checks`]), per-run results ([`observe::metrics`]) and
+//!   JSONL traces ([`observe::trace`], `docs/trace.md`).
+//! - [`report`]: what comes out: `runs.csv`, `summary.csv`, `events.csv` and the stdout table
+//!   ([`report::output`]), PNG plots ([`report::plots`]), sweep points ([`report::sweep`]),
+//!   closed-form expectations ([`report::theory`]), and `sim compare` ([`report::compare`]).
 //! - [`lab`]: `sim lab`: an experiment on a real namespace LAN with `vrrpd-real`, fed back
 //!   through the observer.
-//! - [`compare`]: `sim compare`: two traces' transitions, advert bytes and timing.
-//! - [`trace`]: JSONL traces (`docs/trace.md`) written by runs and read back.
-//! - [`output`]: `runs.csv`, `summary.csv`, `events.csv`, the stdout table; [`plots`]: PNGs.
 
-pub mod checks;
-pub mod compare;
-pub mod event_queue;
+pub mod backend;
 pub mod experiment;
 pub mod lab;
-pub mod metrics;
-pub mod model;
-pub mod net;
-pub mod observer;
-pub mod output;
-pub mod plots;
-pub mod runner;
-pub mod sweep;
-pub mod theory;
-pub mod trace;
-pub mod turmoil_backend;
-pub mod world;
+pub mod observe;
+pub mod report;

@@ -1,13 +1,10 @@
 //! `sim`: the simulator's command line.
 //!
-//! Each subcommand group lives in its own module and returns `Result<(), CliError>`; this file
+//! Each subcommand group lives in its own module of [`cli`] and returns `Result<(), CliError>`; this file
 //! only parses the arguments and turns an error into one `error: ...` line on stderr and exit
 //! status 1. Add new subcommands as variants of [`Command`].
 
-mod compare_cli;
-mod lab_cli;
-mod packet_cli;
-mod run_cli;
+mod cli;
 
 use clap::{Parser, Subcommand};
 use std::fmt;
@@ -26,13 +23,13 @@ struct Cli {
 enum Command {
     /// Decode and encode VRRP packets (the VRRP payload, without the IP header).
     #[command(subcommand)]
-    Packet(packet_cli::PacketCommand),
+    Packet(cli::packet::PacketCommand),
     /// Run an experiment file: every variant and seed; CSV files, plots and a summary.
-    Run(run_cli::RunArgs),
+    Run(cli::run::RunArgs),
     /// Compare two traces (or trace/output folders): transitions, advert bytes, timing.
-    Compare(compare_cli::CompareArgs),
+    Compare(cli::compare::CompareArgs),
     /// Run an experiment on a real LAN (namespaces, vrrpd-real), in real time; one seed.
-    Lab(lab_cli::LabArgs),
+    Lab(cli::lab::LabArgs),
 }
 
 /// A user-facing failure: printed as one `error: ...` line, exit status 1.
@@ -55,10 +52,10 @@ impl<E: std::error::Error> From<E> for CliError {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Packet(cmd) => packet_cli::run(cmd),
-        Command::Run(args) => run_cli::run(args),
-        Command::Compare(args) => compare_cli::run(args),
-        Command::Lab(args) => lab_cli::run(args),
+        Command::Packet(cmd) => cli::packet::run(cmd),
+        Command::Run(args) => cli::run::run(args),
+        Command::Compare(args) => cli::compare::run(args),
+        Command::Lab(args) => cli::lab::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,12 +12,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use vrrp_engine::{Instant, State};
-use vrrp_sim::event_queue::RunSpec;
+use vrrp_sim::backend::RunSpec;
 use vrrp_sim::experiment::duration::Dur;
+use vrrp_sim::experiment::model::{Fault, LinkModel, NetworkModel, Variant};
 use vrrp_sim::experiment::schema::LatencySpec;
 use vrrp_sim::experiment::{load, Experiment};
-use vrrp_sim::metrics::{Captured, Recording, RunResult};
-use vrrp_sim::model::{Fault, LinkModel, NetworkModel, Variant};
+use vrrp_sim::observe::metrics::{Captured, Recording, RunResult};
 
 /// Longest simulated run in this test.
 const MAX_DURATION: Duration = Duration::from_secs(120);
@@ -191,8 +191,8 @@ fn backends_agree_on_every_experiment_with_a_fixed_latency() {
         .par_iter()
         .map(|(path, exp, k)| {
             let v = on_fixed_network(&exp.variants[*k], LATENCY);
-            let eq = capture(exp, &v, vrrp_sim::event_queue::run);
-            let tm = capture(exp, &v, vrrp_sim::turmoil_backend::run);
+            let eq = capture(exp, &v, vrrp_sim::backend::event_queue::run);
+            let tm = capture(exp, &v, vrrp_sim::backend::turmoil_backend::run);
             compare(&v, &eq, &tm)
                 .map_err(|e| format!("{}, variant {}: {e}", path.display(), v.name))
         })
@@ -217,14 +217,14 @@ fn a_perturbed_latency_is_caught() {
     let eq = capture(
         &exp,
         &on_fixed_network(v, LATENCY),
-        vrrp_sim::event_queue::run,
+        vrrp_sim::backend::event_queue::run,
     );
     // 4 ms on turmoil instead of 1 ms: the Backup's takeover after the stop (one election
     // before it: 2 ms allowed) moves by 3.6 ms.
     let tm = capture(
         &exp,
         &on_fixed_network(v, LATENCY * 4),
-        vrrp_sim::turmoil_backend::run,
+        vrrp_sim::backend::turmoil_backend::run,
     );
     let err = compare(v, &eq, &tm).expect_err("a 2 ms shift must be caught");
     assert!(err.contains("apart"), "{err}");

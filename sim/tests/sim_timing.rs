@@ -1,7 +1,8 @@
 //! The simulator against the RFC formulas, to the nanosecond, with zero latency.
 
 use std::path::Path;
-use vrrp_sim::event_queue::{run, RunSpec};
+use vrrp_sim::backend::event_queue::run;
+use vrrp_sim::backend::RunSpec;
 use vrrp_sim::experiment::parse;
 
 fn node(name: &str, addr: &str, state: &str, prio: u8, version: u8, advert: &str) -> String {
@@ -43,7 +44,7 @@ fn experiment(
     )
 }
 
-fn single(text: &str) -> vrrp_sim::metrics::RunResult {
+fn single(text: &str) -> vrrp_sim::observe::metrics::RunResult {
     let exp = parse(Path::new("t.toml"), text).expect("valid experiment");
     run(RunSpec {
         experiment: &exp,

@@ -4,9 +4,9 @@
 
 use std::path::Path;
 use std::time::Duration;
+use vrrp_sim::backend::runner::{run_all, RunOptions};
 use vrrp_sim::experiment::{load, Experiment};
-use vrrp_sim::runner::{run_all, RunOptions};
-use vrrp_sim::sweep::theory;
+use vrrp_sim::report::sweep::theory;
 
 fn experiment(name: &str) -> Experiment {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -91,9 +91,10 @@ fn bursty_loss_at_the_same_mean_rate_is_far_above_the_formula() {
     exp.variants.retain(|v| v.name == "100ms-bursty-5pct");
     let out = run_all(&exp, &RunOptions::default()).unwrap();
     let observed: u64 = out.results.iter().map(|r| r.split_brain_episodes).sum();
-    let iid =
-        vrrp_sim::theory::false_takeovers_per_hour(Duration::from_millis(100), 0.05) * 2.0 * 600.0
-            / 3600.0;
+    let iid = vrrp_sim::report::theory::false_takeovers_per_hour(Duration::from_millis(100), 0.05)
+        * 2.0
+        * 600.0
+        / 3600.0;
     assert!(
         observed as f64 > 10.0 * iid,
         "bursty {observed} vs i.i.d. theory {iid:.2}"

@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use vrrp_sim::event_queue::RunSpec;
+use vrrp_sim::backend::RunSpec;
+use vrrp_sim::backend::{event_queue, turmoil_backend};
 use vrrp_sim::experiment::{load, parse};
-use vrrp_sim::metrics::Captured;
-use vrrp_sim::{event_queue, turmoil_backend};
+use vrrp_sim::observe::metrics::Captured;
 
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
@@ -110,8 +110,8 @@ fn transitions(
     run: fn(
         RunSpec<'_>,
     ) -> (
-        vrrp_sim::metrics::RunResult,
-        Option<vrrp_sim::metrics::Recording>,
+        vrrp_sim::observe::metrics::RunResult,
+        Option<vrrp_sim::observe::metrics::Recording>,
     ),
 ) -> Vec<(usize, String, String, u128)> {
     let exp = parse(Path::new("t.toml"), text).expect("valid experiment");

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use vrrp_real::lab::Lab;
+use vrrp_lab::Lab;
 
 /// The daemon binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_vrrpd-real");

@@ -7,10 +7,11 @@
 
 pub mod duration;
 mod edit;
+pub mod model;
 mod position;
 pub mod schema;
 
-use crate::model::{Fault, LinkModel, NetworkModel, NodePlan, TimedFault, Variant};
+use model::{Fault, LinkModel, NetworkModel, NodePlan, TimedFault, Variant};
 pub use position::ExperimentError;
 use position::Source;
 use schema::{ExperimentFile, FaultSpec, LatencySpec};
@@ -25,7 +26,7 @@ use vrrp_engine::keepalived::{self, FsLoader, Options, Severity};
 pub enum Backend {
     /// The event queue: time jumps from event to event.
     Event,
-    /// turmoil hosts, one per node, on a 1 ms tick ([`crate::turmoil_backend`]).
+    /// turmoil hosts, one per node, on a 1 ms tick ([`crate::backend::turmoil_backend`]).
     Turmoil,
 }
 
@@ -237,12 +238,12 @@ impl Resolver<'_> {
         if let Some(sw) = &file.outputs.sweep {
             let spec = sw.get_ref();
             for m in &spec.metrics {
-                if !crate::output::METRIC_NAMES.contains(&m.as_str()) {
+                if !crate::report::output::METRIC_NAMES.contains(&m.as_str()) {
                     self.err(
                         sw.span(),
                         format!(
                             "unknown sweep metric {m:?} (metrics: {})",
-                            crate::output::METRIC_NAMES.join(", ")
+                            crate::report::output::METRIC_NAMES.join(", ")
                         ),
                     );
                 }
@@ -485,14 +486,14 @@ impl Resolver<'_> {
                     idx(&mut *self, node).map(|n| Fault::Check {
                         node: n,
                         script: script.clone(),
-                        behaviour: crate::model::CheckBehaviour::Fail,
+                        behaviour: model::CheckBehaviour::Fail,
                     })
                 }
                 FaultSpec::CheckPass { node, script, .. } => {
                     idx(&mut *self, node).map(|n| Fault::Check {
                         node: n,
                         script: script.clone(),
-                        behaviour: crate::model::CheckBehaviour::Pass,
+                        behaviour: model::CheckBehaviour::Pass,
                     })
                 }
                 FaultSpec::CheckFlap {
@@ -515,7 +516,7 @@ impl Resolver<'_> {
                     idx(&mut *self, node).map(|n| Fault::Check {
                         node: n,
                         script: script.clone(),
-                        behaviour: crate::model::CheckBehaviour::Flap {
+                        behaviour: model::CheckBehaviour::Flap {
                             start: at.0,
                             period: period.0,
                             duty: *duty,

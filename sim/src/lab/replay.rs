@@ -4,18 +4,20 @@
 //!
 //! Mapping: `state`, `tx`, `vip_add`, `vip_del` and `announce` lines become the engine outputs
 //! they trace; `rx` lines are adverts delivered; every `announce` reaches every client at
-//! once (the client ARP model; there is no client namespace). Invariants are not checked: they
+//! once (the client ARP model; there is no client namespace). The outputs go through
+//! [`report`](crate::backend::report), as the backends' do. Invariants are not checked: they
 //! need the engine's snapshot, which a trace does not carry.
 //!
-//! [`Observer`]: crate::observer::Observer
+//! [`Observer`]: crate::observe::observer::Observer
 
 use super::LabRun;
+use crate::backend::net::Net;
+use crate::backend::Wire;
+use crate::experiment::model::{Fault, Variant};
 use crate::experiment::Experiment;
-use crate::metrics::{Recording, RunResult};
-use crate::model::{Fault, Variant};
-use crate::net::Net;
-use crate::observer::Observer;
-use crate::trace::TraceLine;
+use crate::observe::metrics::{Recording, RunResult};
+use crate::observe::observer::Observer;
+use crate::observe::trace::TraceLine;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -215,19 +217,11 @@ fn line(
         }
         "announce" => {
             let Some(addr) = ip("addr") else { return };
-            obs.output(
-                now,
-                n,
-                &Output::Announce {
-                    instance: inst,
-                    interface: iface,
-                    addr,
-                },
-            );
-            for c in 0..exp.clients as usize {
-                obs.client_announce(now, c, n, addr);
+            Output::Announce {
+                instance: inst,
+                interface: iface,
+                addr,
             }
-            return;
         }
         "rx" => {
             if let Some(src) = ip("src") {
@@ -237,5 +231,30 @@ fn line(
         }
         _ => return,
     };
-    obs.output(now, n, &out);
+    let mut wire = Replay {
+        obs,
+        clients: exp.clients as usize,
+    };
+    crate::backend::report(&mut wire, None, now, n, out);
+}
+
+/// The replay's wire: adverts were delivered for real (the `rx` lines say which), and every
+/// announcement reaches every client at once.
+struct Replay<'o, 'a> {
+    obs: &'o mut Observer<'a>,
+    clients: usize,
+}
+
+impl<'a> Wire<'a> for Replay<'_, 'a> {
+    fn observer(&mut self) -> &mut Observer<'a> {
+        self.obs
+    }
+
+    fn transmit(&mut self, _: Instant, _: usize, _: Transmit) {}
+
+    fn announce(&mut self, now: Instant, n: usize, addr: IpAddr) {
+        for c in 0..self.clients {
+            self.obs.client_announce(now, c, n, addr);
+        }
+    }
 }

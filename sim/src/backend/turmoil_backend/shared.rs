@@ -3,9 +3,9 @@
 //! RNG, which daemons are running, the control channels and the queue of things the outer loop
 //! does at tick boundaries (client announcements, check edges, faults, starts).
 
-use crate::model::Variant;
-use crate::net::Net;
-use crate::observer::Observer;
+use crate::backend::net::Net;
+use crate::experiment::model::Variant;
+use crate::observe::observer::Observer;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;

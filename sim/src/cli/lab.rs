@@ -6,8 +6,9 @@ use crate::CliError;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use vrrp_sim::experiment;
 use vrrp_sim::lab::{self, LabOptions};
-use vrrp_sim::{experiment, output, plots};
+use vrrp_sim::report::{output, plots};
 
 /// Arguments of `sim lab`.
 #[derive(Debug, Args)]

@@ -3,36 +3,18 @@
 //! alone, so variants of one seed share their random numbers as far as they behave alike.
 //! What the run means (world, metrics, invariants) is the [`Observer`]'s.
 
-use crate::experiment::Experiment;
-use crate::metrics::{Recording, RunResult};
-use crate::model::{Fault, Variant};
-use crate::net::Net;
-use crate::observer::Observer;
+use super::{node_interfaces, RunSpec, Wire};
+use crate::backend::net::Net;
+use crate::experiment::model::Fault;
+use crate::observe::metrics::{Recording, RunResult};
+use crate::observe::observer::Observer;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::rc::Rc;
-use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, Output, RxPacket};
-
-/// What one run needs.
-#[derive(Clone, Copy, Debug)]
-pub struct RunSpec<'a> {
-    /// The experiment.
-    pub experiment: &'a Experiment,
-    /// The variant.
-    pub variant: &'a Variant,
-    /// The seed.
-    pub seed: u64,
-    /// Keep the event log and spans (first seed of each variant).
-    pub record: bool,
-    /// Also keep every state change and transmitted payload in the recording (tests; needs
-    /// `record`).
-    pub capture: bool,
-    /// Also write the JSONL trace (`docs/trace.md`) into the recording (needs `record`).
-    pub trace: bool,
-}
+use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, RxPacket};
 
 #[derive(Debug)]
 enum Ev {
@@ -80,22 +62,6 @@ impl Ord for Item {
     }
 }
 
-/// The interfaces a node's config names: its instances' and the tracked ones. The simulated
-/// LAN reaches all of them.
-pub fn node_interfaces(config: &vrrp_engine::config::Config) -> Vec<String> {
-    let mut v: Vec<String> = config
-        .instances
-        .iter()
-        .flat_map(|i| {
-            std::iter::once(i.interface.clone())
-                .chain(i.track_interfaces.iter().map(|t| t.name.clone()))
-        })
-        .collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
 struct Sim<'a> {
     spec: RunSpec<'a>,
     now: Instant,
@@ -139,11 +105,11 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
         sim.obs.enable_trace();
     }
     for (n, plan) in v.nodes.iter().enumerate() {
-        let shift = crate::model::draw_shift(&mut sim.rng, plan.start_jitter);
+        let shift = crate::experiment::model::draw_shift(&mut sim.rng, plan.start_jitter);
         sim.push(Instant::from_offset(plan.start + shift), Ev::Start(n));
     }
     for (i, f) in v.timeline.iter().enumerate() {
-        let shift = crate::model::draw_shift(&mut sim.rng, f.jitter);
+        let shift = crate::experiment::model::draw_shift(&mut sim.rng, f.jitter);
         sim.push(Instant::from_offset(f.at + shift), Ev::Fault(i));
     }
     sim.main_loop();
@@ -368,55 +334,39 @@ impl Sim<'_> {
         }
     }
 
-    /// Process every output of node `n` until it is quiet, then check the invariants.
+    /// Process every output of node `n` until it is quiet ([`super::drain`]).
     fn drain(&mut self, n: usize) {
-        let now = self.now;
-        let mut check_invariants = false;
-        while let Some(out) = self.engines[n].as_mut().and_then(Engine::poll_output) {
-            self.obs.output(now, n, &out);
-            match out {
-                Output::StateChanged(_) => check_invariants = true,
-                Output::Transmit(x) => self.transmit(n, x),
-                Output::Announce { addr, .. } => {
-                    for client in 0..self.spec.experiment.clients as usize {
-                        if let Some(delay) = self.net.to_clients(n, &mut self.rng) {
-                            self.push(
-                                now + delay,
-                                Ev::Announce {
-                                    client,
-                                    node: n,
-                                    addr,
-                                },
-                            );
-                        }
-                    }
-                }
-                Output::RunCheck { script, seq, .. } => {
-                    check_invariants = true;
-                    let outcome = self.obs.run_check(now, n, script);
-                    if let Some(e) = self.engines[n].as_mut() {
-                        e.handle(
-                            now,
-                            Input::CheckResult {
-                                script,
-                                seq,
-                                outcome,
-                            },
-                        );
-                    }
-                }
-                Output::AddVip { .. } | Output::RemoveVip { .. } => {}
-            }
-        }
-        if check_invariants {
-            if let Some(e) = self.engines[n].as_ref() {
-                let up = self.link_up(n);
-                self.obs.check_invariants(now, n, e, up);
+        // The engine is taken out while it drains: the wire (this `Sim`) reads the others.
+        let Some(mut engine) = self.engines[n].take() else {
+            return;
+        };
+        let (now, up) = (self.now, self.link_up(n));
+        super::drain(self, &mut engine, now, n, up);
+        self.engines[n] = Some(engine);
+    }
+}
+
+impl<'a> Wire<'a> for Sim<'a> {
+    fn observer(&mut self) -> &mut Observer<'a> {
+        &mut self.obs
+    }
+
+    fn announce(&mut self, now: Instant, n: usize, addr: IpAddr) {
+        for client in 0..self.spec.experiment.clients as usize {
+            if let Some(delay) = self.net.to_clients(n, &mut self.rng) {
+                self.push(
+                    now + delay,
+                    Ev::Announce {
+                        client,
+                        node: n,
+                        addr,
+                    },
+                );
             }
         }
     }
 
-    fn transmit(&mut self, n: usize, x: vrrp_engine::Transmit) {
+    fn transmit(&mut self, now: Instant, n: usize, x: vrrp_engine::Transmit) {
         let payload: Rc<[u8]> = Rc::from(x.payload.as_slice());
         for r in 0..self.engines.len() {
             if r == n || self.engines[r].is_none() {
@@ -430,7 +380,7 @@ impl Sim<'_> {
                 continue;
             }
             if let Some(delay) = self.net.transfer(n, r, &mut self.rng) {
-                let at = self.now + delay;
+                let at = now + delay;
                 self.push(
                     at,
                     Ev::Deliver {

@@ -3,13 +3,13 @@
 //! of the first seed. The event-queue backend and any other backend drive the same observer,
 //! so their results are comparable by construction.
 
-use crate::checks::CheckTable;
-use crate::metrics::{
+use crate::experiment::model::{CheckBehaviour, Variant};
+use crate::observe::checks::CheckTable;
+use crate::observe::metrics::{
     fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, Violation, VridTrack,
 };
-use crate::model::{CheckBehaviour, Variant};
-use crate::trace::TraceSink;
-use crate::world::World;
+use crate::observe::trace::TraceSink;
+use crate::observe::world::World;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -199,7 +199,7 @@ impl<'a> Observer<'a> {
     }
 
     /// A timeline fault happens now (events.csv).
-    pub fn fault(&mut self, now: Instant, fault: &crate::model::Fault) {
+    pub fn fault(&mut self, now: Instant, fault: &crate::experiment::model::Fault) {
         let names: Vec<String> = self.variant.nodes.iter().map(|n| n.name.clone()).collect();
         self.event(now, None, "fault", fault.describe(&names));
     }

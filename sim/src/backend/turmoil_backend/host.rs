@@ -3,16 +3,18 @@
 //! UDP socket (VRRP payloads on 224.0.0.18 / ff02::12 port 112) and `sleep_until` the engine's
 //! deadline. Engine time is `turmoil::sim_elapsed()`: global and continuous across restarts.
 //!
-//! Everything a node reports goes to the shared [`Observer`](crate::observer::Observer) at
+//! Everything a node reports goes to the shared [`Observer`](crate::observe::observer::Observer) at
 //! once, from inside the host, and the invariants are checked after each drain, as the event
 //! queue does.
 
 use super::shared::{Control, Pending, Shared};
+use crate::backend::Wire;
+use crate::observe::observer::Observer;
 use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use turmoil::net::UdpSocket;
-use vrrp_engine::{Engine, Family, Input, InterfaceUpdate, Output, RxPacket, Transmit};
+use vrrp_engine::{Engine, Family, Input, InterfaceUpdate, RxPacket, Transmit};
 
 /// The VRRP "port": IP protocol 112, carried here as a UDP port.
 pub(super) const PORT: u16 = 112;
@@ -184,55 +186,49 @@ impl Daemon {
         self.drain(sh, t);
     }
 
-    /// Process every output until the engine is quiet, then check the invariants.
+    /// Process every output until the engine is quiet ([`crate::backend::drain`]).
     fn drain(&mut self, sh: &mut Shared, t: vrrp_engine::Instant) {
-        let n = self.n;
-        let mut check_invariants = false;
-        while let Some(out) = self.engine.poll_output() {
-            sh.obs.output(t, n, &out);
-            match out {
-                Output::StateChanged(_) => check_invariants = true,
-                Output::Transmit(x) => self.transmit(sh, t, x),
-                Output::Announce { addr, .. } => {
-                    for client in 0..sh.clients {
-                        let Shared { net, rng, .. } = &mut *sh;
-                        if let Some(delay) = net.to_clients(n, rng) {
-                            sh.push(
-                                t + delay,
-                                Pending::Announce {
-                                    client,
-                                    node: n,
-                                    addr,
-                                },
-                            );
-                        }
-                    }
-                }
-                Output::RunCheck { script, seq, .. } => {
-                    check_invariants = true;
-                    let outcome = sh.obs.run_check(t, n, script);
-                    self.engine.handle(
-                        t,
-                        Input::CheckResult {
-                            script,
-                            seq,
-                            outcome,
-                        },
-                    );
-                }
-                Output::AddVip { .. } | Output::RemoveVip { .. } => {}
+        let up = sh.net.link_up[self.n];
+        let mut wire = HostWire {
+            sh,
+            sock: &self.sock,
+        };
+        crate::backend::drain(&mut wire, &mut self.engine, t, self.n, up);
+    }
+}
+
+/// The wire of one host: the shared state and the host's socket.
+struct HostWire<'h> {
+    sh: &'h mut Shared,
+    sock: &'h UdpSocket,
+}
+
+impl Wire<'static> for HostWire<'_> {
+    fn observer(&mut self) -> &mut Observer<'static> {
+        &mut self.sh.obs
+    }
+
+    fn announce(&mut self, t: vrrp_engine::Instant, n: usize, addr: IpAddr) {
+        let sh = &mut *self.sh;
+        for client in 0..sh.clients {
+            let Shared { net, rng, .. } = &mut *sh;
+            if let Some(delay) = net.to_clients(n, rng) {
+                sh.push(
+                    t + delay,
+                    Pending::Announce {
+                        client,
+                        node: n,
+                        addr,
+                    },
+                );
             }
-        }
-        if check_invariants {
-            let up = sh.net.link_up[n];
-            sh.obs.check_invariants(t, n, &self.engine, up);
         }
     }
 
     /// Decide loss per receiver now (the run's RNG, in the event queue's order), then put the
     /// VRRP message on turmoil's network once: to the group, or to the unicast peer.
-    fn transmit(&mut self, sh: &mut Shared, t: vrrp_engine::Instant, x: Transmit) {
-        let n = self.n;
+    fn transmit(&mut self, t: vrrp_engine::Instant, n: usize, x: Transmit) {
+        let sh = &mut *self.sh;
         for r in 0..sh.alive.len() {
             if r == n || !sh.alive[r] {
                 continue;

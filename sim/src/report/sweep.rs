@@ -1,12 +1,12 @@
 //! Sweep results: the runs of each variant reduced to one point per (series, x) for the
 //! sweep plots, with the theory at that point.
 
+use crate::experiment::model::Variant;
 use crate::experiment::Experiment;
-use crate::metrics::RunResult;
-use crate::model::Variant;
-use crate::output::{max, mean, metrics, METRIC_NAMES};
-use crate::plots::SweepPoint;
-use crate::theory::false_takeovers_per_hour;
+use crate::observe::metrics::RunResult;
+use crate::report::output::{max, mean, metrics, METRIC_NAMES};
+use crate::report::plots::SweepPoint;
+use crate::report::theory::false_takeovers_per_hour;
 use vrrp_engine::timing::normalize_interval;
 
 /// The theory of `name` for a variant and its runs, when it applies.

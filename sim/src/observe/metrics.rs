@@ -98,10 +98,10 @@ pub struct Recording {
     /// Opt-in capture (tests): state changes and transmitted payloads in report order.
     pub captured: Vec<Captured>,
     /// The JSONL trace, when the run was traced.
-    pub trace: Option<crate::trace::TraceSink>,
+    pub trace: Option<crate::observe::trace::TraceSink>,
 }
 
-/// One captured output (see [`crate::observer::Observer::capture`]).
+/// One captured output (see [`crate::observe::observer::Observer::capture`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Captured {
     /// An instance changed state.

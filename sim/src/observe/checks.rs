@@ -2,7 +2,7 @@
 //! simulated time, and when that next changes (flap window edges), as pure functions of the
 //! seed, so every backend sees the same windows.
 
-use crate::model::CheckBehaviour;
+use crate::experiment::model::CheckBehaviour;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;

@@ -1,12 +1,22 @@
-//! A throw-away LAN of network namespaces for tests (and the simulator's end-to-end runs).
+//! `vrrp-lab`: a throw-away LAN of network namespaces, for `vrrpd-real`'s tests, the daemon
+//! benchmark (`real/examples/bench_daemons.rs`) and the simulator's end-to-end runs
+//! (`sim lab`).
 //!
-//! [`Lab::new`] builds N host namespaces and one bridge namespace holding `br0`; each host gets
-//! `eth0`, one end of a veth pair whose other end is a port of `br0`, with address
-//! `10.X.Y.(i+1)/24` from a subnet unique to the run ([`Lab::with_hosts`]: given addresses,
-//! interface name and link-local instead). Nothing is created in the root
-//! namespace: the veth pair is created inside the bridge namespace and its peer moved.
-//! Dropping the [`Lab`] (also while a test panics) kills every process started through it
-//! and deletes the namespaces.
+//! It knows nothing of VRRP: it builds namespaces, links and addresses with `ip`, starts and
+//! signals processes inside them, and cleans up. The daemon itself is the `vrrpd-real` binary
+//! of `real/`; its users start it by path (`sim lab` looks next to its own executable), so this
+//! crate and `sim` do not depend on `vrrp-real`.
+//!
+//! What lives where:
+//! - [`Lab`]: the LAN. [`Lab::new`] builds N host namespaces and one bridge namespace holding
+//!   `br0`; each host gets `eth0`, one end of a veth pair whose other end is a port of `br0`,
+//!   with address `10.X.Y.(i+1)/24` from a subnet unique to the run ([`Lab::with_hosts`]: given
+//!   addresses, interface name and link-local instead). Nothing is created in the root
+//!   namespace: the veth pair is created inside the bridge namespace and its peer moved.
+//!   Dropping the [`Lab`] (also while a test panics) kills every process started through it
+//!   and deletes the namespaces.
+//! - [`Host`], [`HostSpec`]: one host of a LAN, and the addresses asked for one.
+//! - [`ip`], [`sh`]: run `ip` or any program to completion, stderr as the error.
 
 use std::net::Ipv4Addr;
 use std::process::{Child, Command, Output, Stdio};

@@ -1,4 +1,4 @@
-//! The turmoil backend: the same experiment as [`crate::event_queue`], on turmoil 0.7.
+//! The turmoil backend: the same experiment as [`crate::backend::event_queue`], on turmoil 0.7.
 //!
 //! One turmoil host per node runs the daemon loop of `host.rs`; VRRP messages travel as UDP
 //! payloads to 224.0.0.18 (or ff02::12) port 112 through turmoil's multicast. The outer loop
@@ -16,7 +16,7 @@
 //!   follows turmoil's exponential curve (truncated to whole ms), not the event queue's uniform
 //!   draw; latency is symmetric per pair of nodes.
 //! - Loss (independent and Gilbert-Elliott) is decided at send time from the run's seeded RNG
-//!   with [`crate::net::Net`], in the event queue's order; turmoil's `fail_rate` is not used.
+//!   with [`crate::backend::net::Net`], in the event queue's order; turmoil's `fail_rate` is not used.
 //! - A partition drops what is in flight on the cut links (turmoil), where the event queue
 //!   delivers frames sent before the cut.
 //! - Restarting a running node stops it at the fault's tick and starts it one tick later (a
@@ -25,13 +25,13 @@
 mod host;
 mod shared;
 
-use crate::event_queue::{node_interfaces, RunSpec};
+use crate::backend::net::Net;
+use crate::backend::{node_interfaces, RunSpec};
+use crate::experiment::model::{Fault, Variant};
 use crate::experiment::schema::LatencySpec;
 use crate::experiment::Experiment;
-use crate::metrics::{Recording, RunResult};
-use crate::model::{Fault, Variant};
-use crate::net::Net;
-use crate::observer::Observer;
+use crate::observe::metrics::{Recording, RunResult};
+use crate::observe::observer::Observer;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use shared::{Control, Pending, Shared};
@@ -264,12 +264,14 @@ impl<'a> Run<'a> {
             let starts = v
                 .nodes
                 .iter()
-                .map(|p| p.start + crate::model::draw_shift(&mut sh.rng, p.start_jitter))
+                .map(|p| {
+                    p.start + crate::experiment::model::draw_shift(&mut sh.rng, p.start_jitter)
+                })
                 .collect();
             let faults = v
                 .timeline
                 .iter()
-                .map(|f| f.at + crate::model::draw_shift(&mut sh.rng, f.jitter))
+                .map(|f| f.at + crate::experiment::model::draw_shift(&mut sh.rng, f.jitter))
                 .collect();
             (starts, faults)
         };

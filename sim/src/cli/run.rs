@@ -5,10 +5,10 @@ use crate::CliError;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant as WallClock;
+use vrrp_sim::backend::runner::{run_all, RunOptions};
 use vrrp_sim::experiment;
-use vrrp_sim::output;
-use vrrp_sim::plots;
-use vrrp_sim::runner::{run_all, RunOptions};
+use vrrp_sim::report::output;
+use vrrp_sim::report::plots;
 
 /// Arguments of `sim run`.
 #[derive(Debug, Args)]
@@ -137,8 +137,12 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         }
         if let Some(sw) = &exp.sweep {
             for metric in &sw.metrics {
-                let series =
-                    vrrp_sim::sweep::series(&exp, &outcome.results, metric, sw.theory.as_deref());
+                let series = vrrp_sim::report::sweep::series(
+                    &exp,
+                    &outcome.results,
+                    metric,
+                    sw.theory.as_deref(),
+                );
                 let path = out.join(format!("sweep_{metric}.png"));
                 plots::sweep(
                     &path,
@@ -217,7 +221,7 @@ fn notice_turmoil_cost(exp: &experiment::Experiment, args: &RunArgs) {
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
-    let est = vrrp_sim::turmoil_backend::estimate(exp, runs, threads);
+    let est = vrrp_sim::backend::turmoil_backend::estimate(exp, runs, threads);
     if est.as_secs_f64() > 10.0 {
         eprintln!(
             "turmoil: about {} for {runs} run(s) of {} (1 ms tick, {threads} thread(s)); use backend = \"event\" for sweeps",

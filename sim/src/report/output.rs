@@ -6,7 +6,7 @@
 //!
 //! Floats are printed with a fixed number of decimals so the bytes are reproducible.
 
-use crate::metrics::{Recording, RunResult};
+use crate::observe::metrics::{Recording, RunResult};
 use std::io::Write;
 use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! The LAN between nodes: per-link latency and loss draws, partitions, link state, and
 //! Gilbert-Elliott bursts. Every draw comes from the run's seeded RNG, in event order.
 
+use crate::experiment::model::{Fault, NetworkModel};
 use crate::experiment::schema::{Distribution, LatencySpec};
-use crate::model::{Fault, NetworkModel};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,9 +2,9 @@
 //! results are put back in (variant, seed) order, so the output does not depend on the
 //! number of threads.
 
-use crate::event_queue::RunSpec;
+use crate::backend::RunSpec;
 use crate::experiment::{Backend, Experiment};
-use crate::metrics::{Recording, RunResult};
+use crate::observe::metrics::{Recording, RunResult};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::io::IsTerminal;
@@ -36,7 +36,7 @@ pub struct Outcome {
 /// Run the experiment.
 pub fn run_all(exp: &Experiment, opts: &RunOptions) -> Result<Outcome, String> {
     if exp.backend == Backend::Turmoil {
-        crate::turmoil_backend::validate(exp)?;
+        crate::backend::turmoil_backend::validate(exp)?;
     }
     if let Some(v) = &opts.variant {
         if !exp.variants.iter().any(|x| &x.name == v) {
@@ -49,9 +49,9 @@ pub fn run_all(exp: &Experiment, opts: &RunOptions) -> Result<Outcome, String> {
         }
     }
     let run = match exp.backend {
-        Backend::Event => crate::event_queue::run,
+        Backend::Event => crate::backend::event_queue::run,
         // One turmoil `Sim` per run, built and dropped inside the worker thread (`!Send`).
-        Backend::Turmoil => crate::turmoil_backend::run,
+        Backend::Turmoil => crate::backend::turmoil_backend::run,
     };
     let seeds: Vec<u64> = match opts.seed {
         Some(s) => vec![s],

@@ -14,7 +14,7 @@
 //! (the first daemon start), which removes the offset between a simulated run (starting at 0)
 //! and a real one (starting when its first daemon came up).
 
-use crate::trace::{self, TraceLine};
+use crate::observe::trace::{self, TraceLine};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 use crate::CliError;
 use clap::Args;
 use std::path::PathBuf;
-use vrrp_sim::compare::{self, Align, Options};
+use vrrp_sim::report::compare::{self, Align, Options};
 
 /// Arguments of `sim compare`.
 #[derive(Debug, Args)]

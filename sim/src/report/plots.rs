@@ -4,8 +4,8 @@
 //!   and where client 0's ARP entry points (first seed of the variant).
 //! - `distributions.png`: master changes and client-visible outage per run, per variant.
 
-use crate::metrics::{Recording, RunResult};
-use crate::output::{by_variant, percentile};
+use crate::observe::metrics::{Recording, RunResult};
+use crate::report::output::{by_variant, percentile};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 use std::path::Path;
@@ -20,7 +20,7 @@ fn fonts() {
         let _ = register_font(
             "sans-serif",
             FontStyle::Normal,
-            include_bytes!("../assets/DejaVuSans.ttf"),
+            include_bytes!("../../assets/DejaVuSans.ttf"),
         );
     });
 }

@@ -9,7 +9,7 @@
 //! Lines are built with `serde_json` (keys sorted, like the daemon's), so the bytes only depend
 //! on the run.
 //!
-//! [`Observer`]: crate::observer::Observer
+//! [`Observer`]: crate::observe::observer::Observer
 
 use serde_json::{json, Map, Value};
 use std::io;

@@ -1,0 +1,127 @@
+//! How packets move between the nodes' engines: two backends that drive one
+//! [`Observer`] each, and what they share.
+//!
+//! - [`event_queue`]: the event-queue backend (time jumps from event to event).
+//! - [`turmoil_backend`]: the turmoil backend (one turmoil host per node, 1 ms tick).
+//! - [`net`]: latency and loss draws, partitions, Gilbert-Elliott bursts (both backends, and
+//!   `sim lab` for link state).
+//! - [`runner`]: runs every variant and seed in parallel, deterministically, on either backend.
+//! - Here: [`RunSpec`] (what one run needs), [`node_interfaces`], and the engine-output drain
+//!   ([`drain`], [`report`]): each output goes to the observer first, then packets and
+//!   gratuitous ARPs go to the backend's [`Wire`], check runs are answered from the observer's
+//!   ground truth, and the invariants are checked once the engine is quiet. `sim lab`'s replay
+//!   feeds its trace lines through [`report`] as well.
+
+pub mod event_queue;
+pub mod net;
+pub mod runner;
+pub mod turmoil_backend;
+
+use crate::experiment::model::Variant;
+use crate::experiment::Experiment;
+use crate::observe::observer::Observer;
+use std::net::IpAddr;
+use vrrp_engine::{Engine, Input, Instant, Output, Transmit};
+
+/// What one run needs.
+#[derive(Clone, Copy, Debug)]
+pub struct RunSpec<'a> {
+    /// The experiment.
+    pub experiment: &'a Experiment,
+    /// The variant.
+    pub variant: &'a Variant,
+    /// The seed.
+    pub seed: u64,
+    /// Keep the event log and spans (first seed of each variant).
+    pub record: bool,
+    /// Also keep every state change and transmitted payload in the recording (tests; needs
+    /// `record`).
+    pub capture: bool,
+    /// Also write the JSONL trace (`docs/trace.md`) into the recording (needs `record`).
+    pub trace: bool,
+}
+
+/// The interfaces a node's config names: its instances' and the tracked ones. The simulated
+/// LAN reaches all of them.
+pub fn node_interfaces(config: &vrrp_engine::config::Config) -> Vec<String> {
+    let mut v: Vec<String> = config
+        .instances
+        .iter()
+        .flat_map(|i| {
+            std::iter::once(i.interface.clone())
+                .chain(i.track_interfaces.iter().map(|t| t.name.clone()))
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// What a backend does with the engine outputs that leave the node (the observer has seen
+/// them first; see [`report`]).
+pub trait Wire<'a> {
+    /// The run's observer.
+    fn observer(&mut self) -> &mut Observer<'a>;
+    /// Node `n` sends `x` at `now`: put it on the network.
+    fn transmit(&mut self, now: Instant, n: usize, x: Transmit);
+    /// Node `n` sends a gratuitous ARP / unsolicited NA for `addr` at `now`: deliver it to
+    /// the clients.
+    fn announce(&mut self, now: Instant, n: usize, addr: IpAddr);
+}
+
+/// Reports one output of node `n` to the observer, then carries it out: packets and
+/// announcements through `wire`, a check run answered (when `engine` is given) from the
+/// observer's ground truth. Returns whether the invariants need checking after the drain.
+pub fn report<'a>(
+    wire: &mut impl Wire<'a>,
+    engine: Option<&mut Engine>,
+    now: Instant,
+    n: usize,
+    out: Output,
+) -> bool {
+    wire.observer().output(now, n, &out);
+    match out {
+        Output::StateChanged(_) => true,
+        Output::Transmit(x) => {
+            wire.transmit(now, n, x);
+            false
+        }
+        Output::Announce { addr, .. } => {
+            wire.announce(now, n, addr);
+            false
+        }
+        Output::RunCheck { script, seq, .. } => {
+            let outcome = wire.observer().run_check(now, n, script);
+            if let Some(e) = engine {
+                e.handle(
+                    now,
+                    Input::CheckResult {
+                        script,
+                        seq,
+                        outcome,
+                    },
+                );
+            }
+            true
+        }
+        Output::AddVip { .. } | Output::RemoveVip { .. } => false,
+    }
+}
+
+/// Processes every output of node `n`'s `engine` until it is quiet ([`report`]), then checks
+/// the invariants if a state changed or a check ran; `link_up`: whether `n`'s link is up.
+pub fn drain<'a>(
+    wire: &mut impl Wire<'a>,
+    engine: &mut Engine,
+    now: Instant,
+    n: usize,
+    link_up: bool,
+) {
+    let mut check_invariants = false;
+    while let Some(out) = engine.poll_output() {
+        check_invariants |= report(wire, Some(engine), now, n, out);
+    }
+    if check_invariants {
+        wire.observer().check_invariants(now, n, engine, link_up);
+    }
+}

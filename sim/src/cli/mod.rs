@@ -1,0 +1,12 @@
+//! The `sim` subcommands, one module each; every `run` parses nothing itself (clap did) and
+//! returns `Result<(), CliError>`.
+//!
+//! - [`run`]: `sim run FILE`: every variant and seed, CSV files, plots, the summary table.
+//! - [`lab`]: `sim lab FILE`: the experiment on a namespace LAN with `vrrpd-real`.
+//! - [`compare`]: `sim compare A B`: two traces or output folders.
+//! - [`packet`]: `sim packet decode|encode`: VRRP payloads as JSON and back.
+
+pub mod compare;
+pub mod lab;
+pub mod packet;
+pub mod run;
