@@ -241,3 +241,83 @@ fn a_real_split_brain_on_a_healthy_lan_is_an_invariant_violation_with_a_replay_c
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn reload_experiment_shows_the_four_cases_with_exact_times() {
+    let dir = tmp("reload");
+    run_to(
+        &dir,
+        &repo("experiments/reload.toml"),
+        &["--seeds", "1", "--no-plots"],
+    );
+    let events = std::fs::read_to_string(dir.join("events.csv")).unwrap();
+    let rows = |variant: &str| -> Vec<String> {
+        events
+            .lines()
+            .filter(|l| l.starts_with(&format!("{variant},")))
+            .filter(|l| l.contains(",state,") || l.contains(",vip_del,"))
+            .map(str::to_string)
+            .collect()
+    };
+    let after = |variant: &str| -> Vec<String> {
+        rows(variant)
+            .into_iter()
+            .filter(|l| l.split(',').nth(1).unwrap().parse::<f64>().unwrap() >= 15.0)
+            .collect()
+    };
+    // Only global_defs change: nothing moves.
+    assert_eq!(after("global-only"), Vec::<String>::new());
+    // The Backup reloads with priority 200 at 15 s: BACKUP -> MASTER after its new
+    // Master_Down_Interval, 3 + 56/256 s, with no INIT on the way.
+    let raised = after("backup-priority-raised");
+    assert!(
+        raised[0].starts_with(
+            "backup-priority-raised,18.218750,backup,state,VI_1 BACKUP -> MASTER (master down timer) prio 200"
+        ),
+        "{raised:?}"
+    );
+    assert!(!raised.iter().any(|l| l.contains("INIT")), "{raised:?}");
+    // The Master loses VI_1: it releases the VIP at once and the Backup takes over after
+    // Skew_Time, 156/256 s, plus the advert's latency.
+    let removed = after("instance-removed");
+    assert!(
+        removed[0].starts_with("instance-removed,15.000000,master,vip_del,"),
+        "{removed:?}"
+    );
+    assert!(
+        removed[1].contains("VI_1 MASTER -> INIT (removed by reload)"),
+        "{removed:?}"
+    );
+    let takeover: f64 = removed[2].split(',').nth(1).unwrap().parse().unwrap();
+    assert!(
+        removed[2].contains("backup,state,VI_1 BACKUP -> MASTER")
+            && (takeover - 15.609375).abs() < 0.001,
+        "{removed:?}"
+    );
+    // The Backup gains VI_2: it starts at the reload and is Master of VRID 52 one
+    // Master_Down_Interval later; VI_1 does not move.
+    let added = after("instance-added");
+    assert_eq!(
+        added,
+        vec![
+            "instance-added,15.000000,backup,state,VI_2 INIT -> BACKUP (startup) prio 100",
+            "instance-added,18.609375,backup,state,VI_2 BACKUP -> MASTER (master down timer) prio 100",
+        ]
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn reload_config_errors_point_into_the_toml_file() {
+    let e = error_of(&format!(
+        "name = \"x\"\nduration = \"1s\"\n{NODE}\n[[timeline]]\nat = \"1s\"\naction = \"reload\"\nnode = \"a\"\nconfig = \"\"\"\nvrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 999\n}}\n\"\"\"\n"
+    ));
+    // `config = """` is line 21: the config's line 3 (the VRID) is line 24; the value 999
+    // starts at column 23.
+    assert!(e.starts_with("FILE:24:23: error:"), "{e}");
+    assert!(e.contains("virtual_router_id"), "{e}");
+    let e = error_of(&format!(
+        "name = \"x\"\nduration = \"1s\"\n{NODE}\n[[timeline]]\nat = \"1s\"\naction = \"reload\"\nnode = \"a\"\n"
+    ));
+    assert!(e.contains("a reload needs config"), "{e}");
+}

@@ -456,6 +456,17 @@ impl Engine {
         self.instances.get(id.0 as usize).map(|i| &i.cfg)
     }
 
+    /// Every instance's configuration in [`InstanceId`] order (id `k` is the `k`-th), those a
+    /// reconfiguration removed included: what a driver needs to resolve any output's id.
+    pub fn instance_configs(&self) -> impl Iterator<Item = &InstanceConfig> + '_ {
+        self.instances.iter().map(|i| &i.cfg)
+    }
+
+    /// Every script's configuration in [`ScriptId`] order (removed ones included).
+    pub fn script_configs(&self) -> impl Iterator<Item = &ScriptConfig> + '_ {
+        self.tracker.scripts.iter().map(|s| &s.cfg)
+    }
+
     /// The configuration of a script (also of one a reconfiguration removed).
     pub fn script_config(&self, id: ScriptId) -> Option<&ScriptConfig> {
         self.tracker.scripts.get(id.0 as usize).map(|s| &s.cfg)

@@ -14,6 +14,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::rc::Rc;
+use vrrp_engine::config::Config;
 use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, RxPacket};
 
 #[derive(Debug)]
@@ -71,6 +72,8 @@ struct Sim<'a> {
     rng: ChaCha8Rng,
     net: Net,
     engines: Vec<Option<Engine>>,
+    /// Each node's configuration file as it stands (a reload replaces it; a restart reads it).
+    configs: Vec<Config>,
     interfaces: Vec<Vec<String>>,
     obs: Observer<'a>,
 }
@@ -88,6 +91,7 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         net: Net::new(v.network.clone(), v.nodes.len()),
         engines: v.nodes.iter().map(|_| None).collect(),
+        configs: v.nodes.iter().map(|n| n.config.clone()).collect(),
         interfaces: v.nodes.iter().map(|n| node_interfaces(&n.config)).collect(),
         obs: Observer::new(
             v,
@@ -250,9 +254,12 @@ impl Sim<'_> {
         if self.engines[n].is_some() {
             return;
         }
-        let config = self.spec.variant.nodes[n].config.clone();
+        let config = self.configs[n].clone();
         match Engine::new(config, self.now) {
-            Ok(e) => self.engines[n] = Some(e),
+            Ok(e) => {
+                self.obs.sync_config(n, &e);
+                self.engines[n] = Some(e);
+            }
             Err(e) => {
                 self.obs
                     .event(self.now, Some(n), "fault", format!("cannot start: {e}"));
@@ -312,9 +319,8 @@ impl Sim<'_> {
                 instance,
                 priority,
             } => {
-                let ids = self.spec.variant.instance_ids(*node, instance.as_deref());
                 if let Some(e) = self.engines[*node].as_mut() {
-                    for id in ids {
+                    for id in super::priority_targets(e, instance.as_deref()) {
                         e.handle(
                             now,
                             Input::SetPriority {
@@ -322,6 +328,21 @@ impl Sim<'_> {
                                 priority: *priority,
                             },
                         );
+                    }
+                }
+                self.drain(*node);
+            }
+            Fault::Reload { node, config } => {
+                self.configs[*node] = (**config).clone();
+                if let Some(e) = self.engines[*node].as_mut() {
+                    match e.reconfigure(now, (**config).clone()) {
+                        Ok(_) => self.obs.sync_config(*node, e),
+                        Err(err) => self.obs.event(
+                            now,
+                            Some(*node),
+                            "fault",
+                            format!("reload refused: {err}"),
+                        ),
                     }
                 }
                 self.drain(*node);

@@ -108,6 +108,15 @@ pub fn report<'a>(
     }
 }
 
+/// The instances a `priority` fault names on a running engine: the one called `instance`,
+/// or every live one. Ids come from the engine, so they stay right across reloads.
+pub fn priority_targets(engine: &Engine, instance: Option<&str>) -> Vec<vrrp_engine::InstanceId> {
+    match instance {
+        Some(name) => engine.instance_id(name).into_iter().collect(),
+        None => engine.instance_ids().collect(),
+    }
+}
+
 /// Processes every output of node `n`'s `engine` until it is quiet ([`report`]), then checks
 /// the invariants if a state changed or a check ran; `link_up`: whether `n`'s link is up.
 pub fn drain<'a>(

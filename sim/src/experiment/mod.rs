@@ -327,6 +327,64 @@ impl Resolver<'_> {
         self.absorb(analysis)
     }
 
+    /// The configuration of a `reload` entry at `span`: inline text (findings mapped into the
+    /// TOML file) or a file; it must be one the engine can run.
+    fn reload_config(
+        &mut self,
+        text: Option<&str>,
+        file: Option<&str>,
+        span: Range<usize>,
+    ) -> Option<vrrp_engine::config::Config> {
+        let config = match (text, file) {
+            (Some(text), None) => {
+                let value = self
+                    .value_span(span.clone(), "config")
+                    .unwrap_or(span.clone());
+                self.inline_config(text, value)
+            }
+            (None, Some(file)) => {
+                let p = self.dir.join(file);
+                let analysis = keepalived::analyze(&p, &FsLoader, &Options::default());
+                self.absorb(analysis)
+            }
+            _ => {
+                self.err(
+                    span,
+                    "a reload needs config (inline keepalived.conf) or config_file, not both",
+                );
+                return None;
+            }
+        }?;
+        if let Err(e) = vrrp_engine::Engine::new(config.clone(), vrrp_engine::Instant::ZERO) {
+            self.err(span, format!("the reloaded configuration cannot run: {e}"));
+            return None;
+        }
+        Some(config)
+    }
+
+    /// Where the value of `key = ...` starts inside the table at `span` (inline fault entries
+    /// cannot carry a spanned string through serde's tagged enums, so it is found in the text).
+    fn value_span(&self, span: Range<usize>, key: &str) -> Option<Range<usize>> {
+        let text = self.src.text.get(span.clone())?;
+        let mut from = 0;
+        while let Some(k) = text[from..].find(key) {
+            let at = from + k;
+            let before_ok = at == 0 || {
+                let c = text.as_bytes()[at - 1];
+                !(c.is_ascii_alphanumeric() || c == b'_')
+            };
+            let rest = &text[at + key.len()..];
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            if before_ok && trimmed.starts_with('=') {
+                let value = trimmed[1..].trim_start_matches([' ', '\t']);
+                let start = span.start + text.len() - value.len();
+                return Some(start..span.end);
+            }
+            from = at + key.len();
+        }
+        None
+    }
+
     /// Parse replacement keepalived.conf text of a variant; findings name `label`.
     fn config_text(&mut self, label: &str, text: &str) -> Option<vrrp_engine::config::Config> {
         let analysis = keepalived::analyze_str(label, text, &Options::default());
@@ -523,6 +581,23 @@ impl Resolver<'_> {
                             jitter: jitter.0,
                         },
                     })
+                }
+                FaultSpec::Reload {
+                    node,
+                    config,
+                    config_file,
+                    ..
+                } => {
+                    let n = idx(&mut *self, node);
+                    let cfg =
+                        self.reload_config(config.as_deref(), config_file.as_deref(), span.clone());
+                    match (n, cfg) {
+                        (Some(node), Some(config)) => Some(Fault::Reload {
+                            node,
+                            config: Box::new(config),
+                        }),
+                        _ => None,
+                    }
                 }
                 FaultSpec::Priority {
                     node,

@@ -26,28 +26,6 @@ pub struct Variant {
     pub series: Option<String>,
 }
 
-impl Variant {
-    /// The engine ids of node `node`'s instances named `instance`, or all of them.
-    pub fn instance_ids(
-        &self,
-        node: usize,
-        instance: Option<&str>,
-    ) -> Vec<vrrp_engine::InstanceId> {
-        self.nodes
-            .get(node)
-            .map(|n| {
-                n.config
-                    .instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| instance.is_none_or(|name| name == i.name))
-                    .map(|(k, _)| vrrp_engine::InstanceId(k as u32))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
 /// A node: host facts and its parsed keepalived configuration.
 #[derive(Clone, Debug)]
 pub struct NodePlan {
@@ -199,6 +177,13 @@ pub enum Fault {
         /// New priority.
         priority: u8,
     },
+    /// Reload with a new configuration.
+    Reload {
+        /// Node.
+        node: usize,
+        /// The configuration it reloads.
+        config: Box<vrrp_engine::config::Config>,
+    },
 }
 
 impl Fault {
@@ -231,6 +216,7 @@ impl Fault {
                 script,
                 behaviour,
             } => format!("check {script} on {} {behaviour:?}", n(node)),
+            Fault::Reload { node, .. } => format!("reload {}", n(node)),
             Fault::Priority {
                 node,
                 instance,

@@ -48,7 +48,7 @@ impl std::error::Error for ExperimentError {}
 /// The experiment text with its name, for turning offsets into positions.
 pub(crate) struct Source {
     pub name: String,
-    text: String,
+    pub text: String,
 }
 
 impl Source {

@@ -353,6 +353,20 @@ pub enum FaultSpec {
         /// New priority.
         priority: u8,
     },
+    /// Reload a node with new keepalived.conf text (SIGHUP after editing the file): the
+    /// engine's reconfiguration, keepalived's reload semantics.
+    Reload {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+        /// The new configuration, inline.
+        #[serde(default)]
+        config: Option<String>,
+        /// Or a file, relative to the experiment file.
+        #[serde(default)]
+        config_file: Option<String>,
+    },
 }
 
 impl FaultSpec {
@@ -380,7 +394,8 @@ impl FaultSpec {
             | FaultSpec::CheckFail { at, .. }
             | FaultSpec::CheckPass { at, .. }
             | FaultSpec::CheckFlap { at, .. }
-            | FaultSpec::Priority { at, .. } => *at,
+            | FaultSpec::Priority { at, .. }
+            | FaultSpec::Reload { at, .. } => *at,
         }
     }
 
@@ -395,7 +410,8 @@ impl FaultSpec {
             | FaultSpec::CheckFail { node, .. }
             | FaultSpec::CheckPass { node, .. }
             | FaultSpec::CheckFlap { node, .. }
-            | FaultSpec::Priority { node, .. } => vec![node.as_str()],
+            | FaultSpec::Priority { node, .. }
+            | FaultSpec::Reload { node, .. } => vec![node.as_str()],
             FaultSpec::Partition { groups, .. } => {
                 groups.iter().flatten().map(String::as_str).collect()
             }

@@ -3,7 +3,7 @@
 //! of the first seed. The event-queue backend and any other backend drive the same observer,
 //! so their results are comparable by construction.
 
-use crate::experiment::model::{CheckBehaviour, Variant};
+use crate::experiment::model::{CheckBehaviour, Fault, Variant};
 use crate::observe::checks::CheckTable;
 use crate::observe::metrics::{
     fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, Violation, VridTrack,
@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
+use vrrp_engine::config::Config;
 use vrrp_engine::io::FaultCause;
 use vrrp_engine::timing::{master_down_interval, normalize_interval};
 use vrrp_engine::tracking::CheckStatus;
@@ -22,6 +23,10 @@ use vrrp_engine::{CheckOutcome, Engine, Family, Instant, Output, Reason, State};
 /// The observer of one run.
 pub struct Observer<'a> {
     variant: Cow<'a, Variant>,
+    /// Per node: the configuration as its engine numbers it (instances in `InstanceId`
+    /// order, scripts in `ScriptId` order, removed ones included), kept in step by
+    /// [`Observer::sync_config`] after a start or a reload.
+    configs: Vec<Config>,
     world: World,
     /// Per node, per instance: the state last reported.
     states: Vec<Vec<State>>,
@@ -92,20 +97,24 @@ impl<'a> Observer<'a> {
         duration: Duration,
         record: bool,
     ) -> Self {
-        let vips: Vec<IpAddr> = variant
+        // Every configuration a node may run: its own and those the timeline reloads.
+        let configs: Vec<&Config> = variant
             .nodes
             .iter()
-            .flat_map(|n| {
-                n.config
-                    .instances
-                    .iter()
-                    .flat_map(|i| i.vips.iter().map(|a| a.addr))
-            })
+            .map(|n| &n.config)
+            .chain(variant.timeline.iter().filter_map(|f| match &f.fault {
+                Fault::Reload { config, .. } => Some(&**config),
+                _ => None,
+            }))
             .collect();
-        let mdi_max = variant
-            .nodes
+        let vips: Vec<IpAddr> = configs
             .iter()
-            .flat_map(|n| n.config.instances.iter())
+            .flat_map(|c| c.instances.iter())
+            .flat_map(|i| i.vips.iter().map(|a| a.addr))
+            .collect();
+        let mdi_max = configs
+            .iter()
+            .flat_map(|c| c.instances.iter())
             .map(|i| {
                 master_down_interval(
                     i.version,
@@ -134,6 +143,7 @@ impl<'a> Observer<'a> {
             ..Recording::default()
         });
         Observer {
+            configs: variant.nodes.iter().map(|p| p.config.clone()).collect(),
             variant,
             world: World::new(vips, n, clients, arp_reresolve_after),
             states,
@@ -202,6 +212,16 @@ impl<'a> Observer<'a> {
     pub fn fault(&mut self, now: Instant, fault: &crate::experiment::model::Fault) {
         let names: Vec<String> = self.variant.nodes.iter().map(|n| n.name.clone()).collect();
         self.event(now, None, "fault", fault.describe(&names));
+    }
+
+    /// Node `n`'s engine was built or reconfigured: take its numbering of instances and
+    /// scripts (a reload keeps the ids of kept instances and appends new ones).
+    pub fn sync_config(&mut self, n: usize, engine: &Engine) {
+        let cfg = &mut self.configs[n];
+        cfg.instances = engine.instance_configs().cloned().collect();
+        cfg.scripts = engine.script_configs().cloned().collect();
+        cfg.global = engine.global_config().clone();
+        self.states[n].resize(cfg.instances.len(), State::Initialize);
     }
 
     /// A daemon started on `n` (after its predecessor's VIPs were cleaned up).
@@ -275,8 +295,7 @@ impl<'a> Observer<'a> {
         node: usize,
         script: vrrp_engine::ScriptId,
     ) -> CheckOutcome {
-        let name = self.variant.nodes[node]
-            .config
+        let name = self.configs[node]
             .scripts
             .get(script.0 as usize)
             .map_or("", |s| s.name.as_str());
@@ -337,7 +356,7 @@ impl<'a> Observer<'a> {
             }
         }
         if let Some(t) = &mut self.trace {
-            t.output(now, n, &self.variant.nodes[n].config, out);
+            t.output(now, n, &self.configs[n], out);
         }
         match out {
             Output::StateChanged(c) => self.state_changed(
@@ -366,8 +385,7 @@ impl<'a> Observer<'a> {
     }
 
     fn instance_keys(&self, n: usize) -> Vec<(Family, u8)> {
-        self.variant.nodes[n]
-            .config
+        self.configs[n]
             .instances
             .iter()
             .map(|i| (i.family(), i.vrid))
@@ -391,7 +409,7 @@ impl<'a> Observer<'a> {
         let Some(&key) = self.instance_keys(n).get(i) else {
             return;
         };
-        let name = self.variant.nodes[n].config.instances[i].name.clone();
+        let name = self.configs[n].instances[i].name.clone();
         self.event(
             now,
             Some(n),
@@ -486,9 +504,12 @@ impl<'a> Observer<'a> {
         let snap = engine.snapshot();
         self.note_theory(n, &snap);
         let plan = &self.variant.nodes[n];
-        let cfg = &plan.config;
+        let cfg = &self.configs[n];
         let mut found = Vec::new();
-        for (inst, s) in cfg.instances.iter().zip(&snap.instances) {
+        for s in &snap.instances {
+            let Some(inst) = cfg.instances.get(s.id.0 as usize) else {
+                continue;
+            };
             // A VIP is installed exactly while its instance is Master.
             let installed = inst.vips.iter().all(|v| self.world.holds(n, v.addr));
             if !inst.vips.is_empty() && installed != (s.state == State::Master) {
@@ -512,12 +533,12 @@ impl<'a> Observer<'a> {
                 continue;
             }
             let w0_bad = inst.track_scripts.iter().any(|t| {
-                cfg.scripts
+                snap.scripts
                     .iter()
-                    .position(|sc| sc.name == t.name)
-                    .is_some_and(|k| {
-                        t.weight.unwrap_or(cfg.scripts[k].weight) == 0
-                            && snap.scripts[k].status == CheckStatus::Bad
+                    .find(|sc| sc.name == t.name)
+                    .is_some_and(|sc| {
+                        let weight = cfg.scripts.get(sc.id.0 as usize).map_or(0, |c| c.weight);
+                        t.weight.unwrap_or(weight) == 0 && sc.status == CheckStatus::Bad
                     })
             });
             let other_fault = matches!(s.fault, Some(ref c) if !matches!(c, FaultCause::Script(_)));
@@ -551,7 +572,7 @@ impl<'a> Observer<'a> {
             .collect();
         self.pending_theory.retain(|p| p.0 != n);
         for (_, i, after_stop) in pending {
-            let Some(s) = snap.instances.get(i) else {
+            let Some(s) = snap.instances.iter().find(|s| s.id.0 as usize == i) else {
                 continue;
             };
             let skew = vrrp_engine::timing::skew_time(

@@ -159,6 +159,7 @@ pub fn timeline(path: &Path, title: &str, rec: &Recording) -> PlotResult {
         ("MASTER", Some(State::Master)),
         ("BACKUP", Some(State::Backup)),
         ("FAULT", Some(State::Fault)),
+        ("INIT / removed", Some(State::Initialize)),
         ("not running", None),
     ]
     .iter()

@@ -53,12 +53,15 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
     let t = now();
     let started = {
         let mut sh = shared.borrow_mut();
-        let config = sh.variant.nodes[n].config.clone();
+        let config = sh.configs[n].clone();
         let r = Engine::new(config, t);
-        if let Err(e) = &r {
-            sh.obs
-                .event(t, Some(n), "fault", format!("cannot start: {e}"));
-            sh.alive[n] = false;
+        match &r {
+            Ok(e) => sh.obs.sync_config(n, e),
+            Err(e) => {
+                sh.obs
+                    .event(t, Some(n), "fault", format!("cannot start: {e}"));
+                sh.alive[n] = false;
+            }
         }
         r
     };
@@ -104,9 +107,17 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
                         break;
                     }
                     Some(Control::Interfaces) => d.feed_interfaces(&mut sh, t),
-                    Some(Control::Priority(list)) => {
-                        for (instance, priority) in list {
+                    Some(Control::Priority { instance, priority }) => {
+                        let ids = crate::backend::priority_targets(&d.engine, instance.as_deref());
+                        for instance in ids {
                             d.engine.handle(t, Input::SetPriority { instance, priority });
+                        }
+                        d.drain(&mut sh, t);
+                    }
+                    Some(Control::Reload(config)) => {
+                        match d.engine.reconfigure(t, *config) {
+                            Ok(_) => sh.obs.sync_config(n, &d.engine),
+                            Err(e) => sh.obs.event(t, Some(n), "fault", format!("reload refused: {e}")),
                         }
                         d.drain(&mut sh, t);
                     }

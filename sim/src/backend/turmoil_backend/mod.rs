@@ -40,7 +40,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
-use vrrp_engine::{Family, InstanceId, Instant};
+use vrrp_engine::{Family, Instant};
 
 /// The tick: never below 1 ms (tokio's timer resolution).
 pub const TICK: Duration = Duration::from_millis(1);
@@ -463,15 +463,20 @@ impl<'a> Run<'a> {
                 instance,
                 priority,
             } => {
-                let ids: Vec<(InstanceId, u8)> = self
-                    .spec
-                    .variant
-                    .instance_ids(*node, instance.as_deref())
-                    .into_iter()
-                    .map(|id| (id, *priority))
-                    .collect();
                 if self.running[*node] {
-                    self.send(*node, Control::Priority(ids));
+                    self.send(
+                        *node,
+                        Control::Priority {
+                            instance: instance.clone(),
+                            priority: *priority,
+                        },
+                    );
+                }
+            }
+            Fault::Reload { node, config } => {
+                self.shared.borrow_mut().configs[*node] = (**config).clone();
+                if self.running[*node] {
+                    self.send(*node, Control::Reload(config.clone()));
                 }
             }
             Fault::Latency(l) => {

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
-use vrrp_engine::{Family, InstanceId, Instant};
+use vrrp_engine::config::Config;
+use vrrp_engine::{Family, Instant};
 
 /// What the timeline tells a running daemon.
 #[derive(Debug)]
@@ -20,8 +21,15 @@ pub(super) enum Control {
     Stop,
     /// The interfaces changed (link down / up): feed their state to the engine.
     Interfaces,
-    /// New configured priorities.
-    Priority(Vec<(InstanceId, u8)>),
+    /// New configured priority of one instance (by name) or of all.
+    Priority {
+        /// Instance name, or every instance.
+        instance: Option<String>,
+        /// The priority.
+        priority: u8,
+    },
+    /// Reload with a new configuration (the engine's reconfiguration).
+    Reload(Box<Config>),
 }
 
 /// Something the outer loop does at the first tick at or after its time.
@@ -53,6 +61,8 @@ pub(super) enum Pending {
 pub(super) struct Shared {
     /// The variant (owned: host futures must be `'static`).
     pub variant: Variant,
+    /// Each node's configuration file as it stands (a reload replaces it; a restart reads it).
+    pub configs: Vec<Config>,
     /// The address family of the whole run (one turmoil address per host).
     pub family: Family,
     /// turmoil address per node.
@@ -94,6 +104,7 @@ impl Shared {
     ) -> Self {
         let n = variant.nodes.len();
         Shared {
+            configs: variant.nodes.iter().map(|p| p.config.clone()).collect(),
             variant,
             family,
             hosts,
