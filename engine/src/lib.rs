@@ -12,6 +12,8 @@
 //! - [`keepalived`]: the keepalived.conf front end that produces [`config::Config`].
 //! - [`Engine`] with its [`Input`] and [`Output`]: the state machines of all virtual routers
 //!   of one host, health-check tracking and gratuitous ARP scheduling.
+//! - [`trace`]: the JSONL trace schema (`docs/trace.md`) as one serde type, shared by the
+//!   daemon and the simulator.
 
 pub mod config;
 pub mod keepalived;
@@ -29,6 +31,7 @@ mod instance;
 pub mod io;
 pub mod snapshot;
 pub mod timing;
+pub mod trace;
 pub mod tracking;
 
 pub use engine::{ConfigError, Engine};

@@ -47,6 +47,7 @@ use tokio::sync::mpsc;
 use vrrp_engine::config::{Config, VirtualAddress};
 use vrrp_engine::io::StateChange;
 use vrrp_engine::keepalived::{self, FsLoader};
+use vrrp_engine::trace::TraceEvent;
 use vrrp_engine::{
     CheckOutcome, Engine, Family, Input, Instant, InterfaceUpdate, Output, RxPacket, ScriptId,
     State,
@@ -734,9 +735,13 @@ impl Daemon {
                 let t = self.secs(at);
                 self.trace.event(
                     t,
-                    "rx",
-                    json!({"interface": entry.ifname, "src": m.src, "dst": m.dst, "ttl": m.ttl,
-                           "hex": trace::hex(payload)}),
+                    TraceEvent::Rx {
+                        interface: entry.ifname.clone(),
+                        src: m.src,
+                        dst: m.dst,
+                        ttl: m.ttl,
+                        hex: payload.to_vec(),
+                    },
                 );
             }
             let input = Input::Packet(RxPacket {
@@ -916,9 +921,14 @@ impl Daemon {
                     let name = name.clone();
                     self.trace.event(
                         t,
-                        "tx",
-                        json!({"instance": name, "interface": &*tx.interface, "src": tx.src,
-                               "dst": tx.dst, "ttl": tx.ttl, "hex": trace::hex(&tx.payload)}),
+                        TraceEvent::Tx {
+                            instance: name,
+                            interface: tx.interface.to_string(),
+                            src: tx.src,
+                            dst: tx.dst,
+                            ttl: tx.ttl,
+                            hex: tx.payload.clone(),
+                        },
                     );
                 }
             }
@@ -960,9 +970,12 @@ impl Daemon {
                 }
                 self.trace.event(
                     t,
-                    "vip_add",
-                    json!({"instance": name, "interface": ifname, "addr": vip.addr,
-                           "prefix_len": vip.prefix_len}),
+                    TraceEvent::VipAdd {
+                        instance: name,
+                        interface: ifname.clone(),
+                        addr: vip.addr,
+                        prefix_len: vip.prefix_len,
+                    },
                 );
                 self.held.insert((ifname, vip.addr), vip);
             }
@@ -984,9 +997,12 @@ impl Daemon {
                 }
                 self.trace.event(
                     t,
-                    "vip_del",
-                    json!({"instance": name, "interface": ifname, "addr": vip.addr,
-                           "prefix_len": vip.prefix_len}),
+                    TraceEvent::VipDel {
+                        instance: name,
+                        interface: ifname,
+                        addr: vip.addr,
+                        prefix_len: vip.prefix_len,
+                    },
                 );
             }
             Output::Announce {
@@ -1013,8 +1029,11 @@ impl Daemon {
                 }
                 self.trace.event(
                     t,
-                    "announce",
-                    json!({"instance": name, "interface": ifname, "addr": addr}),
+                    TraceEvent::Announce {
+                        instance: name,
+                        interface: ifname,
+                        addr,
+                    },
                 );
             }
             Output::StateChanged(sc) => self.on_state(unit, &name, sc, t),
@@ -1076,10 +1095,14 @@ impl Daemon {
         );
         self.trace.event(
             t,
-            "state",
-            json!({"instance": name, "vrid": self.units[unit].instance().vrid,
-                   "from": sc.from.as_str(), "to": sc.to.as_str(),
-                   "reason": sc.reason, "priority": sc.priority}),
+            TraceEvent::State {
+                instance: name.to_string(),
+                vrid: self.units[unit].instance().vrid,
+                from: sc.from,
+                to: sc.to,
+                reason: sc.reason.clone(),
+                priority: sc.priority,
+            },
         );
         let notify = &self.units[unit].instance().notify;
         let specific = match sc.to {

@@ -179,7 +179,14 @@ impl<'a> Observer<'a> {
         payload: &[u8],
     ) {
         if let Some(t) = &mut self.trace {
-            t.rx(now, to, interface, src, dst, ttl, payload);
+            let p = vrrp_engine::RxPacket {
+                interface,
+                src,
+                dst,
+                ttl,
+                payload,
+            };
+            t.rx(now, to, &p);
         }
     }
 
