@@ -151,6 +151,25 @@ pub enum Reason {
     FaultCleared,
 }
 
+/// The reason in words (logs, the simulator's `events.csv`): `startup`, `address owner`,
+/// `master down timer`, `higher priority N from ADDR`, `shutdown`, `fault: CAUSE` (the cause's
+/// `Debug` form), `fault cleared`.
+impl core::fmt::Display for Reason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Reason::Startup => f.write_str("startup"),
+            Reason::AddressOwner => f.write_str("address owner"),
+            Reason::MasterDown => f.write_str("master down timer"),
+            Reason::HigherPriority { from, priority } => {
+                write!(f, "higher priority {priority} from {from}")
+            }
+            Reason::Shutdown => f.write_str("shutdown"),
+            Reason::Fault { cause } => write!(f, "fault: {cause:?}"),
+            Reason::FaultCleared => f.write_str("fault cleared"),
+        }
+    }
+}
+
 /// What holds an instance in FAULT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "name")]

@@ -302,30 +302,6 @@ fn vip_addrs(config: &Config) -> Vec<IpAddr> {
         .collect()
 }
 
-fn reason_text(r: &vrrp_engine::Reason) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .map(|v| match v.get("kind").and_then(Value::as_str) {
-            Some(k) => {
-                let mut extra: Vec<String> = v
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(key, _)| key.as_str() != "kind")
-                    .map(|(key, val)| format!("{key}={val}"))
-                    .collect();
-                extra.sort();
-                if extra.is_empty() {
-                    k.to_string()
-                } else {
-                    format!("{k} {}", extra.join(" "))
-                }
-            }
-            None => v.to_string(),
-        })
-        .unwrap_or_default()
-}
-
 impl Daemon {
     async fn start(config: Config, opts: Options) -> Result<Daemon, String> {
         let origin = timer::monotonic();
@@ -1086,7 +1062,7 @@ impl Daemon {
     }
 
     fn on_state(&mut self, unit: usize, name: &str, sc: StateChange, t: f64) {
-        let reason = reason_text(&sc.reason);
+        let reason = &sc.reason;
         tracing::info!(
             "{name}: {} -> {} ({reason}), priority {}",
             sc.from.as_str(),

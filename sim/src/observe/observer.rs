@@ -407,7 +407,7 @@ impl<'a> Observer<'a> {
                 "{name} {} -> {} ({}) prio {priority}",
                 from.as_str(),
                 to.as_str(),
-                reason_text(reason)
+                reason
             ),
         );
         if i == 0 {
@@ -629,20 +629,5 @@ impl<'a> Observer<'a> {
             rec.captured = c;
         }
         (self.result, self.rec)
-    }
-}
-
-/// A state change's reason in words, for events.csv.
-pub fn reason_text(r: &Reason) -> String {
-    match r {
-        Reason::Startup => "startup".into(),
-        Reason::AddressOwner => "address owner".into(),
-        Reason::MasterDown => "master down timer".into(),
-        Reason::HigherPriority { from, priority } => {
-            format!("higher priority {priority} from {from}")
-        }
-        Reason::Shutdown => "shutdown".into(),
-        Reason::Fault { cause } => format!("fault: {cause:?}"),
-        Reason::FaultCleared => "fault cleared".into(),
     }
 }
