@@ -34,6 +34,35 @@ pub enum DiscardReason {
     Inactive,
 }
 
+impl DiscardReason {
+    /// The reason's name: its serde name and its [`DiscardCounters`] field (`ttl`, `auth`,
+    /// `type`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiscardReason::Length => "length",
+            DiscardReason::Version => "version",
+            DiscardReason::Type => "type",
+            DiscardReason::Ttl => "ttl",
+            DiscardReason::Checksum => "checksum",
+            DiscardReason::Vrid => "vrid",
+            DiscardReason::Auth => "auth",
+            DiscardReason::Interval => "interval",
+            DiscardReason::Family => "family",
+            DiscardReason::Peer => "peer",
+            DiscardReason::Destination => "destination",
+            DiscardReason::Own => "own",
+            DiscardReason::Inactive => "inactive",
+        }
+    }
+}
+
+/// [`DiscardReason::as_str`].
+impl core::fmt::Display for DiscardReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Counts of discarded packets, one per [`DiscardReason`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscardCounters {
@@ -163,5 +192,33 @@ mod tests {
         }
         a.add(&b);
         assert_eq!((a.ttl, a.auth, a.inactive, a.total()), (2, 1, 1, 4));
+    }
+
+    #[test]
+    fn display_is_the_serde_name_and_the_counter_field() {
+        use DiscardReason::*;
+        let all = [
+            Length,
+            Version,
+            Type,
+            Ttl,
+            Checksum,
+            Vrid,
+            Auth,
+            Interval,
+            Family,
+            Peer,
+            Destination,
+            Own,
+            Inactive,
+        ];
+        for r in all {
+            let json = serde_json::to_value(r).unwrap();
+            assert_eq!(json.as_str(), Some(r.to_string().as_str()));
+            let mut c = DiscardCounters::default();
+            c.count(r);
+            let counters = serde_json::to_value(c).unwrap();
+            assert_eq!(counters[r.as_str()], 1, "{r}");
+        }
     }
 }

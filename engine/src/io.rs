@@ -153,6 +153,9 @@ pub enum Reason {
     FaultCleared,
 }
 
+/// The reason in words (logs, the simulator's `events.csv`): `startup`, `address owner`,
+/// `master down timer`, `higher priority N from ADDR`, `shutdown`, `removed by reload`, `fault: CAUSE` (the cause's
+/// `Debug` form), `fault cleared`.
 impl core::fmt::Display for Reason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {

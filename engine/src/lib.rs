@@ -66,6 +66,8 @@
 //!   (a deadline heap), demultiplexing and reconfiguration; the state machine of one
 //!   virtual router, tracking ([`tracking`]), gratuitous ARP scheduling, discard
 //!   [`counters`], RFC [`timing`] formulas, the read-only [`snapshot`].
+//! - [`trace`]: the JSONL trace schema (`docs/trace.md`) as one serde type, shared by the
+//!   daemon and the simulator.
 
 pub mod config;
 pub mod keepalived;
@@ -83,6 +85,7 @@ mod instance;
 pub mod io;
 pub mod snapshot;
 pub mod timing;
+pub mod trace;
 pub mod tracking;
 
 pub use engine::{ConfigError, Engine, ReconfigureSummary};

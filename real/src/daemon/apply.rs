@@ -58,8 +58,7 @@ impl Daemon {
         }
         if self.trace.enabled() {
             let t = self.secs(self.now());
-            let name = self.name_of(tx.instance);
-            self.trace.tx(t, &name, &tx);
+            self.trace.output(t, &self.engine, &Output::Transmit(tx));
         }
     }
 
@@ -67,6 +66,7 @@ impl Daemon {
     pub(super) async fn apply(&mut self, out: Output) {
         let now = self.now();
         let t = self.secs(now);
+        self.trace.output(t, &self.engine, &out);
         match out {
             Output::AddVip {
                 instance,
@@ -93,7 +93,6 @@ impl Daemon {
                     },
                     None => tracing::error!("{name}: VIP {}: no interface {ifname}", vip.addr),
                 }
-                self.trace.vip(t, true, &name, &ifname, &vip);
                 self.held.insert((ifname, vip.addr), vip);
             }
             Output::RemoveVip {
@@ -117,7 +116,6 @@ impl Daemon {
                         }
                     }
                 }
-                self.trace.vip(t, false, &name, &ifname, &vip);
             }
             Output::Announce {
                 instance,
@@ -126,9 +124,8 @@ impl Daemon {
             } => {
                 let name = self.name_of(instance);
                 self.announce(&name, &interface, addr);
-                self.trace.announce(t, &name, &interface, addr);
             }
-            Output::StateChanged(sc) => self.on_state(sc, t),
+            Output::StateChanged(sc) => self.on_state(sc),
             Output::RunCheck {
                 script,
                 seq,
@@ -204,7 +201,7 @@ impl Daemon {
     }
 
     /// A state change: log line, trace line, notify scripts (queued, run in order), status.
-    fn on_state(&mut self, sc: StateChange, t: f64) {
+    fn on_state(&mut self, sc: StateChange) {
         let Some(cfg) = self.engine.instance_config(sc.instance) else {
             return;
         };
@@ -216,7 +213,6 @@ impl Daemon {
             sc.reason,
             sc.priority
         );
-        self.trace.state(t, &name, cfg.vrid, &sc);
         // keepalived 2.2.7 (`clear_diff_vrrp`): an instance a reload removed gets the FAULT
         // notifies unless it already was in FAULT (`notify_deleted` is not supported).
         let word = match (sc.to, &sc.reason) {

@@ -222,10 +222,7 @@ impl Daemon {
         let entry = &self.socks[s];
         for k in 0..self.rxbuf.len() {
             let (m, payload) = self.rxbuf.get(k);
-            if self.trace.enabled() {
-                self.trace
-                    .rx(self.secs(at), &entry.ifname, m.src, m.dst, m.ttl, payload);
-            }
+            self.trace.rx(self.secs(at), &entry.ifname, &m, payload);
             self.engine.handle(
                 at,
                 Input::Packet(RxPacket {

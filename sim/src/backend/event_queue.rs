@@ -192,19 +192,15 @@ impl Sim<'_> {
                     return;
                 };
                 self.obs.advert_delivered(now, to, src, &payload);
-                let iface = self.interfaces[to].first().map_or("", String::as_str);
-                self.obs
-                    .packet_received(now, to, iface, src, dst, ttl, &payload);
-                engine.handle(
-                    now,
-                    Input::Packet(RxPacket {
-                        interface: iface,
-                        src,
-                        dst,
-                        ttl,
-                        payload: &payload,
-                    }),
-                );
+                let p = RxPacket {
+                    interface: self.interfaces[to].first().map_or("", String::as_str),
+                    src,
+                    dst,
+                    ttl,
+                    payload: &payload,
+                };
+                self.obs.packet_received(now, to, &p);
+                engine.handle(now, Input::Packet(p));
                 self.drain(to);
             }
             Ev::Announce { client, node, addr } => {

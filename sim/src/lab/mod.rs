@@ -31,9 +31,10 @@ use crate::backend::net::Net;
 use crate::backend::node_interfaces;
 use crate::experiment::model::{CheckBehaviour, Fault, Variant};
 use crate::experiment::Experiment;
-use crate::observe::trace::{self, TraceLine};
+use crate::observe::trace::{self, TraceEvent, TraceLine};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant as Wall};
@@ -315,7 +316,7 @@ fn prefix_for(p: &crate::experiment::model::NodePlan) -> u8 {
         .iter()
         .flat_map(|i| i.vips.iter())
         .filter_map(|v| match v.addr {
-            std::net::IpAddr::V4(a) if v.prefix_len < 32 && v.prefix_len > 0 => {
+            IpAddr::V4(a) if v.prefix_len < 32 && v.prefix_len > 0 => {
                 let mask = u32::MAX << (32 - v.prefix_len);
                 (u32::from(a) & mask == addr & mask).then_some(v.prefix_len)
             }
@@ -724,10 +725,6 @@ impl Runner<'_> {
                 }
                 l.t = t;
                 l.node = self.v.nodes[inc.node].name.clone();
-                if let Some(o) = l.fields.as_object_mut() {
-                    o.insert("t".into(), serde_json::json!(t));
-                    o.insert("node".into(), serde_json::json!(l.node));
-                }
                 traces[inc.node].push(l);
             }
         }
@@ -747,17 +744,22 @@ fn min_delay(
     rx: &[TraceLine],
     rx_origin: f64,
 ) -> Option<(f64, usize)> {
-    let sent: Vec<(f64, &str, &str)> = tx
+    let sent: Vec<(f64, &[u8], IpAddr)> = tx
         .iter()
-        .filter(|l| l.kind == "tx")
-        .map(|l| (tx_origin + l.t, l.str("hex"), l.str("src")))
+        .filter_map(|l| match &l.event {
+            TraceEvent::Tx { hex, src, .. } => Some((tx_origin + l.t, hex.as_slice(), *src)),
+            _ => None,
+        })
         .collect();
     let mut best: Option<(f64, usize)> = None;
-    for r in rx.iter().filter(|l| l.kind == "rx") {
+    for r in rx {
+        let TraceEvent::Rx { hex, src, .. } = &r.event else {
+            continue;
+        };
         let at = rx_origin + r.t;
         let m = sent
             .iter()
-            .filter(|(_, h, s)| *h == r.str("hex") && *s == r.str("src"))
+            .filter(|(_, h, s)| h == hex && s == src)
             .map(|(t, _, _)| at - t)
             .filter(|d| d.abs() < 0.5)
             .min_by(|a, b| a.abs().total_cmp(&b.abs()));
@@ -858,7 +860,9 @@ pub fn write_traces(dir: &Path, v: &Variant, run: &LabRun) -> Result<(), String>
     for (p, lines) in v.nodes.iter().zip(&run.traces) {
         let mut s = String::new();
         for l in lines {
-            s.push_str(&l.fields.to_string());
+            let line = serde_json::to_string(l)
+                .map_err(|e| format!("cannot write a trace line of {}: {e}", p.name))?;
+            s.push_str(&line);
             s.push('\n');
         }
         let path = dir.join(format!("{}.jsonl", p.name));

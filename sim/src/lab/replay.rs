@@ -17,13 +17,13 @@ use crate::experiment::model::{Fault, Variant};
 use crate::experiment::Experiment;
 use crate::observe::metrics::{Recording, RunResult};
 use crate::observe::observer::Observer;
-use crate::observe::trace::TraceLine;
+use crate::observe::trace::{TraceEvent, TraceLine};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use vrrp_engine::config::VirtualAddress;
 use vrrp_engine::io::{StateChange, Transmit};
-use vrrp_engine::{InstanceId, Instant, Output, Reason, State};
+use vrrp_engine::{InstanceId, Instant, Output};
 
 enum Ev<'a> {
     Fault(usize),
@@ -43,22 +43,6 @@ fn rank(e: &Ev<'_>) -> u8 {
 
 fn at(t: f64) -> Instant {
     Instant::from_offset(Duration::from_secs_f64(t.max(0.0)))
-}
-
-fn state(s: &str) -> Option<State> {
-    Some(match s {
-        "INIT" => State::Initialize,
-        "BACKUP" => State::Backup,
-        "MASTER" => State::Master,
-        "FAULT" => State::Fault,
-        _ => return None,
-    })
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2)
-        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The metrics and the recording of a lab run; `seed` only labels the row.
@@ -143,93 +127,85 @@ fn line(
     l: &TraceLine,
 ) {
     let cfg = &v.nodes[n].config;
-    let inst = InstanceId(
-        cfg.instances
-            .iter()
-            .position(|i| i.name == l.str("instance"))
-            .unwrap_or(0) as u32,
-    );
-    let iface: Arc<str> = Arc::from(l.str("interface"));
-    let ip = |k: &str| l.str(k).parse::<IpAddr>().ok();
-    let out = match l.kind.as_str() {
-        "state" => {
-            let (Some(from), Some(to)) = (state(l.str("from")), state(l.str("to"))) else {
-                return;
-            };
-            let reason = l
-                .fields
-                .get("reason")
-                .and_then(|r| serde_json::from_value::<Reason>(r.clone()).ok())
-                .unwrap_or(Reason::Startup);
-            let priority = l
-                .fields
-                .get("priority")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0) as u8;
-            Output::StateChanged(StateChange {
-                instance: inst,
-                from,
-                to,
-                reason,
-                priority,
-                at: now,
-            })
-        }
-        "tx" => {
-            let (Some(src), Some(dst)) = (ip("src"), ip("dst")) else {
-                return;
-            };
-            Output::Transmit(Transmit {
-                instance: inst,
-                interface: iface,
-                src,
-                dst,
-                ttl: 255,
-                payload: unhex(l.str("hex")),
-            })
-        }
-        "vip_add" | "vip_del" => {
-            let Some(addr) = ip("addr") else { return };
-            let vip = VirtualAddress {
-                addr,
-                prefix_len: l
-                    .fields
-                    .get("prefix_len")
-                    .and_then(serde_json::Value::as_u64)
-                    .unwrap_or(32) as u8,
-                dev: None,
-                label: None,
-                extra: Vec::new(),
-            };
-            if l.kind == "vip_add" {
-                Output::AddVip {
-                    instance: inst,
-                    interface: iface,
-                    vip,
-                }
-            } else {
-                Output::RemoveVip {
-                    instance: inst,
-                    interface: iface,
-                    vip,
-                }
-            }
-        }
-        "announce" => {
-            let Some(addr) = ip("addr") else { return };
-            Output::Announce {
-                instance: inst,
-                interface: iface,
-                addr,
-            }
-        }
-        "rx" => {
-            if let Some(src) = ip("src") {
-                obs.advert_delivered(now, n, src, &unhex(l.str("hex")));
-            }
+    let inst = |name: &str| {
+        InstanceId(
+            cfg.instances
+                .iter()
+                .position(|i| i.name == name)
+                .unwrap_or(0) as u32,
+        )
+    };
+    let vip = |addr: IpAddr, prefix_len: u8| VirtualAddress {
+        addr,
+        prefix_len,
+        dev: None,
+        label: None,
+        extra: Vec::new(),
+    };
+    let out = match &l.event {
+        TraceEvent::State {
+            instance,
+            from,
+            to,
+            reason,
+            priority,
+            ..
+        } => Output::StateChanged(StateChange {
+            instance: inst(instance),
+            from: *from,
+            to: *to,
+            reason: reason.clone(),
+            priority: *priority,
+            at: now,
+        }),
+        TraceEvent::Tx {
+            instance,
+            interface,
+            src,
+            dst,
+            ttl,
+            hex,
+        } => Output::Transmit(Transmit {
+            instance: inst(instance),
+            interface: Arc::from(interface.as_str()),
+            src: *src,
+            dst: *dst,
+            ttl: *ttl,
+            payload: hex.clone(),
+        }),
+        TraceEvent::VipAdd {
+            instance,
+            interface,
+            addr,
+            prefix_len,
+        } => Output::AddVip {
+            instance: inst(instance),
+            interface: Arc::from(interface.as_str()),
+            vip: vip(*addr, *prefix_len),
+        },
+        TraceEvent::VipDel {
+            instance,
+            interface,
+            addr,
+            prefix_len,
+        } => Output::RemoveVip {
+            instance: inst(instance),
+            interface: Arc::from(interface.as_str()),
+            vip: vip(*addr, *prefix_len),
+        },
+        TraceEvent::Announce {
+            instance,
+            interface,
+            addr,
+        } => Output::Announce {
+            instance: inst(instance),
+            interface: Arc::from(interface.as_str()),
+            addr: *addr,
+        },
+        TraceEvent::Rx { src, hex, .. } => {
+            obs.advert_delivered(now, n, *src, hex);
             return;
         }
-        _ => return,
     };
     let mut wire = Replay {
         obs,

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 use vrrp_engine::config::Config;
-use vrrp_engine::io::FaultCause;
+use vrrp_engine::io::{FaultCause, StateChange};
 use vrrp_engine::timing::{master_down_interval, normalize_interval};
 use vrrp_engine::tracking::CheckStatus;
-use vrrp_engine::{CheckOutcome, Engine, Family, Instant, Output, Reason, State};
+use vrrp_engine::{CheckOutcome, Engine, Family, Instant, Output, Reason, RxPacket, State};
 
 /// The observer of one run.
 pub struct Observer<'a> {
@@ -176,20 +176,10 @@ impl<'a> Observer<'a> {
         self.trace = Some(TraceSink::new(names));
     }
 
-    /// A packet reached node `to` on `interface` (traced as `rx` when tracing).
-    #[allow(clippy::too_many_arguments)]
-    pub fn packet_received(
-        &mut self,
-        now: Instant,
-        to: usize,
-        interface: &str,
-        src: IpAddr,
-        dst: IpAddr,
-        ttl: u8,
-        payload: &[u8],
-    ) {
+    /// A packet reached node `to` (traced as `rx` when tracing).
+    pub fn packet_received(&mut self, now: Instant, to: usize, p: &RxPacket<'_>) {
         if let Some(t) = &mut self.trace {
-            t.rx(now, to, interface, src, dst, ttl, payload);
+            t.rx(now, to, p);
         }
     }
 
@@ -359,15 +349,7 @@ impl<'a> Observer<'a> {
             t.output(now, n, &self.configs[n], out);
         }
         match out {
-            Output::StateChanged(c) => self.state_changed(
-                now,
-                n,
-                c.instance.0 as usize,
-                c.from,
-                c.to,
-                &c.reason,
-                c.priority,
-            ),
+            Output::StateChanged(c) => self.state_changed(now, n, c),
             Output::Transmit(_) => self.result.adverts_sent += 1,
             Output::AddVip { vip, .. } => {
                 self.world.add_vip(now, n, vip.addr);
@@ -392,17 +374,16 @@ impl<'a> Observer<'a> {
             .collect()
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn state_changed(
-        &mut self,
-        now: Instant,
-        n: usize,
-        i: usize,
-        from: State,
-        to: State,
-        reason: &Reason,
-        priority: u8,
-    ) {
+    fn state_changed(&mut self, now: Instant, n: usize, c: &StateChange) {
+        let StateChange {
+            instance,
+            from,
+            to,
+            ref reason,
+            priority,
+            ..
+        } = *c;
+        let i = instance.0 as usize;
         if let Some(s) = self.states[n].get_mut(i) {
             *s = to;
         }
@@ -418,7 +399,7 @@ impl<'a> Observer<'a> {
                 "{name} {} -> {} ({}) prio {priority}",
                 from.as_str(),
                 to.as_str(),
-                reason_text(reason)
+                reason
             ),
         );
         if i == 0 {
@@ -643,21 +624,5 @@ impl<'a> Observer<'a> {
             rec.captured = c;
         }
         (self.result, self.rec)
-    }
-}
-
-/// A state change's reason in words, for events.csv.
-pub fn reason_text(r: &Reason) -> String {
-    match r {
-        Reason::Startup => "startup".into(),
-        Reason::AddressOwner => "address owner".into(),
-        Reason::MasterDown => "master down timer".into(),
-        Reason::HigherPriority { from, priority } => {
-            format!("higher priority {priority} from {from}")
-        }
-        Reason::Shutdown => "shutdown".into(),
-        Reason::Removed => "removed by reload".into(),
-        Reason::Fault { cause } => format!("fault: {cause:?}"),
-        Reason::FaultCleared => "fault cleared".into(),
     }
 }

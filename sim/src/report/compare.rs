@@ -14,7 +14,7 @@
 //! (the first daemon start), which removes the offset between a simulated run (starting at 0)
 //! and a real one (starting when its first daemon came up).
 
-use crate::observe::trace::{self, TraceLine};
+use crate::observe::trace::{self, TraceEvent, TraceLine};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -169,24 +169,31 @@ struct Transition {
 fn transitions(lines: &[TraceLine]) -> Vec<Transition> {
     lines
         .iter()
-        .filter(|l| l.kind == "state")
-        .map(|l| Transition {
-            instance: l.str("instance").to_string(),
-            from: l.str("from").to_string(),
-            to: l.str("to").to_string(),
-            t: l.t,
+        .filter_map(|l| match &l.event {
+            TraceEvent::State {
+                instance, from, to, ..
+            } => Some(Transition {
+                instance: instance.clone(),
+                from: from.as_str().to_string(),
+                to: to.as_str().to_string(),
+                t: l.t,
+            }),
+            _ => None,
         })
         .collect()
 }
 
-/// Per instance: the `tx` payloads with consecutive repeats collapsed.
+/// Per instance: the `tx` payloads (lower-case hex) with consecutive repeats collapsed.
 fn adverts(lines: &[TraceLine]) -> BTreeMap<String, Vec<String>> {
     let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for l in lines.iter().filter(|l| l.kind == "tx") {
-        let v = m.entry(l.str("instance").to_string()).or_default();
-        let hex = l.str("hex");
-        if v.last().map(String::as_str) != Some(hex) {
-            v.push(hex.to_string());
+    for l in lines {
+        let TraceEvent::Tx { instance, hex, .. } = &l.event else {
+            continue;
+        };
+        let v = m.entry(instance.clone()).or_default();
+        let hex = hex::encode(hex);
+        if v.last() != Some(&hex) {
+            v.push(hex);
         }
     }
     m
@@ -195,7 +202,7 @@ fn adverts(lines: &[TraceLine]) -> BTreeMap<String, Vec<String>> {
 fn first_state(lines: &[TraceLine]) -> Option<f64> {
     lines
         .iter()
-        .filter(|l| l.kind == "state")
+        .filter(|l| matches!(l.event, TraceEvent::State { .. }))
         .map(|l| l.t)
         .reduce(f64::min)
 }
@@ -486,14 +493,19 @@ mod tests {
 
     #[test]
     fn repeats_collapse_and_prefix_rule() {
-        let a =
-            "{\"t\":0,\"kind\":\"state\",\"instance\":\"I\",\"from\":\"INIT\",\"to\":\"BACKUP\"}\n\
-                 {\"t\":1,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"aa\"}\n\
-                 {\"t\":2,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"aa\"}\n\
-                 {\"t\":3,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"bb\"}\n";
-        let b =
-            "{\"t\":5,\"kind\":\"state\",\"instance\":\"I\",\"from\":\"INIT\",\"to\":\"BACKUP\"}\n\
-                 {\"t\":6,\"kind\":\"tx\",\"instance\":\"I\",\"hex\":\"aa\"}\n";
+        // Complete schema lines (docs/trace.md); only kind, instance, t and hex matter here.
+        let st = |t: u32| {
+            format!(
+                "{{\"t\":{t},\"kind\":\"state\",\"instance\":\"I\",\"vrid\":1,\"from\":\"INIT\",\"to\":\"BACKUP\",\"reason\":{{\"kind\":\"startup\"}},\"priority\":100}}\n"
+            )
+        };
+        let tx = |t: u32, hex: &str| {
+            format!(
+                "{{\"t\":{t},\"kind\":\"tx\",\"instance\":\"I\",\"interface\":\"e\",\"src\":\"10.0.0.1\",\"dst\":\"224.0.0.18\",\"ttl\":255,\"hex\":\"{hex}\"}}\n"
+            )
+        };
+        let a = &[st(0), tx(1, "aa"), tx(2, "aa"), tx(3, "bb")].concat();
+        let b = &[st(5), tx(6, "aa")].concat();
         let r = compare(&set("n", a), &set("n", b), ("a", "b"), &OPTS);
         assert!(r.agree(), "{}", r.text);
         let c = b.replace("\"aa\"", "\"ab\"");

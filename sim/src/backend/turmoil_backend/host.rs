@@ -183,17 +183,15 @@ impl Daemon {
         let dst = sh.destination(m, n, from.ip(), p);
         sh.obs.advert_delivered(t, n, from.ip(), p);
         let iface = sh.interfaces[n].first().cloned().unwrap_or_default();
-        sh.obs.packet_received(t, n, &iface, from.ip(), dst, TTL, p);
-        self.engine.handle(
-            t,
-            Input::Packet(RxPacket {
-                interface: &iface,
-                src: from.ip(),
-                dst,
-                ttl: TTL,
-                payload: p,
-            }),
-        );
+        let p = RxPacket {
+            interface: &iface,
+            src: from.ip(),
+            dst,
+            ttl: TTL,
+            payload: p,
+        };
+        sh.obs.packet_received(t, n, &p);
+        self.engine.handle(t, Input::Packet(p));
         self.drain(sh, t);
     }
 

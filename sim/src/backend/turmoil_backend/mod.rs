@@ -25,15 +25,12 @@
 mod host;
 mod shared;
 
-use crate::backend::net::Net;
-use crate::backend::{node_interfaces, RunSpec};
+use crate::backend::RunSpec;
 use crate::experiment::model::{Fault, Variant};
 use crate::experiment::schema::LatencySpec;
 use crate::experiment::Experiment;
 use crate::observe::metrics::{Recording, RunResult};
 use crate::observe::observer::Observer;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use shared::{Control, Pending, Shared};
 use std::cell::RefCell;
 use std::net::IpAddr;
@@ -219,16 +216,7 @@ impl<'a> Run<'a> {
         if spec.trace {
             obs.enable_trace();
         }
-        let shared = Rc::new(RefCell::new(Shared::new(
-            v.clone(),
-            family,
-            hosts.clone(),
-            v.nodes.iter().map(|n| node_interfaces(&n.config)).collect(),
-            exp.clients as usize,
-            obs,
-            Net::new(v.network.clone(), v.nodes.len()),
-            ChaCha8Rng::seed_from_u64(spec.seed),
-        )));
+        let shared = Rc::new(RefCell::new(Shared::new(spec, family, hosts.clone(), obs)));
         let n = v.nodes.len();
         let mut tx = Vec::with_capacity(n);
         for (i, &addr) in hosts.iter().enumerate() {

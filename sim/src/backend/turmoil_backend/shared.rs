@@ -4,8 +4,10 @@
 //! does at tick boundaries (client announcements, check edges, faults, starts).
 
 use crate::backend::net::Net;
+use crate::backend::{node_interfaces, RunSpec};
 use crate::experiment::model::Variant;
 use crate::observe::observer::Observer;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
@@ -90,29 +92,31 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    /// A fresh shared state.
-    #[allow(clippy::too_many_arguments)]
+    /// A fresh shared state for the run `spec`: one turmoil host per node at `hosts`, all of
+    /// `family`, reporting to `obs`; the network model and the RNG (seeded from the seed
+    /// alone) start afresh.
     pub fn new(
-        variant: Variant,
+        spec: RunSpec<'_>,
         family: Family,
         hosts: Vec<IpAddr>,
-        interfaces: Vec<Vec<String>>,
-        clients: usize,
         obs: Observer<'static>,
-        net: Net,
-        rng: ChaCha8Rng,
     ) -> Self {
+        let variant = spec.variant.clone();
         let n = variant.nodes.len();
         Shared {
             configs: variant.nodes.iter().map(|p| p.config.clone()).collect(),
+            interfaces: variant
+                .nodes
+                .iter()
+                .map(|p| node_interfaces(&p.config))
+                .collect(),
+            clients: spec.experiment.clients as usize,
+            net: Net::new(variant.network.clone(), n),
+            rng: ChaCha8Rng::seed_from_u64(spec.seed),
             variant,
             family,
             hosts,
-            interfaces,
-            clients,
             obs,
-            net,
-            rng,
             alive: vec![false; n],
             control: (0..n).map(|_| None).collect(),
             pending: BTreeMap::new(),
