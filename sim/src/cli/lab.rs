@@ -17,9 +17,10 @@ Runs as root. Each node gets a network namespace joined to a bridge (in its own 
 its experiment address on its configured interface, and a vrrpd-real started with --trace and
 --status. stop = SIGTERM, kill = SIGKILL, restart = SIGTERM + start; partitions, one-way
 partitions and loss = nftables rules on the bridge ports; link_down/up = ip link; check_fail /
-check_pass = a file read by a generated check script that replaces each vrrp_script's script.
-Not possible here: added latency (no netem), latency faults, burst loss, check_flap, priority
-changes. One seed (the first). Clients are modelled from the daemons' announce lines.")]
+check_pass = a file read by a generated check script that replaces each vrrp_script's script;
+priority = a command on the daemon's --control socket; reload = the file rewritten + SIGHUP.
+Not possible here: added latency (no netem), latency faults, burst loss, check_flap. One seed
+(the first). Clients are modelled from the daemons' announce lines.")]
 pub struct LabArgs {
     /// The experiment file (TOML).
     pub file: PathBuf,

@@ -12,11 +12,12 @@
 //! | `partition`, `one_way_partition`, `heal`, `loss` | nftables rules on the bridge's ports (bridge namespace) |
 //! | `link_down` / `link_up` | `ip link set ... down/up` in the node's namespace |
 //! | `check_fail` / `check_pass` | a file the node's generated check script reads |
+//! | `priority` | `priority INSTANCE N` on the daemon's `--control` socket |
+//! | `reload` | the node's file rewritten, then SIGHUP |
 //!
 //! What a real LAN here cannot do is listed by [`assess`] before anything starts: added
-//! latency (no netem in this kernel), `latency` faults, Gilbert-Elliott bursts, `check_flap`
-//! and `priority` (the daemon has no run-time priority input: a reload with a new priority
-//! restarts the instance). Such faults are refused, or skipped with a warning when asked.
+//! latency (no netem in this kernel), `latency` faults, Gilbert-Elliott bursts and
+//! `check_flap`. Such faults are refused, or skipped with a warning when asked.
 //!
 //! Each daemon's trace is moved onto the lab's clock (time 0 = the first daemon's start,
 //! measured from its first trace line) and fed through the [`Observer`] ([`replay`]), so
