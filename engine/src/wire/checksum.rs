@@ -1,6 +1,7 @@
 //! The VRRP checksum: the Internet checksum (RFC 1071) over the VRRP message, with a
 //! pseudo-header for VRRPv3 (RFC 5798 §5.2.8).
 
+use super::field;
 use crate::types::{Version, IP_PROTO_VRRP};
 use core::net::IpAddr;
 use serde::{Deserialize, Serialize};
@@ -19,9 +20,6 @@ pub enum ChecksumMode {
     /// Checksum the VRRP message alone, as VRRPv2 does.
     NoPseudoHeader,
 }
-
-/// Byte offset of the checksum field in the VRRP header.
-pub const CHECKSUM_OFFSET: usize = 6;
 
 /// One's-complement sum of `data` as big-endian 16-bit words, added to `acc`.
 fn sum_words(mut acc: u64, data: &[u8]) -> u64 {
@@ -80,10 +78,11 @@ pub fn compute(
     } else {
         0
     };
-    let end = packet.len().min(CHECKSUM_OFFSET);
+    // The checksum field counts as zero: sum what is before and after it.
+    let end = packet.len().min(field::CHECKSUM.start);
     acc = sum_words(acc, &packet[..end]);
-    if packet.len() > CHECKSUM_OFFSET + 2 {
-        acc = sum_words(acc, &packet[CHECKSUM_OFFSET + 2..]);
+    if packet.len() > field::CHECKSUM.end {
+        acc = sum_words(acc, &packet[field::CHECKSUM.end..]);
     }
     !fold(acc)
 }
@@ -99,9 +98,10 @@ pub fn verify(
     mode: ChecksumMode,
     packet: &[u8],
 ) -> bool {
-    if packet.len() < CHECKSUM_OFFSET + 2 || src.is_ipv4() != dst.is_ipv4() {
+    if packet.len() < field::CHECKSUM.end || src.is_ipv4() != dst.is_ipv4() {
         return false;
     }
-    let stored = u16::from_be_bytes([packet[CHECKSUM_OFFSET], packet[CHECKSUM_OFFSET + 1]]);
+    let at = field::CHECKSUM.start;
+    let stored = u16::from_be_bytes([packet[at], packet[at + 1]]);
     compute(version, src, dst, mode, packet) == stored
 }
