@@ -8,6 +8,8 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 use support::*;
+use vrrp_engine::wire::Packet;
+use vrrp_engine::{Family, Version};
 use vrrp_real::daemon::socket::inet_checksum;
 use vrrp_real::lab::Lab;
 
@@ -97,7 +99,8 @@ fn bad_packets_are_counted_and_change_nothing() {
             p.push(x as u8);
         }
         if len > 1 && n % 2 == 0 {
-            p[1] = 51;
+            // Garbage that names a configured VRID.
+            Packet::new_unchecked(&mut p[..], Version::V2, Family::Ipv4).set_vrid(51);
         }
         pkts.push((255, p));
     }

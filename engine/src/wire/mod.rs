@@ -72,3 +72,16 @@ pub const AUTH_NONE: u8 = 0;
 pub const AUTH_PASS: u8 = 1;
 /// VRRPv2 IP Authentication Header (RFC 2338 §5.3.6.2).
 pub const AUTH_AH: u8 = 2;
+
+/// The Virtual Rtr ID byte of `bytes`, whether or not they are a well-formed VRRP message
+/// (`None` if too short to have one): to route a packet to its instance before checking it,
+/// or to attribute the discard of one that fails [`Packet::new_checked`].
+pub fn peek_vrid(bytes: &[u8]) -> Option<u8> {
+    bytes.get(field::VRID).copied()
+}
+
+/// The Priority byte of `bytes`, whether or not they are a well-formed VRRP message (`None`
+/// if too short to have one): for logs and observers that look at a payload in passing.
+pub fn peek_priority(bytes: &[u8]) -> Option<u8> {
+    bytes.get(field::PRIORITY).copied()
+}

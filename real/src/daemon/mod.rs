@@ -746,9 +746,8 @@ impl Daemon {
                 ttl: m.ttl,
                 payload,
             });
-            let unit = payload
-                .get(1)
-                .map(|&vrid| entry.table[usize::from(vrid)])
+            let unit = vrrp_engine::wire::peek_vrid(payload)
+                .map(|vrid| entry.table[usize::from(vrid)])
                 .filter(|&u| u != NO_UNIT)
                 .map(|u| u as usize);
             match unit {
@@ -907,7 +906,7 @@ impl Daemon {
                         "{name}: advert {} -> {} prio {}",
                         tx.src,
                         tx.dst,
-                        tx.payload.get(2).copied().unwrap_or(0)
+                        vrrp_engine::wire::peek_priority(&tx.payload).unwrap_or(0)
                     ),
                     Err(e) => tracing::warn!("{name}: sending advert on {}: {e}", tx.interface),
                 }
