@@ -6,7 +6,8 @@
 //!   `set_*` methods write a message field by field.
 //! - [`Advert`]: the owned, high-level representation with [`Advert::parse`] and
 //!   [`Advert::emit_packet`] (wrapped by [`Advert::emit_into`] and [`Advert::emit`]).
-//! - [`checksum`]: the VRRP checksum, with the pseudo-header rules of each version and family.
+//! - [`checksum`]: the VRRP checksum, with the pseudo-header rules of each version and family,
+//!   and the plain Internet checksum ([`checksum::internet_checksum`]) for other headers.
 //!
 //! The buffers here are the VRRP payload only, without the IP header. Field positions are
 //! named once, in a private `field` module, after these figures.
