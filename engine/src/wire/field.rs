@@ -42,12 +42,14 @@ pub(crate) const RSVD_SHIFT: u16 = 12;
 pub(crate) const AUTH_DATA_LEN: usize = 8;
 
 /// The `i`th address of a message carrying `family` addresses.
+#[inline]
 pub(crate) const fn ADDR(i: usize, family: Family) -> Field {
     let start = ADDRS + i * family.addr_len();
     start..start + family.addr_len()
 }
 
 /// VRRPv2 only: the Authentication Data after `count` addresses of `family`.
+#[inline]
 pub(crate) const fn AUTH_DATA(count: usize, family: Family) -> Field {
     let start = ADDRS + count * family.addr_len();
     start..start + AUTH_DATA_LEN

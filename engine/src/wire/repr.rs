@@ -129,8 +129,8 @@ impl Advert {
     ///
     /// # Panics
     ///
-    /// If the buffer is shorter than [`Advert::buffer_len`] or the view's family is not
-    /// [`Advert::family`] (the wrappers never do either).
+    /// If the buffer is shorter than [`Advert::buffer_len`] (the wrappers never pass one).
+    /// A view of another family than [`Advert::family`] gets no addresses written.
     pub fn emit_packet<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut Packet<T>,
@@ -148,14 +148,11 @@ impl Advert {
             count += 1;
         }
         packet.set_count(count);
-        match self.version {
-            Version::V2 => {
-                packet.set_auth_type(self.auth.kind());
-                packet.set_auth_data(&self.auth.data());
-            }
-            // RFC 5798 §5.2.6: the 4 reserved bits are sent as zero.
-            Version::V3 => packet.set_reserved(0),
+        if self.version == Version::V2 {
+            packet.set_auth_type(self.auth.kind());
+            packet.set_auth_data(&self.auth.data());
         }
+        // v3: this also zeroes the reserved bits (RFC 5798 §5.2.6).
         packet.set_interval(self.interval);
         packet.fill_checksum(src, dst, mode);
     }
