@@ -131,6 +131,9 @@ impl Advert {
     ///
     /// If the buffer is shorter than [`Advert::buffer_len`] (the wrappers never pass one).
     /// A view of another family than [`Advert::family`] gets no addresses written.
+    // Inlined into its two wrappers, so the view (and its version) is a local there and the
+    // setters' version checks fold away: a call here measured ~10% slower emit_into.
+    #[inline(always)]
     pub fn emit_packet<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut Packet<T>,
