@@ -7,8 +7,8 @@ use std::time::Duration;
 use support::*;
 use vrrp_engine::config::AuthConfig;
 use vrrp_engine::counters::DiscardCounters;
-use vrrp_engine::wire::Auth;
-use vrrp_engine::{Engine, Input, Instant, RxPacket, State, Version};
+use vrrp_engine::wire::{Auth, Packet};
+use vrrp_engine::{Engine, Family, Input, Instant, RxPacket, State, Version};
 
 const PEER: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 12);
 
@@ -84,7 +84,9 @@ fn wrong_ttl_is_counted() {
 #[test]
 fn bad_checksum_is_counted() {
     let mut b = good();
-    b[2] ^= 0x01; // priority changed, checksum not
+    // Priority changed, checksum not.
+    let mut p = Packet::new_checked(&mut b[..], Family::Ipv4).unwrap();
+    p.set_priority(p.priority() ^ 0x01);
     check(
         |e| rx(e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0"),
         one(|c| c.checksum = 1),

@@ -31,6 +31,20 @@ fn node_config(priority: u8) -> Config {
     config(instance(priority, Version::V2, Duration::from_secs(1)))
 }
 
+fn prio(x: &vrrp_engine::Transmit) -> u8 {
+    vrrp_engine::wire::peek_priority(&x.payload).unwrap()
+}
+
+fn vrid(x: &vrrp_engine::Transmit) -> u8 {
+    vrrp_engine::wire::peek_vrid(&x.payload).unwrap()
+}
+
+fn count(x: &vrrp_engine::Transmit) -> u8 {
+    vrrp_engine::wire::Packet::new_checked(&x.payload[..], vrrp_engine::Family::Ipv4)
+        .unwrap()
+        .count()
+}
+
 fn state_changes(outs: &[(Instant, &Output)]) -> Vec<(Instant, State, State, Reason)> {
     outs.iter()
         .filter_map(|(t, o)| match o {
@@ -43,7 +57,7 @@ fn state_changes(outs: &[(Instant, &Output)]) -> Vec<(Instant, State, State, Rea
 fn adverts(outs: &[(Instant, &Output)]) -> Vec<(Instant, u8)> {
     outs.iter()
         .filter_map(|(t, o)| match o {
-            Output::Transmit(x) => Some((*t, x.payload[2])),
+            Output::Transmit(x) => Some((*t, prio(x))),
             _ => None,
         })
         .collect()
@@ -118,7 +132,7 @@ fn removed_instance_hands_over_gracefully() {
     let s = lan.reconfigure(0, Config::default());
     assert_eq!(s.removed, vec!["VI_1".to_string()]);
     let m = lan.outputs_since(0, reload);
-    assert!(matches!(m[0].1, Output::Transmit(x) if x.payload[2] == 0));
+    assert!(matches!(m[0].1, Output::Transmit(x) if prio(x) == 0));
     assert!(matches!(m[1].1, Output::RemoveVip { .. }));
     assert_eq!(
         state_changes(&m),
@@ -191,7 +205,7 @@ fn master_vip_list_changes_in_place() {
         .filter(|(_, o)| matches!(o, Output::Announce { .. }))
         .count();
     assert_eq!(announces, 10);
-    assert!(matches!(m.last().unwrap().1, Output::Transmit(x) if x.payload[3] == 2));
+    assert!(matches!(m.last().unwrap().1, Output::Transmit(x) if count(x) == 2));
     assert!(state_changes(&m).is_empty());
 
     // Back to one VIP: the extra one is removed, nothing is announced.
@@ -200,7 +214,7 @@ fn master_vip_list_changes_in_place() {
     lan.reconfigure(0, node_config(150));
     let m = lan.outputs_since(0, reload2);
     assert!(matches!(m[0].1, Output::RemoveVip { vip, .. } if *vip == extra));
-    assert!(matches!(m[1].1, Output::Transmit(x) if x.payload[3] == 1));
+    assert!(matches!(m[1].1, Output::Transmit(x) if count(x) == 1));
     assert_eq!(m.len(), 2);
 }
 
@@ -236,7 +250,7 @@ fn new_identity_restarts_the_instance() {
     assert_eq!(s.restarted, vec!["VI_1".to_string()]);
     assert!(s.removed.is_empty() && s.added.is_empty());
     let m = lan.outputs_since(0, reload);
-    assert!(matches!(m[0].1, Output::Transmit(x) if x.payload[1] == 51 && x.payload[2] == 0));
+    assert!(matches!(m[0].1, Output::Transmit(x) if vrid(x) == 51 && prio(x) == 0));
     let changes = state_changes(&m);
     assert_eq!(
         changes,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use support::*;
 use vrrp_engine::config::{ScriptConfig, TrackFileConfig, TrackRef};
 use vrrp_engine::io::{FaultCause, TrackFileId};
+use vrrp_engine::wire;
 use vrrp_engine::{CheckOutcome, Engine, Input, Instant, InterfaceUpdate, Output, State, Version};
 
 fn with_script(prio: u8, weight: i32, rise: u32, fall: u32) -> vrrp_engine::config::Config {
@@ -135,7 +136,7 @@ fn weight_zero_failure_means_fault_and_master_hands_over_with_priority_zero() {
         .collect();
     let prio0 = at_fault
         .iter()
-        .any(|o| matches!(o, Output::Transmit(x) if x.payload[2] == 0));
+        .any(|o| matches!(o, Output::Transmit(x) if wire::peek_priority(&x.payload) == Some(0)));
     assert!(
         prio0,
         "a Master entering FAULT sends priority 0: {at_fault:?}"

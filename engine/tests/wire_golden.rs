@@ -221,6 +221,11 @@ fn encoding_the_fixture_fields_reproduces_the_bytes() {
         let mut buf = vec![0xa5u8; advert.buffer_len()];
         advert.emit_into(&mut buf, l.src, l.dst, ChecksumMode::PseudoHeader);
         assert_eq!(buf, out);
+        // emit_packet into a dirty view over a caller's buffer gives the captured bytes.
+        let mut buf = vec![0x5au8; advert.buffer_len()];
+        let mut view = Packet::new_unchecked(&mut buf[..], advert.version, advert.family());
+        advert.emit_packet(&mut view, l.src, l.dst, ChecksumMode::PseudoHeader);
+        assert_eq!(buf, l.bytes, "frame {}", l.json["frame"]);
     }
 }
 

@@ -5,20 +5,27 @@
 mod support;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 use support::*;
+use vrrp_engine::wire::{self, Auth, ChecksumMode, Packet};
+use vrrp_engine::{Family, Version};
 use vrrp_lab::Lab;
-use vrrp_real::os::socket::inet_checksum;
+use vrrp_real::os::socket::push_ipv4_header;
 
-/// A VRRPv2 advert with PASS auth, checksum computed.
+/// A VRRPv2 advert with PASS auth and a 1 s interval, checksum computed.
 fn advert(vrid: u8, prio: u8, vip: Ipv4Addr, pass: &[u8; 8]) -> Vec<u8> {
-    let mut p = vec![0x21, vrid, prio, 1, 1, 1, 0, 0];
-    p.extend_from_slice(&vip.octets());
-    p.extend_from_slice(pass);
-    let ck = inet_checksum(&p);
-    p[6..8].copy_from_slice(&ck.to_be_bytes());
-    p
+    let advert = wire::Advert {
+        version: Version::V2,
+        vrid,
+        priority: prio,
+        interval: 1,
+        auth: Auth::Pass(*pass),
+        addrs: vec![IpAddr::V4(vip)],
+    };
+    // A v2 checksum covers no pseudo-header: the addresses do not matter.
+    let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    advert.emit(any, any, ChecksumMode::default())
 }
 
 /// Sends each (ttl, payload) from `src` to 224.0.0.18 inside namespace `ns`, on eth0.
@@ -33,12 +40,8 @@ fn inject(ns: &str, src: Ipv4Addr, packets: Vec<(u8, Vec<u8>)>) {
         let dst = Ipv4Addr::new(224, 0, 0, 18);
         let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
         for (ttl, payload) in packets {
-            let total = (20 + payload.len()) as u16;
-            let mut b = vec![0x45, 0xc0];
-            b.extend_from_slice(&total.to_be_bytes());
-            b.extend_from_slice(&[0, 0, 0, 0, ttl, 112, 0, 0]);
-            b.extend_from_slice(&src.octets());
-            b.extend_from_slice(&dst.octets());
+            let mut b = Vec::new();
+            push_ipv4_header(&mut b, src, dst, ttl, payload.len());
             b.extend_from_slice(&payload);
             // A full send buffer only drops this one: the flood is best effort.
             let _ = s.send_to(&b, &addr);
@@ -97,7 +100,8 @@ fn bad_packets_are_counted_and_change_nothing() {
             p.push(x as u8);
         }
         if len > 1 && n % 2 == 0 {
-            p[1] = 51;
+            // Garbage that names a configured VRID.
+            Packet::new_unchecked(&mut p[..], Version::V2, Family::Ipv4).set_vrid(51);
         }
         pkts.push((255, p));
     }

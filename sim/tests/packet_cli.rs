@@ -4,6 +4,8 @@
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
+use vrrp_engine::wire::{self, Packet};
+use vrrp_engine::Family;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -109,9 +111,14 @@ fn decode_gives_the_fixture_fields() {
 fn decode_reports_a_corrupted_checksum() {
     for l in fixture() {
         let hex = l["vrrp_hex"].as_str().unwrap();
+        let (src, dst) = (
+            l["ip_src"].as_str().unwrap().parse().unwrap(),
+            l["ip_dst"].as_str().unwrap().parse().unwrap(),
+        );
         let mut bytes = hex::decode(hex).unwrap();
         // Corrupt the checksum field: the expected one is the capture's.
-        bytes[7] ^= 0x01;
+        let mut p = Packet::new_checked_between(&mut bytes[..], src, dst).unwrap();
+        p.set_checksum(p.checksum() ^ 0x01);
         let d = decode(
             &hex::encode(&bytes),
             l["ip_src"].as_str().unwrap(),
@@ -122,7 +129,8 @@ fn decode_reports_a_corrupted_checksum() {
         assert_eq!(d["checksum_expected"], l["checksum"]);
         // Corrupt the priority instead: still decodes, with the new priority.
         let mut bytes = hex::decode(hex).unwrap();
-        bytes[2] ^= 0x40;
+        let mut p = Packet::new_checked_between(&mut bytes[..], src, dst).unwrap();
+        p.set_priority(p.priority() ^ 0x40);
         let d = decode(
             &hex::encode(&bytes),
             l["ip_src"].as_str().unwrap(),
@@ -130,7 +138,10 @@ fn decode_reports_a_corrupted_checksum() {
             &[],
         );
         assert_eq!(d["checksum_valid"], false);
-        assert_eq!(d["priority"].as_u64().unwrap(), u64::from(bytes[2]));
+        assert_eq!(
+            d["priority"].as_u64().unwrap(),
+            u64::from(wire::peek_priority(&bytes).unwrap())
+        );
         assert_ne!(d["checksum_expected"], l["checksum"]);
     }
 }
@@ -248,12 +259,16 @@ fn encode_recomputes_a_given_checksum_and_round_trips_other_modes() {
     // Non-canonical bytes (reserved bits, v2 type-0 auth data) round trip too.
     let v3_reserved = {
         let mut b = hex::decode("3134c801003210fe0a4d0066").unwrap();
-        b[4] |= 0xa0;
+        Packet::new_checked(&mut b[..], Family::Ipv4)
+            .unwrap()
+            .set_reserved(0xa);
         hex::encode(b)
     };
     let v2_auth0 = {
         let mut b = hex::decode("213364020101cac90a4d00640a4d00653132333435360000").unwrap();
-        b[4] = 0;
+        Packet::new_checked(&mut b[..], Family::Ipv4)
+            .unwrap()
+            .set_auth_type(0);
         hex::encode(b)
     };
     for hex in [v3_reserved, v2_auth0] {

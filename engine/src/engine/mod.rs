@@ -172,7 +172,7 @@ impl Engine {
             Err(e) => {
                 // Attribute what we can to the instance the VRID byte names.
                 let reason = decode_reason(e);
-                match rx.payload.get(1).and_then(|&v| Demux::lookup(table, v)) {
+                match crate::wire::peek_vrid(rx.payload).and_then(|v| Demux::lookup(table, v)) {
                     Some(n) => self.instances[n].discard(reason),
                     None => self.unmatched.count(reason),
                 }

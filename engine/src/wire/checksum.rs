@@ -1,6 +1,8 @@
-//! The VRRP checksum: the Internet checksum (RFC 1071) over the VRRP message, with a
-//! pseudo-header for VRRPv3 (RFC 5798 §5.2.8).
+//! The Internet checksum (RFC 1071), the workspace's only implementation of it: the VRRP
+//! checksum over the VRRP message, with a pseudo-header for VRRPv3 (RFC 5798 §5.2.8), and
+//! [`internet_checksum`] for other headers (the daemon's IPv4 header).
 
+use super::field;
 use crate::types::{Version, IP_PROTO_VRRP};
 use core::net::IpAddr;
 use serde::{Deserialize, Serialize};
@@ -20,8 +22,9 @@ pub enum ChecksumMode {
     NoPseudoHeader,
 }
 
-/// Byte offset of the checksum field in the VRRP header.
-pub const CHECKSUM_OFFSET: usize = 6;
+/// Byte offset of the checksum field in the VRRP message, for a kernel that fills it in
+/// (Linux's `IPV6_CHECKSUM` socket option).
+pub const CHECKSUM_OFFSET: usize = field::CHECKSUM.start;
 
 /// One's-complement sum of `data` as big-endian 16-bit words, added to `acc`.
 fn sum_words(mut acc: u64, data: &[u8]) -> u64 {
@@ -40,6 +43,15 @@ fn fold(mut acc: u64) -> u16 {
         acc = (acc & 0xffff) + (acc >> 16);
     }
     acc as u16
+}
+
+/// The Internet checksum of `data` (RFC 1071): the one's complement of the one's-complement
+/// sum of its big-endian 16-bit words, an odd last byte padded with zero.
+///
+/// Writing it into a header whose checksum field was zero makes the header sum to `0xffff`
+/// (for example the IPv4 header checksum, RFC 791).
+pub fn internet_checksum(data: &[u8]) -> u16 {
+    !fold(sum_words(0, data))
 }
 
 fn pseudo_header_sum(src: IpAddr, dst: IpAddr, len: usize) -> u64 {
@@ -80,10 +92,11 @@ pub fn compute(
     } else {
         0
     };
-    let end = packet.len().min(CHECKSUM_OFFSET);
+    // The checksum field counts as zero: sum what is before and after it.
+    let end = packet.len().min(field::CHECKSUM.start);
     acc = sum_words(acc, &packet[..end]);
-    if packet.len() > CHECKSUM_OFFSET + 2 {
-        acc = sum_words(acc, &packet[CHECKSUM_OFFSET + 2..]);
+    if packet.len() > field::CHECKSUM.end {
+        acc = sum_words(acc, &packet[field::CHECKSUM.end..]);
     }
     !fold(acc)
 }
@@ -99,9 +112,34 @@ pub fn verify(
     mode: ChecksumMode,
     packet: &[u8],
 ) -> bool {
-    if packet.len() < CHECKSUM_OFFSET + 2 || src.is_ipv4() != dst.is_ipv4() {
+    if packet.len() < field::CHECKSUM.end || src.is_ipv4() != dst.is_ipv4() {
         return false;
     }
-    let stored = u16::from_be_bytes([packet[CHECKSUM_OFFSET], packet[CHECKSUM_OFFSET + 1]]);
+    let at = field::CHECKSUM.start;
+    let stored = u16::from_be_bytes([packet[at], packet[at + 1]]);
     compute(version, src, dst, mode, packet) == stored
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internet_checksum_of_rfc1071_and_ipv4_examples() {
+        // RFC 1071 §3: the words 0001 f203 f4f5 f6f7 sum to ddf2 (so the checksum is 220d).
+        assert_eq!(
+            internet_checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
+        // An odd length pads the last byte with zero.
+        assert_eq!(internet_checksum(&[0x12]), !0x1200);
+        assert_eq!(internet_checksum(&[]), 0xffff);
+        // A filled-in IPv4 header sums to 0xffff, so its checksum over itself is zero.
+        let mut h = [
+            0x45, 0xc0, 0x00, 0x28, 0, 0, 0, 0, 255, 112, 0, 0, 10, 77, 0, 11, 224, 0, 0, 18,
+        ];
+        let ck = internet_checksum(&h);
+        h[10..12].copy_from_slice(&ck.to_be_bytes());
+        assert_eq!(internet_checksum(&h), 0);
+    }
 }

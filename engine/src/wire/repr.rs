@@ -1,7 +1,7 @@
 //! The owned, high-level form of an advertisement: parse from bytes, emit to bytes.
 
 use super::packet::expected_len;
-use super::{checksum, ChecksumMode, DecodeError, Packet, HEADER_LEN, TYPE_ADVERTISEMENT};
+use super::{ChecksumMode, DecodeError, Packet, TYPE_ADVERTISEMENT};
 use super::{AUTH_NONE, AUTH_PASS};
 use crate::types::{Family, Version};
 use core::net::IpAddr;
@@ -116,52 +116,67 @@ impl Advert {
         expected_len(self.version, self.family(), self.wire_addrs().count())
     }
 
-    /// Write the message into `buf` (exactly [`Advert::buffer_len`] bytes), checksum included.
+    /// Write the message into `packet`, checksum included: the one packet writer, which
+    /// [`Advert::emit_into`] and [`Advert::emit`] wrap.
+    ///
+    /// `packet` is a view (made with [`Packet::new_unchecked`]) over exactly
+    /// [`Advert::buffer_len`] bytes whose family is [`Advert::family`]; its version is set to
+    /// this advert's. Every byte is written, so the buffer may hold anything before.
     ///
     /// Fields that do not fit are truncated to their width: at most 255 addresses, an 8-bit
     /// v2 interval and a 12-bit v3 interval. Addresses of another family than the first are
     /// skipped. The engine never builds such adverts; this keeps emit total on any input.
-    pub fn emit_into(&self, buf: &mut [u8], src: IpAddr, dst: IpAddr, mode: ChecksumMode) {
-        let family = self.family();
-        let count = self.wire_addrs().count();
-        buf[0] = (self.version.number() << 4) | TYPE_ADVERTISEMENT;
-        buf[1] = self.vrid;
-        buf[2] = self.priority;
-        buf[3] = count as u8;
-        match self.version {
-            Version::V2 => {
-                buf[4] = self.auth.kind();
-                buf[5] = self.interval.min(255) as u8;
-            }
-            Version::V3 => {
-                // RFC 5798 §5.2.6: the 4 reserved bits are sent as zero.
-                let v = (self.interval & 0x0fff).to_be_bytes();
-                buf[4] = v[0];
-                buf[5] = v[1];
-            }
+    ///
+    /// # Panics
+    ///
+    /// If the buffer is shorter than [`Advert::buffer_len`] (the wrappers never pass one).
+    /// A view of another family than [`Advert::family`] gets no addresses written.
+    // Inlined into its two wrappers, so the view (and its version) is a local there and the
+    // setters' version checks fold away: a call here measured ~10% slower emit_into.
+    #[inline(always)]
+    pub fn emit_packet<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut Packet<T>,
+        src: IpAddr,
+        dst: IpAddr,
+        mode: ChecksumMode,
+    ) {
+        packet.set_version(self.version);
+        packet.set_msg_type(TYPE_ADVERTISEMENT);
+        packet.set_vrid(self.vrid);
+        packet.set_priority(self.priority);
+        let mut count = 0;
+        for (i, &a) in self.wire_addrs().enumerate() {
+            packet.set_addr(i, a);
+            count += 1;
         }
-        buf[6] = 0;
-        buf[7] = 0;
-        let mut at = HEADER_LEN;
-        for a in self.wire_addrs() {
-            match a {
-                IpAddr::V4(v4) => buf[at..at + 4].copy_from_slice(&v4.octets()),
-                IpAddr::V6(v6) => buf[at..at + 16].copy_from_slice(&v6.octets()),
-            }
-            at += family.addr_len();
-        }
+        packet.set_count(count);
         if self.version == Version::V2 {
-            buf[at..at + 8].copy_from_slice(&self.auth.data());
-            at += 8;
+            packet.set_auth_type(self.auth.kind());
+            packet.set_auth_data(&self.auth.data());
         }
-        let sum = checksum::compute(self.version, src, dst, mode, &buf[..at]);
-        buf[6..8].copy_from_slice(&sum.to_be_bytes());
+        // v3: this also zeroes the reserved bits (RFC 5798 §5.2.6).
+        packet.set_interval(self.interval);
+        packet.fill_checksum(src, dst, mode);
     }
 
-    /// Emit the message as a new vector, checksum included.
+    /// Write the message into the first [`Advert::buffer_len`] bytes of `buf`, checksum
+    /// included (through [`Advert::emit_packet`]); the rest of `buf` is left alone.
+    ///
+    /// # Panics
+    ///
+    /// If `buf` is shorter than [`Advert::buffer_len`].
+    pub fn emit_into(&self, buf: &mut [u8], src: IpAddr, dst: IpAddr, mode: ChecksumMode) {
+        let len = self.buffer_len();
+        let mut packet = Packet::new_unchecked(&mut buf[..len], self.version, self.family());
+        self.emit_packet(&mut packet, src, dst, mode);
+    }
+
+    /// Emit the message as a new vector, checksum included (through [`Advert::emit_packet`]).
     pub fn emit(&self, src: IpAddr, dst: IpAddr, mode: ChecksumMode) -> Vec<u8> {
         let mut buf = vec![0u8; self.buffer_len()];
-        self.emit_into(&mut buf, src, dst, mode);
+        let mut packet = Packet::new_unchecked(&mut buf[..], self.version, self.family());
+        self.emit_packet(&mut packet, src, dst, mode);
         buf
     }
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use vrrp_engine::config::{Config, InstanceConfig, VirtualAddress};
-use vrrp_engine::wire::{Advert, Auth, ChecksumMode};
+use vrrp_engine::wire::{self, Advert, Auth, ChecksumMode};
 use vrrp_engine::{
     CheckOutcome, Engine, Input, Instant, InterfaceUpdate, Output, RxPacket, State, Version,
 };
@@ -300,7 +300,7 @@ impl Lan {
             .iter()
             .filter(|(_, m, _)| *m == n)
             .filter_map(|(t, _, o)| match o {
-                Output::Transmit(x) => Some((*t, x.payload[2])),
+                Output::Transmit(x) => Some((*t, wire::peek_priority(&x.payload)?)),
                 _ => None,
             })
             .collect()

@@ -51,9 +51,7 @@ impl Daemon {
                 "{name}: advert {} -> {} prio {}",
                 tx.src,
                 tx.dst,
-                vrrp_engine::wire::Packet::new_checked_between(&tx.payload[..], tx.src, tx.dst)
-                    .map(|p| p.priority())
-                    .unwrap_or(0)
+                vrrp_engine::wire::peek_priority(&tx.payload).unwrap_or(0)
             );
         }
         if self.trace.enabled() {

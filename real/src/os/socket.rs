@@ -6,16 +6,19 @@
 //! Raw IPv4 sockets deliver the IP header, so TTL, source and destination come from it.
 //!
 //! IPv6: group ff02::12 joined by ifindex, hop limit 255, TCLASS 0xc0, `IPV6_CHECKSUM` at
-//! offset 6 (the kernel fills and verifies it), hop limit and destination read from the
-//! `IPV6_HOPLIMIT` / `IPV6_PKTINFO` ancillary data.
+//! the VRRP checksum's offset (the kernel fills and verifies it), hop limit and destination
+//! read from the `IPV6_HOPLIMIT` / `IPV6_PKTINFO` ancillary data.
 
-use nix::sys::socket::{self as nsock, ControlMessageOwned, MsgFlags, SockaddrStorage};
+use nix::sys::socket as nsock;
+use pnet_packet::ip::IpNextHeaderProtocols;
+use pnet_packet::ipv4::{Ipv4Packet, MutableIpv4Packet};
+use pnet_packet::Packet as _;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
-use std::io::{self, IoSliceMut};
-use std::mem::MaybeUninit;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use tokio::io::unix::AsyncFd;
+use vrrp_engine::wire::checksum::{internet_checksum, CHECKSUM_OFFSET};
 use vrrp_engine::Family;
 
 /// IP protocol number of VRRP.
@@ -24,19 +27,6 @@ pub const IPPROTO_VRRP: i32 = 112;
 pub const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// IPv6 VRRP multicast group.
 pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
-
-/// A packet read from a VRRP socket.
-#[derive(Clone, Debug)]
-pub struct Received {
-    /// IP source.
-    pub src: IpAddr,
-    /// IP destination.
-    pub dst: IpAddr,
-    /// TTL or hop limit.
-    pub ttl: u8,
-    /// The VRRP message (IP header stripped, trimmed to the IP length).
-    pub payload: Vec<u8>,
-}
 
 /// One raw VRRP socket bound to one interface.
 pub struct VrrpSocket {
@@ -123,7 +113,8 @@ impl VrrpSocket {
                 sock.set_recv_hoplimit_v6(true)?;
                 nsock::setsockopt(&sock, nsock::sockopt::Ipv6RecvPacketInfo, &true)
                     .map_err(io::Error::from)?;
-                setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, 6)?;
+                let at = CHECKSUM_OFFSET as i32;
+                setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, at)?;
             }
         }
         // SAFETY: the socket is owned by the AsyncFd from here on and is not closed elsewhere.
@@ -135,116 +126,46 @@ impl VrrpSocket {
             fd,
         })
     }
-
-    /// Sends one VRRP message (through [`VrrpSocket::queue`] and [`VrrpSocket::flush`]): IPv4
-    /// gets our own header (TTL `ttl`, TOS 0xc0, source `src`), IPv6 an `IPV6_PKTINFO` naming
-    /// the source.
-    pub fn send(&self, src: IpAddr, dst: IpAddr, ttl: u8, payload: &[u8]) -> io::Result<()> {
-        let mut batch = TxBatch::default();
-        self.queue(&mut batch, 0, src, dst, ttl, payload)?;
-        let mut failed = None;
-        self.flush(&mut batch, |_, e| {
-            failed = Some(io::Error::new(e.kind(), e.to_string()))
-        });
-        failed.map_or(Ok(()), Err)
-    }
-
-    /// Waits for and reads the next packet. `Ok(None)` means a datagram that was not a
-    /// well-formed IP packet (too short for its header); the caller skips it.
-    pub async fn recv(&self) -> io::Result<Option<Received>> {
-        loop {
-            let mut guard = self.fd.readable().await?;
-            let res = guard.try_io(|inner| match self.family {
-                Family::Ipv4 => recv_v4(inner.get_ref()),
-                Family::Ipv6 => recv_v6(inner.get_ref()),
-            });
-            match res {
-                Ok(r) => return r,
-                Err(_would_block) => continue,
-            }
-        }
-    }
 }
 
 fn is_link_local(a: &Ipv6Addr) -> bool {
     (a.segments()[0] & 0xffc0) == 0xfe80
 }
 
-/// The Internet checksum (RFC 1071) of `data`.
-pub fn inet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        let w = if c.len() == 2 {
-            u16::from_be_bytes([c[0], c[1]])
-        } else {
-            u16::from_be_bytes([c[0], 0])
-        };
-        sum += u32::from(w);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
+/// Length of the IPv4 header we write: no options.
+const IPV4_HEADER_LEN: usize = 20;
+/// The DSCP of TOS 0xc0 (CS6, network control), as keepalived sends; ECN zero.
+const DSCP_CS6: u8 = 0xc0 >> 2;
 
-fn recv_v4(sock: &Socket) -> io::Result<Option<Received>> {
-    let mut buf = [MaybeUninit::<u8>::uninit(); 65536];
-    let (n, _) = sock.recv_from(&mut buf)?;
-    // SAFETY: recv_from initialised the first n bytes.
-    let data: &[u8] = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n) };
-    Ok(parse_ipv4(data))
-}
-
-/// Splits a raw IPv4 datagram into header fields and the VRRP payload (trimmed to the IP
-/// total length). `None` if the IP header itself is malformed.
-pub fn parse_ipv4(data: &[u8]) -> Option<Received> {
-    let (src, dst, ttl, start, end) = ipv4_fields(data)?;
-    Some(Received {
-        src: IpAddr::V4(src),
-        dst: IpAddr::V4(dst),
-        ttl,
-        payload: data[start..end].to_vec(),
-    })
-}
-
-fn recv_v6(sock: &Socket) -> io::Result<Option<Received>> {
-    let mut buf = vec![0u8; 65536];
-    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
-    let mut iov = [IoSliceMut::new(&mut buf)];
-    let msg = nsock::recvmsg::<SockaddrStorage>(
-        sock.as_raw_fd(),
-        &mut iov,
-        Some(&mut cmsg),
-        MsgFlags::empty(),
-    )
-    .map_err(io::Error::from)?;
-    let n = msg.bytes;
-    let src = msg
-        .address
-        .and_then(|a| a.as_sockaddr_in6().map(|s| s.ip()));
-    let mut dst = None;
-    let mut hops = None;
-    if let Ok(cmsgs) = msg.cmsgs() {
-        for c in cmsgs {
-            match c {
-                ControlMessageOwned::Ipv6PacketInfo(pi) => {
-                    dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
-                }
-                ControlMessageOwned::Ipv6HopLimit(h) => hops = Some(h),
-                _ => {}
-            }
-        }
+/// Appends to `buf` the IPv4 header of a VRRP packet of `payload_len` bytes from `src` to
+/// `dst`: 20 bytes, no options, TOS 0xc0, identification and fragment fields zero, TTL
+/// `ttl`, protocol 112, header checksum filled in.
+pub fn push_ipv4_header(
+    buf: &mut Vec<u8>,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    payload_len: usize,
+) {
+    let start = buf.len();
+    buf.resize(start + IPV4_HEADER_LEN, 0);
+    if let Some(mut ip) = MutableIpv4Packet::new(&mut buf[start..]) {
+        ip.set_version(4);
+        ip.set_header_length((IPV4_HEADER_LEN / 4) as u8);
+        ip.set_dscp(DSCP_CS6);
+        ip.set_ecn(0);
+        ip.set_total_length((IPV4_HEADER_LEN + payload_len) as u16);
+        ip.set_identification(0);
+        ip.set_flags(0);
+        ip.set_fragment_offset(0);
+        ip.set_ttl(ttl);
+        ip.set_next_level_protocol(IpNextHeaderProtocols::Vrrp);
+        ip.set_source(src);
+        ip.set_destination(dst);
+        ip.set_checksum(0);
+        let ck = internet_checksum(ip.packet());
+        ip.set_checksum(ck);
     }
-    let (Some(src), Some(dst)) = (src, dst) else {
-        return Ok(None);
-    };
-    buf.truncate(n);
-    Ok(Some(Received {
-        src: IpAddr::V6(src),
-        dst: IpAddr::V6(dst),
-        ttl: hops.map(|h| h.clamp(0, 255) as u8).unwrap_or(0),
-        payload: buf,
-    }))
 }
 
 /// Packets per `recvmmsg`/`sendmmsg` call.
@@ -344,7 +265,8 @@ impl VrrpSocket {
     }
 
     /// Queues one VRRP message in `batch` (sent by [`VrrpSocket::flush`]); `tag` comes back
-    /// with its error if sending fails. IPv4 gets our own header as in [`VrrpSocket::send`].
+    /// with its error if sending fails. IPv4 gets our own header (see [`push_ipv4_header`]:
+    /// TTL `ttl`, TOS 0xc0, source `src`), IPv6 an `IPV6_PKTINFO` naming the source.
     pub fn queue(
         &self,
         batch: &mut TxBatch,
@@ -357,16 +279,8 @@ impl VrrpSocket {
         let start = batch.buf.len();
         let flags = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) if self.family == Family::Ipv4 => {
-                let total = 20 + payload.len();
-                let b = &mut batch.buf;
-                b.extend_from_slice(&[0x45, 0xc0]);
-                b.extend_from_slice(&(total as u16).to_be_bytes());
-                b.extend_from_slice(&[0, 0, 0, 0, ttl, IPPROTO_VRRP as u8, 0, 0]);
-                b.extend_from_slice(&s.octets());
-                b.extend_from_slice(&d.octets());
-                let ck = inet_checksum(&b[start..]);
-                b[start + 10..start + 12].copy_from_slice(&ck.to_be_bytes());
-                b.extend_from_slice(payload);
+                push_ipv4_header(&mut batch.buf, s, d, ttl, payload.len());
+                batch.buf.extend_from_slice(payload);
                 if d.is_multicast() {
                     libc::MSG_DONTROUTE
                 } else {
@@ -612,20 +526,68 @@ fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<
 /// The header fields of a raw IPv4 datagram and the range of its payload (trimmed to the IP
 /// total length); `None` if the IP header itself is malformed.
 fn ipv4_fields(data: &[u8]) -> Option<(Ipv4Addr, Ipv4Addr, u8, usize, usize)> {
-    if data.len() < 20 || data[0] >> 4 != 4 {
+    // `new` is `None` below the 20-byte minimum header.
+    let ip = Ipv4Packet::new(data)?;
+    if ip.get_version() != 4 {
         return None;
     }
-    let ihl = usize::from(data[0] & 0x0f) * 4;
-    if ihl < 20 || data.len() < ihl {
+    let ihl = usize::from(ip.get_header_length()) * 4;
+    if ihl < IPV4_HEADER_LEN || data.len() < ihl {
         return None;
     }
-    let total = usize::from(u16::from_be_bytes([data[2], data[3]]));
+    let total = usize::from(ip.get_total_length());
     let end = if total >= ihl && total <= data.len() {
         total
     } else {
         data.len()
     };
-    let src = Ipv4Addr::new(data[12], data[13], data[14], data[15]);
-    let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
-    Some((src, dst, data[8], ihl, end))
+    Some((
+        ip.get_source(),
+        ip.get_destination(),
+        ip.get_ttl(),
+        ihl,
+        end,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_header_is_the_one_the_daemon_always_sent() {
+        let mut buf = vec![0xaa];
+        let (src, dst) = (Ipv4Addr::new(10, 77, 0, 11), Ipv4Addr::new(224, 0, 0, 18));
+        push_ipv4_header(&mut buf, src, dst, 255, 20);
+        // 45 c0, total 40, id/flags/offset 0, TTL 255, protocol 112, checksum, src, dst.
+        let want = [
+            0xaa, 0x45, 0xc0, 0x00, 0x28, 0, 0, 0, 0, 0xff, 0x70, 0xd0, 0x3b, 10, 77, 0, 11, 224,
+            0, 0, 18,
+        ];
+        assert_eq!(buf, want);
+        assert_eq!(internet_checksum(&buf[1..]), 0);
+    }
+
+    #[test]
+    fn ipv4_fields_reads_what_push_ipv4_header_writes() {
+        let (src, dst) = (Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2));
+        let mut buf = Vec::new();
+        push_ipv4_header(&mut buf, src, dst, 7, 3);
+        buf.extend_from_slice(&[1, 2, 3, 0xee]); // one byte past the total length
+        assert_eq!(ipv4_fields(&buf), Some((src, dst, 7, 20, 23)));
+        // A total length past the datagram: the payload runs to its end.
+        buf[3] = 0xff;
+        assert_eq!(ipv4_fields(&buf), Some((src, dst, 7, 20, 24)));
+        // Options (IHL 6): the payload starts after them.
+        buf[0] = 0x46;
+        assert_eq!(ipv4_fields(&buf), Some((src, dst, 7, 24, 24)));
+        // Not IPv4, IHL under 5 or past the data, too short: malformed.
+        buf[0] = 0x65;
+        assert_eq!(ipv4_fields(&buf), None);
+        buf[0] = 0x44;
+        assert_eq!(ipv4_fields(&buf), None);
+        buf[0] = 0x4f;
+        assert_eq!(ipv4_fields(&buf), None);
+        assert_eq!(ipv4_fields(&buf[..19]), None);
+    }
 }

@@ -198,7 +198,7 @@ pub fn decode(hex: &str, src: &str, dst: &str, mode: ChecksumMode) -> Result<Pac
     let valid = p.verify_checksum(src, dst, mode);
     let mut out = PacketJson {
         version: p.version().number(),
-        kind: Some(bytes[0] & 0x0f),
+        kind: Some(p.msg_type()),
         vrid: p.vrid(),
         priority: p.priority(),
         count: Some(p.count()),
@@ -216,7 +216,8 @@ pub fn decode(hex: &str, src: &str, dst: &str, mode: ChecksumMode) -> Result<Pac
     }
     match p.version() {
         Version::V2 => {
-            out.adver_int_s = Some(bytes[5]);
+            // A v2 interval is the 8-bit Adver Int.
+            out.adver_int_s = u8::try_from(p.interval()).ok();
             out.auth_type = Some(p.auth_type());
             out.auth_data = Some(hex::encode(p.auth_data()));
             if p.auth_type() == AUTH_PASS {
@@ -226,7 +227,7 @@ pub fn decode(hex: &str, src: &str, dst: &str, mode: ChecksumMode) -> Result<Pac
         Version::V3 => {
             out.max_adver_int_cs = Some(p.interval());
             out.max_adver_int_ms = Some(u32::from(p.interval()) * 10);
-            let reserved = bytes[4] >> 4;
+            let reserved = p.reserved();
             if reserved != 0 {
                 out.reserved = Some(reserved);
             }
@@ -368,9 +369,9 @@ pub fn encode(
         if r > 0x0f {
             return err(format!("reserved {r} does not fit in 4 bits"));
         }
-        bytes[4] |= r << 4;
-        let sum = checksum::compute(version, src, dst, mode, &bytes);
-        bytes[6..8].copy_from_slice(&sum.to_be_bytes());
+        let mut p = Packet::new_unchecked(&mut bytes[..], version, advert.family());
+        p.set_reserved(r);
+        p.fill_checksum(src, dst, mode);
     }
     Ok(bytes)
 }

@@ -18,6 +18,7 @@ use vrrp_engine::config::Config;
 use vrrp_engine::io::{FaultCause, StateChange};
 use vrrp_engine::timing::{master_down_interval, normalize_interval};
 use vrrp_engine::tracking::CheckStatus;
+use vrrp_engine::wire;
 use vrrp_engine::{CheckOutcome, Engine, Family, Instant, Output, Reason, RxPacket, State};
 
 /// The observer of one run.
@@ -303,9 +304,11 @@ impl<'a> Observer<'a> {
 
     /// An advert reached node `to`.
     pub fn advert_delivered(&mut self, now: Instant, to: usize, src: IpAddr, payload: &[u8]) {
-        if let (Some(&vrid), Some(&prio), Some(rx)) =
-            (payload.get(1), payload.get(2), self.last_rx.get_mut(to))
-        {
+        if let (Some(vrid), Some(prio), Some(rx)) = (
+            wire::peek_vrid(payload),
+            wire::peek_priority(payload),
+            self.last_rx.get_mut(to),
+        ) {
             rx.insert((Family::of(&src), vrid), (now, prio));
         }
     }

@@ -140,7 +140,7 @@ impl Shared {
     /// else to the group (turmoil gives no destination address).
     pub fn destination(&self, sender: usize, receiver: usize, src: IpAddr, p: &[u8]) -> IpAddr {
         let family = Family::of(&src);
-        let vrid = p.get(1).copied().unwrap_or(0);
+        let vrid = vrrp_engine::wire::peek_vrid(p).unwrap_or(0);
         let unicast = self.variant.nodes[sender]
             .config
             .instances
