@@ -195,3 +195,90 @@ fn lab_refuses_what_it_cannot_do_before_starting() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("longer than --max-duration 10s"), "{text}");
 }
+
+/// `priority` (the daemon's control socket) and `reload` (SIGHUP) carried out for real: the
+/// simulator and the lab see the same takeovers at the same times.
+#[test]
+fn priority_and_reload_faults_agree_in_both_worlds() {
+    if !is_root() {
+        return;
+    }
+    ensure_daemon();
+    let d = tmp("reload");
+    let node = |name: &str, addr: &str, prio: u8| {
+        format!(
+            "[[nodes]]\nname = \"{name}\"\naddress = \"{addr}\"\nconfig = '''\n\
+             vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    \
+             priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        \
+             172.20.0.100\n    }}\n}}\n'''\n"
+        )
+    };
+    // The Backup's priority goes to 200 at 4 s (it takes over when its Master_Down_Timer,
+    // last reset by the Master's advert, runs out); at 8 s the old Master reloads with 250
+    // and takes the VIP back one Master_Down_Interval later, without passing through INIT.
+    let text = format!(
+        "name = \"reload-lab\"\nduration = \"13s\"\nseeds = 1\n{}{}\
+         [[timeline]]\nat = \"4s\"\naction = \"priority\"\nnode = \"backup\"\npriority = 200\n\
+         [[timeline]]\nat = \"8s\"\naction = \"reload\"\nnode = \"master\"\nconfig = '''\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    \
+         priority 250\n    advert_int 1\n    virtual_ipaddress {{\n        172.20.0.100\n    }}\n}}\n'''\n",
+        node("master", "172.20.0.11", 150),
+        node("backup", "172.20.0.12", 100)
+    );
+    let file = d.join("reload-lab.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = sim()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(d.join("sim"))
+        .arg("--trace")
+        .arg(d.join("sim/trace"))
+        .arg("--no-plots")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let lab = sim()
+        .arg("lab")
+        .arg(&file)
+        .arg("--out")
+        .arg(d.join("lab"))
+        .arg("--no-plots")
+        .output()
+        .unwrap();
+    let lab_text = show(&lab);
+    assert!(lab.status.success(), "{lab_text}");
+    assert!(!lab_text.contains("cannot be done here"), "{lab_text}");
+    assert_eq!(our_namespaces(), 0, "namespaces left behind");
+    let cmp = sim()
+        .arg("compare")
+        .arg(d.join("sim"))
+        .arg(d.join("lab"))
+        .args(["--tolerance", "5ms", "--takeovers-only", "--align", "start"])
+        .output()
+        .unwrap();
+    let text = show(&cmp);
+    eprintln!("{lab_text}\n{text}");
+    assert!(cmp.status.success(), "{text}");
+    // The backup takes over once (its priority raised), the master takes the VIP back after
+    // its reload (its 4th transition: start, first election, handover, this).
+    assert!(
+        text.contains("backup       2  VI_1       BACKUP->MASTER"),
+        "{text}"
+    );
+    assert!(
+        text.contains("master       4  VI_1       BACKUP->MASTER"),
+        "{text}"
+    );
+    assert!(
+        text.contains("adverts master VI_1: 2 distinct in A, 2 in B, common prefix 2: same"),
+        "{text}"
+    );
+    let events = std::fs::read_to_string(d.join("lab/events.csv")).unwrap();
+    assert!(
+        !events.lines().any(|l| l.contains(",state,")
+            && l.contains("INIT")
+            && !l.contains("INIT -> BACKUP (startup)")),
+        "an instance passed through INIT:\n{events}"
+    );
+}
