@@ -181,18 +181,11 @@ impl Instance {
         }
     }
 
-    /// A reconfiguration removed this instance: shut it down (a Master sends priority 0 and
-    /// releases its VIPs, as keepalived's `clear_diff_vrrp` does) and make it inert.
+    /// A reconfiguration removed this instance: shut it down as on the Shutdown event (a
+    /// Master sends priority 0 and releases its VIPs, as keepalived's `clear_diff_vrrp` does)
+    /// and make it inert.
     pub fn retire(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
-        if self.state == State::Master {
-            self.send_advert(ctx, PRIORITY_STOP);
-            self.leave_master(ctx);
-        }
-        self.master_down_timer = None;
-        self.preempt_until = None;
-        if self.state != State::Initialize {
-            self.transition(ctx, now, State::Initialize, Reason::Removed);
-        }
+        self.stop(ctx, now, Reason::Removed);
         self.started = true;
         self.retired = true;
         self.armed = None;
@@ -397,6 +390,11 @@ impl Instance {
     /// The shutdown event (RFC 5798 §6.4.2 / §6.4.3): a Master sends priority 0 and
     /// releases its VIPs; every state goes to Initialize.
     pub fn shutdown(&mut self, ctx: &mut Ctx<'_>, now: Instant) {
+        self.stop(ctx, now, Reason::Shutdown);
+    }
+
+    /// Shutdown, or removal with `reason`.
+    fn stop(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
         if self.state == State::Master {
             self.send_advert(ctx, PRIORITY_STOP);
             self.leave_master(ctx);
@@ -404,7 +402,7 @@ impl Instance {
         self.master_down_timer = None;
         self.preempt_until = None;
         if self.state != State::Initialize {
-            self.transition(ctx, now, State::Initialize, Reason::Shutdown);
+            self.transition(ctx, now, State::Initialize, reason);
         }
     }
 

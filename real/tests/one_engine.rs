@@ -9,18 +9,13 @@ use std::time::{Duration, Instant};
 use support::*;
 use vrrp_lab::Lab;
 
-fn trace_lines(dir: &std::path::Path, tag: &str) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join(format!("{tag}.trace")))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-/// The priority byte of a traced advert.
+/// The priority of a traced advert.
 fn tx_priority(line: &serde_json::Value) -> Option<u8> {
-    let hex = line["hex"].as_str()?;
-    u8::from_str_radix(hex.get(4..6)?, 16).ok()
+    let line: vrrp_engine::trace::TraceLine = serde_json::from_value(line.clone()).ok()?;
+    match line.event {
+        vrrp_engine::trace::TraceEvent::Tx { hex, .. } => vrrp_engine::wire::peek_priority(&hex),
+        _ => None,
+    }
 }
 
 fn one(router: &str, priority: u8, vip: &str, globals: &str) -> String {

@@ -34,14 +34,6 @@ fn conf(router: &str, p1: u8, p2: u8, vip1: &str, vip2: &str) -> String {
     format!("{}{}", i1.text(router, "", ""), t2)
 }
 
-fn trace_lines(dir: &std::path::Path, tag: &str) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(dir.join(format!("{tag}.trace")))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
 #[test]
 fn reload_keeps_unchanged_instance_and_link_flap_restores_vips() {
     assert_root();

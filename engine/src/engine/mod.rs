@@ -140,17 +140,27 @@ impl Engine {
         self.instances.get_mut(id.0 as usize).filter(|i| !i.retired)
     }
 
+    /// Runs `f` on instance `n` with the context it needs (its cached source address, the
+    /// output queue, `global_defs`).
+    fn with_instance<R>(
+        &mut self,
+        n: usize,
+        f: impl FnOnce(&mut Instance, &mut Ctx<'_>) -> R,
+    ) -> R {
+        let inst = &mut self.instances[n];
+        let mut ctx = Ctx {
+            out: &mut self.out,
+            global: &self.global,
+            src: inst.src,
+        };
+        f(inst, &mut ctx)
+    }
+
     fn shutdown(&mut self, now: Instant) {
         self.stopped = true;
         for k in 0..self.order.len() {
             let n = self.order[k] as usize;
-            let src = self.instances[n].src;
-            let mut ctx = Ctx {
-                out: &mut self.out,
-                global: &self.global,
-                src,
-            };
-            self.instances[n].shutdown(&mut ctx, now);
+            self.with_instance(n, |i, ctx| i.shutdown(ctx, now));
             self.instances[n].armed = None;
         }
         for s in &mut self.tracker.scripts {
@@ -187,13 +197,9 @@ impl Engine {
         };
         // The source address is cached on the instance (refreshed on every interface or
         // tracking change): the receive path does no map lookups.
-        let src = self.instances[n].src;
-        let mut ctx = Ctx {
-            out: &mut self.out,
-            global: &self.global,
-            src,
-        };
-        self.instances[n].receive(&mut ctx, now, &pkt, rx.src, rx.dst, rx.ttl);
+        self.with_instance(n, |i, ctx| {
+            i.receive(ctx, now, &pkt, rx.src, rx.dst, rx.ttl)
+        });
         self.rearm_instance(n);
     }
 
@@ -226,26 +232,27 @@ impl Engine {
             let verdict = self
                 .tracker
                 .evaluate(&self.instances[n].cfg, self.instances[n].base_priority);
-            let src = self.tracker.source_address(&self.instances[n].cfg);
-            let inst = &mut self.instances[n];
-            inst.src = src;
-            let mut ctx = Ctx {
-                out: &mut self.out,
-                global: &self.global,
-                src,
-            };
-            if !inst.started {
-                let known = self.tracker.interfaces.contains_key(&inst.cfg.interface);
-                if !self.stopped && known && now >= self.start_at {
-                    inst.start(&mut ctx, now, verdict);
-                } else {
+            self.instances[n].src = self.tracker.source_address(&self.instances[n].cfg);
+            let known = self
+                .tracker
+                .interfaces
+                .contains_key(&self.instances[n].cfg.interface);
+            let can_start = !self.stopped && known && now >= self.start_at;
+            pending |= self.with_instance(n, |inst, ctx| {
+                if !inst.started {
+                    if can_start {
+                        inst.start(ctx, now, verdict);
+                        return false;
+                    }
                     inst.priority = verdict.priority;
                     inst.fault = verdict.fault;
-                    pending |= !self.stopped && known;
+                    return known;
                 }
-            } else if inst.state != State::Initialize {
-                inst.apply_verdict(&mut ctx, now, verdict);
-            }
+                if inst.state != State::Initialize {
+                    inst.apply_verdict(ctx, now, verdict);
+                }
+                false
+            }) && !self.stopped;
             self.rearm_instance(n);
         }
         // Instances that know their interface and wait for `vrrp_startup_delay` get one
@@ -352,13 +359,7 @@ impl Engine {
                     let n = n as usize;
                     if self.instances[n].armed == Some(at) {
                         self.instances[n].armed = None;
-                        let src = self.instances[n].src;
-                        let mut ctx = Ctx {
-                            out: &mut self.out,
-                            global: &self.global,
-                            src,
-                        };
-                        self.instances[n].on_timeout(&mut ctx, now);
+                        self.with_instance(n, |i, ctx| i.on_timeout(ctx, now));
                         self.rearm_instance(n);
                     }
                 }

@@ -2,7 +2,7 @@
 
 use super::{validate, Engine};
 use crate::config::{Config, InstanceConfig};
-use crate::instance::{Ctx, Instance};
+use crate::instance::Instance;
 use crate::io::InstanceId;
 use crate::time::Instant;
 use crate::types::Family;
@@ -102,13 +102,7 @@ impl Engine {
                 continue;
             }
             summary.removed.push(self.instances[n].cfg.name.clone());
-            let src = self.instances[n].src;
-            let mut ctx = Ctx {
-                out: &mut self.out,
-                global: &self.global,
-                src,
-            };
-            self.instances[n].retire(&mut ctx, now);
+            self.with_instance(n, |i, ctx| i.retire(ctx, now));
         }
 
         self.global = config.global;
@@ -122,15 +116,8 @@ impl Engine {
                         summary.changed.push(cfg.name.clone());
                     }
                     let priority = self.tracker.evaluate(&cfg, cfg.priority.max(1)).priority;
-                    let src = self.tracker.source_address(&cfg);
-                    let inst = &mut self.instances[n];
-                    inst.src = src;
-                    let mut ctx = Ctx {
-                        out: &mut self.out,
-                        global: &self.global,
-                        src,
-                    };
-                    inst.reconfigure(&mut ctx, now, cfg, priority);
+                    self.instances[n].src = self.tracker.source_address(&cfg);
+                    self.with_instance(n, |i, ctx| i.reconfigure(ctx, now, cfg, priority));
                     order.push(n as u32);
                 }
                 None => {

@@ -21,6 +21,11 @@ impl Daemon {
             .unwrap_or_else(|| format!("#{}", id.0))
     }
 
+    /// The index of an interface that exists.
+    fn ifindex(&self, name: &str) -> Option<u32> {
+        self.ifaces.get(name).map(|i| i.index).filter(|&i| i != 0)
+    }
+
     /// Queues an advert on the socket of its interface and family; sent by the next flush.
     pub(super) fn queue_advert(&mut self, tx: Transmit) {
         let family = Family::of(&tx.dst);
@@ -73,12 +78,7 @@ impl Daemon {
             } => {
                 let name = self.name_of(instance);
                 let ifname = interface.to_string();
-                match self
-                    .ifaces
-                    .get(&ifname)
-                    .map(|i| i.index)
-                    .filter(|&i| i != 0)
-                {
+                match self.ifindex(&ifname) {
                     Some(idx) => match netlink::add_vip(&self.handle, idx, &vip).await {
                         Ok(()) => tracing::info!(
                             "{name}: added VIP {}/{} on {ifname}",
@@ -101,12 +101,7 @@ impl Daemon {
                 let name = self.name_of(instance);
                 let ifname = interface.to_string();
                 self.held.remove(&(ifname.clone(), vip.addr));
-                if let Some(idx) = self
-                    .ifaces
-                    .get(&ifname)
-                    .map(|i| i.index)
-                    .filter(|&i| i != 0)
-                {
+                if let Some(idx) = self.ifindex(&ifname) {
                     match netlink::del_addr(&self.handle, idx, vip.addr).await {
                         Ok(_) => tracing::info!("{name}: removed VIP {} from {ifname}", vip.addr),
                         Err(e) => {

@@ -202,3 +202,12 @@ pub fn status(lab: &Lab, pid: u32, dir: &Path, tag: &str) -> serde_json::Value {
 pub fn log(dir: &Path, tag: &str) -> String {
     std::fs::read_to_string(dir.join(format!("{tag}.log"))).unwrap_or_default()
 }
+
+/// The JSON lines of a daemon's trace (`--trace DIR/TAG.trace`).
+pub fn trace_lines(dir: &Path, tag: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join(format!("{tag}.trace")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}

@@ -223,17 +223,11 @@ impl Sim<'_> {
     }
 
     fn interface_updates(&self, n: usize) -> Vec<InterfaceUpdate> {
-        let plan = &self.spec.variant.nodes[n];
-        let up = self.link_up(n);
-        self.interfaces[n]
-            .iter()
-            .map(|name| InterfaceUpdate {
-                name: name.clone(),
-                up,
-                ipv4: Some(plan.address),
-                ipv6_link_local: Some(plan.ipv6_link_local),
-            })
-            .collect()
+        super::interface_updates(
+            &self.spec.variant.nodes[n],
+            &self.interfaces[n],
+            self.link_up(n),
+        )
     }
 
     fn feed_interfaces(&mut self, n: usize) {
@@ -251,17 +245,10 @@ impl Sim<'_> {
             return;
         }
         let config = self.configs[n].clone();
-        match Engine::new(config, self.now) {
-            Ok(e) => {
-                self.obs.sync_config(n, &e);
-                self.engines[n] = Some(e);
-            }
-            Err(e) => {
-                self.obs
-                    .event(self.now, Some(n), "fault", format!("cannot start: {e}"));
-                return;
-            }
-        }
+        let Some(e) = super::start_engine(&mut self.obs, self.now, n, config) else {
+            return;
+        };
+        self.engines[n] = Some(e);
         // A (re)started daemon first removes VIPs a dead predecessor left.
         self.obs.node_started(self.now, n, self.link_up(n));
         self.feed_interfaces(n);

@@ -17,11 +17,12 @@ pub mod net;
 pub mod runner;
 pub mod turmoil_backend;
 
-use crate::experiment::model::Variant;
+use crate::experiment::model::{NodePlan, Variant};
 use crate::experiment::Experiment;
 use crate::observe::observer::Observer;
 use std::net::IpAddr;
-use vrrp_engine::{Engine, Input, Instant, Output, Transmit};
+use vrrp_engine::config::Config;
+use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, Output, Transmit};
 
 /// What one run needs.
 #[derive(Clone, Copy, Debug)]
@@ -106,6 +107,55 @@ pub fn report<'a>(
         }
         Output::AddVip { .. } | Output::RemoveVip { .. } => false,
     }
+}
+
+/// A node's daemon starts with `config` at `now`: its engine, numbered for the observer; or
+/// `None` (reported as a fault event) when the engine refuses the configuration.
+pub fn start_engine(
+    obs: &mut Observer<'_>,
+    now: Instant,
+    n: usize,
+    config: Config,
+) -> Option<Engine> {
+    match Engine::new(config, now) {
+        Ok(e) => {
+            obs.sync_config(n, &e);
+            Some(e)
+        }
+        Err(e) => {
+            obs.event(now, Some(n), "fault", format!("cannot start: {e}"));
+            None
+        }
+    }
+}
+
+/// A `reload` fault on a running engine: the engine's reconfiguration, then the observer
+/// takes the new numbering of instances and scripts. Drain afterwards.
+pub fn reload_engine(
+    obs: &mut Observer<'_>,
+    engine: &mut Engine,
+    now: Instant,
+    n: usize,
+    config: Config,
+) {
+    match engine.reconfigure(now, config) {
+        Ok(_) => obs.sync_config(n, engine),
+        Err(e) => obs.event(now, Some(n), "fault", format!("reload refused: {e}")),
+    }
+}
+
+/// What a node tells its engine about its interfaces: every one `names` lists, with the
+/// node's addresses, up or down together.
+pub fn interface_updates(plan: &NodePlan, names: &[String], up: bool) -> Vec<InterfaceUpdate> {
+    names
+        .iter()
+        .map(|name| InterfaceUpdate {
+            name: name.clone(),
+            up,
+            ipv4: Some(plan.address),
+            ipv6_link_local: Some(plan.ipv6_link_local),
+        })
+        .collect()
 }
 
 /// The instances a `priority` fault names on a running engine: the one called `instance`,

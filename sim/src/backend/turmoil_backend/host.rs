@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use turmoil::net::UdpSocket;
-use vrrp_engine::{Engine, Family, Input, InterfaceUpdate, RxPacket, Transmit};
+use vrrp_engine::{Engine, Family, Input, RxPacket, Transmit};
 
 /// The VRRP "port": IP protocol 112, carried here as a UDP port.
 pub(super) const PORT: u16 = 112;
@@ -54,18 +54,11 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
     let started = {
         let mut sh = shared.borrow_mut();
         let config = sh.configs[n].clone();
-        let r = Engine::new(config, t);
-        match &r {
-            Ok(e) => sh.obs.sync_config(n, e),
-            Err(e) => {
-                sh.obs
-                    .event(t, Some(n), "fault", format!("cannot start: {e}"));
-                sh.alive[n] = false;
-            }
-        }
-        r
+        let e = crate::backend::start_engine(&mut sh.obs, t, n, config);
+        sh.alive[n] &= e.is_some();
+        e
     };
-    let Ok(engine) = started else {
+    let Some(engine) = started else {
         std::future::pending::<()>().await;
         return Ok(());
     };
@@ -115,10 +108,7 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
                         d.drain(&mut sh, t);
                     }
                     Some(Control::Reload(config)) => {
-                        match d.engine.reconfigure(t, *config) {
-                            Ok(_) => sh.obs.sync_config(n, &d.engine),
-                            Err(e) => sh.obs.event(t, Some(n), "fault", format!("reload refused: {e}")),
-                        }
+                        crate::backend::reload_engine(&mut sh.obs, &mut d.engine, t, n, *config);
                         d.drain(&mut sh, t);
                     }
                 }
@@ -151,17 +141,11 @@ struct Daemon {
 
 impl Daemon {
     fn feed_interfaces(&mut self, sh: &mut Shared, t: vrrp_engine::Instant) {
-        let plan = &sh.variant.nodes[self.n];
-        let up = sh.net.link_up[self.n];
-        let updates: Vec<InterfaceUpdate> = sh.interfaces[self.n]
-            .iter()
-            .map(|name| InterfaceUpdate {
-                name: name.clone(),
-                up,
-                ipv4: Some(plan.address),
-                ipv6_link_local: Some(plan.ipv6_link_local),
-            })
-            .collect();
+        let updates = crate::backend::interface_updates(
+            &sh.variant.nodes[self.n],
+            &sh.interfaces[self.n],
+            sh.net.link_up[self.n],
+        );
         for u in updates {
             self.engine.handle(t, Input::Interface(u));
         }
