@@ -459,7 +459,9 @@ impl Engine {
 
     /// Every instance's configuration in [`InstanceId`] order (id `k` is the `k`-th), those a
     /// reconfiguration removed included: what a driver needs to resolve any output's id.
-    pub fn instance_configs(&self) -> impl Iterator<Item = &InstanceConfig> + '_ {
+    pub fn instance_configs(
+        &self,
+    ) -> impl ExactSizeIterator<Item = &InstanceConfig> + DoubleEndedIterator + '_ {
         self.instances.iter().map(|i| &i.cfg)
     }
 

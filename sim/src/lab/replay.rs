@@ -21,9 +21,10 @@ use crate::observe::trace::{TraceEvent, TraceLine};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use vrrp_engine::config::Config;
 use vrrp_engine::config::VirtualAddress;
 use vrrp_engine::io::{StateChange, Transmit};
-use vrrp_engine::{InstanceId, Instant, Output};
+use vrrp_engine::{Engine, InstanceId, Instant, Output};
 
 enum Ev<'a> {
     Fault(usize),
@@ -76,6 +77,10 @@ pub fn replay(exp: &Experiment, v: &Variant, run: &LabRun, seed: u64) -> (RunRes
     let names: Vec<String> = v.nodes.iter().map(|p| p.name.clone()).collect();
     let mut net = Net::new(v.network.clone(), v.nodes.len());
     let mut alive = vec![false; v.nodes.len()];
+    // Each node's file as it stands, and an engine that is never run but numbers its
+    // instances as the daemon's did (a reload keeps kept instances' ids, appends new ones).
+    let mut files: Vec<Config> = v.nodes.iter().map(|p| p.config.clone()).collect();
+    let mut numbering: Vec<Option<Engine>> = v.nodes.iter().map(|_| None).collect();
     for (t, ev) in evs {
         let now = at(t);
         match ev {
@@ -95,6 +100,18 @@ pub fn replay(exp: &Experiment, v: &Variant, run: &LabRun, seed: u64) -> (RunRes
                     } => {
                         obs.set_check(now, *node, script, behaviour.clone());
                     }
+                    Fault::Reload { node, config } => {
+                        files[*node] = (**config).clone();
+                        if let Some(e) = numbering[*node].as_mut() {
+                            crate::backend::reload_engine(
+                                &mut obs,
+                                e,
+                                now,
+                                *node,
+                                (**config).clone(),
+                            );
+                        }
+                    }
                     _ => net.apply(f),
                 }
                 if f.affects_network() {
@@ -103,6 +120,7 @@ pub fn replay(exp: &Experiment, v: &Variant, run: &LabRun, seed: u64) -> (RunRes
             }
             Ev::Start(k) => {
                 let n = run.incarnations[k].node;
+                numbering[n] = crate::backend::start_engine(&mut obs, now, n, files[n].clone());
                 alive[n] = true;
                 obs.node_started(now, n, net.link_up[n]);
             }
@@ -111,7 +129,7 @@ pub fn replay(exp: &Experiment, v: &Variant, run: &LabRun, seed: u64) -> (RunRes
                 alive[n] = false;
                 obs.node_gone(now, n);
             }
-            Ev::Line(n, l) => line(&mut obs, v, exp, now, n, l),
+            Ev::Line(n, l) => line(&mut obs, numbering[n].as_ref(), exp, now, n, l),
         }
     }
     let (result, rec) = obs.finish(at(end));
@@ -120,18 +138,18 @@ pub fn replay(exp: &Experiment, v: &Variant, run: &LabRun, seed: u64) -> (RunRes
 
 fn line(
     obs: &mut Observer<'_>,
-    v: &Variant,
+    numbering: Option<&Engine>,
     exp: &Experiment,
     now: Instant,
     n: usize,
     l: &TraceLine,
 ) {
-    let cfg = &v.nodes[n].config;
+    // The latest instance of that name (a removed one keeps its id, a re-added one gets a
+    // new one).
     let inst = |name: &str| {
         InstanceId(
-            cfg.instances
-                .iter()
-                .position(|i| i.name == name)
+            numbering
+                .and_then(|e| e.instance_configs().rposition(|i| i.name == name))
                 .unwrap_or(0) as u32,
         )
     };
