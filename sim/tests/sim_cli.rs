@@ -321,3 +321,33 @@ fn reload_config_errors_point_into_the_toml_file() {
     ));
     assert!(e.contains("a reload needs config"), "{e}");
 }
+
+#[test]
+fn a_reload_can_add_an_instance_on_a_new_interface_in_both_backends() {
+    let toml = format!(
+        "name = \"x\"\nduration = \"8s\"\nseeds = 1\n{NODE}\n[[timeline]]\nat = \"2s\"\naction = \"reload\"\nnode = \"a\"\nconfig = \"\"\"\n\
+         vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n    virtual_ipaddress {{\n        10.0.0.100\n    }}\n}}\n\
+         vrrp_instance VI_2 {{\n    interface eth1\n    virtual_router_id 52\n    virtual_ipaddress {{\n        10.0.0.101\n    }}\n}}\n\"\"\"\n"
+    );
+    for backend in ["event", "turmoil"] {
+        let dir = tmp(&format!("new-iface-{backend}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("x.toml");
+        std::fs::write(&file, &toml).unwrap();
+        run_to(
+            &dir.join("out"),
+            &file,
+            &["--no-plots", "--backend", backend],
+        );
+        let events = std::fs::read_to_string(dir.join("out/events.csv")).unwrap();
+        assert!(
+            events.contains("2.000000,a,state,VI_2 INIT -> BACKUP (startup)"),
+            "{backend}: {events}"
+        );
+        assert!(
+            events.contains("a,state,VI_2 BACKUP -> MASTER (master down timer)"),
+            "{backend}: {events}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -317,18 +317,14 @@ impl Sim<'_> {
             }
             Fault::Reload { node, config } => {
                 self.configs[*node] = (**config).clone();
+                // A new instance may sit on an interface the old file did not name.
+                self.interfaces[*node] = super::node_interfaces(config);
                 if let Some(e) = self.engines[*node].as_mut() {
-                    match e.reconfigure(now, (**config).clone()) {
-                        Ok(_) => self.obs.sync_config(*node, e),
-                        Err(err) => self.obs.event(
-                            now,
-                            Some(*node),
-                            "fault",
-                            format!("reload refused: {err}"),
-                        ),
-                    }
+                    super::reload_engine(&mut self.obs, e, now, *node, (**config).clone());
                 }
                 self.drain(*node);
+                // Interfaces the new file names (feeding known ones again changes nothing).
+                self.feed_interfaces(*node);
             }
             Fault::Partition(_)
             | Fault::OneWay { .. }

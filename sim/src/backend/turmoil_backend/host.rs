@@ -110,6 +110,8 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
                     Some(Control::Reload(config)) => {
                         crate::backend::reload_engine(&mut sh.obs, &mut d.engine, t, n, *config);
                         d.drain(&mut sh, t);
+                        // Interfaces the new file names (feeding known ones again changes nothing).
+                        d.feed_interfaces(&mut sh, t);
                     }
                 }
             }

@@ -462,7 +462,12 @@ impl<'a> Run<'a> {
                 }
             }
             Fault::Reload { node, config } => {
-                self.shared.borrow_mut().configs[*node] = (**config).clone();
+                {
+                    let mut sh = self.shared.borrow_mut();
+                    sh.configs[*node] = (**config).clone();
+                    // A new instance may sit on an interface the old file did not name.
+                    sh.interfaces[*node] = crate::backend::node_interfaces(config);
+                }
                 if self.running[*node] {
                     self.send(*node, Control::Reload(config.clone()));
                 }
