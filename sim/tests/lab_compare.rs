@@ -73,17 +73,12 @@ fn our_namespaces() -> usize {
         .count()
 }
 
-#[test]
-fn seed_lab_sim_and_real_agree() {
-    if !is_root() {
-        return;
-    }
-    ensure_daemon();
-    let d = tmp("seed");
-    let file = short_seed_lab(&d, "");
+/// `sim run FILE` into `d/sim` (with traces), then `sim lab FILE` into `d/lab`; returns the
+/// lab's output after checking it succeeded and left no namespace behind.
+fn run_sim_and_lab(d: &Path, file: &Path) -> String {
     let out = sim()
         .arg("run")
-        .arg(&file)
+        .arg(file)
         .arg("--out")
         .arg(d.join("sim"))
         .arg("--trace")
@@ -94,7 +89,7 @@ fn seed_lab_sim_and_real_agree() {
     assert!(out.status.success(), "{}", show(&out));
     let lab = sim()
         .arg("lab")
-        .arg(&file)
+        .arg(file)
         .arg("--out")
         .arg(d.join("lab"))
         .arg("--no-plots")
@@ -103,8 +98,38 @@ fn seed_lab_sim_and_real_agree() {
     let lab_text = show(&lab);
     eprintln!("{lab_text}");
     assert!(lab.status.success(), "{lab_text}");
-    assert!(lab_text.contains("not reproduced: this kernel has no netem"));
     assert_eq!(our_namespaces(), 0, "namespaces left behind");
+    lab_text
+}
+
+/// `sim compare d/sim d/lab` holding takeovers to 5 ms. Each transition is timed from its
+/// node's latest daemon start: spawning a daemon through `ip netns exec` takes a few ms more
+/// or less each time, which is not the engine's timing. The order of every transition is
+/// checked and the other differences printed. Returns the report after checking it agreed.
+fn compare_takeovers(d: &Path) -> String {
+    let cmp = sim()
+        .arg("compare")
+        .arg(d.join("sim"))
+        .arg(d.join("lab"))
+        .args(["--tolerance", "5ms", "--takeovers-only", "--align", "start"])
+        .output()
+        .unwrap();
+    let text = show(&cmp);
+    eprintln!("{text}");
+    assert!(cmp.status.success(), "{text}");
+    text
+}
+
+#[test]
+fn seed_lab_sim_and_real_agree() {
+    if !is_root() {
+        return;
+    }
+    ensure_daemon();
+    let d = tmp("seed");
+    let file = short_seed_lab(&d, "");
+    let lab_text = run_sim_and_lab(&d, &file);
+    assert!(lab_text.contains("not reproduced: this kernel has no netem"));
     for f in ["runs.csv", "summary.csv", "events.csv"] {
         assert!(d.join("lab").join(f).is_file(), "{f} missing");
     }
@@ -130,19 +155,7 @@ fn seed_lab_sim_and_real_agree() {
         .output()
         .unwrap();
     eprintln!("{}", show(&all));
-    let cmp = sim()
-        .arg("compare")
-        .arg(d.join("sim"))
-        .arg(d.join("lab"))
-        // Each transition timed from its node's latest daemon start: spawning a daemon through
-        // `ip netns exec` takes a few ms more or less each time, which is not the engine's
-        // timing. Takeovers (into MASTER) are held to 5 ms; the order of every transition is
-        // checked and the other differences printed.
-        .args(["--tolerance", "5ms", "--takeovers-only", "--align", "start"])
-        .output()
-        .unwrap();
-    let text = show(&cmp);
-    assert!(cmp.status.success(), "{text}");
+    let text = compare_takeovers(&d);
     assert!(
         text.contains("backup       2  VI_1       BACKUP->MASTER"),
         "{text}"
@@ -227,39 +240,9 @@ fn priority_and_reload_faults_agree_in_both_worlds() {
     );
     let file = d.join("reload-lab.toml");
     std::fs::write(&file, text).unwrap();
-    let out = sim()
-        .arg("run")
-        .arg(&file)
-        .arg("--out")
-        .arg(d.join("sim"))
-        .arg("--trace")
-        .arg(d.join("sim/trace"))
-        .arg("--no-plots")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let lab = sim()
-        .arg("lab")
-        .arg(&file)
-        .arg("--out")
-        .arg(d.join("lab"))
-        .arg("--no-plots")
-        .output()
-        .unwrap();
-    let lab_text = show(&lab);
-    assert!(lab.status.success(), "{lab_text}");
+    let lab_text = run_sim_and_lab(&d, &file);
     assert!(!lab_text.contains("cannot be done here"), "{lab_text}");
-    assert_eq!(our_namespaces(), 0, "namespaces left behind");
-    let cmp = sim()
-        .arg("compare")
-        .arg(d.join("sim"))
-        .arg(d.join("lab"))
-        .args(["--tolerance", "5ms", "--takeovers-only", "--align", "start"])
-        .output()
-        .unwrap();
-    let text = show(&cmp);
-    eprintln!("{lab_text}\n{text}");
-    assert!(cmp.status.success(), "{text}");
+    let text = compare_takeovers(&d);
     // The backup takes over once (its priority raised), the master takes the VIP back after
     // its reload (its 4th transition: start, first election, handover, this).
     assert!(
