@@ -16,10 +16,10 @@ mod validate;
 pub use reconfigure::ReconfigureSummary;
 pub use validate::ConfigError;
 
-use crate::config::{Config, GlobalConfig, InstanceConfig, ScriptConfig};
+use crate::config::{Config, GlobalConfig, InstanceConfig, ScriptConfig, TrackFileConfig};
 use crate::counters::{DiscardCounters, DiscardReason};
 use crate::instance::{Ctx, Instance};
-use crate::io::{CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State};
+use crate::io::{CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId};
 use crate::snapshot::{InstanceSnapshot, ScriptSnapshot, Snapshot};
 use crate::time::Instant;
 use crate::tracking::Tracker;
@@ -468,6 +468,15 @@ impl Engine {
     /// Every script's configuration in [`ScriptId`] order (removed ones included).
     pub fn script_configs(&self) -> impl Iterator<Item = &ScriptConfig> + '_ {
         self.tracker.scripts.iter().map(|s| &s.cfg)
+    }
+
+    /// The `vrrp_track_file`s in force with their ids (by name), for a driver that reads the
+    /// files and reports their values with [`Input::TrackFile`].
+    pub fn track_files(&self) -> impl Iterator<Item = (TrackFileId, &TrackFileConfig)> + '_ {
+        self.tracker
+            .file_index
+            .values()
+            .map(|&i| (TrackFileId(i as u32), &self.tracker.files[i].0))
     }
 
     /// The configuration of a script (also of one a reconfiguration removed).

@@ -7,6 +7,7 @@
 use super::control::Control;
 use super::trace::Trace;
 use super::Options;
+use crate::os::files::FileWatch;
 use crate::os::netlink::IfInfo;
 use crate::os::socket::{RxBatch, TxBatch, VrrpSocket};
 use crate::os::{garp, scripts, timer};
@@ -67,6 +68,10 @@ pub(super) struct Daemon {
     pub control: Option<Control>,
     /// VIPs we installed: (interface, address) -> the VIP.
     pub held: BTreeMap<(String, IpAddr), VirtualAddress>,
+    /// inotify on the folders of tracked files (`None` if inotify is unavailable).
+    pub file_watch: Option<FileWatch>,
+    /// The tracked files: engine id, name, absolute path.
+    pub tracked_files: Vec<(vrrp_engine::io::TrackFileId, String, std::path::PathBuf)>,
 }
 
 impl Daemon {
@@ -120,6 +125,10 @@ impl Daemon {
             trace,
             control,
             held: BTreeMap::new(),
+            file_watch: FileWatch::new()
+                .map_err(|e| tracing::warn!("inotify: {e}: tracked files are read only at start"))
+                .ok(),
+            tracked_files: Vec::new(),
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances), node {}",
@@ -129,6 +138,8 @@ impl Daemon {
             d.node
         );
         d.sweep().await;
+        // File values first, so instances start with the priority they give.
+        d.setup_track_files();
         for name in d.interface_names() {
             d.refresh(&name).await;
         }
@@ -180,6 +191,13 @@ impl Daemon {
                     None => std::future::pending().await,
                 }
             };
+            let watch = self.file_watch.as_ref();
+            let file_events = async {
+                match watch {
+                    Some(w) => w.next().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = term.recv() => break,
@@ -210,6 +228,7 @@ impl Daemon {
                 _ = hup.recv() => self.reload().await,
                 _ = usr1.recv() => self.write_status(),
                 cmd = command => self.on_command(cmd),
+                evs = file_events => self.on_file_events(evs),
             }
         }
         self.shutdown().await;

@@ -17,6 +17,7 @@
 //!   sweep of stale VIPs;
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
+//! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
 
@@ -27,6 +28,7 @@ pub mod interfaces;
 pub mod reload;
 pub mod status;
 pub mod trace;
+pub mod track_files;
 
 use driver::Daemon;
 use std::path::PathBuf;

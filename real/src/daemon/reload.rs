@@ -59,6 +59,7 @@ impl Daemon {
             .chain(self.held.keys().map(|(_, a)| *a))
             .collect();
         self.config = config;
+        self.setup_track_files();
         self.refresh_all().await;
     }
 

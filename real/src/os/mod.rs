@@ -3,10 +3,12 @@
 //!
 //! - [`socket`]: raw VRRP sockets (IP protocol 112) with batched `sendmmsg`/`recvmmsg`;
 //! - [`netlink`]: rtnetlink for interfaces, VIPs and link/address events;
+//! - [`files`]: tracked files (`vrrp_track_file`): values, `init_file`, inotify;
 //! - [`garp`]: gratuitous ARP and unsolicited NA frames on an AF_PACKET socket;
 //! - [`timer`]: one `timerfd` on `CLOCK_MONOTONIC`, armed at the engine's next deadline;
 //! - [`scripts`]: `vrrp_script` checks and notify scripts as child processes.
 
+pub mod files;
 pub mod garp;
 pub mod netlink;
 pub mod scripts;
