@@ -78,3 +78,42 @@ fn a_tracked_file_moves_the_priority_and_the_vip() {
         150
     );
 }
+
+/// keepalived 2.2.7 and vrrpd-real alike: a Master tracking a file with weight -60 advertises
+/// priority 150, then 90 once the file says 1, then 150 again once the file is removed.
+#[test]
+fn track_file_priorities_match_keepalived() {
+    assert_root();
+    for (tag, keepalived) in [("k", true), ("r", false)] {
+        let lab = Lab::new(2).expect("lab");
+        let dir = tmpdir(&format!("track-file-{tag}"));
+        let file = dir.join("weight");
+        let vip = lab.addr(100).to_string();
+        let text = conf("A", 150, &vip, Some(&file));
+        let _pid = if keepalived {
+            start_keepalived(&lab, 0, &dir, tag, &text)
+        } else {
+            start_daemon(&lab, 0, &dir, tag, &text)
+        };
+        assert!(
+            wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)),
+            "{tag}: never Master:\n{}",
+            log(&dir, tag)
+        );
+        let cap = Capture::start(&lab, 1, &dir, tag);
+        std::thread::sleep(Duration::from_millis(1500));
+        std::fs::write(&file, "1\n").unwrap();
+        std::thread::sleep(Duration::from_millis(2500));
+        std::fs::remove_file(&file).unwrap();
+        std::thread::sleep(Duration::from_millis(2500));
+        let prios: Vec<u8> = cap.stop(&lab).iter().map(|a| a.prio).collect();
+        let mut runs: Vec<u8> = prios.clone();
+        runs.dedup();
+        assert_eq!(
+            runs,
+            vec![150, 90, 150],
+            "{tag}: adverts {prios:?}\n{}",
+            log(&dir, tag)
+        );
+    }
+}
