@@ -46,8 +46,9 @@ impl Engine {
     ///   unicast-or-multicast mode and `unicast_src_ip` are (keepalived's `vrrp_exist`); its name
     ///   may change. It keeps its [`InstanceId`], state, VIPs and counters; every other setting
     ///   (priority, advert interval, VIP list, authentication, tracking, preempt, notify, ...)
-    ///   applies in place: see below for what a Master and a Backup do.
-    ///   Nothing transitions and no priority-0 advert is sent.
+    ///   applies in place: see below for what a Master and a Backup do. The reload itself
+    ///   makes no transition and sends no priority-0 advert; a tracking verdict that changed
+    ///   with the new settings (e.g. a new weight-0 script already failing) applies after it.
     /// - An instance whose identity changed (e.g. a new VRID or interface) is a removal plus an
     ///   addition: it restarts.
     /// - A removed instance shuts down as on SIGTERM (priority 0 and VIPs released if Master)
