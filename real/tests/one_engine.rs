@@ -252,16 +252,7 @@ fn a_reloaded_master_advertises_at_once_like_keepalived() {
         let dir = tmpdir(&format!("reload-advert-{tag}"));
         let vip = lab.addr(100).to_string();
         let conf = one("A", 150, &vip, "");
-        let pid = if keepalived {
-            start_keepalived(&lab, 0, &dir, tag, &conf)
-        } else {
-            start_daemon(&lab, 0, &dir, tag, &conf)
-        };
-        assert!(
-            wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)),
-            "{tag}: never Master:\n{}",
-            log(&dir, tag)
-        );
+        let pid = start_master(&lab, &dir, tag, &conf, keepalived, &vip);
         let cap = Capture::start(&lab, 1, &dir, tag);
         let epoch = || {
             std::time::SystemTime::now()

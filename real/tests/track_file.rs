@@ -90,16 +90,7 @@ fn track_file_priorities_match_keepalived() {
         let file = dir.join("weight");
         let vip = lab.addr(100).to_string();
         let text = conf("A", 150, &vip, Some(&file));
-        let _pid = if keepalived {
-            start_keepalived(&lab, 0, &dir, tag, &text)
-        } else {
-            start_daemon(&lab, 0, &dir, tag, &text)
-        };
-        assert!(
-            wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)),
-            "{tag}: never Master:\n{}",
-            log(&dir, tag)
-        );
+        start_master(&lab, &dir, tag, &text, keepalived, &vip);
         let cap = Capture::start(&lab, 1, &dir, tag);
         std::thread::sleep(Duration::from_millis(1500));
         std::fs::write(&file, "1\n").unwrap();

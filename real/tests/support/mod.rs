@@ -211,3 +211,26 @@ pub fn trace_lines(dir: &Path, tag: &str) -> Vec<serde_json::Value> {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
 }
+
+/// Starts keepalived 2.2.7 (`keepalived`) or vrrpd-real on host 0 with `conf` and waits until
+/// it holds `vip` (Master alone on the LAN); returns its pid.
+pub fn start_master(
+    lab: &Lab,
+    dir: &Path,
+    tag: &str,
+    conf: &str,
+    keepalived: bool,
+    vip: &str,
+) -> u32 {
+    let pid = if keepalived {
+        start_keepalived(lab, 0, dir, tag, conf)
+    } else {
+        start_daemon(lab, 0, dir, tag, conf)
+    };
+    assert!(
+        wait_until(Duration::from_secs(8), || lab.has_addr(0, vip)),
+        "{tag}: never Master:\n{}",
+        log(dir, tag)
+    );
+    pid
+}
