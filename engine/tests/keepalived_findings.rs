@@ -412,3 +412,30 @@ fn deep_nesting_is_bounded() {
         f.iter().filter(|l| l.contains("error")).collect::<Vec<_>>()
     );
 }
+
+/// The seed's `virtual_server` (section 2.4) as written there: keepalived 2.2.7 reports
+/// `nb_get_retry` in TCP_CHECK and `path`, `digest`, `status_code` directly in HTTP_GET as
+/// unknown and drops the HTTP_GET for having no url; we say the same, and where they belong.
+#[test]
+fn lvs_keywords_are_checked_and_the_seed_http_get_is_explained() {
+    let t = "virtual_server 192.168.1.100 80 {\n    delay_loop 6\n    lb_algo rr\n    lb_kind DR\n\
+             \x20   persistance_timeout 50\n    real_server 192.168.1.101 80 {\n        weigth 1\n\
+             \x20       TCP_CHECK {\n            connect_port 80\n            nb_get_retry 3\n\
+             \x20           conect_timeout 3\n        }\n        HTTP_GET {\n            path /health\n\
+             \x20           status_code 200\n        }\n        SSL_GET {\n            url {\n\
+             \x20               path /\n                digets 0123\n            }\n        }\n    }\n}\n";
+    assert_eq!(
+        findings(t),
+        [
+            "t.conf:1:1: warning: `virtual_server` is parsed but not acted on by vrrpd-real yet",
+            "t.conf:5:5: warning: unknown keyword `persistance_timeout` in virtual_server; did you mean `persistence_timeout`?",
+            "t.conf:7:9: warning: unknown keyword `weigth` in real_server; did you mean `weight`?",
+            "t.conf:10:13: warning: unknown keyword `nb_get_retry` in TCP_CHECK: keepalived takes this old name of `retry` only in HTTP_GET and SSL_GET; use `retry`",
+            "t.conf:11:13: warning: unknown keyword `conect_timeout` in TCP_CHECK; did you mean `connect_timeout`?",
+            "t.conf:13:9: warning: HTTP_GET has no `url { }` block: keepalived ignores this checker (\"HTTP/SSL_GET checker has no urls specified\")",
+            "t.conf:14:13: warning: `path` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
+            "t.conf:15:13: warning: `status_code` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
+            "t.conf:20:17: warning: unknown keyword `digets` in url; did you mean `digest`?",
+        ]
+    );
+}

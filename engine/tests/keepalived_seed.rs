@@ -181,9 +181,18 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
 #[test]
 fn seed_2_4_virtual_server() {
     let l = load_ok("keepalived/seed_2_4_virtual_server.conf");
+    // keepalived 2.2.7 `-t` on the same block reports `nb_get_retry` (line 17), `path`,
+    // `digest`, `status_code` (25-27) as unknown and drops the HTTP_GET for having no url.
     assert_eq!(
         msgs(&l.findings),
-        ["1:1: warning: `virtual_server` is parsed but not acted on by vrrpd-real yet"]
+        [
+            "1:1: warning: `virtual_server` is parsed but not acted on by vrrpd-real yet",
+            "17:13: warning: unknown keyword `nb_get_retry` in TCP_CHECK: keepalived takes this old name of `retry` only in HTTP_GET and SSL_GET; use `retry`",
+            "24:9: warning: HTTP_GET has no `url { }` block: keepalived ignores this checker (\"HTTP/SSL_GET checker has no urls specified\")",
+            "25:13: warning: `path` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
+            "26:13: warning: `digest` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
+            "27:13: warning: `status_code` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
+        ]
     );
     let vs = &l.config.virtual_servers[0];
     assert_eq!(vs.target, ["192.168.1.100", "80"]);

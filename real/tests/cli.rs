@@ -144,3 +144,57 @@ fn default_file_is_keepalived_s() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("/etc/keepalived/keepalived.conf"));
 }
+
+/// Every keyword keepalived 2.2.7's `-t` calls unknown inside `virtual_server`, `real_server`
+/// and the checkers (the seed's block, and one with typos), `vrrpd-real -t` reports on the
+/// same line; and both say when an HTTP_GET is dropped for having no `url { }`.
+#[test]
+fn lvs_findings_agree_with_keepalived_config_test() {
+    let typos = temp_conf(
+        "lvs-typos",
+        "virtual_server 10.0.0.1 80 {\n    delay_loop 6\n    lb_algo rr\n    persistance_timeout 50\n\
+         \x20   real_server 10.0.0.2 80 {\n        weigth 1\n        TCP_CHECK {\n            conect_timeout 3\n\
+         \x20       }\n        HTTP_GET {\n            url {\n                path /\n                digets 00\n\
+         \x20           }\n            retry 3\n        }\n    }\n}\n",
+    );
+    for file in [
+        fixture("keepalived/seed_2_4_virtual_server.conf"),
+        typos.display().to_string(),
+    ] {
+        let k = Command::new("keepalived")
+            .args(["-t", "-l", "-n", "-f", &file])
+            .output()
+            .expect("keepalived is installed (scripts/test.sh installs it)");
+        let k_text =
+            String::from_utf8_lossy(&k.stderr).to_string() + &String::from_utf8_lossy(&k.stdout);
+        let ours = stderr_lines(&run(&["-t", "-f", &file]));
+        // "(FILE: Line N) Unknown keyword 'X'"
+        let unknown: Vec<(String, String)> = k_text
+            .lines()
+            .filter_map(|l| {
+                let (pos, rest) = l.split_once(") Unknown keyword '")?;
+                let line = pos.rsplit("Line ").next()?.to_string();
+                Some((line, rest.trim_end_matches('\'').to_string()))
+            })
+            .collect();
+        assert!(
+            !unknown.is_empty(),
+            "{file}: keepalived found nothing: {k_text}"
+        );
+        for (line, word) in &unknown {
+            assert!(
+                ours.iter()
+                    .any(|o| o.starts_with(&format!("{file}:{line}:"))
+                        && o.contains(&format!("`{word}`"))),
+                "{file}: keepalived: line {line} unknown {word:?}; vrrpd-real:\n{}",
+                ours.join("\n")
+            );
+        }
+        assert_eq!(
+            k_text.contains("has no urls specified"),
+            ours.iter().any(|o| o.contains("has no `url { }` block")),
+            "{file}:\nkeepalived: {k_text}\nvrrpd-real: {}",
+            ours.join("\n")
+        );
+    }
+}
