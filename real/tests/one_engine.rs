@@ -19,17 +19,7 @@ fn tx_priority(line: &serde_json::Value) -> Option<u8> {
 }
 
 fn one(router: &str, priority: u8, vip: &str, globals: &str) -> String {
-    Inst {
-        name: "VI_1",
-        vrid: 51,
-        priority,
-        version: 2,
-        advert: "1",
-        auth: None,
-        vip: vip.to_string(),
-        extra: "",
-    }
-    .text(router, globals, "")
+    Inst::vi1(priority, vip, "").text(router, globals, "")
 }
 
 #[test]

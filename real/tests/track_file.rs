@@ -19,17 +19,7 @@ fn conf(router: &str, priority: u8, vip: &str, tracked: Option<&std::path::Path>
         ),
         None => (String::new(), ""),
     };
-    Inst {
-        name: "VI_1",
-        vrid: 51,
-        priority,
-        version: 2,
-        advert: "1",
-        auth: None,
-        vip: vip.to_string(),
-        extra,
-    }
-    .text(router, "", &block)
+    Inst::vi1(priority, vip, extra).text(router, "", &block)
 }
 
 #[test]

@@ -59,17 +59,20 @@ impl Daemon {
                 vrrp_engine::wire::peek_priority(&tx.payload).unwrap_or(0)
             );
         }
+        self.trace_output(&Output::Transmit(tx));
+    }
+
+    /// The trace line of an output, timed now (no clock read when tracing is off).
+    fn trace_output(&mut self, out: &Output) {
         if self.trace.enabled() {
             let t = self.secs(self.now());
-            self.trace.output(t, &self.engine, &Output::Transmit(tx));
+            self.trace.output(t, &self.engine, out);
         }
     }
 
     /// Carries out one output other than an advert.
     pub(super) async fn apply(&mut self, out: Output) {
-        let now = self.now();
-        let t = self.secs(now);
-        self.trace.output(t, &self.engine, &out);
+        self.trace_output(&out);
         match out {
             Output::AddVip {
                 instance,

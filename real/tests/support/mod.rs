@@ -53,7 +53,21 @@ pub struct Inst<'a> {
     pub extra: &'a str,
 }
 
-impl Inst<'_> {
+impl<'a> Inst<'a> {
+    /// VI_1, VRID 51, VRRPv2, 1 s adverts, no authentication.
+    pub fn vi1(priority: u8, vip: &str, extra: &'a str) -> Inst<'a> {
+        Inst {
+            name: "VI_1",
+            vrid: 51,
+            priority,
+            version: 2,
+            advert: "1",
+            auth: None,
+            vip: vip.to_string(),
+            extra,
+        }
+    }
+
     pub fn text(&self, router_id: &str, globals: &str, scripts: &str) -> String {
         let auth = match self.auth {
             Some(p) => format!(
