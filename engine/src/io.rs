@@ -4,9 +4,10 @@
 //! to Master: the advert, the state change, the VIPs, the announcements); drivers keep it.
 
 use crate::config::VirtualAddress;
+use crate::lvs::{CheckerId, IpvsChange, Probe, ProbeResult, ServiceKey};
 use crate::time::Instant;
 use crate::types::Family;
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use core::time::Duration;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -53,7 +54,17 @@ pub enum Input<'a> {
         /// The new base priority, 1..=255 (0 is taken as 1).
         priority: u8,
     },
+    /// A probe the engine asked for with [`Output::RunProbe`] finished.
+    ProbeResult {
+        /// Which checker.
+        checker: CheckerId,
+        /// The sequence number of the [`Output::RunProbe`] it answers; stale ones are ignored.
+        seq: u64,
+        /// What came of it.
+        result: ProbeResult,
+    },
     /// Stop every instance: a Master sends priority 0 and releases its VIPs (RFC 5798 §6.4.3).
+    /// Virtual servers are taken out of IPVS as keepalived's checker process does on exit.
     Shutdown,
 }
 
@@ -267,6 +278,38 @@ pub enum Output {
         seq: u64,
         /// Kill it and report [`CheckOutcome::Timeout`] if still running after this long.
         timeout: Duration,
+    },
+    /// Run one real-server probe and report it with [`Input::ProbeResult`].
+    RunProbe {
+        /// Which checker.
+        checker: CheckerId,
+        /// Sequence number to echo back.
+        seq: u64,
+        /// What to do.
+        probe: Probe,
+    },
+    /// Change the IPVS table (carried out in order, like every output).
+    Ipvs(IpvsChange),
+    /// A real server joined (`alive`) or left its virtual server's pool: run its
+    /// `notify_up` / `notify_down` script, if any.
+    RealServerChanged {
+        /// The virtual service.
+        service: ServiceKey,
+        /// The real server.
+        real_server: SocketAddr,
+        /// Whether it is now alive.
+        alive: bool,
+        /// The script to run (`notify_up` when alive, else `notify_down`).
+        notify: Option<String>,
+    },
+    /// A virtual server gained or lost its quorum: run `quorum_up` / `quorum_down`, if any.
+    QuorumChanged {
+        /// The virtual service.
+        service: ServiceKey,
+        /// Whether the quorum is now met.
+        up: bool,
+        /// The script to run.
+        notify: Option<String>,
     },
 }
 

@@ -71,6 +71,7 @@
 
 pub mod config;
 pub mod keepalived;
+pub mod lvs;
 pub mod time;
 pub mod types;
 pub mod wire;

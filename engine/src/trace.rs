@@ -12,8 +12,9 @@
 
 use crate::config::InstanceConfig;
 use crate::io::{InstanceId, Output, Reason, State};
+use crate::lvs::{IpvsChange, ServiceKey};
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// One line of a trace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,10 +112,31 @@ pub enum TraceEvent {
         /// The announced address.
         addr: IpAddr,
     },
+    /// One change to the IPVS table.
+    Ipvs {
+        /// The change (`op` and its fields).
+        change: IpvsChange,
+    },
+    /// A real server joined or left its virtual server's pool.
+    RealServer {
+        /// The virtual service.
+        service: ServiceKey,
+        /// The real server.
+        real_server: SocketAddr,
+        /// Whether it is now alive.
+        alive: bool,
+    },
+    /// A virtual server gained or lost its quorum.
+    Quorum {
+        /// The virtual service.
+        service: ServiceKey,
+        /// Whether the quorum is now met.
+        up: bool,
+    },
 }
 
 impl TraceEvent {
-    /// The line of an engine output (`None`: check runs are not traced); `instance` resolves
+    /// The line of an engine output (`None`: check and probe runs are not traced); `instance` resolves
     /// an instance id to its configuration (an unknown id gives an empty name).
     pub fn of_output<'c>(
         instance: impl Fn(InstanceId) -> Option<&'c InstanceConfig>,
@@ -168,7 +190,24 @@ impl TraceEvent {
                 interface: interface.to_string(),
                 addr: *addr,
             },
-            Output::RunCheck { .. } => return None,
+            Output::Ipvs(change) => TraceEvent::Ipvs {
+                change: change.clone(),
+            },
+            Output::RealServerChanged {
+                service,
+                real_server,
+                alive,
+                ..
+            } => TraceEvent::RealServer {
+                service: *service,
+                real_server: *real_server,
+                alive: *alive,
+            },
+            Output::QuorumChanged { service, up, .. } => TraceEvent::Quorum {
+                service: *service,
+                up: *up,
+            },
+            Output::RunCheck { .. } | Output::RunProbe { .. } => return None,
         })
     }
 
@@ -181,6 +220,9 @@ impl TraceEvent {
             TraceEvent::VipAdd { .. } => "vip_add",
             TraceEvent::VipDel { .. } => "vip_del",
             TraceEvent::Announce { .. } => "announce",
+            TraceEvent::Ipvs { .. } => "ipvs",
+            TraceEvent::RealServer { .. } => "real_server",
+            TraceEvent::Quorum { .. } => "quorum",
         }
     }
 }

@@ -103,6 +103,7 @@ impl Engine {
     pub fn handle(&mut self, now: Instant, input: Input<'_>) {
         let now = self.advance(now);
         match input {
+            Input::ProbeResult { .. } => {}
             Input::Packet(rx) => self.handle_packet(now, &rx),
             Input::Interface(update) => {
                 self.tracker.interfaces.insert(update.name.clone(), update);

@@ -128,6 +128,11 @@ impl Daemon {
                 timeout,
             } => self.run_check(script, seq, timeout),
             Output::Transmit(tx) => self.queue_advert(tx),
+            // The check engine's outputs: carried out by the LVS half (issue 11, in progress).
+            Output::RunProbe { .. }
+            | Output::Ipvs(_)
+            | Output::RealServerChanged { .. }
+            | Output::QuorumChanged { .. } => {}
         }
     }
 

@@ -106,6 +106,10 @@ pub fn report<'a>(
             true
         }
         Output::AddVip { .. } | Output::RemoveVip { .. } => false,
+        Output::RunProbe { .. }
+        | Output::Ipvs(_)
+        | Output::RealServerChanged { .. }
+        | Output::QuorumChanged { .. } => false,
     }
 }
 

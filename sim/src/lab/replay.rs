@@ -224,6 +224,9 @@ fn line(
             obs.advert_delivered(now, n, *src, hex);
             return;
         }
+        TraceEvent::Ipvs { .. } | TraceEvent::RealServer { .. } | TraceEvent::Quorum { .. } => {
+            return
+        }
     };
     let mut wire = Replay {
         obs,

@@ -365,7 +365,11 @@ impl<'a> Observer<'a> {
                 self.record_world(now);
             }
             Output::Announce { addr, .. } => self.event(now, Some(n), "garp", addr.to_string()),
-            Output::RunCheck { .. } => {}
+            Output::RunCheck { .. }
+            | Output::RunProbe { .. }
+            | Output::Ipvs(_)
+            | Output::RealServerChanged { .. }
+            | Output::QuorumChanged { .. } => {}
         }
     }
 
