@@ -11,6 +11,9 @@ use core::net::IpAddr;
 use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
+mod lvs;
+pub use lvs::*;
+
 /// A whole configuration: what one keepalived.conf describes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Config {
@@ -24,7 +27,7 @@ pub struct Config {
     pub instances: Vec<InstanceConfig>,
     /// `vrrp_sync_group` blocks, in file order.
     pub sync_groups: Vec<SyncGroupConfig>,
-    /// `virtual_server` blocks: parsed so a full file loads; the VRRP engine does not act on them.
+    /// `virtual_server` blocks, in file order: the check engine's input ([`crate::lvs`]).
     pub virtual_servers: Vec<VirtualServerConfig>,
 }
 
@@ -366,41 +369,4 @@ pub struct SyncGroupConfig {
     pub track_scripts: Vec<TrackRef>,
     /// `notify_*` of the group.
     pub notify: NotifyConfig,
-}
-
-/// A `virtual_server` (LVS) block: kept so a full keepalived file loads and can be dumped;
-/// the VRRP engine does not act on it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VirtualServerConfig {
-    /// The words after `virtual_server` (address and port, or `fwmark N`, or `group NAME`).
-    pub target: Vec<String>,
-    /// Simple `keyword value...` lines of the block, verbatim, in order.
-    pub options: Vec<(String, Vec<String>)>,
-    /// `real_server` blocks.
-    pub real_servers: Vec<RealServerConfig>,
-}
-
-/// A `real_server` block inside a `virtual_server`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RealServerConfig {
-    /// The words after `real_server` (address and port).
-    pub target: Vec<String>,
-    /// Simple `keyword value...` lines, verbatim, in order.
-    pub options: Vec<(String, Vec<String>)>,
-    /// Checker blocks (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`, ...).
-    pub checkers: Vec<CheckerConfig>,
-}
-
-/// Simple `keyword value...` lines of a block, verbatim and in order.
-pub type OptionLines = Vec<(String, Vec<String>)>;
-
-/// A checker block inside a `real_server`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CheckerConfig {
-    /// `TCP_CHECK`, `HTTP_GET`, ...
-    pub kind: String,
-    /// Simple `keyword value...` lines, verbatim, in order.
-    pub options: Vec<(String, Vec<String>)>,
-    /// Nested blocks (`url { ... }`), each as its keyword and its lines.
-    pub blocks: Vec<(String, OptionLines)>,
 }

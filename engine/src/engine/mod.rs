@@ -20,6 +20,7 @@ use crate::config::{Config, GlobalConfig, InstanceConfig, ScriptConfig, TrackFil
 use crate::counters::{DiscardCounters, DiscardReason};
 use crate::instance::{Ctx, Instance};
 use crate::io::{CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId};
+use crate::lvs::Lvs;
 use crate::snapshot::{InstanceSnapshot, ScriptSnapshot, Snapshot};
 use crate::time::Instant;
 use crate::tracking::Tracker;
@@ -53,6 +54,8 @@ pub struct Engine {
     now: Instant,
     stopped: bool,
     unmatched: DiscardCounters,
+    /// The check engine: virtual servers, real servers, checkers.
+    lvs: Lvs,
 }
 
 fn decode_reason(e: DecodeError) -> DiscardReason {
@@ -69,8 +72,16 @@ impl Engine {
     ///
     /// Instances start (RFC 5798 §6.4.1 Startup event) once the driver has reported their
     /// interface with [`Input::Interface`], and not before `vrrp_startup_delay` has passed.
-    /// Tracked checks are first run at `now`.
+    /// Tracked checks are first run at `now`. Virtual servers are programmed at once (the
+    /// IPVS changes are the first outputs) and their checkers start 1 s later plus a part of
+    /// their `warmup` drawn from seed 0: see [`Engine::with_seed`].
     pub fn new(config: Config, now: Instant) -> Result<Engine, ConfigError> {
+        Engine::with_seed(config, now, 0)
+    }
+
+    /// [`Engine::new`] with the seed of the checkers' start-up spread (keepalived draws it
+    /// from `random()`; a daemon passes a random seed, the simulator its experiment's).
+    pub fn with_seed(config: Config, now: Instant, seed: u64) -> Result<Engine, ConfigError> {
         validate::check_config(&config)?;
         let tracker = Tracker::new(&config);
         let mut engine = Engine {
@@ -87,6 +98,7 @@ impl Engine {
             now,
             stopped: false,
             unmatched: DiscardCounters::default(),
+            lvs: Lvs::new(&config.virtual_servers, now, seed),
         };
         for cfg in config.instances {
             let id = engine.instances.len() as u32;
@@ -95,6 +107,10 @@ impl Engine {
         }
         engine.rebuild_demux();
         engine.retrack_scripts(now);
+        engine.lvs.start(&mut engine.out);
+        for c in 0..engine.lvs.checkers.len() {
+            engine.rearm_checker(c);
+        }
         engine.settle();
         Ok(engine)
     }
@@ -103,7 +119,15 @@ impl Engine {
     pub fn handle(&mut self, now: Instant, input: Input<'_>) {
         let now = self.advance(now);
         match input {
-            Input::ProbeResult { .. } => {}
+            Input::ProbeResult {
+                checker,
+                seq,
+                result,
+            } => {
+                if !self.stopped && self.lvs.result(checker, seq, &result, now, &mut self.out) {
+                    self.rearm_checker(checker.0 as usize);
+                }
+            }
             Input::Packet(rx) => self.handle_packet(now, &rx),
             Input::Interface(update) => {
                 self.tracker.interfaces.insert(update.name.clone(), update);
@@ -167,6 +191,8 @@ impl Engine {
         for s in &mut self.tracker.scripts {
             s.next_run = None;
         }
+        // The checker process's exit: virtual servers out of IPVS.
+        self.lvs.shutdown(&mut self.out);
         self.startup_armed = None;
         self.deadlines.clear();
     }
@@ -282,6 +308,13 @@ impl Engine {
         }
     }
 
+    /// Puts a checker's next probe on the heap.
+    fn rearm_checker(&mut self, c: usize) {
+        if let Some(at) = self.lvs.checkers[c].next {
+            self.deadlines.push(at, TimerKey::Checker(c as u32));
+        }
+    }
+
     /// Schedules a script to run at `at` (or stops it with `None`).
     fn schedule_script(&mut self, s: usize, at: Option<Instant>) {
         let script = &mut self.tracker.scripts[s];
@@ -320,13 +353,15 @@ impl Engine {
     fn settle(&mut self) {
         let instances = &self.instances;
         let scripts = &self.tracker.scripts;
+        let checkers = &self.lvs.checkers;
         let startup = self.startup_armed;
         let live = |at: Instant, key: TimerKey| match key {
             TimerKey::Startup => startup == Some(at),
             TimerKey::Script(s) => scripts[s as usize].next_run == Some(at),
             TimerKey::Instance(n) => instances[n as usize].armed == Some(at),
+            TimerKey::Checker(c) => checkers[c as usize].next == Some(at),
         };
-        if self.deadlines.len() > 4 * (self.order.len() + scripts.len()) + 64 {
+        if self.deadlines.len() > 4 * (self.order.len() + scripts.len() + checkers.len()) + 64 {
             self.deadlines.compact(live);
         }
         self.deadlines.settle(live);
@@ -362,6 +397,11 @@ impl Engine {
                         self.instances[n].armed = None;
                         self.with_instance(n, |i, ctx| i.on_timeout(ctx, now));
                         self.rearm_instance(n);
+                    }
+                }
+                TimerKey::Checker(c) => {
+                    if self.lvs.checkers[c as usize].next == Some(at) {
+                        self.lvs.fire(c as usize, now, &mut self.out);
                     }
                 }
             }

@@ -12,7 +12,8 @@ use core::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// What a deadline belongs to. At equal deadlines the start-up runs first, then scripts (in
-/// id order), then instances (in id order): the order a scan in configuration order gave.
+/// id order), then instances (in id order): the order a scan in configuration order gave;
+/// real-server checkers come last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TimerKey {
     /// `vrrp_startup_delay` has passed: start the instances that wait for it.
@@ -21,6 +22,8 @@ pub(crate) enum TimerKey {
     Script(u32),
     /// An instance's earliest timer (Adver_Timer, Master_Down_Timer, announcements).
     Instance(u32),
+    /// A real-server checker's next probe.
+    Checker(u32),
 }
 
 /// A min-heap of deadlines with lazy deletion.

@@ -82,7 +82,6 @@ pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
                 meta.sync_groups.push(m);
             }
             "virtual_server" => {
-                not_acted(d, node.key.span, "virtual_server");
                 cfg.virtual_servers.push(lvs::map_virtual_server(node, d));
             }
             k if TOP_IGNORED.contains(&k) => not_acted(d, node.key.span, k),

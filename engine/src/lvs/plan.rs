@@ -1,0 +1,300 @@
+//! From the configuration's `virtual_server` blocks to what the check engine runs: every
+//! unset value inherited as keepalived 2.2.7's `validate_check_config` does (checker from
+//! real server, real server from virtual server, then keepalived's defaults), ports and
+//! forwarding methods completed, quorum and hysteresis capped.
+
+use super::ipvs::{IpvsDest, IpvsService, ServiceKey, SVC_F_PERSISTENT};
+use super::probe::{Connect, HttpVersion};
+use super::Forwarding;
+use crate::config::{
+    CheckKind, CheckerConfig, RealServerConfig, UrlConfig, VirtualServerConfig,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP, DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER,
+};
+use core::net::SocketAddr;
+use core::time::Duration;
+
+/// A virtual server ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct VsPlan {
+    pub service: IpvsService,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub omega: bool,
+    pub quorum_up: Option<String>,
+    pub quorum_down: Option<String>,
+    pub sorry: Option<RsPlan>,
+    pub real_servers: Vec<RsPlan>,
+}
+
+/// A real (or sorry) server ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RsPlan {
+    /// Its destination with the configured weight.
+    pub dest: IpvsDest,
+    pub inhibit: bool,
+    pub alpha: bool,
+    pub notify_up: Option<String>,
+    pub notify_down: Option<String>,
+    pub checkers: Vec<CheckerPlan>,
+}
+
+/// A checker ready to run.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CheckerPlan {
+    pub kind: CheckerKind,
+    pub retry: u32,
+    pub delay_loop: Duration,
+    pub delay_before_retry: Duration,
+    pub warmup: Duration,
+    pub alpha: bool,
+}
+
+/// One URL of an HTTP checker with the `Host:` value and the TLS server name in force for it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct UrlPlan {
+    pub url: UrlConfig,
+    pub host: String,
+    pub sni: Option<String>,
+}
+
+/// What a checker does.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum CheckerKind {
+    Tcp(Connect),
+    Http {
+        connect: Connect,
+        tls: bool,
+        urls: Vec<UrlPlan>,
+        version: HttpVersion,
+        fast_recovery: bool,
+    },
+    Misc {
+        command: String,
+        timeout: Duration,
+        dynamic: bool,
+        user: Option<String>,
+    },
+}
+
+/// The plans of every virtual server keepalived would run (one without a service, without
+/// real servers, or a `group`, is left out as keepalived leaves it out).
+pub(crate) fn plan(servers: &[VirtualServerConfig]) -> Vec<VsPlan> {
+    servers.iter().filter_map(plan_vs).collect()
+}
+
+fn plan_vs(vs: &VirtualServerConfig) -> Option<VsPlan> {
+    let key = vs.service?;
+    let forwarding = vs.forwarding.unwrap_or(Forwarding::Nat);
+    let vport = match key {
+        ServiceKey::Addr { addr, .. } => Some(addr.port()),
+        ServiceKey::Fwmark { .. } => None,
+    };
+    let mut timeout = vs.persistence_timeout.unwrap_or(0);
+    if vport == Some(0) && timeout == 0 {
+        // "zero port only valid for persistent services - setting"
+        timeout = DEFAULT_PERSISTENCE_TIMEOUT;
+    }
+    let full_mask = match key {
+        ServiceKey::Addr { addr, .. } if addr.is_ipv6() => 128,
+        ServiceKey::Fwmark {
+            family: crate::types::Family::Ipv6,
+            ..
+        } => 128,
+        _ => u32::MAX,
+    };
+    let mut flags = vs.flags;
+    let mut netmask = full_mask;
+    let mut pe_name = None;
+    if timeout > 0 {
+        flags |= SVC_F_PERSISTENT;
+        netmask = vs.persistence_granularity.unwrap_or(full_mask);
+        pe_name = vs.persistence_engine.clone();
+    }
+    let service = IpvsService {
+        key,
+        scheduler: vs
+            .scheduler
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SCHEDULER.to_string()),
+        flags,
+        timeout,
+        netmask,
+        pe_name,
+    };
+    let port_for = |addr: SocketAddr, fwd: Forwarding| -> SocketAddr {
+        // NAT keeps its port (0: the virtual server's); DR/TUN use the virtual port, or 0 for
+        // a fwmark service (validate_check_config's "ports don't match - resetting").
+        let port = match (fwd, vport) {
+            (Forwarding::Nat, Some(vp)) if addr.port() == 0 => vp,
+            (Forwarding::Nat, _) => addr.port(),
+            (_, Some(vp)) => vp,
+            (_, None) => 0,
+        };
+        SocketAddr::new(addr.ip(), port)
+    };
+    let mut real_servers: Vec<RsPlan> = Vec::new();
+    for rs in &vs.real_servers {
+        let Some(addr) = rs.addr else { continue };
+        let fwd = rs.forwarding.unwrap_or(forwarding);
+        let addr = port_for(addr, fwd);
+        // "real server ... is duplicated - removing second rs"
+        if real_servers.iter().any(|p| p.dest.addr == addr) {
+            continue;
+        }
+        real_servers.push(plan_rs(vs, rs, addr, fwd));
+    }
+    if real_servers.is_empty() {
+        // "Virtual server ... has no real servers - ignoring"
+        return None;
+    }
+    let weight_sum: u64 = real_servers.iter().map(|r| u64::from(r.dest.weight)).sum();
+    let quorum = (vs.quorum.max(1) as u64).min(weight_sum) as u32;
+    let hysteresis = vs.hysteresis.min(quorum.saturating_sub(1));
+    let sorry = vs.sorry_server.as_ref().map(|ss| {
+        let fwd = ss.forwarding.unwrap_or(forwarding);
+        RsPlan {
+            dest: IpvsDest {
+                addr: port_for(ss.addr, fwd),
+                forwarding: fwd,
+                weight: 1,
+                u_threshold: 0,
+                l_threshold: 0,
+            },
+            inhibit: ss.inhibit,
+            alpha: false,
+            notify_up: None,
+            notify_down: None,
+            checkers: Vec::new(),
+        }
+    });
+    Some(VsPlan {
+        service,
+        quorum,
+        hysteresis,
+        omega: vs.omega,
+        quorum_up: vs.quorum_up.clone(),
+        quorum_down: vs.quorum_down.clone(),
+        sorry,
+        real_servers,
+    })
+}
+
+fn plan_rs(
+    vs: &VirtualServerConfig,
+    rs: &RealServerConfig,
+    addr: SocketAddr,
+    forwarding: Forwarding,
+) -> RsPlan {
+    let alpha = rs.alpha.unwrap_or(vs.alpha);
+    RsPlan {
+        dest: IpvsDest {
+            addr,
+            forwarding,
+            weight: rs.weight.unwrap_or(vs.weight),
+            u_threshold: rs.u_threshold,
+            l_threshold: rs.l_threshold,
+        },
+        inhibit: rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
+        alpha,
+        notify_up: rs.notify_up.clone(),
+        notify_down: rs.notify_down.clone(),
+        checkers: rs
+            .checkers
+            .iter()
+            .filter_map(|c| plan_checker(vs, rs, addr, alpha, c))
+            .collect(),
+    }
+}
+
+fn plan_checker(
+    vs: &VirtualServerConfig,
+    rs: &RealServerConfig,
+    rs_addr: SocketAddr,
+    rs_alpha: bool,
+    c: &CheckerConfig,
+) -> Option<CheckerPlan> {
+    let check = c.check.as_ref()?;
+    // Defaults of the checker kinds (queue_checker, http_get_handler, misc_check_handler).
+    let (default_retry, default_dbr) = match check {
+        CheckKind::Tcp => (1, Duration::from_secs(1)),
+        CheckKind::Http(_) => (1, Duration::from_secs(3)),
+        CheckKind::Misc(_) => (0, Duration::from_secs(1)),
+    };
+    let rs_retry = rs.retry.or(vs.retry);
+    let rs_dbr = rs.delay_before_retry.or(vs.delay_before_retry);
+    let rs_warmup = rs.warmup.or(vs.warmup);
+    let vs_delay = vs.delay_loop.unwrap_or(DEFAULT_DELAY_LOOP);
+    let delay_loop = c.delay_loop.or(rs.delay_loop).unwrap_or(vs_delay);
+    let timeout = c
+        .connect_timeout
+        .or(rs.connect_timeout)
+        .or(vs.connect_timeout)
+        .unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+    let connect = || {
+        let mut dst = rs_addr;
+        if let Some(ip) = c.connect_ip {
+            dst.set_ip(ip);
+        }
+        if let Some(p) = c.connect_port {
+            dst.set_port(p);
+        }
+        Connect {
+            dst,
+            bind: c
+                .bindto
+                .map(|ip| SocketAddr::new(ip, c.bind_port.unwrap_or(0))),
+            bind_if: c.bind_if.clone(),
+            fwmark: c.fwmark,
+            timeout,
+        }
+    };
+    let kind = match check {
+        CheckKind::Tcp => CheckerKind::Tcp(connect()),
+        CheckKind::Http(h) => {
+            let conn = connect();
+            let fallback = match conn.dst {
+                SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
+                SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+            };
+            let vhost = h
+                .virtualhost
+                .clone()
+                .or_else(|| rs.virtualhost.clone())
+                .or_else(|| vs.virtualhost.clone());
+            let urls = h
+                .urls
+                .iter()
+                .map(|u| {
+                    let named = u.virtualhost.clone().or_else(|| vhost.clone());
+                    UrlPlan {
+                        url: u.clone(),
+                        host: named.clone().unwrap_or_else(|| fallback.clone()),
+                        // enable_sni sends the virtual host in force, if there is one.
+                        sni: if h.enable_sni { named } else { None },
+                    }
+                })
+                .collect();
+            CheckerKind::Http {
+                connect: conn,
+                tls: h.tls,
+                urls,
+                version: h.version,
+                fast_recovery: h.fast_recovery,
+            }
+        }
+        CheckKind::Misc(m) => CheckerKind::Misc {
+            command: m.path.clone(),
+            timeout: m.timeout.unwrap_or(vs_delay),
+            dynamic: m.dynamic,
+            user: m.user.clone(),
+        },
+    };
+    Some(CheckerPlan {
+        kind,
+        retry: c.retry.or(rs_retry).unwrap_or(default_retry),
+        delay_loop,
+        delay_before_retry: c.delay_before_retry.or(rs_dbr).unwrap_or(default_dbr),
+        warmup: c.warmup.or(rs_warmup).unwrap_or(delay_loop),
+        alpha: c.alpha.unwrap_or(rs_alpha),
+    })
+}

@@ -1,0 +1,369 @@
+//! One virtual server at run time: which real servers are alive, their weights, the quorum
+//! and the sorry server, and the IPVS commands that follow. Ported rule by rule from
+//! keepalived 2.2.7's `ipwrapper.c` (`init_service_vs`, `perform_svr_state`,
+//! `update_quorum_state`, `update_svr_wgt`, `update_svr_checker_state`, `clear_service_vs`)
+//! and `ipvswrapper.c` (`ipvs_cmd`: how `inhibit_on_failure` turns a removal into weight 0),
+//! so the engine issues the same changes in the same order.
+
+use super::ipvs::{IpvsChange, IpvsDest, IpvsService, ServiceKey};
+use super::plan::{RsPlan, VsPlan};
+use crate::io::Output;
+use std::collections::VecDeque;
+
+/// The largest IPVS weight (`IPVS_WEIGHT_LIMIT`).
+const WEIGHT_LIMIT: i64 = 65_535;
+
+/// keepalived's `real_weight`: an effective weight clamped to what IPVS takes.
+pub(crate) fn real_weight(effective: i64) -> u32 {
+    effective.clamp(0, WEIGHT_LIMIT) as u32
+}
+
+/// A real server (or the sorry server) at run time.
+#[derive(Clone, Debug)]
+pub(crate) struct RsState {
+    pub plan: RsPlan,
+    /// In the pool (keepalived's `alive`).
+    pub alive: bool,
+    /// Present in the kernel's table (keepalived's `set`).
+    pub set: bool,
+    /// Checkers that currently fail.
+    pub num_failed: u32,
+    /// The configured weight (`iweight`).
+    pub iweight: i64,
+    /// The weight in force (`effective_weight`): `misc_dynamic` moves it.
+    pub effective: i64,
+}
+
+impl RsState {
+    fn new(plan: RsPlan) -> RsState {
+        let w = i64::from(plan.dest.weight);
+        RsState {
+            plan,
+            alive: false,
+            set: false,
+            num_failed: 0,
+            iweight: w,
+            effective: w,
+        }
+    }
+}
+
+/// Which server of a virtual server a command is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    Real(usize),
+    Sorry,
+}
+
+/// A checker's own up/down view (keepalived's `checker->is_up` / `has_run`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CheckerFlags {
+    pub is_up: bool,
+    pub has_run: bool,
+    pub alpha: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Add,
+    Del,
+    Edit,
+}
+
+/// A virtual server at run time.
+#[derive(Clone, Debug)]
+pub(crate) struct VsState {
+    pub service: IpvsService,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub omega: bool,
+    pub quorum_up_script: Option<String>,
+    pub quorum_down_script: Option<String>,
+    pub quorum_up: bool,
+    pub real_servers: Vec<RsState>,
+    pub sorry: Option<RsState>,
+    /// The service is in the kernel's table.
+    pub added: bool,
+}
+
+impl VsState {
+    /// The virtual server of `plan`, not yet programmed. Checkers of alpha real servers
+    /// start failed, as `validate_check_config` marks them.
+    pub fn new(plan: VsPlan) -> VsState {
+        let mut real_servers: Vec<RsState> =
+            plan.real_servers.into_iter().map(RsState::new).collect();
+        for rs in &mut real_servers {
+            rs.num_failed = rs.plan.checkers.iter().filter(|c| c.alpha).count() as u32;
+        }
+        VsState {
+            service: plan.service,
+            quorum: plan.quorum,
+            hysteresis: plan.hysteresis,
+            omega: plan.omega,
+            quorum_up_script: plan.quorum_up,
+            quorum_down_script: plan.quorum_down,
+            quorum_up: false,
+            real_servers,
+            sorry: plan.sorry.map(RsState::new),
+            added: false,
+        }
+    }
+
+    /// The service's key.
+    pub fn key(&self) -> ServiceKey {
+        self.service.key
+    }
+
+    fn server(&mut self, t: Target) -> &mut RsState {
+        match t {
+            Target::Real(i) => &mut self.real_servers[i],
+            Target::Sorry => self.sorry.as_mut().expect("a sorry server"),
+        }
+    }
+
+    fn sorry_alive(&self) -> bool {
+        self.sorry.as_ref().is_some_and(|s| s.alive)
+    }
+
+    /// keepalived's `ipvs_cmd` for a destination: `inhibit_on_failure` turns a removal into
+    /// weight 0 and a re-addition into an edit; `force` removes even an inhibited server
+    /// (shutdown).
+    fn ipvs_cmd(&mut self, cmd: Cmd, t: Target, force: bool, out: &mut VecDeque<Output>) {
+        let key = self.key();
+        let rs = self.server(t);
+        let inhibit = rs.plan.inhibit && !force;
+        let mut dest = IpvsDest {
+            weight: real_weight(rs.effective),
+            ..rs.plan.dest.clone()
+        };
+        let mut cmd = cmd;
+        if cmd == Cmd::Del && inhibit {
+            dest.weight = 0;
+            cmd = Cmd::Edit;
+        } else if cmd == Cmd::Add && inhibit && rs.set {
+            cmd = Cmd::Edit;
+        } else if cmd == Cmd::Add && !rs.set {
+            rs.set = true;
+            if inhibit && rs.num_failed > 0 {
+                dest.weight = 0;
+            }
+        } else if cmd == Cmd::Del && rs.set {
+            rs.set = false;
+        }
+        let change = match cmd {
+            Cmd::Add => IpvsChange::AddDest { service: key, dest },
+            Cmd::Edit => IpvsChange::EditDest { service: key, dest },
+            Cmd::Del => IpvsChange::RemoveDest {
+                service: key,
+                addr: dest.addr,
+            },
+        };
+        out.push_back(Output::Ipvs(change));
+    }
+
+    fn notify_rs(&self, t: Target, out: &mut VecDeque<Output>) {
+        let rs = match t {
+            Target::Real(i) => &self.real_servers[i],
+            Target::Sorry => return,
+        };
+        out.push_back(Output::RealServerChanged {
+            service: self.key(),
+            real_server: rs.plan.dest.addr,
+            alive: rs.alive,
+            notify: if rs.alive {
+                rs.plan.notify_up.clone()
+            } else {
+                rs.plan.notify_down.clone()
+            },
+        });
+    }
+
+    fn notify_quorum(&self, out: &mut VecDeque<Output>) {
+        out.push_back(Output::QuorumChanged {
+            service: self.key(),
+            up: self.quorum_up,
+            notify: if self.quorum_up {
+                self.quorum_up_script.clone()
+            } else {
+                self.quorum_down_script.clone()
+            },
+        });
+    }
+
+    /// `weigh_live_realservers`.
+    fn live_weight(&self) -> i64 {
+        self.real_servers
+            .iter()
+            .filter(|r| r.alive)
+            .map(|r| i64::from(real_weight(r.effective)))
+            .sum()
+    }
+
+    /// `set_quorum_states`, before the first programming.
+    fn set_quorum_state(&mut self) {
+        self.quorum_up = self.live_weight() >= i64::from(self.quorum + self.hysteresis);
+    }
+
+    /// `init_service_vs` at start-up: the service, the real servers without failed checkers
+    /// (and every inhibited one, at weight 0 if failed), the quorum, the inhibited sorry
+    /// server.
+    pub fn init(&mut self, out: &mut VecDeque<Output>) {
+        self.set_quorum_state();
+        out.push_back(Output::Ipvs(IpvsChange::AddService(self.service.clone())));
+        self.added = true;
+        for i in 0..self.real_servers.len() {
+            let rs = &self.real_servers[i];
+            if (rs.num_failed == 0 && !rs.alive) || (rs.plan.inhibit && !rs.set) {
+                self.ipvs_cmd(Cmd::Add, Target::Real(i), false, out);
+                let rs = &mut self.real_servers[i];
+                if rs.num_failed == 0 {
+                    rs.alive = true;
+                }
+            }
+        }
+        self.update_quorum(true, out);
+        if let Some(ss) = &self.sorry {
+            if ss.plan.inhibit && !ss.set {
+                // Present at weight 0 until needed.
+                self.server(Target::Sorry).num_failed = 1;
+                self.ipvs_cmd(Cmd::Add, Target::Sorry, false, out);
+                self.server(Target::Sorry).num_failed = 0;
+            }
+        }
+    }
+
+    /// `perform_quorum_state`: every alive real server into or out of the kernel's pool.
+    fn move_alive(&mut self, add: bool, out: &mut VecDeque<Output>) {
+        for i in 0..self.real_servers.len() {
+            if self.real_servers[i].alive {
+                let cmd = if add { Cmd::Add } else { Cmd::Del };
+                self.ipvs_cmd(cmd, Target::Real(i), false, out);
+            }
+        }
+    }
+
+    /// `update_quorum_state`: gain or lose the quorum (with hysteresis), swapping the sorry
+    /// server in or out.
+    fn update_quorum(&mut self, init: bool, out: &mut VecDeque<Output>) {
+        let sum = self.live_weight();
+        let h = i64::from(self.hysteresis);
+        let threshold = i64::from(self.quorum) + if self.quorum_up { -h } else { h };
+        if !self.quorum_up && sum >= threshold {
+            self.quorum_up = true;
+            if self.sorry_alive() {
+                self.ipvs_cmd(Cmd::Del, Target::Sorry, false, out);
+                self.server(Target::Sorry).alive = false;
+                self.move_alive(true, out);
+            }
+            self.notify_quorum(out);
+        } else if (self.quorum_up && (sum == 0 || sum < threshold))
+            || (init && !self.quorum_up && self.sorry.is_some() && !self.sorry_alive())
+        {
+            self.quorum_up = false;
+            if self.sorry.is_some() && !self.sorry_alive() {
+                self.move_alive(false, out);
+                self.ipvs_cmd(Cmd::Add, Target::Sorry, false, out);
+                self.server(Target::Sorry).alive = true;
+            }
+            self.notify_quorum(out);
+        }
+    }
+
+    /// `perform_svr_state`: a real server joins or leaves the pool.
+    fn perform_state(&mut self, i: usize, alive: bool, out: &mut VecDeque<Output>) {
+        if self.real_servers[i].alive == alive {
+            return;
+        }
+        // Change the kernel only while the quorum holds or no sorry server stands in.
+        if self.quorum_up || !self.sorry_alive() {
+            let cmd = if alive { Cmd::Add } else { Cmd::Del };
+            self.ipvs_cmd(cmd, Target::Real(i), false, out);
+        }
+        self.real_servers[i].alive = alive;
+        self.notify_rs(Target::Real(i), out);
+        self.update_quorum(false, out);
+    }
+
+    /// `update_svr_checker_state`: a checker's verdict on real server `i`. A server leaves
+    /// the pool on its first failing checker and comes back when the last one passes.
+    pub fn checker_verdict(
+        &mut self,
+        i: usize,
+        flags: &mut CheckerFlags,
+        alive: bool,
+        out: &mut VecDeque<Output>,
+    ) {
+        if flags.is_up == alive {
+            if !flags.has_run {
+                if flags.alpha || !alive {
+                    self.notify_rs(Target::Real(i), out);
+                }
+                flags.has_run = true;
+            }
+            return;
+        }
+        flags.has_run = true;
+        let failed = self.real_servers[i].num_failed;
+        if alive {
+            if failed <= 1 {
+                self.perform_state(i, true, out);
+            }
+        } else if failed == 0 {
+            self.perform_state(i, false, out);
+        }
+        // set_checker_state
+        flags.is_up = alive;
+        let rs = &mut self.real_servers[i];
+        if !alive {
+            rs.num_failed += 1;
+        } else if rs.num_failed > 0 {
+            rs.num_failed -= 1;
+        }
+    }
+
+    /// `update_svr_wgt`: a new effective weight for real server `i` (`misc_dynamic`).
+    pub fn set_weight(&mut self, i: usize, weight: i64, out: &mut VecDeque<Output>) {
+        let old = real_weight(self.real_servers[i].effective);
+        self.real_servers[i].effective = weight;
+        if real_weight(weight) != old {
+            let rs = &self.real_servers[i];
+            if rs.set && rs.alive && (self.quorum_up || !self.sorry_alive()) {
+                self.ipvs_cmd(Cmd::Edit, Target::Real(i), false, out);
+            }
+            self.update_quorum(false, out);
+        }
+    }
+
+    /// `clear_service_vs` at shutdown (keepalived's default `lvs_flush_on_stop` off): the
+    /// sorry server and every real server removed (inhibited ones too), notifications only
+    /// with `omega`, then the service.
+    pub fn clear(&mut self, out: &mut VecDeque<Output>) {
+        if !self.added {
+            return;
+        }
+        if self.sorry.as_ref().is_some_and(|s| s.set) {
+            self.ipvs_cmd(Cmd::Del, Target::Sorry, true, out);
+            self.server(Target::Sorry).alive = false;
+        }
+        for i in 0..self.real_servers.len() {
+            if !self.real_servers[i].set {
+                continue;
+            }
+            self.ipvs_cmd(Cmd::Del, Target::Real(i), true, out);
+            if !self.real_servers[i].alive {
+                continue;
+            }
+            self.real_servers[i].alive = false;
+            if self.omega {
+                self.notify_rs(Target::Real(i), out);
+            }
+        }
+        // update_vs_notifies(stopping): quorum down, notified with omega only.
+        self.quorum_up = false;
+        if self.omega {
+            self.notify_quorum(out);
+        }
+        out.push_back(Output::Ipvs(IpvsChange::RemoveService(self.key())));
+        self.added = false;
+    }
+}
