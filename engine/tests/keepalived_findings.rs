@@ -427,12 +427,12 @@ fn lvs_keywords_are_checked_and_the_seed_http_get_is_explained() {
     assert_eq!(
         findings(t),
         [
-            "t.conf:1:1: warning: `virtual_server` is parsed but not acted on by vrrpd-real yet",
+            "t.conf:1:1: warning: virtual server has no `protocol`: keepalived defaults to UDP",
             "t.conf:5:5: warning: unknown keyword `persistance_timeout` in virtual_server; did you mean `persistence_timeout`?",
             "t.conf:7:9: warning: unknown keyword `weigth` in real_server; did you mean `weight`?",
             "t.conf:10:13: warning: unknown keyword `nb_get_retry` in TCP_CHECK: keepalived takes this old name of `retry` only in HTTP_GET and SSL_GET; use `retry`",
             "t.conf:11:13: warning: unknown keyword `conect_timeout` in TCP_CHECK; did you mean `connect_timeout`?",
-            "t.conf:13:9: warning: HTTP_GET has no `url { }` block: keepalived ignores this checker (\"HTTP/SSL_GET checker has no urls specified\")",
+            "t.conf:13:9: warning: HTTP_GET has no `url { }` block with a `path`: keepalived ignores this checker (\"HTTP/SSL_GET checker has no urls specified\")",
             "t.conf:14:13: warning: `path` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
             "t.conf:15:13: warning: `status_code` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
             "t.conf:20:17: warning: unknown keyword `digets` in url; did you mean `digest`?",

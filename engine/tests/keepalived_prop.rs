@@ -4,9 +4,8 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 use proptest::prelude::*;
 use vrrp_engine::config::{
-    AuthConfig, CheckerConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig,
-    NotifyConfig, RealServerConfig, ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef,
-    VirtualAddress, VirtualServerConfig,
+    AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, NotifyConfig,
+    ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef, VirtualAddress, VirtualServerConfig,
 };
 use vrrp_engine::keepalived::{self, Options};
 use vrrp_engine::Version;
@@ -388,53 +387,82 @@ fn instance(
     )
 }
 
-fn lines() -> impl Strategy<Value = Vec<(String, Vec<String>)>> {
-    prop::collection::vec(
-        (
-            word(),
-            prop::collection::vec(prop_oneof![word(), text()], 0..3),
-        ),
-        0..3,
-    )
-}
-
+/// A valid `virtual_server` block as text, from pools of keepalived lines; the model is what
+/// the front end reads from it (typed values and verbatim lines), so print-then-parse must
+/// give it back.
 fn virtual_server() -> impl Strategy<Value = VirtualServerConfig> {
-    let checker = (
-        prop::sample::select(vec![
-            "TCP_CHECK",
-            "HTTP_GET",
-            "SSL_GET",
-            "MISC_CHECK",
-            "DNS_CHECK",
-            "SMTP_CHECK",
-        ]),
-        lines(),
-        prop::collection::vec(("url".prop_map(String::from), lines()), 0..2),
-    )
-        .prop_map(|(k, options, blocks)| CheckerConfig {
-            kind: k.to_string(),
-            options,
-            blocks,
-        });
+    const VS_LINES: &[&str] = &[
+        "delay_loop 3",
+        "lb_algo wrr",
+        "lb_algo rr",
+        "lb_kind DR",
+        "lb_kind NAT",
+        "persistence_timeout 50",
+        "quorum 2",
+        "hysteresis 1",
+        "alpha",
+        "omega",
+        "inhibit_on_failure",
+        "sorry_server 10.0.2.1 80",
+        "virtualhost www.example.com",
+        "weight 2",
+        "retry 2",
+        "delay_before_retry 2.5",
+        "connect_timeout 3",
+        "warmup 1",
+        "quorum_up /bin/up",
+    ];
+    const RS_LINES: &[&str] = &[
+        "weight 3",
+        "inhibit_on_failure",
+        "notify_up /bin/up",
+        "notify_down \"/bin/down now\"",
+        "retry 1",
+        "delay_loop 2",
+        "lvs_method DR",
+    ];
+    const CHECKERS: &[&str] = &[
+        "TCP_CHECK {\n connect_timeout 2\n connect_port 8080\n retry 3\n }",
+        "HTTP_GET {\n nb_get_retry 2\n url {\n path /\n status_code 200 301-302\n }\n }",
+        "SSL_GET {\n url {\n path /x\n digest 9b3a0c85a887a256d6939da88e3d0b71\n }\n }",
+        "MISC_CHECK {\n misc_path \"/bin/check a\"\n misc_dynamic\n }",
+        "DNS_CHECK {\n type A\n }",
+    ];
     let rs = (
-        prop::collection::vec(word(), 1..3),
-        lines(),
-        prop::collection::vec(checker, 0..2),
+        1u8..9,
+        prop::sample::subsequence(RS_LINES, 0..3),
+        prop::sample::subsequence(CHECKERS, 0..2),
     )
-        .prop_map(|(target, options, checkers)| RealServerConfig {
-            target,
-            options,
-            checkers,
+        .prop_map(|(n, lines, checks)| {
+            format!(
+                "real_server 10.0.1.{n} 80 {{\n{}\n{}\n}}",
+                lines.join("\n"),
+                checks.join("\n")
+            )
         });
     (
-        prop::collection::vec(word(), 1..3),
-        lines(),
-        prop::collection::vec(rs, 0..2),
+        prop_oneof![
+            (1u8..9).prop_map(|n| format!("10.0.0.{n} 80")),
+            (1u32..99).prop_map(|n| format!("fwmark {n}")),
+        ],
+        prop::sample::subsequence(VS_LINES, 0..5),
+        prop::collection::vec(rs, 0..3),
     )
-        .prop_map(|(target, options, real_servers)| VirtualServerConfig {
-            target,
-            options,
-            real_servers,
+        .prop_map(|(target, lines, rss)| {
+            let text = format!(
+                "virtual_server {target} {{\nprotocol TCP\n{}\n{}\n}}\n",
+                lines.join("\n"),
+                rss.join("\n")
+            );
+            let a = keepalived::analyze_str("vs.conf", &text, &Options::default());
+            assert!(
+                !a.findings
+                    .iter()
+                    .any(|f| f.severity == keepalived::Severity::Error),
+                "{:?}\n{text}",
+                a.findings
+            );
+            a.config.virtual_servers.into_iter().next().expect("one")
         })
 }
 

@@ -180,20 +180,24 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
 
 #[test]
 fn seed_2_4_virtual_server() {
-    let l = load_ok("keepalived/seed_2_4_virtual_server.conf");
-    // keepalived 2.2.7 `-t` on the same block reports `nb_get_retry` (line 17), `path`,
-    // `digest`, `status_code` (25-27) as unknown and drops the HTTP_GET for having no url.
+    let path = fixture("keepalived/seed_2_4_virtual_server.conf");
+    let a = keepalived::analyze(Path::new(&path), &FsLoader, &Options::default());
+    // keepalived 2.2.7 `-t` on the same block reports the placeholder `NAT|DR|TUN` (line 4,
+    // "unknown [NAT|DR|TUN] routing method", NAT used instead), `nb_get_retry` (line 17),
+    // `path`, `digest`, `status_code` (25-27) as unknown and drops the HTTP_GET for having no
+    // url. A bad value is an error here, as everywhere in this front end.
     assert_eq!(
-        msgs(&l.findings),
+        msgs(&a.findings),
         [
-            "1:1: warning: `virtual_server` is parsed but not acted on by vrrpd-real yet",
+            "4:13: error: `lb_kind` expects NAT, DR or TUN, got `NAT|DR|TUN` (keepalived: unknown routing method)",
             "17:13: warning: unknown keyword `nb_get_retry` in TCP_CHECK: keepalived takes this old name of `retry` only in HTTP_GET and SSL_GET; use `retry`",
-            "24:9: warning: HTTP_GET has no `url { }` block: keepalived ignores this checker (\"HTTP/SSL_GET checker has no urls specified\")",
+            "24:9: warning: HTTP_GET has no `url { }` block with a `path`: keepalived ignores this checker (\"HTTP/SSL_GET checker has no urls specified\")",
             "25:13: warning: `path` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
             "26:13: warning: `digest` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
             "27:13: warning: `status_code` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
         ]
     );
+    let l = a;
     let vs = &l.config.virtual_servers[0];
     assert_eq!(vs.target, ["192.168.1.100", "80"]);
     assert_eq!(
@@ -219,6 +223,25 @@ fn seed_2_4_virtual_server() {
         .options
         .iter()
         .any(|(k, v)| k == "path" && v == &["/health"]));
+    // Typed: what the check engine runs.
+    assert_eq!(vs.delay_loop, Some(Duration::from_secs(6)));
+    assert_eq!(vs.scheduler.as_deref(), Some("rr"));
+    assert_eq!(
+        vs.forwarding, None,
+        "the placeholder is rejected; NAT by default"
+    );
+    assert_eq!(vs.persistence_timeout, Some(50));
+    assert_eq!(
+        vs.sorry_server.as_ref().map(|s| s.addr),
+        Some("192.168.1.200:80".parse().unwrap())
+    );
+    assert_eq!(rs.inhibit_on_failure, Some(true));
+    let tcp = &rs.checkers[0];
+    assert_eq!(tcp.connect_port, Some(80));
+    assert_eq!(tcp.connect_timeout, Some(Duration::from_secs(3)));
+    assert_eq!(tcp.retry, None, "nb_get_retry is not read in TCP_CHECK");
+    assert_eq!(tcp.delay_before_retry, Some(Duration::from_secs(3)));
+    assert!(http.check.is_none(), "dropped: no url");
 }
 
 #[test]

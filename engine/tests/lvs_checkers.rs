@@ -235,3 +235,683 @@ fn tcp_check_retries_then_takes_the_server_out_and_one_success_brings_it_back() 
     );
     b.probe_at(at(18005));
 }
+
+#[test]
+fn the_first_failure_counts_at_once_whatever_the_retries() {
+    // validate_check_config starts retry_it at retry: one failure is enough initially.
+    let mut b = Bench::new(&one_tcp("", "", "retry 3"));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::Refused);
+    assert_eq!(
+        b.events(),
+        s(&["remove 10.0.1.1:80", "rs 10.0.1.1:80 down", "quorum down"])
+    );
+    // Down: tcp_epilog retries regardless of the state, so a down server is probed
+    // delay_loop later, then `retry` times delay_before_retry apart, and so on.
+    b.probe(at(6001), MS, ProbeResult::Refused);
+    b.probe(at(7002), MS, ProbeResult::Refused);
+    b.probe(at(8003), MS, ProbeResult::Refused);
+    b.probe(at(9004), MS, ProbeResult::Refused);
+    b.probe(at(14005), MS, ProbeResult::Refused);
+    assert!(b.events().is_empty());
+}
+
+#[test]
+fn a_success_during_retries_resets_them() {
+    let mut b = Bench::new(&one_tcp("", "", "retry 1\ndelay_before_retry 2"));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::Connected);
+    b.probe(at(6001), MS, ProbeResult::Refused);
+    b.probe(at(8002), MS, ProbeResult::Connected);
+    b.probe(at(13003), MS, ProbeResult::Refused);
+    b.probe(at(15004), MS, ProbeResult::Refused);
+    assert_eq!(
+        b.events(),
+        s(&["remove 10.0.1.1:80", "rs 10.0.1.1:80 down", "quorum down"])
+    );
+}
+
+#[test]
+fn inherited_timers_and_keepalived_defaults() {
+    // Checker values come from the real server, then the virtual server; TCP_CHECK's own
+    // defaults are retry 1 and delay_before_retry 1 s; connect_timeout defaults to 5 s.
+    let conf = "virtual_server 10.0.0.100 80 {
+  delay_loop 7
+  protocol TCP
+  connect_timeout 4
+  real_server 10.0.1.1 80 {
+    delay_before_retry 2
+    TCP_CHECK {
+      warmup 0
+    }
+  }
+  real_server 10.0.1.2 {
+    connect_timeout 9
+    TCP_CHECK {
+      warmup 0
+      connect_port 8080
+      connect_ip 10.0.9.9
+      bindto 10.0.0.1
+    }
+  }
+}
+";
+    let mut b = Bench::new(conf);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "add service UDP 10.0.0.100:80",
+            "add 10.0.1.1:80 w1",
+            "add 10.0.1.2:80 w1",
+            "quorum up"
+        ])
+        .into_iter()
+        .map(|x| x.replace("UDP", "TCP"))
+        .collect::<Vec<_>>()
+    );
+    b.run_until(at(1000));
+    let probes: Vec<Probe> = b.pending.iter().map(|p| p.2.clone()).collect();
+    let timeouts: Vec<(SocketAddr, Duration, Option<SocketAddr>)> = probes
+        .iter()
+        .map(|p| match p {
+            Probe::Tcp { connect } => (connect.dst, connect.timeout, connect.bind),
+            _ => panic!("tcp"),
+        })
+        .collect();
+    assert_eq!(
+        timeouts,
+        vec![
+            (sa("10.0.1.1:80"), Duration::from_secs(4), None),
+            (
+                sa("10.0.9.9:8080"),
+                Duration::from_secs(9),
+                Some(sa("10.0.0.1:0"))
+            ),
+        ]
+    );
+    // First server: up, then a failure retried once after 2 s (its delay_before_retry).
+    b.answer(at(1000), ProbeResult::Connected);
+    b.answer(at(1000), ProbeResult::Connected);
+    b.run_until(at(8000));
+    assert_eq!(
+        b.pending.len(),
+        2,
+        "both probed again delay_loop (7 s) later"
+    );
+    b.answer(at(8000), ProbeResult::Refused);
+    b.answer(at(8000), ProbeResult::Refused);
+    b.run_until(at(9000));
+    assert_eq!(
+        b.pending.len(),
+        1,
+        "the second retries after TCP_CHECK's 1 s"
+    );
+    b.answer(at(9000), ProbeResult::Refused);
+    b.run_until(at(10000));
+    assert_eq!(
+        b.pending.len(),
+        1,
+        "the first retries after its real server's 2 s"
+    );
+}
+
+#[test]
+fn warmup_spreads_the_first_probes_deterministically() {
+    let conf = "virtual_server 10.0.0.100 80 {
+  delay_loop 10
+  protocol TCP
+  real_server 10.0.1.1 80 {
+    TCP_CHECK {
+    }
+  }
+  real_server 10.0.1.2 80 {
+    TCP_CHECK {
+    }
+  }
+  real_server 10.0.1.3 80 {
+    TCP_CHECK {
+      warmup 2
+    }
+  }
+}
+";
+    let firsts = |seed: u64| {
+        let loaded = parse_str("t.conf", conf, &Options::default()).unwrap();
+        let mut e = Engine::with_seed(loaded.config, at(0), seed).unwrap();
+        while e.poll_output().is_some() {}
+        let mut times = Vec::new();
+        while let Some(t) = e.poll_timeout() {
+            e.handle_timeout(t);
+            while let Some(o) = e.poll_output() {
+                if let Output::RunProbe { checker, .. } = o {
+                    times.push((checker.0, t));
+                }
+            }
+            if times.len() == 3 {
+                break;
+            }
+        }
+        times.sort();
+        times
+    };
+    let a = firsts(1);
+    assert_eq!(a, firsts(1), "same seed, same schedule");
+    assert_ne!(a, firsts(2), "another seed spreads differently");
+    for (c, t) in &a {
+        // warmup defaults to delay_loop: 1 s + [0, 10 s]; the third has warmup 2.
+        let hi = if *c == 2 { 3000 } else { 11000 };
+        assert!(*t >= at(1000) && *t <= at(hi), "checker {c} at {t}");
+    }
+}
+
+fn http_conf(check: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.100 80 {{
+  delay_loop 6
+  protocol TCP
+  virtualhost www.example.com
+  real_server 10.0.1.1 80 {{
+    HTTP_GET {{
+      warmup 0
+      {check}
+    }}
+  }}
+}}
+"
+    )
+}
+
+fn http(status: u16, md5: [u8; 16]) -> ProbeResult {
+    ProbeResult::Http {
+        status,
+        body_md5: md5,
+        body_len: 10,
+    }
+}
+
+const DIGEST: [u8; 16] = [
+    0x9b, 0x3a, 0x0c, 0x85, 0xa8, 0x87, 0xa2, 0x56, 0xd6, 0x93, 0x9d, 0xa8, 0x8e, 0x3d, 0x0b, 0x71,
+];
+
+#[test]
+fn http_get_status_codes_digest_and_virtualhost() {
+    let mut b = Bench::new(&http_conf(
+        "nb_get_retry 1
+      delay_before_retry 2
+      url {
+        path /health
+        status_code 200 301-302
+      }
+      url {
+        path /index.html
+        digest 9b3a0c85a887a256d6939da88e3d0b71
+        virtualhost other.example
+      }",
+    ));
+    b.events();
+    let p = b.probe_at(at(1000));
+    match p {
+        Probe::Http { path, host, .. } => {
+            assert_eq!(path, "/health");
+            assert_eq!(host, "www.example.com", "the virtual server's virtualhost");
+        }
+        _ => panic!("http"),
+    }
+    // 302 is in the list; the next URL comes delay_loop later.
+    b.answer(at(1010), http(302, [0; 16]));
+    match b.probe_at(at(7010)) {
+        Probe::Http { path, host, .. } => {
+            assert_eq!(path, "/index.html");
+            assert_eq!(host, "other.example", "the URL's own virtualhost");
+        }
+        _ => panic!("http"),
+    }
+    b.answer(at(7020), http(200, DIGEST));
+    assert!(b.events().is_empty(), "up all along");
+    // The round starts again at the first URL.
+    b.probe(at(13020), 10 * MS, http(200, [0; 16]));
+    // A wrong digest is a failure, retried after delay_before_retry (2 s)...
+    b.probe(at(19030), 10 * MS, http(200, [0; 16]));
+    b.probe(at(21040), 10 * MS, http(200, DIGEST));
+    assert!(
+        b.events().is_empty(),
+        "one failure is within nb_get_retry 1"
+    );
+    // ... a status outside the list likewise; the second failure in a row (retry_it 2 >
+    // retry 1) takes the server out.
+    b.probe(at(27050), 10 * MS, http(500, [0; 16]));
+    b.probe(at(29060), 10 * MS, ProbeResult::Timeout);
+    assert_eq!(
+        b.events(),
+        s(&["remove 10.0.1.1:80", "rs 10.0.1.1:80 down", "quorum down"])
+    );
+    // Down: the failed URL is probed every max(delay_before_retry, delay_loop) = 6 s; when
+    // it passes, every URL must pass again from the first, delay_loop apart.
+    b.probe(at(35070), 10 * MS, ProbeResult::Refused);
+    b.probe(at(41080), 10 * MS, http(200, [0; 16]));
+    match b.probe_at(at(47090)) {
+        Probe::Http { path, .. } => assert_eq!(path, "/health", "from the first URL"),
+        _ => panic!("http"),
+    }
+    b.answer(at(47100), http(200, [0; 16]));
+    assert!(b.events().is_empty(), "not up before every URL passed");
+    b.probe(at(53100), 10 * MS, http(200, DIGEST));
+    assert_eq!(
+        b.events(),
+        s(&["add 10.0.1.1:80 w1", "rs 10.0.1.1:80 up", "quorum up"])
+    );
+}
+
+#[test]
+fn http_get_single_url_recovery_takes_two_passes_and_fast_recovery_skips_the_wait() {
+    let slow = &http_conf("retry 0\nurl {\npath /\n}");
+    let mut b = Bench::new(slow);
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::Refused);
+    assert_eq!(b.events().len(), 3, "down at the first failure");
+    b.probe(at(7001), MS, http(200, [0; 16]));
+    assert!(
+        b.events().is_empty(),
+        "the failed URL passes: all URLs again"
+    );
+    b.probe(at(13002), MS, http(200, [0; 16]));
+    assert_eq!(b.events().len(), 3, "up after the second pass");
+
+    let mut b = Bench::new(&http_conf("retry 0\nfast_recovery\nurl {\npath /\n}"));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::Refused);
+    assert_eq!(b.events().len(), 3);
+    // The failed URL is still probed max(dbr, delay_loop) later...
+    b.probe(at(7001), MS, http(200, [0; 16]));
+    // ... but with no failure known the full pass follows at once.
+    b.probe(at(7002), MS, http(200, [0; 16]));
+    assert_eq!(b.events().len(), 3, "up");
+}
+
+fn misc_conf(check: &str) -> String {
+    format!(
+        "virtual_server 10.0.0.100 80 {{
+  delay_loop 5
+  protocol TCP
+  lb_algo wrr
+  real_server 10.0.1.1 80 {{
+    weight 3
+    MISC_CHECK {{
+      warmup 0
+      misc_path \"/usr/local/bin/check web1\"
+      {check}
+    }}
+  }}
+  real_server 10.0.1.2 80 {{
+    weight 3
+  }}
+}}
+"
+    )
+}
+
+#[test]
+fn misc_check_dynamic_weights_and_timing_from_the_start() {
+    let mut b = Bench::new(&misc_conf("misc_dynamic\nmisc_timeout 2"));
+    b.events();
+    match b.probe_at(at(1000)) {
+        Probe::Misc {
+            command, timeout, ..
+        } => {
+            assert_eq!(command, "/usr/local/bin/check web1");
+            assert_eq!(timeout, Duration::from_secs(2));
+        }
+        _ => panic!("misc"),
+    }
+    // Exit 12: weight 10. The next run is delay_loop after the start, not the end.
+    b.answer(at(1500), ProbeResult::Exit(12));
+    assert_eq!(b.events(), s(&["edit 10.0.1.1:80 w10"]));
+    b.probe(at(6000), 300 * MS, ProbeResult::Exit(12));
+    assert!(b.events().is_empty(), "same status, no change");
+    // Exit 0 with misc_dynamic: back to the configured weight.
+    b.probe(at(11000), MS, ProbeResult::Exit(0));
+    assert_eq!(b.events(), s(&["edit 10.0.1.1:80 w3"]));
+    // Exit 1 fails (misc's default retry is 0): out at once.
+    b.probe(at(16000), MS, ProbeResult::Exit(1));
+    assert_eq!(
+        b.events(),
+        s(&["remove 10.0.1.1:80", "rs 10.0.1.1:80 down"])
+    );
+    // Exit 2: up with weight 0.
+    b.probe(at(21000), MS, ProbeResult::Exit(2));
+    assert_eq!(b.events(), s(&["add 10.0.1.1:80 w0", "rs 10.0.1.1:80 up"]));
+    assert_eq!(
+        b.weights(),
+        vec![(sa("10.0.1.1:80"), 0), (sa("10.0.1.2:80"), 3)]
+    );
+}
+
+#[test]
+fn misc_check_retries_and_kills() {
+    let mut b = Bench::new(&misc_conf("retry 1\ndelay_before_retry 2"));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::Exit(0));
+    b.probe(at(6000), MS, ProbeResult::Killed);
+    // Retry delay_before_retry after the start.
+    b.probe(at(8000), MS, ProbeResult::Exit(3));
+    assert_eq!(
+        b.events(),
+        s(&["remove 10.0.1.1:80", "rs 10.0.1.1:80 down"])
+    );
+    // Without misc_dynamic, exit 3 is a failure like any non-zero status.
+    b.probe(at(13000), MS, ProbeResult::Exit(0));
+    assert_eq!(b.events(), s(&["add 10.0.1.1:80 w3", "rs 10.0.1.1:80 up"]));
+}
+
+#[test]
+fn inhibit_on_failure_keeps_the_server_at_weight_zero() {
+    let mut b = Bench::new(&one_tcp("", "inhibit_on_failure", "retry 0"));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::Refused);
+    assert_eq!(
+        b.events(),
+        s(&["edit 10.0.1.1:80 w0", "rs 10.0.1.1:80 down", "quorum down"])
+    );
+    assert_eq!(b.weights(), vec![(sa("10.0.1.1:80"), 0)]);
+    b.probe(at(6001), MS, ProbeResult::Connected);
+    assert_eq!(
+        b.events(),
+        s(&["edit 10.0.1.1:80 w2", "rs 10.0.1.1:80 up", "quorum up"])
+    );
+}
+
+#[test]
+fn notify_up_and_down_scripts_ride_on_the_change() {
+    let mut b = Bench::new(&one_tcp(
+        "",
+        "notify_up \"/bin/up web1\"\nnotify_down /bin/down",
+        "retry 0",
+    ));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::Refused);
+    b.probe(at(6001), MS, ProbeResult::Connected);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "remove 10.0.1.1:80",
+            "rs 10.0.1.1:80 down [/bin/down]",
+            "quorum down",
+            "add 10.0.1.1:80 w2",
+            "rs 10.0.1.1:80 up [/bin/up web1]",
+            "quorum up",
+        ])
+    );
+}
+
+fn pool_conf(vs_extra: &str) -> String {
+    let rs = |n: u8| {
+        format!(
+            "  real_server 10.0.1.{n} 80 {{\n    weight 1\n    TCP_CHECK {{\n      warmup 0\n      retry 0\n    }}\n  }}\n"
+        )
+    };
+    format!(
+        "virtual_server 10.0.0.100 80 {{
+  delay_loop 5
+  protocol TCP
+  {vs_extra}
+{}{}{}}}
+",
+        rs(1),
+        rs(2),
+        rs(3)
+    )
+}
+
+/// Answers all pending probes at `t` with the given results, in checker order.
+fn answer_all(b: &mut Bench, t: Instant, results: &[ProbeResult]) {
+    b.run_until(t);
+    assert_eq!(b.pending.len(), results.len());
+    for r in results {
+        b.answer(t, r.clone());
+    }
+}
+
+#[test]
+fn quorum_with_hysteresis_and_the_sorry_server() {
+    // quorum 2, hysteresis 1: lost below 2 - 1 = 1 (i.e. at 0), regained at 2 + 1 = 3.
+    let mut b = Bench::new(&pool_conf(
+        "quorum 2\nhysteresis 1\nsorry_server 10.0.2.1 8080\nquorum_up /bin/qup\nquorum_down /bin/qdown",
+    ));
+    assert_eq!(
+        b.events(),
+        s(&[
+            "add service TCP 10.0.0.100:80",
+            "add 10.0.1.1:80 w1",
+            "add 10.0.1.2:80 w1",
+            "add 10.0.1.3:80 w1",
+            "quorum up [/bin/qup]",
+        ])
+    );
+    use ProbeResult::{Connected as C, Refused as R};
+    answer_all(&mut b, at(1000), &[R, R, C]);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "remove 10.0.1.1:80",
+            "rs 10.0.1.1:80 down",
+            "remove 10.0.1.2:80",
+            "rs 10.0.1.2:80 down",
+        ]),
+        "live weight 1 is not below 2 - 1: the quorum holds"
+    );
+    answer_all(&mut b, at(6000), &[R, R, R]);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "remove 10.0.1.3:80",
+            "rs 10.0.1.3:80 down",
+            "add 10.0.2.1:8080 w1",
+            "quorum down [/bin/qdown]",
+        ])
+    );
+    // Two come back: 2 < 2 + 1, still down; the sorry server stays and the kernel's pool is
+    // left alone while it stands in.
+    answer_all(&mut b, at(11000), &[C, C, R]);
+    assert_eq!(b.events(), s(&["rs 10.0.1.1:80 up", "rs 10.0.1.2:80 up"]));
+    assert_eq!(b.weights(), vec![(sa("10.0.2.1:8080"), 1)]);
+    // The third: quorum regained, sorry server out, alive servers back in.
+    answer_all(&mut b, at(16000), &[C, C, C]);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "rs 10.0.1.3:80 up",
+            "remove 10.0.2.1:8080",
+            "add 10.0.1.1:80 w1",
+            "add 10.0.1.2:80 w1",
+            "add 10.0.1.3:80 w1",
+            "quorum up [/bin/qup]",
+        ])
+    );
+}
+
+#[test]
+fn sorry_server_inhibit_is_always_there_at_weight_zero_when_unused() {
+    let mut b = Bench::new(&pool_conf(
+        "sorry_server 10.0.2.1 8080\nsorry_server_inhibit\ninhibit_on_failure",
+    ));
+    assert_eq!(
+        b.events(),
+        s(&[
+            "add service TCP 10.0.0.100:80",
+            "add 10.0.1.1:80 w1",
+            "add 10.0.1.2:80 w1",
+            "add 10.0.1.3:80 w1",
+            "quorum up",
+            "add 10.0.2.1:8080 w0",
+        ])
+    );
+    use ProbeResult::{Connected as C, Refused as R};
+    answer_all(&mut b, at(1000), &[R, R, R]);
+    let ev = b.events();
+    assert_eq!(ev.last().map(String::as_str), Some("quorum down"), "{ev:?}");
+    assert_eq!(
+        b.weights(),
+        vec![
+            (sa("10.0.1.1:80"), 0),
+            (sa("10.0.1.2:80"), 0),
+            (sa("10.0.1.3:80"), 0),
+            (sa("10.0.2.1:8080"), 1),
+        ]
+    );
+    answer_all(&mut b, at(6000), &[C, R, R]);
+    assert_eq!(
+        b.weights(),
+        vec![
+            (sa("10.0.1.1:80"), 1),
+            (sa("10.0.1.2:80"), 0),
+            (sa("10.0.1.3:80"), 0),
+            (sa("10.0.2.1:8080"), 0),
+        ]
+    );
+}
+
+#[test]
+fn alpha_starts_failed_with_the_sorry_server_in() {
+    let mut b = Bench::new(&pool_conf("alpha\nsorry_server 10.0.2.1 8080"));
+    assert_eq!(
+        b.events(),
+        s(&[
+            "add service TCP 10.0.0.100:80",
+            "add 10.0.2.1:8080 w1",
+            "quorum down",
+        ])
+    );
+    use ProbeResult::{Connected as C, Refused as R};
+    answer_all(&mut b, at(1000), &[R, C, R]);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "rs 10.0.1.1:80 down",
+            "rs 10.0.1.2:80 up",
+            "remove 10.0.2.1:8080",
+            "add 10.0.1.2:80 w1",
+            "quorum up",
+            "rs 10.0.1.3:80 down",
+        ]),
+        "alpha: a first failure notifies; the first success (notified first, as \
+         perform_svr_state does) brings the quorum, which swaps the sorry server out"
+    );
+}
+
+#[test]
+fn shutdown_removes_everything_and_omega_notifies() {
+    let mut b = Bench::new(&pool_conf("omega\ninhibit_on_failure"));
+    b.events();
+    use ProbeResult::{Connected as C, Refused as R};
+    answer_all(&mut b, at(1000), &[R, C, C]);
+    b.events();
+    b.engine.handle(at(2000), Input::Shutdown);
+    b.drain();
+    assert_eq!(
+        b.events(),
+        s(&[
+            "remove 10.0.1.1:80",
+            "remove 10.0.1.2:80",
+            "rs 10.0.1.2:80 down",
+            "remove 10.0.1.3:80",
+            "rs 10.0.1.3:80 down",
+            "quorum down",
+            "remove service TCP 10.0.0.100:80",
+        ])
+    );
+    assert!(b.table.services.is_empty());
+    assert_eq!(b.engine.poll_timeout(), None);
+    // Without omega: the same removals, no notifications.
+    let mut b = Bench::new(&pool_conf(""));
+    b.events();
+    b.engine.handle(at(500), Input::Shutdown);
+    b.drain();
+    assert_eq!(
+        b.events(),
+        s(&[
+            "remove 10.0.1.1:80",
+            "remove 10.0.1.2:80",
+            "remove 10.0.1.3:80",
+            "remove service TCP 10.0.0.100:80",
+        ])
+    );
+}
+
+#[test]
+fn stale_and_unknown_results_are_ignored() {
+    let mut b = Bench::new(&one_tcp("", "", "retry 0"));
+    b.events();
+    b.run_until(at(1000));
+    let (checker, seq, _, _) = b.pending[0].clone();
+    for (c, q) in [(checker, seq + 1), (CheckerId(99), seq)] {
+        b.engine.handle(
+            at(1001),
+            Input::ProbeResult {
+                checker: c,
+                seq: q,
+                result: ProbeResult::Refused,
+            },
+        );
+    }
+    b.drain();
+    assert!(b.events().is_empty());
+    b.answer(at(1002), ProbeResult::Connected);
+    // The same answer twice: the second is stale.
+    b.engine.handle(
+        at(1003),
+        Input::ProbeResult {
+            checker,
+            seq,
+            result: ProbeResult::Refused,
+        },
+    );
+    b.drain();
+    assert!(b.events().is_empty());
+    b.probe_at(at(6002));
+}
+
+#[test]
+fn service_forms_fwmark_persistence_and_dr_ports() {
+    let conf = "virtual_server fwmark 5 {
+  delay_loop 5
+  lb_algo sh
+  sh-port
+  lb_kind DR
+  persistence_timeout 50
+  persistence_granularity 255.255.255.0
+  real_server 10.0.1.1 80 {
+    weight 4
+  }
+  real_server 10.0.1.2 80 {
+    lvs_method NAT
+  }
+}
+virtual_server 10.0.0.100 443 {
+  protocol TCP
+  lb_kind DR
+  real_server 10.0.1.1 8443 {
+  }
+}
+";
+    let b = Bench::new(conf);
+    let (svc, dests) = &b.table.services[&ServiceKey::Fwmark {
+        family: vrrp_engine::Family::Ipv4,
+        mark: 5,
+    }];
+    assert_eq!(svc.timeout, 50);
+    assert_eq!(svc.netmask, 0xffff_ff00);
+    assert_eq!(svc.scheduler, "sh");
+    let d: Vec<&IpvsDest> = dests.values().collect();
+    assert_eq!(
+        d[0].addr,
+        sa("10.0.1.1:0"),
+        "DR to a fwmark service: port 0"
+    );
+    assert_eq!(d[0].forwarding, Forwarding::Dr);
+    assert_eq!(d[1].addr, sa("10.0.1.2:80"), "NAT keeps its port");
+    let lines = b.table.to_ipvsadm_lines();
+    assert!(
+        lines.contains(&"  -> 10.0.1.1:443 Route 1".to_string()),
+        "DR takes the virtual port: {lines:?}"
+    );
+}

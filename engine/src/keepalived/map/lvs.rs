@@ -12,9 +12,7 @@ use crate::config::{
     CheckKind, CheckerConfig, HttpCheckConfig, MiscCheckConfig, RealServerConfig,
     SorryServerConfig, UrlConfig, VirtualServerConfig, DEFAULT_PERSISTENCE_TIMEOUT,
 };
-use crate::lvs::ipvs::{
-    SVC_F_ONEPACKET, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3,
-};
+use crate::lvs::ipvs::{SVC_F_ONEPACKET, SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3};
 use crate::lvs::{Forwarding, HttpVersion, Protocol, ServiceKey};
 use crate::types::Family;
 use core::net::{IpAddr, SocketAddr};
@@ -170,8 +168,7 @@ pub(crate) const CHECKERS: &[&str] = &[
 
 /// The IPVS schedulers keepalived 2.2.7 accepts for `lb_algo` (`lvs_schedulers`).
 const SCHEDULERS: &[&str] = &[
-    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq",
-    "twos",
+    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos",
 ];
 
 /// Longest timer keepalived's `read_timer` accepts for these keywords (`UINT_MAX` µs is
@@ -365,9 +362,7 @@ pub(crate) fn map_virtual_server(node: &Node, d: &mut Diags) -> VirtualServerCon
                     match w.text.parse::<core::net::Ipv4Addr>() {
                         Ok(m) => vs.persistence_granularity = Some(u32::from(m)),
                         Err(_) => match w.text.parse::<u32>() {
-                            Ok(p) if (1..=128).contains(&p) => {
-                                vs.persistence_granularity = Some(p)
-                            }
+                            Ok(p) if (1..=128).contains(&p) => vs.persistence_granularity = Some(p),
                             _ => d.error(
                                 w.span,
                                 format!(
@@ -643,7 +638,9 @@ fn checker(node: &Node, d: &mut Diags) -> CheckerConfig {
         other => {
             d.warn(
                 node.key.span,
-                format!("{other} is parsed but not run by vrrpd-real: its real server counts as up"),
+                format!(
+                    "{other} is parsed but not run by vrrpd-real: its real server counts as up"
+                ),
             );
             None
         }
