@@ -915,3 +915,133 @@ virtual_server 10.0.0.100 443 {
         "DR takes the virtual port: {lines:?}"
     );
 }
+
+impl Bench {
+    /// keepalived's reload with `conf` at `t`.
+    fn reload(&mut self, t: Instant, conf: &str) -> vrrp_engine::ReconfigureSummary {
+        self.run_until(t);
+        let loaded = parse_str("test.conf", conf, &Options::default()).expect("config loads");
+        let s = self.engine.reconfigure(t, loaded.config).expect("reload");
+        self.drain();
+        s
+    }
+}
+
+#[test]
+fn reload_keeps_state_and_restarts_the_checkers() {
+    let conf = pool_conf("");
+    let mut b = Bench::new(&conf);
+    b.events();
+    use ProbeResult::{Connected as C, Refused as R};
+    answer_all(&mut b, at(1000), &[R, C, C]);
+    b.events();
+    // The same file: nothing changes in IPVS, the down server stays out.
+    let s = b.reload(at(2500), &conf);
+    assert_eq!(s.virtual_servers.kept.len(), 1);
+    assert!(b.events().is_empty());
+    assert_eq!(
+        b.weights(),
+        vec![(sa("10.0.1.2:80"), 1), (sa("10.0.1.3:80"), 1)]
+    );
+    // Every checker starts again 1 s after the reload (warmup 0), not at 6 s.
+    b.run_until(at(3499));
+    assert!(b.pending.is_empty());
+    answer_all(&mut b, at(3500), &[R, C, C]);
+    assert!(
+        b.events().is_empty(),
+        "the failed server was still known down"
+    );
+    answer_all(&mut b, at(8500), &[C, C, C]);
+    assert_eq!(b.events(), s_(&["add 10.0.1.1:80 w1", "rs 10.0.1.1:80 up"]));
+}
+
+fn s_(v: &[&str]) -> Vec<String> {
+    s(v)
+}
+
+#[test]
+fn reload_adds_removes_and_edits() {
+    let mut b = Bench::new(&pool_conf(""));
+    b.events();
+    let new = "virtual_server 10.0.0.100 80 {
+  delay_loop 5
+  protocol TCP
+  lb_algo rr
+  real_server 10.0.1.1 80 {
+    weight 1
+    TCP_CHECK {
+      warmup 0
+      retry 0
+    }
+  }
+  real_server 10.0.1.4 80 {
+    weight 5
+  }
+}
+virtual_server 10.0.0.200 443 {
+  protocol TCP
+  real_server 10.0.1.9 443 {
+  }
+}
+";
+    let s = b.reload(at(500), new);
+    assert_eq!(s.virtual_servers.kept.len(), 1);
+    assert_eq!(s.virtual_servers.added.len(), 1);
+    assert_eq!(
+        b.events(),
+        s_(&[
+            "edit service TCP 10.0.0.100:80",
+            "remove 10.0.1.2:80",
+            "rs 10.0.1.2:80 down",
+            "remove 10.0.1.3:80",
+            "rs 10.0.1.3:80 down",
+            "add 10.0.1.4:80 w5",
+            "add service TCP 10.0.0.200:443",
+            "add 10.0.1.9:443 w1",
+            "quorum up",
+        ])
+    );
+    assert_eq!(
+        b.table.to_ipvsadm_lines(),
+        s_(&[
+            "TCP 10.0.0.100:80 rr",
+            "  -> 10.0.1.1:80 Masq 1",
+            "  -> 10.0.1.4:80 Masq 5",
+            "TCP 10.0.0.200:443 wlc",
+            "  -> 10.0.1.9:443 Masq 1",
+        ])
+    );
+    // Removing a virtual server takes it out with its real servers.
+    let s = b.reload(at(900), &pool_conf(""));
+    assert_eq!(s.virtual_servers.removed.len(), 1);
+    let ev = b.events();
+    assert!(
+        ev.contains(&"remove service TCP 10.0.0.200:443".to_string()),
+        "{ev:?}"
+    );
+    assert_eq!(b.table.services.len(), 1);
+}
+
+#[test]
+fn a_result_from_before_a_reload_is_stale() {
+    let conf = one_tcp("", "", "retry 0");
+    let mut b = Bench::new(&conf);
+    b.events();
+    b.run_until(at(1000));
+    let (checker, seq, _, _) = b.pending.remove(0);
+    b.reload(at(1200), &conf);
+    b.engine.handle(
+        at(1300),
+        Input::ProbeResult {
+            checker,
+            seq,
+            result: ProbeResult::Refused,
+        },
+    );
+    b.drain();
+    assert!(
+        b.events().is_empty(),
+        "the probe belonged to the replaced checker"
+    );
+    b.probe_at(at(2200));
+}

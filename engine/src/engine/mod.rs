@@ -359,7 +359,7 @@ impl Engine {
             TimerKey::Startup => startup == Some(at),
             TimerKey::Script(s) => scripts[s as usize].next_run == Some(at),
             TimerKey::Instance(n) => instances[n as usize].armed == Some(at),
-            TimerKey::Checker(c) => checkers[c as usize].next == Some(at),
+            TimerKey::Checker(c) => checkers.get(c as usize).is_some_and(|k| k.next == Some(at)),
         };
         if self.deadlines.len() > 4 * (self.order.len() + scripts.len() + checkers.len()) + 64 {
             self.deadlines.compact(live);
@@ -400,7 +400,9 @@ impl Engine {
                     }
                 }
                 TimerKey::Checker(c) => {
-                    if self.lvs.checkers[c as usize].next == Some(at) {
+                    // A reload may have shortened the table: stale entries point past it.
+                    let due = self.lvs.checkers.get(c as usize).map(|k| k.next);
+                    if due == Some(Some(at)) {
                         self.lvs.fire(c as usize, now, &mut self.out);
                     }
                 }

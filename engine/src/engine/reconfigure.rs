@@ -22,6 +22,8 @@ pub struct ReconfigureSummary {
     pub removed: Vec<String>,
     /// New: started.
     pub added: Vec<String>,
+    /// What happened to the virtual servers (LVS).
+    pub virtual_servers: crate::lvs::LvsReload,
 }
 
 /// What makes an instance the same one across a reload (keepalived's `vrrp_exist`).
@@ -59,8 +61,16 @@ impl Engine {
     ///   on reload). `global_defs` apply in place and touch no instance by themselves.
     ///
     /// The order of outputs: removed instances first (configuration order of the old file),
-    /// then kept instances' VIP changes and adverts, then new instances, then any state change
-    /// tracking causes; then the check runs.
+    /// then kept instances' VIP changes and adverts, then new instances; then the virtual
+    /// servers' IPVS changes; then any state change tracking causes; then the check runs.
+    ///
+    /// Virtual servers follow keepalived's checker reload (`clear_diff_services`): one is kept
+    /// when its service (address, port and protocol, or fwmark) is; a kept one is edited if
+    /// its scheduler or persistence changed, keeps its real servers' state (in the pool or
+    /// not, effective weight: a new configured `weight` of a kept real server does not apply,
+    /// as in keepalived 2.2.7), removes the real servers no longer listed and adds the new
+    /// ones. Checkers of kept real servers carry their up/down state over; every checker
+    /// starts again 1 s (plus a part of `warmup`) after the reload.
     ///
     /// A kept Master removes the VIPs no longer configured, adds the new ones (announcing
     /// every VIP once more if any was added), then advertises at once with its new priority
@@ -142,6 +152,15 @@ impl Engine {
             .collect();
         summary.removed.retain(|r| !summary.restarted.contains(r));
         summary.added.retain(|a| !summary.restarted.contains(a));
+
+        // The checker process's reload: virtual servers matched by service, state kept;
+        // every checker starts again.
+        summary.virtual_servers = self
+            .lvs
+            .reconfigure(&config.virtual_servers, now, &mut self.out);
+        for c in 0..self.lvs.checkers.len() {
+            self.rearm_checker(c);
+        }
 
         // New instances start, FAULT is re-evaluated, then every tracked script runs.
         self.start_and_retrack(now);

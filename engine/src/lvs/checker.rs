@@ -53,18 +53,22 @@ pub(crate) struct Checker {
 }
 
 impl Checker {
-    /// A checker of real server `rs` of virtual server `vs`, first probing at `first`.
-    pub fn new(plan: CheckerPlan, vs: usize, rs: usize, first: Instant) -> Checker {
-        let alpha = plan.alpha;
+    /// A checker of real server `rs` of virtual server `vs`, first probing at `first`. At
+    /// start-up an alpha checker starts failed and the first failure counts at once; after a
+    /// reload a checker starts up with fresh retries until [`Checker::migrate`] says
+    /// otherwise (`validate_check_config` with `reload`).
+    pub fn new(plan: CheckerPlan, vs: usize, rs: usize, first: Instant, reload: bool) -> Checker {
+        let plan_alpha = plan.alpha;
+        let alpha = plan_alpha && !reload;
         Checker {
-            retry_it: plan.retry,
+            retry_it: if reload { 0 } else { plan.retry },
             plan,
             vs,
             rs,
             flags: CheckerFlags {
                 is_up: !alpha,
                 has_run: false,
-                alpha,
+                alpha: plan_alpha,
             },
             url_it: Some(0),
             failed_url: None,
@@ -82,9 +86,39 @@ impl Checker {
         now + BOOTSTRAP_DELAY + warmup.mul_f64(fraction)
     }
 
-    /// Starts the due probe at `now`: what to ask the driver.
-    pub fn start(&mut self, now: Instant) -> Probe {
-        self.seq += 1;
+    /// Takes over the state of the checker it replaces on a reload (`migrate_checkers`):
+    /// up or down, whether it has run, and the retries already spent (capped so one more
+    /// failure still counts).
+    pub fn migrate(&mut self, old: &Checker) {
+        if old.flags.has_run {
+            self.flags.is_up = old.flags.is_up;
+        }
+        self.flags.has_run = old.flags.has_run;
+        if old.retry_it > 0 && self.plan.retry > 0 {
+            self.retry_it = old.retry_it.min(self.plan.retry - 1);
+        }
+    }
+
+    /// A checker of a kept real server that no old checker continues, when another of the
+    /// server's checkers fails (or none has run and the server is out): alpha ones start
+    /// failed, and one failure is enough.
+    pub fn start_pessimistic(&mut self) {
+        if !self.flags.has_run {
+            if self.flags.alpha {
+                self.flags.is_up = false;
+            }
+            self.retry_it = self.plan.retry;
+        }
+    }
+
+    /// The kind of probe, to match a checker across a reload (keepalived's `compare`).
+    pub fn same_kind(&self, other: &Checker) -> bool {
+        self.plan.kind == other.plan.kind
+    }
+
+    /// Starts the due probe at `now` under sequence number `seq`: what to ask the driver.
+    pub fn start(&mut self, now: Instant, seq: u64) -> Probe {
+        self.seq = seq;
         self.in_flight = true;
         self.next = None;
         self.started = now;

@@ -51,40 +51,152 @@ impl SplitMix {
 pub(crate) struct Lvs {
     pub servers: Vec<VsState>,
     pub checkers: Vec<Checker>,
+    rng: SplitMix,
+    /// The last probe sequence number: unique across reloads, so a result for a checker a
+    /// reload replaced is stale for its successor.
+    last_seq: u64,
+}
+
+/// What a reload did to the virtual servers, by service (for logs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LvsReload {
+    /// Kept (state carried over).
+    pub kept: Vec<ServiceKey>,
+    /// No longer configured: taken out of IPVS.
+    pub removed: Vec<ServiceKey>,
+    /// New: programmed.
+    pub added: Vec<ServiceKey>,
 }
 
 impl Lvs {
     /// The check engine for `config` at `now`: checkers first probe after 1 s plus a random
     /// part of their `warmup` drawn from `seed`.
     pub fn new(config: &[VirtualServerConfig], now: Instant, seed: u64) -> Lvs {
-        let mut rng = SplitMix(seed);
-        let servers: Vec<VsState> = plan::plan(config).into_iter().map(VsState::new).collect();
+        let mut lvs = Lvs {
+            servers: Vec::new(),
+            checkers: Vec::new(),
+            rng: SplitMix(seed),
+            last_seq: 0,
+        };
+        lvs.servers = plan::plan(config)
+            .into_iter()
+            .map(|p| VsState::new(p, false))
+            .collect();
+        lvs.checkers = lvs.build_checkers(now, false);
+        lvs
+    }
+
+    /// Every checker of the current servers, first probing 1 s plus a part of `warmup`
+    /// from `now` (`register_checkers_thread`, also after a reload).
+    fn build_checkers(&mut self, now: Instant, reload: bool) -> Vec<Checker> {
         let mut checkers = Vec::new();
-        for (v, vs) in servers.iter().enumerate() {
+        for (v, vs) in self.servers.iter().enumerate() {
             for (r, rs) in vs.real_servers.iter().enumerate() {
                 for c in &rs.plan.checkers {
-                    let first = Checker::first_at(now, c.warmup, rng.next_fraction());
-                    checkers.push(Checker::new(c.clone(), v, r, first));
+                    let first = Checker::first_at(now, c.warmup, self.rng.next_fraction());
+                    checkers.push(Checker::new(c.clone(), v, r, first, reload));
                 }
             }
         }
-        Lvs { servers, checkers }
+        checkers
     }
 
     /// Programs every virtual server (keepalived's `init_services`).
     pub fn start(&mut self, out: &mut VecDeque<Output>) {
         for vs in &mut self.servers {
-            vs.init(out);
+            vs.init(false, out);
         }
+    }
+
+    /// keepalived's reload of the checker process (`clear_diff_services`,
+    /// `migrate_checkers`, `init_services`, `register_checkers_thread`): virtual servers
+    /// matched by service; see [`VsState::take_over`] for what carries over. Every checker
+    /// starts again after the bootstrap delay.
+    pub fn reconfigure(
+        &mut self,
+        config: &[VirtualServerConfig],
+        now: Instant,
+        out: &mut VecDeque<Output>,
+    ) -> LvsReload {
+        let mut summary = LvsReload::default();
+        let mut old_servers = core::mem::take(&mut self.servers);
+        let old_checkers = core::mem::take(&mut self.checkers);
+        self.servers = plan::plan(config)
+            .into_iter()
+            .map(|p| VsState::new(p, true))
+            .collect();
+        self.checkers = self.build_checkers(now, true);
+        // For each new (vs, rs): the old (vs, rs) it continues.
+        let mut continues: Vec<Vec<Option<(usize, usize)>>> = self
+            .servers
+            .iter()
+            .map(|v| vec![None; v.real_servers.len()])
+            .collect();
+        for (ov, old) in old_servers.iter_mut().enumerate() {
+            match self.servers.iter().position(|n| n.key() == old.key()) {
+                None => {
+                    summary.removed.push(old.key());
+                    old.clear(false, out);
+                }
+                Some(nv) => {
+                    summary.kept.push(old.key());
+                    let map = self.servers[nv].take_over(old, out);
+                    for (nr, or) in map.into_iter().enumerate() {
+                        continues[nv][nr] = or.map(|or| (ov, or));
+                    }
+                }
+            }
+        }
+        // migrate_checkers, real server by real server.
+        for (nv, rss) in continues.iter().enumerate() {
+            for (nr, from) in rss.iter().enumerate() {
+                let Some((ov, or)) = *from else { continue };
+                let old: Vec<&Checker> = old_checkers
+                    .iter()
+                    .filter(|c| c.vs == ov && c.rs == or)
+                    .collect();
+                let mine: Vec<usize> = (0..self.checkers.len())
+                    .filter(|&c| self.checkers[c].vs == nv && self.checkers[c].rs == nr)
+                    .collect();
+                for &c in &mine {
+                    if let Some(o) = old.iter().find(|o| o.same_kind(&self.checkers[c])) {
+                        self.checkers[c].migrate(o);
+                    }
+                }
+                let failed = mine
+                    .iter()
+                    .filter(|&&c| self.checkers[c].flags.has_run && !self.checkers[c].flags.is_up)
+                    .count() as u32;
+                let any_ran = mine.iter().any(|&c| self.checkers[c].flags.has_run);
+                if failed > 0 || (!self.servers[nv].real_servers[nr].alive && !any_ran) {
+                    for &c in &mine {
+                        self.checkers[c].start_pessimistic();
+                    }
+                }
+                let failed = mine
+                    .iter()
+                    .filter(|&&c| !self.checkers[c].flags.is_up)
+                    .count() as u32;
+                self.servers[nv].settle_migrated(nr, failed, out);
+            }
+        }
+        for vs in &mut self.servers {
+            if !vs.added {
+                summary.added.push(vs.key());
+            }
+            vs.init(true, out);
+        }
+        summary
     }
 
     /// Starts checker `c`'s probe, due at `now`.
     pub fn fire(&mut self, c: usize, now: Instant, out: &mut VecDeque<Output>) {
-        let ch = &mut self.checkers[c];
-        let probe = ch.start(now);
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        let probe = self.checkers[c].start(now, seq);
         out.push_back(Output::RunProbe {
             checker: CheckerId(c as u32),
-            seq: ch.seq,
+            seq,
             probe,
         });
     }
@@ -113,7 +225,7 @@ impl Lvs {
     /// stops the checkers.
     pub fn shutdown(&mut self, out: &mut VecDeque<Output>) {
         for vs in &mut self.servers {
-            vs.clear(out);
+            vs.clear(true, out);
         }
         for ch in &mut self.checkers {
             ch.next = None;

@@ -32,6 +32,8 @@ pub(crate) struct RsState {
     pub iweight: i64,
     /// The weight in force (`effective_weight`): `misc_dynamic` moves it.
     pub effective: i64,
+    /// Kept across a reload: not re-added (keepalived's `reloaded`).
+    pub reloaded: bool,
 }
 
 impl RsState {
@@ -44,6 +46,7 @@ impl RsState {
             num_failed: 0,
             iweight: w,
             effective: w,
+            reloaded: false,
         }
     }
 }
@@ -86,14 +89,25 @@ pub(crate) struct VsState {
     pub added: bool,
 }
 
+/// Whether two services differ in what `ipvs_cmd(IP_VS_SO_SET_EDIT)` changes.
+fn service_settings_differ(a: &IpvsService, b: &IpvsService) -> bool {
+    a.scheduler != b.scheduler
+        || a.flags != b.flags
+        || a.pe_name != b.pe_name
+        || a.netmask != b.netmask
+        || a.timeout != b.timeout
+}
+
 impl VsState {
     /// The virtual server of `plan`, not yet programmed. Checkers of alpha real servers
     /// start failed, as `validate_check_config` marks them.
-    pub fn new(plan: VsPlan) -> VsState {
+    pub fn new(plan: VsPlan, reload: bool) -> VsState {
         let mut real_servers: Vec<RsState> =
             plan.real_servers.into_iter().map(RsState::new).collect();
-        for rs in &mut real_servers {
-            rs.num_failed = rs.plan.checkers.iter().filter(|c| c.alpha).count() as u32;
+        if !reload {
+            for rs in &mut real_servers {
+                rs.num_failed = rs.plan.checkers.iter().filter(|c| c.alpha).count() as u32;
+            }
         }
         VsState {
             service: plan.service,
@@ -207,12 +221,22 @@ impl VsState {
     /// `init_service_vs` at start-up: the service, the real servers without failed checkers
     /// (and every inhibited one, at weight 0 if failed), the quorum, the inhibited sorry
     /// server.
-    pub fn init(&mut self, out: &mut VecDeque<Output>) {
-        self.set_quorum_state();
-        out.push_back(Output::Ipvs(IpvsChange::AddService(self.service.clone())));
-        self.added = true;
+    /// On a reload (`reload`), the quorum state came from the old virtual server, a kept
+    /// service is not added again and kept real servers are left as they are.
+    pub fn init(&mut self, reload: bool, out: &mut VecDeque<Output>) {
+        if !reload {
+            self.set_quorum_state();
+        }
+        if !self.added {
+            out.push_back(Output::Ipvs(IpvsChange::AddService(self.service.clone())));
+            self.added = true;
+        }
         for i in 0..self.real_servers.len() {
             let rs = &self.real_servers[i];
+            if rs.reloaded {
+                // "Do not re-add failed RS instantly on reload"
+                continue;
+            }
             if (rs.num_failed == 0 && !rs.alive) || (rs.plan.inhibit && !rs.set) {
                 self.ipvs_cmd(Cmd::Add, Target::Real(i), false, out);
                 let rs = &mut self.real_servers[i];
@@ -334,10 +358,11 @@ impl VsState {
         }
     }
 
-    /// `clear_service_vs` at shutdown (keepalived's default `lvs_flush_on_stop` off): the
-    /// sorry server and every real server removed (inhibited ones too), notifications only
-    /// with `omega`, then the service.
-    pub fn clear(&mut self, out: &mut VecDeque<Output>) {
+    /// `clear_service_vs` (keepalived's default `lvs_flush_on_stop` off): the sorry server
+    /// and every real server removed (inhibited ones too), then the service. At shutdown
+    /// (`stopping`) the notifications go out only with `omega`; a virtual server removed by
+    /// a reload always notifies.
+    pub fn clear(&mut self, stopping: bool, out: &mut VecDeque<Output>) {
         if !self.added {
             return;
         }
@@ -346,24 +371,117 @@ impl VsState {
             self.server(Target::Sorry).alive = false;
         }
         for i in 0..self.real_servers.len() {
-            if !self.real_servers[i].set {
-                continue;
-            }
-            self.ipvs_cmd(Cmd::Del, Target::Real(i), true, out);
-            if !self.real_servers[i].alive {
-                continue;
-            }
-            self.real_servers[i].alive = false;
-            if self.omega {
-                self.notify_rs(Target::Real(i), out);
-            }
+            self.clear_rs(i, stopping, out);
         }
-        // update_vs_notifies(stopping): quorum down, notified with omega only.
-        self.quorum_up = false;
-        if self.omega {
-            self.notify_quorum(out);
-        }
+        self.update_vs_notifies(stopping, out);
         out.push_back(Output::Ipvs(IpvsChange::RemoveService(self.key())));
         self.added = false;
+    }
+
+    /// `clear_service_rs`: real server `i` out of the kernel (even if inhibited).
+    fn clear_rs(&mut self, i: usize, stopping: bool, out: &mut VecDeque<Output>) {
+        if !self.real_servers[i].set {
+            return;
+        }
+        self.ipvs_cmd(Cmd::Del, Target::Real(i), true, out);
+        if !self.real_servers[i].alive {
+            return;
+        }
+        self.real_servers[i].alive = false;
+        if !(stopping && !self.omega) {
+            self.notify_rs(Target::Real(i), out);
+        }
+    }
+
+    /// `update_vs_notifies`: the quorum is lost when stopping or when the live weight fell
+    /// below the threshold; notified unless stopping without `omega`.
+    fn update_vs_notifies(&mut self, stopping: bool, out: &mut VecDeque<Output>) {
+        let threshold = i64::from(self.quorum) - i64::from(self.hysteresis);
+        let sum = self.live_weight();
+        if stopping || (self.quorum_up && (sum == 0 || sum < threshold)) {
+            self.quorum_up = false;
+            if !stopping || self.omega {
+                self.notify_quorum(out);
+            }
+        }
+    }
+
+    /// keepalived's reload for a virtual server that stays (`clear_diff_services` with
+    /// `clear_diff_rs` and `clear_diff_s_srv`): `self` is the new configuration, `old` the
+    /// running one. The service is edited if its scheduler or persistence changed; real
+    /// servers no longer listed are removed; kept ones keep their state (alive, in the
+    /// table, effective weight: a new configured `weight` does not apply to them, as in
+    /// keepalived 2.2.7) and are edited if their forwarding method changed; the sorry server
+    /// is kept or removed. Returns, for each new real server, the old one it continues.
+    pub fn take_over(
+        &mut self,
+        old: &mut VsState,
+        out: &mut VecDeque<Output>,
+    ) -> Vec<Option<usize>> {
+        self.added = old.added;
+        self.quorum_up = old.quorum_up;
+        if service_settings_differ(&old.service, &self.service) {
+            out.push_back(Output::Ipvs(IpvsChange::EditService(self.service.clone())));
+        }
+        let mut continues = vec![None; self.real_servers.len()];
+        for oi in 0..old.real_servers.len() {
+            let addr = old.real_servers[oi].plan.dest.addr;
+            let Some(ni) = self
+                .real_servers
+                .iter()
+                .position(|r| r.plan.dest.addr == addr)
+            else {
+                old.clear_rs(oi, false, out);
+                continue;
+            };
+            continues[ni] = Some(oi);
+            let o = &old.real_servers[oi];
+            let n = &mut self.real_servers[ni];
+            n.alive = o.alive;
+            n.set = o.set;
+            n.effective = o.effective;
+            n.reloaded = true;
+            if n.plan.dest.forwarding != o.plan.dest.forwarding {
+                self.ipvs_cmd(Cmd::Edit, Target::Real(ni), false, out);
+            }
+        }
+        old.update_vs_notifies(false, out);
+        // clear_diff_s_srv
+        if let Some(os) = &mut old.sorry {
+            match &mut self.sorry {
+                Some(ns) if ns.plan.dest.addr == os.plan.dest.addr => {
+                    ns.alive = os.alive;
+                    ns.set = os.set;
+                    ns.effective = ns.iweight;
+                    ns.reloaded = true;
+                }
+                _ => {
+                    if os.plan.inhibit {
+                        if !os.alive && os.set {
+                            os.alive = true;
+                        }
+                        os.plan.inhibit = false;
+                    }
+                    if os.alive {
+                        old.ipvs_cmd(Cmd::Del, Target::Sorry, false, out);
+                    }
+                }
+            }
+        }
+        continues
+    }
+
+    /// The end of `migrate_checkers` for kept real server `i` once its checkers took over
+    /// their old state: count the failing ones, put the server back if none fails, or out
+    /// (to weight 0 when inhibited) if one does.
+    pub fn settle_migrated(&mut self, i: usize, failed: u32, out: &mut VecDeque<Output>) {
+        self.real_servers[i].num_failed = failed;
+        let rs = &self.real_servers[i];
+        if failed == 0 && !rs.alive {
+            self.perform_state(i, true, out);
+        } else if failed > 0 && rs.set != rs.plan.inhibit {
+            let cmd = if rs.plan.inhibit { Cmd::Add } else { Cmd::Del };
+            self.ipvs_cmd(cmd, Target::Real(i), false, out);
+        }
     }
 }
