@@ -388,7 +388,7 @@ impl VsState {
             return;
         }
         self.real_servers[i].alive = false;
-        if !(stopping && !self.omega) {
+        if !stopping || self.omega {
             self.notify_rs(Target::Real(i), out);
         }
     }
