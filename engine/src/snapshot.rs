@@ -18,6 +18,37 @@ pub struct Snapshot {
     pub scripts: Vec<ScriptSnapshot>,
     /// Packets that matched no instance (unknown interface or VRID, unparseable), per reason.
     pub unmatched: DiscardCounters,
+    /// Virtual servers (LVS), in configuration order.
+    #[serde(default)]
+    pub virtual_servers: Vec<VirtualServerSnapshot>,
+}
+
+/// One virtual server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualServerSnapshot {
+    /// Its IPVS service.
+    pub service: crate::lvs::ServiceKey,
+    /// Whether the live weight meets the quorum.
+    pub quorum_up: bool,
+    /// Whether the sorry server stands in.
+    pub sorry_active: bool,
+    /// Its real servers, in configuration order.
+    pub real_servers: Vec<RealServerSnapshot>,
+}
+
+/// One real server of a virtual server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealServerSnapshot {
+    /// Address and port.
+    pub addr: core::net::SocketAddr,
+    /// In the pool (every checker passes).
+    pub alive: bool,
+    /// Effective weight (`misc_dynamic` moves it), before clamping to IPVS's range.
+    pub weight: i64,
+    /// Checkers that currently fail.
+    pub failed_checkers: u32,
+    /// Checkers, in configuration order: whether each is up.
+    pub checkers_up: Vec<bool>,
 }
 
 /// One instance.

@@ -134,8 +134,9 @@ impl Bench {
         v
     }
 
-    /// The weights of the table's only service.
+    /// The weights of the table's only service (checking the engine's own view agrees).
     fn weights(&self) -> Vec<(SocketAddr, u32)> {
+        assert_eq!(self.engine.ipvs_table(), &self.table);
         let (_, (_, dests)) = self.table.services.iter().next().expect("a service");
         dests.values().map(|d| (d.addr, d.weight)).collect()
     }
@@ -759,6 +760,20 @@ fn sorry_server_inhibit_is_always_there_at_weight_zero_when_unused() {
         ]
     );
     answer_all(&mut b, at(6000), &[C, R, R]);
+    let snap = b.engine.snapshot();
+    let vs = &snap.virtual_servers[0];
+    assert!(vs.quorum_up && !vs.sorry_active);
+    assert_eq!(
+        vs.real_servers
+            .iter()
+            .map(|r| (r.alive, r.failed_checkers, r.checkers_up.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            (true, 0, vec![true]),
+            (false, 1, vec![false]),
+            (false, 1, vec![false])
+        ]
+    );
     assert_eq!(
         b.weights(),
         vec![

@@ -20,7 +20,7 @@ use crate::config::{Config, GlobalConfig, InstanceConfig, ScriptConfig, TrackFil
 use crate::counters::{DiscardCounters, DiscardReason};
 use crate::instance::{Ctx, Instance};
 use crate::io::{CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId};
-use crate::lvs::Lvs;
+use crate::lvs::{IpvsTable, Lvs};
 use crate::snapshot::{InstanceSnapshot, ScriptSnapshot, Snapshot};
 use crate::time::Instant;
 use crate::tracking::Tracker;
@@ -56,6 +56,8 @@ pub struct Engine {
     unmatched: DiscardCounters,
     /// The check engine: virtual servers, real servers, checkers.
     lvs: Lvs,
+    /// The IPVS table the changes polled so far build.
+    ipvs: IpvsTable,
 }
 
 fn decode_reason(e: DecodeError) -> DiscardReason {
@@ -99,6 +101,7 @@ impl Engine {
             stopped: false,
             unmatched: DiscardCounters::default(),
             lvs: Lvs::new(&config.virtual_servers, now, seed),
+            ipvs: IpvsTable::default(),
         };
         for cfg in config.instances {
             let id = engine.instances.len() as u32;
@@ -463,7 +466,17 @@ impl Engine {
 
     /// The next output, in the engine's order (see the crate docs); `None` when drained.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        let out = self.out.pop_front();
+        if let Some(Output::Ipvs(change)) = &out {
+            self.ipvs.apply(change);
+        }
+        out
+    }
+
+    /// The IPVS table as the engine wants it once every change polled so far is carried
+    /// out (what `ipvsadm -Ln` should show, counters aside).
+    pub fn ipvs_table(&self) -> &IpvsTable {
+        &self.ipvs
     }
 
     /// When [`Engine::handle_timeout`] must next be called; `None` when nothing is pending.
@@ -587,6 +600,7 @@ impl Engine {
                 })
                 .collect(),
             unmatched: self.unmatched,
+            virtual_servers: self.lvs.snapshot(),
         }
     }
 }

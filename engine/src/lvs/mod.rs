@@ -221,6 +221,37 @@ impl Lvs {
         true
     }
 
+    /// The state of every virtual server, for [`crate::Engine::snapshot`].
+    pub fn snapshot(&self) -> Vec<crate::snapshot::VirtualServerSnapshot> {
+        use crate::snapshot::{RealServerSnapshot, VirtualServerSnapshot};
+        self.servers
+            .iter()
+            .enumerate()
+            .map(|(v, vs)| VirtualServerSnapshot {
+                service: vs.key(),
+                quorum_up: vs.quorum_up,
+                sorry_active: vs.sorry.as_ref().is_some_and(|s| s.alive),
+                real_servers: vs
+                    .real_servers
+                    .iter()
+                    .enumerate()
+                    .map(|(r, rs)| RealServerSnapshot {
+                        addr: rs.plan.dest.addr,
+                        alive: rs.alive,
+                        weight: rs.effective,
+                        failed_checkers: rs.num_failed,
+                        checkers_up: self
+                            .checkers
+                            .iter()
+                            .filter(|c| c.vs == v && c.rs == r)
+                            .map(|c| c.flags.is_up)
+                            .collect(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Takes every virtual server out of IPVS (keepalived's `clear_services` on exit) and
     /// stops the checkers.
     pub fn shutdown(&mut self, out: &mut VecDeque<Output>) {
