@@ -89,9 +89,7 @@ impl Probe {
     /// The source address the probe binds to, if any.
     pub fn source(&self) -> Option<IpAddr> {
         match self {
-            Probe::Tcp { connect } | Probe::Http { connect, .. } => {
-                connect.bind.map(|b| b.ip())
-            }
+            Probe::Tcp { connect } | Probe::Http { connect, .. } => connect.bind.map(|b| b.ip()),
             Probe::Misc { .. } => None,
         }
     }
