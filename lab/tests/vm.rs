@@ -231,7 +231,10 @@ fn a_guest_dying_mid_test_is_an_error_with_the_console() {
             let text = e.to_string();
             assert!(text.contains("without its exit marker"), "{text}");
             assert!(text.contains("before"), "{text}");
-            assert!(text.contains("Power down") || text.contains("sysrq"), "{text}");
+            assert!(
+                text.contains("Power down") || text.contains("sysrq"),
+                "{text}"
+            );
         }
         other => panic!("expected BootFailed, got {other:?}"),
     }
