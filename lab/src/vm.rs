@@ -81,7 +81,8 @@ pub struct VmSpec {
     pub files: Vec<(PathBuf, Vec<u8>)>,
     /// The test: a bash script, run after [`PRELUDE`]; its exit status is [`VmRun::status`].
     pub script: String,
-    /// Wall-clock limit for the whole run, boot included (QEMU is killed after it).
+    /// Wall-clock limit from QEMU's start, boot included (QEMU is killed after it); the
+    /// kernel's first-use download and the initramfs come before and are not counted.
     pub timeout: Duration,
     /// The guest's memory.
     pub memory_mb: u32,
@@ -269,7 +270,7 @@ pub fn run(spec: &VmSpec) -> Result<VmRun, VmError> {
             }
         }
     });
-    let deadline = t0 + spec.timeout;
+    let deadline = started + spec.timeout;
     let mut stdout = Vec::new();
     let mut boot_time = None;
     loop {
@@ -625,7 +626,9 @@ fn base_layer(k: &Kernel) -> Result<Cpio, String> {
     for (p, text) in etc {
         c.file(p, 0o644, Source::Bytes(text.as_bytes().to_vec()));
     }
-    for p in ["/etc/protocols", "/etc/services"] {
+    // The loader's cache: libraries found through it (outside the default folders) are at
+    // the same paths in the guest.
+    for p in ["/etc/protocols", "/etc/services", "/etc/ld.so.cache"] {
         if Path::new(p).is_file() {
             c.file(p, 0o644, Source::Host(PathBuf::from(p)));
         }

@@ -204,21 +204,37 @@ fn our_qemus() -> Vec<String> {
 
 #[test]
 fn a_hung_test_times_out_and_qemu_is_killed() {
+    let timeout = std::time::Duration::from_secs(8);
     let spec = VmSpec {
-        timeout: std::time::Duration::from_secs(8),
+        timeout,
         ..VmSpec::new("echo started; sleep 600")
     };
     let t = Instant::now();
-    match vm::run(&spec) {
+    let runner = std::thread::spawn(move || vm::run(&spec));
+    // The probe must see the QEMU while it runs, or its "none left" below proves nothing.
+    let mut seen = false;
+    while !runner.is_finished() && !seen {
+        seen = !our_qemus().is_empty();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(seen, "our_qemus() never saw the running QEMU");
+    match runner.join().expect("vm::run panicked") {
         Err(vm::VmError::TimedOut { booted, stdout, .. }) => {
-            assert!(booted, "the guest should have reached its test");
-            assert_eq!(stdout, "started\n");
+            // Under a very heavy load the boot itself may take the 8 s: the timeout is
+            // what is tested, the test's output only when it ran.
+            println!("a_hung_test_times_out: booted before the timeout: {booted}");
+            if booted {
+                assert_eq!(stdout, "started\n");
+            }
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
     let took = t.elapsed();
     println!("a_hung_test_times_out: wall {took:?}");
-    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+    assert!(
+        took >= timeout && took < timeout + std::time::Duration::from_secs(5),
+        "{took:?}"
+    );
     assert_eq!(our_qemus(), Vec::<String>::new());
 }
 

@@ -198,6 +198,12 @@ fn prepare(cache: &Path) -> Result<(Kernel, bool), VmError> {
     if let Some(k) = load(&dir) {
         return Ok((k, false));
     }
+    // A folder left incomplete (files deleted by hand) is made again.
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| {
+            VmError::NoKernel(format!("removing incomplete {}: {e}", dir.display()))
+        })?;
+    }
     let tmp = cache.join(format!(".tmp-{kver}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     let res = build(&pkg, &kver, &tmp).and_then(|()| {
