@@ -896,13 +896,7 @@ impl Ipvs {
 
     /// [`Ipvs::open`] with another limit on the wait for each answer.
     pub fn open_with_timeout(timeout: Duration) -> Result<Ipvs, IpvsError> {
-        let mut socket = Socket::new(NETLINK_GENERIC).map_err(IpvsError::Io)?;
-        socket.bind_auto().map_err(IpvsError::Io)?;
-        // Errors carry only the request's header, not all of it.
-        let _ = socket.set_cap_ack(true);
-        let tv = nix::sys::time::TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
-        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &tv)
-            .map_err(|e| IpvsError::Io(e.into()))?;
+        let socket = genl_socket(timeout)?;
         let mut ipvs = Ipvs {
             socket,
             family_id: 0,
@@ -1022,7 +1016,19 @@ impl Ipvs {
         };
         let buf = frame(payload, family_id, flags, seq);
         self.socket.send(&buf, 0).map_err(IpvsError::Io)?;
+        self.answer(seq, what)
+    }
+
+    /// Receives the answer to request `seq`: its messages up to the acknowledgement or
+    /// `NLMSG_DONE`, the kernel's refusal, or [`IpvsError::Timeout`].
+    fn answer<I>(&self, seq: u32, what: &str) -> Result<Vec<I>, IpvsError>
+    where
+        I: ParseableParametrized<[u8], GenlHeader> + fmt::Debug,
+    {
         let deadline = Instant::now() + self.timeout;
+        let timed_out = || IpvsError::Timeout {
+            request: what.to_owned(),
+        };
         let mut out = Vec::new();
         loop {
             let datagram = match self.socket.recv_from_full() {
@@ -1033,9 +1039,7 @@ impl Ipvs {
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(IpvsError::Timeout {
-                        request: what.to_owned(),
-                    })
+                    return Err(timed_out())
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(IpvsError::Io(e)),
@@ -1044,12 +1048,22 @@ impl Ipvs {
                 return Ok(out);
             }
             if Instant::now() >= deadline {
-                return Err(IpvsError::Timeout {
-                    request: what.to_owned(),
-                });
+                return Err(timed_out());
             }
         }
     }
+}
+
+/// A bound generic netlink socket whose receives give up after `timeout`.
+fn genl_socket(timeout: Duration) -> Result<Socket, IpvsError> {
+    let mut socket = Socket::new(NETLINK_GENERIC).map_err(IpvsError::Io)?;
+    socket.bind_auto().map_err(IpvsError::Io)?;
+    // Refusals then carry only the request's header, not all of it.
+    let _ = socket.set_cap_ack(true);
+    let tv = nix::sys::time::TimeVal::new(timeout.as_secs() as _, timeout.subsec_micros() as _);
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &tv)
+        .map_err(|e| IpvsError::Io(e.into()))?;
+    Ok(socket)
 }
 
 /// What [`apply_lines`] did.
@@ -1472,6 +1486,23 @@ mod tests {
         // A late refusal of an earlier request is skipped.
         assert!(!collect(&nack, 8, "x", &mut out).unwrap());
         assert!(IpvsError::NoIpvs.to_string().contains("modprobe ip_vs"));
+    }
+
+    #[test]
+    fn no_answer_is_a_timeout() {
+        // A generic netlink socket (no request sent, so no IPVS needed): the wait for an
+        // answer ends with Timeout, not a hang.
+        let ipvs = Ipvs {
+            socket: genl_socket(Duration::from_millis(200)).unwrap(),
+            family_id: 0,
+            seq: 1,
+            timeout: Duration::from_millis(200),
+        };
+        let t0 = Instant::now();
+        let err = ipvs.answer::<IpvsMessage>(1, "flush").unwrap_err();
+        assert!(matches!(err, IpvsError::Timeout { .. }), "{err}");
+        assert_eq!(err.to_string(), "IPVS flush: no answer from the kernel");
+        assert!(t0.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
