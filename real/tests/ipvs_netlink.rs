@@ -286,7 +286,9 @@ fn ipvs_client_in_a_vm_matches_the_model_and_ipvsadm() {
         ],
         script: SCRIPT.into(),
         timeout: Duration::from_secs(120),
-        memory_mb: 256,
+        // The debug vrrpd-real is ~90 MB: with 256 MB the kernel reports "Initramfs unpacking
+        // failed: write error" (the initramfs is unpacked into RAM).
+        memory_mb: 512,
     };
     let run = match vm::run(&spec) {
         Ok(r) => r,
