@@ -3,8 +3,10 @@
 #
 #  1. Installs the system packages the tests and tools need, if any is missing:
 #     keepalived, tshark, nginx, iproute2, nftables, curl, procps (reference peer, packet checks, the
-#     namespace lab). apt-get update runs only when something is missing. Without root this step
-#     passes only if everything is already installed.
+#     namespace lab); qemu-system-x86, busybox-static, kmod, ipvsadm, lz4 (the IPVS VM of
+#     lab/src/vm.rs: this machine's kernel has no IPVS). apt-get update runs only when something
+#     is missing; nothing is ever removed (--no-remove). Without root this step passes only if
+#     everything is already installed.
 #  2. cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings denied.
 #  3. cargo nextest run --workspace (installed with cargo install if missing), then the
 #     doctests with cargo test --doc (nextest does not run them).
@@ -14,7 +16,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(keepalived tshark nginx iproute2 nftables curl procps)
+PACKAGES=(keepalived tshark nginx iproute2 nftables curl procps
+    qemu-system-x86 busybox-static kmod ipvsadm lz4)
 
 header() {
     printf '\n==> %s\n' "$*"
@@ -44,7 +47,48 @@ install_packages() {
     # tshark's dumpcap would otherwise ask whether non-root users may capture.
     echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections
     apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    local rest=() qemu=0
+    for p in "${missing[@]}"; do
+        if [ "$p" = qemu-system-x86 ] && qemu_utils_from_backports; then
+            qemu=1
+        else
+            rest+=("$p")
+        fi
+    done
+    if [ "${#rest[@]}" -gt 0 ]; then
+        apt-get install -y -q --no-install-recommends --no-remove "${rest[@]}"
+    fi
+    if [ "$qemu" -eq 1 ]; then
+        install_qemu_from_backports
+    fi
+}
+
+# Whether qemu-utils is installed from bookworm-backports: it Breaks Debian 12's
+# qemu-system-common (7.2), so apt would remove it to install qemu-system-x86 from bookworm.
+qemu_utils_from_backports() {
+    is_installed qemu-utils && dpkg-query -W -f='${Version}' qemu-utils | grep -q 'bpo12'
+}
+
+# qemu-system-x86 from bookworm-backports, matching that qemu-utils, through a temporary
+# sources list (nothing is added to /etc/apt).
+install_qemu_from_backports() {
+    local tmp
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/lists/partial" "$tmp/archives/partial"
+    local key=/usr/share/keyrings/debian-archive-keyring.gpg
+    {
+        echo "deb [signed-by=$key] http://deb.debian.org/debian bookworm main"
+        echo "deb [signed-by=$key] http://deb.debian.org/debian bookworm-updates main"
+        echo "deb [signed-by=$key] http://deb.debian.org/debian-security bookworm-security main"
+        echo "deb [signed-by=$key] http://deb.debian.org/debian bookworm-backports main"
+    } >"$tmp/sources.list"
+    local opts=(-o "Dir::Etc::sourcelist=$tmp/sources.list" -o Dir::Etc::sourceparts=-
+        -o "Dir::State::lists=$tmp/lists" -o "Dir::Cache::archives=$tmp/archives")
+    echo "qemu-utils is from bookworm-backports: qemu-system-x86 comes from there too"
+    apt-get "${opts[@]}" update -q
+    apt-get "${opts[@]}" install -y -q --no-install-recommends --no-remove \
+        -t bookworm-backports qemu-system-x86
+    rm -rf "$tmp"
 }
 
 header "[1/6] system packages"

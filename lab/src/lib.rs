@@ -17,11 +17,15 @@
 //!   and deletes the namespaces.
 //! - [`Host`], [`HostSpec`]: one host of a LAN, and the addresses asked for one.
 //! - [`ip`], [`sh`]: run `ip` or any program to completion, stderr as the error.
+//! - [`vm`]: a throw-away QEMU VM running a bash script as root of its own kernel (Debian's
+//!   cloud kernel, which has IPVS and netem, unlike this machine's), for the IPVS tests.
 
 use std::net::Ipv4Addr;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
+
+pub mod vm;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

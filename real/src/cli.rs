@@ -54,6 +54,16 @@ pub struct Args {
     /// print its answer and exit.
     #[arg(long = "control-send", num_args = 2, value_names = ["SOCKET", "COMMAND"])]
     pub control_send: Option<Vec<String>>,
+    /// Test aid: carry out IPVS changes (JSON lines of the engine's `IpvsChange`, `-` for
+    /// stdin) over generic netlink, then print the kernel's table as `ipvsadm -Ln` lines.
+    #[arg(long = "ipvs-apply", hide = true, value_name = "FILE")]
+    pub ipvs_apply: Option<PathBuf>,
+    /// Test aid, with `--ipvs-apply`: flush the IPVS table first.
+    #[arg(long = "ipvs-flush", hide = true, requires = "ipvs_apply")]
+    pub ipvs_flush: bool,
+    /// Test aid, with `--ipvs-apply`: print the table as the engine's `IpvsTable` JSON.
+    #[arg(long = "ipvs-json", hide = true, requires = "ipvs_apply")]
+    pub ipvs_json: bool,
 }
 
 /// Runs the command line; the exit code is the process's.
@@ -74,6 +84,9 @@ pub fn run() -> ExitCode {
                 ExitCode::from(1)
             }
         };
+    }
+    if let Some(file) = &args.ipvs_apply {
+        return ipvs_apply(file, args.ipvs_flush, args.ipvs_json);
     }
     if !args.config_test {
         return vrrp_real::daemon::run(vrrp_real::daemon::Options {
@@ -117,5 +130,70 @@ fn config_test(args: &Args) -> ExitCode {
             }
             ExitCode::from(1)
         }
+    }
+}
+
+/// `--ipvs-apply FILE`: each change's result on stderr (`ok ...` / `error ...`), then the
+/// kernel's table on stdout (`ipvsadm -Ln` lines, or JSON); exit 0 when every change went through, 1 when one failed, 2 when
+/// IPVS cannot be used at all.
+fn ipvs_apply(file: &std::path::Path, flush: bool, json: bool) -> ExitCode {
+    use std::io::BufRead;
+    use vrrp_real::os::ipvs::{apply_lines, Ipvs};
+    let input: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(file) {
+            Ok(f) => Box::new(std::io::BufReader::new(f)),
+            Err(e) => {
+                eprintln!("vrrpd-real: {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        }
+    };
+    let mut ipvs = match Ipvs::open() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("vrrpd-real: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if flush {
+        if let Err(e) = ipvs.flush() {
+            eprintln!("vrrpd-real: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let report = match apply_lines(&mut ipvs, input) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("vrrpd-real: {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    for r in &report.results {
+        eprintln!("{r}");
+    }
+    match ipvs.table() {
+        Ok(table) if json => match serde_json::to_string(&table) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("vrrpd-real: the table as JSON: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        Ok(table) => {
+            for line in table.to_ipvsadm_lines() {
+                println!("{line}");
+            }
+        }
+        Err(e) => {
+            eprintln!("vrrpd-real: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if report.failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -185,8 +185,39 @@ pub enum IpvsChange {
 /// A whole IPVS table: services and their destinations, ordered for comparison.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IpvsTable {
-    /// Every service with its destinations by address.
+    /// Every service with its destinations by address (serialized as a list of
+    /// `[service, [destination, ...]]`: JSON maps take only string keys).
+    #[serde(with = "services_as_list")]
     pub services: BTreeMap<ServiceKey, (IpvsService, BTreeMap<SocketAddr, IpvsDest>)>,
+}
+
+/// [`IpvsTable::services`] as a list of `(service, destinations)`, keys taken from the values.
+mod services_as_list {
+    use super::{IpvsDest, IpvsService, ServiceKey};
+    use core::net::SocketAddr;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    type Services = BTreeMap<ServiceKey, (IpvsService, BTreeMap<SocketAddr, IpvsDest>)>;
+
+    pub fn serialize<S: Serializer>(services: &Services, s: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<(&IpvsService, Vec<&IpvsDest>)> = services
+            .values()
+            .map(|(svc, dests)| (svc, dests.values().collect()))
+            .collect();
+        list.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Services, D::Error> {
+        let list = Vec::<(IpvsService, Vec<IpvsDest>)>::deserialize(d)?;
+        Ok(list
+            .into_iter()
+            .map(|(svc, dests)| {
+                let dests = dests.into_iter().map(|d| (d.addr, d)).collect();
+                (svc.key, (svc, dests))
+            })
+            .collect())
+    }
 }
 
 impl IpvsTable {
@@ -225,13 +256,25 @@ impl IpvsTable {
             .unwrap_or_default()
     }
 
-    /// The table in `ipvsadm -Ln`'s layout, without its header and counters: one
-    /// `TCP  10.0.0.100:80 wrr persistent 50` line per service, then one
-    /// `  -> 10.0.1.1:80 Masq 1` line per destination, services and destinations in
-    /// address order. Tests compare it with the kernel's table.
+    /// The table in `ipvsadm -Ln`'s layout (ipvsadm 1.31), without its header and counters:
+    /// one `TCP  10.0.0.100:80 sh (sh-port) persistent 50 mask 255.255.255.0` line per
+    /// service, then one `  -> 10.0.1.1:80 Masq 1` line per destination (the
+    /// `ActiveConn InActConn` columns left out). Services come in ipvsadm's sort order (address
+    /// services before fwmark services; then family, protocol, address, port), destinations in
+    /// address order. Tests compare it with `ipvsadm -Ln` after collapsing runs of spaces.
+    ///
+    /// ipvsadm compares IPv4 addresses by subtracting them as C `int`s, which overflows for
+    /// addresses more than 2^31 apart (10.x and 192.x, say): its order is then not an order,
+    /// and this function keeps the plain one.
     pub fn to_ipvsadm_lines(&self) -> Vec<String> {
+        let mut services: Vec<_> = self.services.iter().collect();
+        services.sort_by_key(|(key, _)| ipvsadm_sort_key(key));
         let mut out = Vec::new();
-        for (key, (svc, dests)) in &self.services {
+        for (key, (svc, dests)) in services {
+            let family = match key {
+                ServiceKey::Addr { addr, .. } => Family::of(&addr.ip()),
+                ServiceKey::Fwmark { family, .. } => *family,
+            };
             let mut line = match key {
                 ServiceKey::Addr { protocol, addr } => {
                     format!("{} {} {}", protocol.as_str(), addr, svc.scheduler)
@@ -241,31 +284,26 @@ impl IpvsTable {
                     format!("FWM {mark}{fam} {}", svc.scheduler)
                 }
             };
+            if svc.flags & (SVC_F_SCHED1 | SVC_F_SCHED2 | SVC_F_SCHED3) != 0 {
+                line.push_str(&format!(
+                    " ({})",
+                    sched_flag_names(&svc.scheduler, svc.flags)
+                ));
+            }
             if svc.flags & SVC_F_PERSISTENT != 0 {
                 line.push_str(&format!(" persistent {}", svc.timeout));
-                let full = match key {
-                    ServiceKey::Addr { addr, .. } if addr.is_ipv6() => 128,
-                    ServiceKey::Fwmark {
-                        family: Family::Ipv6,
-                        ..
-                    } => 128,
-                    _ => u32::MAX,
-                };
-                if svc.netmask != full {
-                    match key {
-                        ServiceKey::Addr { addr, .. } if addr.is_ipv4() => line.push_str(&format!(
-                            " mask {}",
-                            IpAddr::from(svc.netmask.to_be_bytes())
-                        )),
-                        ServiceKey::Fwmark {
-                            family: Family::Ipv4,
-                            ..
-                        } => line.push_str(&format!(
-                            " mask {}",
-                            IpAddr::from(svc.netmask.to_be_bytes())
-                        )),
-                        _ => line.push_str(&format!(" mask {}", svc.netmask)),
+                match family {
+                    Family::Ipv4 if svc.netmask != u32::MAX => line.push_str(&format!(
+                        " mask {}",
+                        IpAddr::from(svc.netmask.to_be_bytes())
+                    )),
+                    Family::Ipv6 if svc.netmask != 128 => {
+                        line.push_str(&format!(" mask {}", svc.netmask))
                     }
+                    _ => {}
+                }
+                if let Some(pe) = &svc.pe_name {
+                    line.push_str(&format!(" pe {pe}"));
                 }
             }
             if svc.flags & SVC_F_ONEPACKET != 0 {
@@ -282,5 +320,145 @@ impl IpvsTable {
             }
         }
         out
+    }
+}
+
+/// ipvsadm's service order (`ipvs_cmp_services` in libipvs): firewall mark (0 for address
+/// services), address family (`AF_INET` before `AF_INET6`), protocol number (fwmark services
+/// are TCP to the kernel), address, port.
+fn ipvsadm_sort_key(key: &ServiceKey) -> (u32, u8, u8, u128, u16) {
+    let fam = |f: Family| match f {
+        Family::Ipv4 => 0,
+        Family::Ipv6 => 1,
+    };
+    match key {
+        ServiceKey::Addr { protocol, addr } => {
+            let ip = match addr.ip() {
+                IpAddr::V4(a) => u128::from(u32::from(a)),
+                IpAddr::V6(a) => u128::from(a),
+            };
+            (
+                0,
+                fam(Family::of(&addr.ip())),
+                protocol.number(),
+                ip,
+                addr.port(),
+            )
+        }
+        ServiceKey::Fwmark { family, mark } => (*mark, fam(*family), Protocol::Tcp.number(), 0, 0),
+    }
+}
+
+/// The scheduler flags as ipvsadm names them: `sh-fallback,sh-port` for `sh`,
+/// `mh-fallback,mh-port` for `mh`, `flag-1,flag-2,flag-3` for the others.
+fn sched_flag_names(scheduler: &str, flags: u32) -> String {
+    let (one, two) = match scheduler {
+        "sh" => ("sh-fallback", "sh-port"),
+        "mh" => ("mh-fallback", "mh-port"),
+        _ => ("flag-1", "flag-2"),
+    };
+    [
+        (SVC_F_SCHED1, one),
+        (SVC_F_SCHED2, two),
+        (SVC_F_SCHED3, "flag-3"),
+    ]
+    .iter()
+    .filter(|(bit, _)| flags & bit != 0)
+    .map(|(_, name)| *name)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(key: ServiceKey, scheduler: &str) -> IpvsService {
+        IpvsService {
+            key,
+            scheduler: scheduler.into(),
+            flags: 0,
+            timeout: 0,
+            netmask: u32::MAX,
+            pe_name: None,
+        }
+    }
+
+    fn tcp(addr: &str) -> ServiceKey {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: addr.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn table_json_round_trip() {
+        let mut t = IpvsTable::default();
+        let key = tcp("10.0.0.1:80");
+        t.apply(&IpvsChange::AddService(svc(key, "rr")));
+        t.apply(&IpvsChange::AddDest {
+            service: key,
+            dest: IpvsDest {
+                addr: "10.0.1.1:80".parse().unwrap(),
+                forwarding: Forwarding::Nat,
+                weight: 2,
+                u_threshold: 0,
+                l_threshold: 0,
+            },
+        });
+        t.apply(&IpvsChange::AddService(svc(
+            ServiceKey::Fwmark {
+                family: Family::Ipv6,
+                mark: 3,
+            },
+            "wrr",
+        )));
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<IpvsTable>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn ipvsadm_order_and_flags() {
+        let mut t = IpvsTable::default();
+        let udp = ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr: "10.0.0.1:53".parse().unwrap(),
+        };
+        for s in [
+            svc(
+                ServiceKey::Fwmark {
+                    family: Family::Ipv4,
+                    mark: 5,
+                },
+                "rr",
+            ),
+            IpvsService {
+                netmask: 128,
+                ..svc(tcp("[2001:db8::1]:80"), "wlc")
+            },
+            svc(udp, "lc"),
+            IpvsService {
+                flags: SVC_F_PERSISTENT | SVC_F_SCHED1 | SVC_F_SCHED2,
+                timeout: 50,
+                netmask: 0xffff_ff00,
+                ..svc(tcp("10.0.0.2:443"), "sh")
+            },
+            IpvsService {
+                flags: SVC_F_SCHED3 | SVC_F_ONEPACKET,
+                ..svc(tcp("10.0.0.1:80"), "wrr")
+            },
+        ] {
+            t.apply(&IpvsChange::AddService(s));
+        }
+        assert_eq!(
+            t.to_ipvsadm_lines(),
+            vec![
+                "TCP 10.0.0.1:80 wrr (flag-3) ops",
+                "TCP 10.0.0.2:443 sh (sh-fallback,sh-port) persistent 50 mask 255.255.255.0",
+                "UDP 10.0.0.1:53 lc",
+                "TCP [2001:db8::1]:80 wlc",
+                "FWM 5 rr",
+            ]
+        );
     }
 }

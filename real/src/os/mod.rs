@@ -3,6 +3,7 @@
 //!
 //! - [`socket`]: raw VRRP sockets (IP protocol 112) with batched `sendmmsg`/`recvmmsg`;
 //! - [`netlink`]: rtnetlink for interfaces, VIPs and link/address events;
+//! - [`ipvs`]: the IPVS table over generic netlink (services and real servers);
 //! - [`files`]: tracked files (`vrrp_track_file`): values, `init_file`, inotify;
 //! - [`garp`]: gratuitous ARP and unsolicited NA frames on an AF_PACKET socket;
 //! - [`timer`]: one `timerfd` on `CLOCK_MONOTONIC`, armed at the engine's next deadline;
@@ -10,6 +11,7 @@
 
 pub mod files;
 pub mod garp;
+pub mod ipvs;
 pub mod netlink;
 pub mod scripts;
 pub mod socket;
