@@ -253,9 +253,10 @@ impl IpvsTable {
                 };
                 if svc.netmask != full {
                     match key {
-                        ServiceKey::Addr { addr, .. } if addr.is_ipv4() => line.push_str(
-                            &format!(" mask {}", IpAddr::from(svc.netmask.to_be_bytes())),
-                        ),
+                        ServiceKey::Addr { addr, .. } if addr.is_ipv4() => line.push_str(&format!(
+                            " mask {}",
+                            IpAddr::from(svc.netmask.to_be_bytes())
+                        )),
                         ServiceKey::Fwmark {
                             family: Family::Ipv4,
                             ..
