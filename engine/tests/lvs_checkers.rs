@@ -1060,3 +1060,24 @@ fn a_result_from_before_a_reload_is_stale() {
     );
     b.probe_at(at(2200));
 }
+
+#[test]
+fn a_probe_that_could_not_run_reschedules_without_a_verdict() {
+    let mut b = Bench::new(&one_tcp("", "", "retry 0"));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::NotRun);
+    b.probe(at(6001), MS, ProbeResult::NotRun);
+    assert!(b.events().is_empty(), "neither up nor down: nothing was tried");
+    b.probe(at(11002), MS, ProbeResult::Refused);
+    assert_eq!(
+        b.events(),
+        s(&["remove 10.0.1.1:80", "rs 10.0.1.1:80 down", "quorum down"]),
+        "the first real failure still counts at once"
+    );
+    // A MISC_CHECK whose script cannot start passes (keepalived's child exits 0).
+    let mut b = Bench::new(&misc_conf(""));
+    b.events();
+    b.probe(at(1000), MS, ProbeResult::NotRun);
+    assert!(b.events().is_empty());
+    b.probe_at(at(6000));
+}

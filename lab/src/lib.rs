@@ -16,6 +16,8 @@
 //!   Dropping the [`Lab`] (also while a test panics) kills every process started through it
 //!   and deletes the namespaces.
 //! - [`Host`], [`HostSpec`]: one host of a LAN, and the addresses asked for one.
+//! - [`Netns`]: one namespace with only `lo`, for a test whose servers and clients all live
+//!   on its loopback; [`Netns::run`] runs a closure on a thread inside it.
 //! - [`ip`], [`sh`]: run `ip` or any program to completion, stderr as the error.
 //! - [`vm`]: a throw-away QEMU VM running a bash script as root of its own kernel (Debian's
 //!   cloud kernel, which has IPVS and netem, unlike this machine's), for the IPVS tests.
@@ -292,5 +294,68 @@ impl Drop for Lab {
             let _ = ip(&["netns", "del", &h.ns]);
         }
         let _ = ip(&["netns", "del", &self.bridge_ns]);
+    }
+}
+
+/// One throw-away network namespace holding only `lo` (up): for tests that run servers and
+/// clients on its loopback. Named after the pid and a counter; dropping it (also while a test
+/// panics) kills every process inside and deletes it.
+pub struct Netns {
+    /// Its name (`ip netns` / `/run/netns/NAME`).
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates the namespace and brings its `lo` up.
+    pub fn new() -> Result<Netns, String> {
+        let c = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("vn{}x{c}", std::process::id());
+        ip(&["netns", "add", &name])?;
+        // From here on, dropping it cleans up.
+        let ns = Netns { name };
+        ip(&["-n", &ns.name, "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    /// Runs `prog ARGS` inside the namespace to completion (`ip netns exec`).
+    pub fn exec(&self, prog: &str, args: &[&str]) -> Result<Output, String> {
+        let mut all = vec!["netns", "exec", &self.name, prog];
+        all.extend_from_slice(args);
+        sh("ip", &all)
+    }
+
+    /// Runs `f` on a new thread that has entered the namespace, and returns what it returns
+    /// (a panic in `f` goes on in the caller). The sockets `f` opens, and the processes it
+    /// starts, live in the namespace.
+    pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        use std::os::fd::AsRawFd;
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::scope(|scope| {
+            let inside = scope.spawn(|| {
+                let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                // SAFETY: setns(2) with a namespace file we just opened; it only changes
+                // this thread's network namespace.
+                let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+                assert_eq!(r, 0, "setns {path}: {}", std::io::Error::last_os_error());
+                f()
+            });
+            inside
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Ok(o) = sh("ip", &["netns", "pids", &self.name]) {
+            for p in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                if let Ok(p) = p.parse::<i32>() {
+                    // SAFETY: kill(2); the pid is inside our own namespace.
+                    unsafe { libc::kill(p, libc::SIGKILL) };
+                }
+            }
+        }
+        let _ = ip(&["netns", "del", &self.name]);
     }
 }

@@ -164,6 +164,17 @@ impl Checker {
         out: &mut VecDeque<Output>,
     ) {
         self.in_flight = false;
+        if *result == ProbeResult::NotRun {
+            if let CheckerKind::Misc { .. } = self.plan.kind {
+                // keepalived's script child that cannot exec exits 0: a pass.
+                let delay = self.misc(&ProbeResult::Exit(0), vs, out);
+                self.next = Some((self.started + delay).max(now + Duration::from_micros(1)));
+            } else {
+                // "bind failed. Rescheduling": no verdict, no retry, delay_loop later.
+                self.next = Some(now + self.plan.delay_loop);
+            }
+            return;
+        }
         let next = match &self.plan.kind {
             CheckerKind::Tcp(_) => now + self.tcp(result, vs, out),
             CheckerKind::Http { .. } => now + self.http(result, vs, out),

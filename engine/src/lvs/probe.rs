@@ -101,25 +101,40 @@ impl Probe {
 pub enum ProbeResult {
     /// TCP: the connection was established (then closed).
     Connected,
-    /// The connection was refused or failed at once (RST, unreachable).
+    /// The connection failed: refused (RST), unreachable, reset, or any error `connect`
+    /// reported other than a timeout.
     Refused,
-    /// No answer within the timeout (connection, TLS handshake, request or response).
+    /// No answer within the timeout (connection, TLS handshake, request or a read).
     Timeout,
-    /// HTTP: a response was read to its end.
+    /// HTTP: a response was read to the end of the stream, as keepalived reads it (raw bytes
+    /// to EOF; the header ends at the first empty line, CRLF CRLF).
     Http {
-        /// The status code of the response (0 if the status line could not be parsed).
+        /// The status code as keepalived reads it: the three digits between the first two
+        /// spaces of the status line (0 if they are not there: keepalived then fails).
         status: u16,
-        /// MD5 of the body, as keepalived's `genhash` prints it.
+        /// MD5 of the body as sent (a chunked body is not decoded), of its first
+        /// `Content-Length` bytes if the header says so: what `genhash` prints.
         body_md5: [u8; 16],
-        /// Body length in bytes (0: keepalived counts an empty reply as a failure).
+        /// Body length in bytes: everything after the header up to EOF (0 is a success for
+        /// keepalived if the status and digest are).
         body_len: u64,
     },
-    /// HTTP: the connection broke or the reply was not HTTP (read error, TLS error).
+    /// HTTP: no response: the stream ended or broke before the end of the header (or the
+    /// header exceeded keepalived's 4095-byte buffer), a plain read error (reset) came before
+    /// EOF, or TLS failed (handshake, write). keepalived counts these as failures.
     Broken,
     /// MISC: the command exited with this status.
     Exit(u8),
-    /// MISC: the command was killed at its timeout.
+    /// MISC: the command was still running at its timeout and died of the SIGTERM or SIGKILL
+    /// sent then.
     Killed,
-    /// MISC: the command died of a signal we did not send (or could not be started).
+    /// MISC: the command died of a signal we did not send.
     Signaled,
+    /// The probe could not be attempted: for a connection, the socket, `fwmark`, `bind_if` or
+    /// the bind failed, or `connect` failed at once with an error other than refused,
+    /// unreachable, down, reset, aborted or timed out (a blackhole route's EINVAL, a
+    /// firewall's EPERM): keepalived logs "bind failed. Rescheduling" and tries again after
+    /// `delay_loop`, with no verdict and no retry counted. For a script: it could not be
+    /// started or its user could not be resolved (keepalived's child then exits 0).
+    NotRun,
 }

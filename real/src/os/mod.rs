@@ -7,12 +7,15 @@
 //! - [`files`]: tracked files (`vrrp_track_file`): values, `init_file`, inotify;
 //! - [`garp`]: gratuitous ARP and unsolicited NA frames on an AF_PACKET socket;
 //! - [`timer`]: one `timerfd` on `CLOCK_MONOTONIC`, armed at the engine's next deadline;
-//! - [`scripts`]: `vrrp_script` checks and notify scripts as child processes.
+//! - [`scripts`]: `vrrp_script` checks, `MISC_CHECK` scripts and notify scripts as child
+//!   processes;
+//! - [`probes`]: real-server probes (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`).
 
 pub mod files;
 pub mod garp;
 pub mod ipvs;
 pub mod netlink;
+pub mod probes;
 pub mod scripts;
 pub mod socket;
 pub mod timer;

@@ -1,5 +1,6 @@
-//! Processes: `vrrp_script` checks (timeout enforced by killing the whole process group),
-//! notify scripts (one queue, run one after another in the order of the state changes), the
+//! Processes: `vrrp_script` checks and `MISC_CHECK` probes (one way to run a script with a
+//! timeout: [`run_script`], which stops the whole process group as keepalived does), notify
+//! scripts (one queue, run one after another in the order of the state changes), the
 //! script user and `enable_script_security`.
 //!
 //! Command lines are split into words as keepalived does (no shell): double or single quotes
@@ -139,29 +140,104 @@ fn command(words: &[String], run_as: Option<RunAs>) -> Option<Command> {
     Some(cmd)
 }
 
-/// Runs one check: exit 0 is a pass; still running after `timeout`, its process group is
-/// killed (SIGKILL) and the result is a timeout.
-pub async fn run_check(cmdline: &str, run_as: Option<RunAs>, timeout: Duration) -> CheckOutcome {
+/// How one script run ended ([`run_script`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptExit {
+    /// It exited with this status (also after our SIGTERM, if it caught it and exited).
+    Exited(u8),
+    /// It was still running at its timeout and died of the SIGTERM or SIGKILL we sent.
+    TimedOut,
+    /// It died of a signal we did not send.
+    Signaled(i32),
+    /// It could not be started (empty command line, no such program, fork or exec failed).
+    NotStarted,
+}
+
+/// keepalived's grace between the SIGTERM at a script's timeout and the SIGKILL
+/// (`misc_check_child_thread`, `vrrp_script_child_thread`).
+const TERM_GRACE: Duration = Duration::from_secs(2);
+/// keepalived's wait between further SIGKILLs of a script that will not die.
+const KILL_AGAIN: Duration = Duration::from_secs(10);
+
+/// Runs a command line (words split as keepalived does, no shell) in its own process group,
+/// as `run_as`. Still running after `timeout`, its process group gets SIGTERM, then SIGKILL
+/// 2 s later (and again every 10 s), and when it dies of our SIGTERM the rest of its group
+/// gets SIGKILL: keepalived's script child state machine.
+pub async fn run_script(cmdline: &str, run_as: Option<RunAs>, timeout: Duration) -> ScriptExit {
+    use std::os::unix::process::ExitStatusExt;
+    #[derive(PartialEq)]
+    enum State {
+        Running,
+        Terminating,
+        Killing,
+    }
     let words = split_words(cmdline);
     let Some(mut cmd) = command(&words, run_as) else {
-        return CheckOutcome::Fail;
+        return ScriptExit::NotStarted;
     };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            tracing::warn!("check {cmdline:?} could not start: {e}");
-            return CheckOutcome::Fail;
+            tracing::warn!("script {cmdline:?} could not start: {e}");
+            return ScriptExit::NotStarted;
         }
     };
-    let pid = child.id();
-    match tokio::time::timeout(timeout, child.wait()).await {
-        Ok(Ok(status)) if status.success() => CheckOutcome::Pass,
-        Ok(_) => CheckOutcome::Fail,
-        Err(_) => {
-            if let Some(pid) = pid {
-                let _ = killpg(Pid::from_raw(pid as i32), Signal::SIGKILL);
+    let Some(pid) = child.id().map(|p| Pid::from_raw(p as i32)) else {
+        return ScriptExit::NotStarted;
+    };
+    let mut state = State::Running;
+    let mut wait = timeout;
+    loop {
+        match tokio::time::timeout(wait, child.wait()).await {
+            Ok(Ok(status)) => {
+                if let Some(code) = status.code() {
+                    return ScriptExit::Exited(code as u8);
+                }
+                let sig = status.signal().unwrap_or(0);
+                let ours = match state {
+                    State::Running => false,
+                    State::Terminating => sig == libc::SIGTERM,
+                    State::Killing => sig == libc::SIGTERM || sig == libc::SIGKILL,
+                };
+                if state == State::Terminating && sig == libc::SIGTERM {
+                    // What it started may have outlived it.
+                    let _ = killpg(pid, Signal::SIGKILL);
+                }
+                return if ours {
+                    ScriptExit::TimedOut
+                } else {
+                    ScriptExit::Signaled(sig)
+                };
             }
-            let _ = child.kill().await;
+            Ok(Err(e)) => {
+                tracing::warn!("script {cmdline:?}: waiting for it failed: {e}");
+                let _ = killpg(pid, Signal::SIGKILL);
+                return ScriptExit::NotStarted;
+            }
+            Err(_) => {
+                let sig;
+                (state, sig, wait) = match state {
+                    State::Running => (State::Terminating, Signal::SIGTERM, TERM_GRACE),
+                    State::Terminating | State::Killing => {
+                        (State::Killing, Signal::SIGKILL, KILL_AGAIN)
+                    }
+                };
+                tracing::debug!("script {cmdline:?} still running: {sig} to its group");
+                let _ = killpg(pid, sig);
+            }
+        }
+    }
+}
+
+/// Runs one check: exit 0 is a pass; still running after `timeout`, it is stopped as
+/// [`run_script`] does and the result is a timeout.
+pub async fn run_check(cmdline: &str, run_as: Option<RunAs>, timeout: Duration) -> CheckOutcome {
+    match run_script(cmdline, run_as, timeout).await {
+        ScriptExit::Exited(0) => CheckOutcome::Pass,
+        ScriptExit::Exited(_) | ScriptExit::Signaled(_) | ScriptExit::NotStarted => {
+            CheckOutcome::Fail
+        }
+        ScriptExit::TimedOut => {
             tracing::warn!(
                 "check {cmdline:?} timed out after {:.3}s: killed",
                 timeout.as_secs_f64()

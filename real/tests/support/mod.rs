@@ -248,3 +248,33 @@ pub fn start_master(
     );
     pid
 }
+
+/// `ip -n NS ARGS`, which must succeed.
+pub fn ns_ip(ns: &str, args: &[&str]) {
+    let mut all = vec!["-n", ns];
+    all.extend_from_slice(args);
+    vrrp_lab::ip(&all).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Loads an nftables ruleset into namespace `ns` (`nft -f -`), which must succeed.
+pub fn ns_nft(ns: &str, ruleset: &str) {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns, "nft", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nft (scripts/test.sh installs nftables)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(ruleset.as_bytes())
+        .expect("nft stdin");
+    let out = child.wait_with_output().expect("nft");
+    assert!(
+        out.status.success(),
+        "nft {ruleset:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
