@@ -1067,7 +1067,10 @@ fn a_probe_that_could_not_run_reschedules_without_a_verdict() {
     b.events();
     b.probe(at(1000), MS, ProbeResult::NotRun);
     b.probe(at(6001), MS, ProbeResult::NotRun);
-    assert!(b.events().is_empty(), "neither up nor down: nothing was tried");
+    assert!(
+        b.events().is_empty(),
+        "neither up nor down: nothing was tried"
+    );
     b.probe(at(11002), MS, ProbeResult::Refused);
     assert_eq!(
         b.events(),

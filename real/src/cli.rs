@@ -41,6 +41,12 @@ pub struct Args {
     /// Pid file (keepalived's `-p`).
     #[arg(short = 'p', long = "pid")]
     pub pid_file: Option<PathBuf>,
+    /// Run the VRRP half only: virtual servers are not programmed (keepalived's `-P`).
+    #[arg(short = 'P', long = "vrrp", conflicts_with = "check_only")]
+    pub vrrp_only: bool,
+    /// Run the health checkers (LVS) only: no VRRP instance (keepalived's `-C`).
+    #[arg(short = 'C', long = "check")]
+    pub check_only: bool,
     /// Write the status JSON here on SIGUSR1 and after every state change.
     #[arg(long = "status")]
     pub status_file: Option<PathBuf>,
@@ -99,6 +105,8 @@ pub fn run() -> ExitCode {
             trace_file: args.trace_file,
             strict: args.strict,
             control_socket: args.control_socket,
+            vrrp_only: args.vrrp_only,
+            check_only: args.check_only,
         });
     }
     config_test(&args)

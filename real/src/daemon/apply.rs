@@ -128,11 +128,23 @@ impl Daemon {
                 timeout,
             } => self.run_check(script, seq, timeout),
             Output::Transmit(tx) => self.queue_advert(tx),
-            // The check engine's outputs: carried out by the LVS half (issue 11, in progress).
-            Output::RunProbe { .. }
-            | Output::Ipvs(_)
-            | Output::RealServerChanged { .. }
-            | Output::QuorumChanged { .. } => {}
+            Output::RunProbe {
+                checker,
+                seq,
+                probe,
+            } => self.run_probe(checker, seq, probe),
+            Output::Ipvs(change) => self.apply_ipvs(&change),
+            Output::RealServerChanged {
+                service,
+                real_server,
+                alive,
+                notify,
+            } => self.on_real_server(service, real_server, alive, notify),
+            Output::QuorumChanged {
+                service,
+                up,
+                notify,
+            } => self.on_quorum(service, up, notify),
         }
     }
 
@@ -273,6 +285,7 @@ impl Daemon {
             "scripts": snap.scripts,
             "unmatched": snap.unmatched,
             "vips": vips,
+            "virtual_servers": snap.virtual_servers,
         })
     }
 

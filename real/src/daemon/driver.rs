@@ -60,6 +60,13 @@ pub(super) struct Daemon {
     pub vip_set: BTreeSet<IpAddr>,
     pub check_tx: mpsc::UnboundedSender<CheckDone>,
     pub check_rx: mpsc::UnboundedReceiver<CheckDone>,
+    /// Finished real-server probes.
+    pub probe_tx: mpsc::UnboundedSender<super::lvs::ProbeDone>,
+    pub probe_rx: mpsc::UnboundedReceiver<super::lvs::ProbeDone>,
+    /// IPVS over generic netlink, when virtual servers are configured.
+    pub ipvs: Option<crate::os::ipvs::Ipvs>,
+    /// A fatal error (IPVS gone at a reload): shut down and exit 1.
+    pub fatal: bool,
     pub notify_tx: Option<mpsc::UnboundedSender<scripts::Notify>>,
     pub notify_task: Option<tokio::task::JoinHandle<()>>,
     pub nl_events: NetlinkEvents,
@@ -102,8 +109,13 @@ impl Daemon {
         };
         let timer = timer::Timer::new().map_err(|e| format!("timerfd: {e}"))?;
         let (check_tx, check_rx) = mpsc::unbounded_channel();
+        let (probe_tx, probe_rx) = mpsc::unbounded_channel();
+        let ipvs = super::lvs::open_ipvs(&config)?;
         let (notify_tx, notify_task) = scripts::notify_queue();
-        let engine = Engine::new(config.clone(), Instant::ZERO).map_err(|e| e.to_string())?;
+        // keepalived spreads its checkers' first runs with random(); so do we.
+        let seed = super::lvs::random_seed();
+        let engine =
+            Engine::with_seed(config.clone(), Instant::ZERO, seed).map_err(|e| e.to_string())?;
         let mut d = Daemon {
             opts,
             origin,
@@ -118,6 +130,10 @@ impl Daemon {
             timer,
             check_tx,
             check_rx,
+            probe_tx,
+            probe_rx,
+            ipvs,
+            fatal: false,
             notify_tx: Some(notify_tx),
             notify_task: Some(notify_task),
             nl_events,
@@ -131,10 +147,11 @@ impl Daemon {
             tracked_files: Vec::new(),
         };
         tracing::info!(
-            "vrrpd-real {} starting: {} ({} instances), node {}",
+            "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
             env!("CARGO_PKG_VERSION"),
             d.opts.file.display(),
             d.config.instances.len(),
+            d.config.virtual_servers.len(),
             d.node
         );
         d.sweep().await;
@@ -224,15 +241,30 @@ impl Daemon {
                         outcome: c.outcome,
                     });
                 }
+                Some(p) = self.probe_rx.recv() => {
+                    let now = self.now();
+                    self.engine.handle(now, Input::ProbeResult {
+                        checker: p.checker,
+                        seq: p.seq,
+                        result: p.result,
+                    });
+                }
                 Some((msg, _)) = self.nl_events.next() => self.on_netlink(msg).await,
                 _ = hup.recv() => self.reload().await,
                 _ = usr1.recv() => self.write_status(),
                 cmd = command => self.on_command(cmd),
                 evs = file_events => self.on_file_events(evs),
             }
+            if self.fatal {
+                break;
+            }
         }
         self.shutdown().await;
-        ExitCode::SUCCESS
+        if self.fatal {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
     }
 
     /// Hands every packet of the last batch read on socket `s` to the engine.

@@ -13,6 +13,8 @@
 //! - [`driver`]: the event loop and the drain of engine outputs;
 //! - [`apply`]: each output carried out on the OS (adverts, VIPs, ARP/NA, checks, state
 //!   changes with their logs, notify scripts, status and trace);
+//! - [`lvs`]: the check engine's outputs (probes, IPVS changes, real-server and quorum
+//!   notifications);
 //! - [`interfaces`]: interface reports, sockets per interface, netlink events, the start-up
 //!   sweep of stale VIPs;
 //! - [`reload`]: SIGHUP and shutdown;
@@ -25,6 +27,7 @@ pub mod apply;
 pub mod control;
 pub mod driver;
 pub mod interfaces;
+pub mod lvs;
 pub mod reload;
 pub mod status;
 pub mod trace;
@@ -56,6 +59,25 @@ pub struct Options {
     pub strict: bool,
     /// `--control SOCKET`: a Unix datagram socket for run-time commands ([`control`]).
     pub control_socket: Option<PathBuf>,
+    /// `-P`: VRRP only (virtual servers left out).
+    pub vrrp_only: bool,
+    /// `-C`: health checkers only (VRRP instances left out).
+    pub check_only: bool,
+}
+
+/// The part of `config` this run carries out (`-P` / `-C`).
+pub fn select(
+    mut config: vrrp_engine::config::Config,
+    opts: &Options,
+) -> vrrp_engine::config::Config {
+    if opts.vrrp_only {
+        config.virtual_servers.clear();
+    }
+    if opts.check_only {
+        config.instances.clear();
+        config.sync_groups.clear();
+    }
+    config
 }
 
 const CAP_NET_ADMIN: u32 = 12;
@@ -91,7 +113,7 @@ pub fn run(opts: Options) -> ExitCode {
             for f in &l.findings {
                 eprintln!("{f}");
             }
-            l.config
+            select(l.config, &opts)
         }
         Err(findings) => {
             for f in &findings.0 {

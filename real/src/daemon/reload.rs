@@ -22,7 +22,7 @@ impl Daemon {
                 for f in &l.findings {
                     tracing::warn!("reload: {f}");
                 }
-                l.config
+                super::select(l.config, &self.opts)
             }
             Err(f) => {
                 for x in &f.0 {
@@ -32,6 +32,18 @@ impl Daemon {
                 return;
             }
         };
+        if self.ipvs.is_none() {
+            match super::lvs::open_ipvs(&config) {
+                Ok(ipvs) => self.ipvs = ipvs,
+                Err(e) => {
+                    // keepalived's checker process exits with a fatal error here, and the
+                    // whole daemon with it.
+                    tracing::error!("reload: {e}: stopping");
+                    self.fatal = true;
+                    return;
+                }
+            }
+        }
         let now = self.now();
         match self.engine.reconfigure(now, config.clone()) {
             Ok(s) => {
@@ -47,6 +59,16 @@ impl Daemon {
                 ] {
                     for n in names {
                         tracing::info!("reload: {n} {what}");
+                    }
+                }
+                let v = &s.virtual_servers;
+                for (keys, what) in [
+                    (&v.kept, "kept, keeps its real servers' state"),
+                    (&v.removed, "removed"),
+                    (&v.added, "new"),
+                ] {
+                    for k in keys {
+                        tracing::info!("reload: virtual server {k} {what}");
                     }
                 }
             }

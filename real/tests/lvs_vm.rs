@@ -1,0 +1,398 @@
+//! `vrrpd-real -C` against keepalived 2.2.7 `-C` on a kernel with IPVS (a QEMU VM,
+//! `vrrp_lab::vm`), from the same keepalived.conf, one after the other in one guest:
+//!
+//! - the IPVS table each programs at start (NAT and DR; rr, wrr, wlc, sh; with and without
+//!   persistence and a netmask), and the table each leaves when stopped (SIGTERM);
+//! - a real server that stops listening leaves the table, and comes back, within the time the
+//!   checker settings allow; keepalived's own times are measured in the same run and ours
+//!   must not be slower than its by more than one `delay_loop`;
+//! - `inhibit_on_failure`: weight 0 instead of removal;
+//! - every real server down brings the sorry server in, and it leaves when they are back;
+//! - requests from a client namespace through the VIP reach the real servers in the
+//!   proportions wrr promises (weights 1:2:3 give exactly 10:20:30 of 60 new connections).
+//!
+//! Topology in the guest: client `cl` (10.0.0.2) -- director `dir` (10.0.0.1, VIP
+//! 10.0.0.100; 10.0.1.1 on the server LAN) -- bridge -- real servers `rs1..rs3`
+//! (10.0.1.11-13, busybox httpd) and the sorry server `sorry` (10.0.1.20). If the VM cannot
+//! boot, the test fails with the harness's reason.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+use vrrp_lab::vm::{self, VmSpec};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vrrpd-real");
+
+/// The configuration both daemons run. `delay_loop 1` and one-second timeouts keep the
+/// detection phases short; every checker kind the VM can serve is used (TCP_CHECK,
+/// HTTP_GET with a status list, MISC_CHECK).
+const CONF: &str = r#"
+global_defs {
+    router_id lvs-vm
+}
+virtual_server 10.0.0.100 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    sorry_server 10.0.1.20 80
+    real_server 10.0.1.11 80 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+    real_server 10.0.1.12 80 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+    real_server 10.0.1.13 80 {
+        weight 3
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200-299
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
+virtual_server 10.0.0.100 8080 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.11 80 {
+        inhibit_on_failure
+        weight 5
+        MISC_CHECK {
+            misc_path "/bin/bash -c 'exec 3<>/dev/tcp/10.0.1.11/80'"
+            misc_timeout 1
+        }
+    }
+    real_server 10.0.1.12 80 {
+        weight 5
+    }
+}
+virtual_server 10.0.0.101 443 {
+    delay_loop 30
+    lb_algo rr
+    lb_kind DR
+    persistence_timeout 50
+    persistence_granularity 255.255.255.0
+    protocol TCP
+    real_server 10.0.1.11 443 {
+        weight 1
+    }
+    real_server 10.0.1.12 443 {
+        weight 4
+    }
+}
+virtual_server 10.0.0.102 80 {
+    delay_loop 30
+    lb_algo sh
+    lb_kind DR
+    protocol TCP
+    real_server 10.0.1.13 80 {
+    }
+}
+virtual_server 10.0.0.103 80 {
+    delay_loop 30
+    lb_algo wlc
+    persistence_timeout 600
+    protocol UDP
+    real_server 10.0.1.11 80 {
+        weight 7
+    }
+}
+"#;
+
+/// The guest's test: the LAN, then the same phases with each daemon.
+const SCRIPT: &str = r#"
+set -u
+vm_ns cl dir rs1 rs2 rs3 sorry
+vm_veth cl c0 10.0.0.2/24 dir d0 10.0.0.1/24
+ip -n dir addr add 10.0.0.100/24 dev d0
+ip -n cl route add default via 10.0.0.1
+vm_lan br1
+vm_join dir d1 10.0.1.1/24 br1
+n=0
+for ns in rs1 rs2 rs3; do
+    n=$((n + 1))
+    vm_join $ns e0 10.0.1.1$n/24 br1
+    ip -n $ns route add default via 10.0.1.1
+done
+vm_join sorry e0 10.0.1.20/24 br1
+ip -n sorry route add default via 10.0.1.1
+vm_forward dir
+mkdir -p /tmp/www-sorry
+echo sorry > /tmp/www-sorry/index.html
+
+serve() { # NS N: an httpd serving "rsN" at / and /health
+    local dir=/tmp/www-$1
+    mkdir -p $dir && echo "rs$2" > $dir/index.html && echo ok > $dir/health
+    ip netns exec $1 busybox httpd -p 10.0.1.1$2:80 -h $dir </dev/null
+    vm_wait_port $1 10.0.1.1$2 80 5
+}
+unserve() { # NS: stop its httpd
+    local p
+    for p in $(ip netns pids $1); do kill $p; done
+    vm_wait 5 bash -c "! ip netns exec $1 timeout 1 bash -c 'exec 3<>/dev/tcp/\$0/80' $2 2>/dev/null"
+}
+table() { ip netns exec dir ipvsadm -Ln; }
+# The weight of destination $2 of TCP service $1 ("" when absent).
+weight() { ip netns exec dir ipvsadm -Ln -t "$1" | awk -v d="$2" '$1 == "->" && $2 == d { print $4 }'; }
+dests() { table | grep -c '^  -> [0-9]' || true; }
+now() { echo "$EPOCHREALTIME"; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+# Waits (up to $1 s) until the command succeeds; prints the seconds since $2.
+timed() {
+    local max=$1 t0=$2
+    shift 2
+    local end=$((SECONDS + max))
+    until "$@"; do
+        [ $SECONDS -lt $end ] || { echo "TIMEOUT"; return 0; }
+        sleep 0.02
+    done
+    since "$t0"
+}
+is_w() { [ "$(weight "$1" "$2")" = "$3" ]; } # SERVICE DEST WEIGHT ("" = absent)
+all_in() { [ "$(dests)" -ge 9 ] && is_w 10.0.0.100:80 10.0.1.20:80 "" && is_w 10.0.0.100:8080 10.0.1.11:80 5; }
+export -f table weight dests is_w all_in
+
+run_daemon() { # NAME CMD...
+    local name=$1
+    shift
+    serve rs1 1; serve rs2 2; serve rs3 3
+    ip netns exec sorry busybox httpd -p 10.0.1.20:80 -h /tmp/www-sorry </dev/null
+    echo "@@ DAEMON $name"
+    ip netns exec dir "$@" >/tmp/$name.log 2>&1 &
+    local pid=$!
+    # Every server of the file is in (9 destinations), then every checker has run at least
+    # once (1 s bootstrap + up to delay_loop of warmup).
+    vm_wait 20 all_in || { table; cat /tmp/$name.log; exit 1; }
+    sleep 3
+    echo "@@ PHASE start"
+    table
+    echo "@@ END"
+
+    # wrr 1:2:3 over 60 new connections.
+    local c1=0 c2=0 c3=0 i body
+    for i in $(seq 60); do
+        body=$(vm_http_get cl 10.0.0.100 80 /) || { echo "request $i failed"; exit 1; }
+        case "$body" in rs1) c1=$((c1+1));; rs2) c2=$((c2+1));; rs3) c3=$((c3+1));; esac
+    done
+    echo "@@ COUNTS $c1 $c2 $c3"
+
+    # rs2 stops listening: out; back: in.
+    local t0
+    unserve rs2 10.0.1.12; t0=$(now)
+    echo "@@ DETECT_DOWN $(timed 15 $t0 is_w 10.0.0.100:80 10.0.1.12:80 "")"
+    serve rs2 2; t0=$(now)
+    echo "@@ DETECT_UP $(timed 15 $t0 is_w 10.0.0.100:80 10.0.1.12:80 2)"
+
+    # inhibit_on_failure on 8080: rs1 down -> weight 0 (MISC_CHECK), then back to 5.
+    unserve rs1 10.0.1.11; t0=$(now)
+    echo "@@ INHIBIT_DOWN $(timed 15 $t0 is_w 10.0.0.100:8080 10.0.1.11:80 0)"
+    vm_wait 10 is_w 10.0.0.100:80 10.0.1.11:80 ""
+    echo "@@ PHASE rs1_down"
+    table
+    echo "@@ END"
+    serve rs1 1; t0=$(now)
+    echo "@@ INHIBIT_UP $(timed 15 $t0 is_w 10.0.0.100:8080 10.0.1.11:80 5)"
+
+    # Every real server of port 80 down: the sorry server comes in; back: it leaves.
+    unserve rs1 10.0.1.11; unserve rs2 10.0.1.12; unserve rs3 10.0.1.13; t0=$(now)
+    echo "@@ SORRY_IN $(timed 20 $t0 is_w 10.0.0.100:80 10.0.1.20:80 1)"
+    vm_wait 10 is_w 10.0.0.100:8080 10.0.1.11:80 0
+    echo "@@ PHASE all_down"
+    table
+    echo "@@ END"
+    [ "$(vm_http_get cl 10.0.0.100 80 /)" = sorry ] && echo "@@ SORRY_SERVES yes"
+    serve rs1 1; serve rs2 2; serve rs3 3; t0=$(now)
+    echo "@@ SORRY_OUT $(timed 20 $t0 is_w 10.0.0.100:80 10.0.1.20:80 "")"
+    vm_wait 20 all_in
+    sleep 2
+    echo "@@ PHASE recovered"
+    table
+    echo "@@ END"
+
+    kill -TERM $pid
+    wait $pid
+    echo "@@ EXIT $?"
+    echo "@@ PHASE stopped"
+    table
+    echo "@@ END"
+    for ns in rs1 rs2 rs3 sorry; do
+        for p in $(ip netns pids $ns); do kill $p; done
+    done
+    sleep 0.5
+}
+
+run_daemon keepalived keepalived -C -n -l -D -f /etc/lvs.conf -p /run/ka.pid -c /run/ka-c.pid
+run_daemon vrrpd-real /usr/local/bin/vrrpd-real -C -n -l -f /etc/lvs.conf
+echo "@@ DONE"
+"#;
+
+/// One daemon's results: tables per phase, measured times, request counts, exit status.
+#[derive(Debug, Default)]
+struct Results {
+    tables: BTreeMap<String, Vec<String>>,
+    values: BTreeMap<String, String>,
+}
+
+/// `ipvsadm -Ln` lines without the header and the connection counters.
+fn normalise(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| {
+            !l.starts_with("IP Virtual Server")
+                && !l.starts_with("Prot LocalAddress")
+                && !l.trim_start().starts_with("-> RemoteAddress")
+        })
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.first() == Some(&"->") {
+                format!("  {}", w[..4.min(w.len())].join(" "))
+            } else {
+                w.join(" ")
+            }
+        })
+        .collect()
+}
+
+fn parse(stdout: &str) -> BTreeMap<String, Results> {
+    let mut all: BTreeMap<String, Results> = BTreeMap::new();
+    let mut daemon = String::new();
+    let mut phase: Option<(String, Vec<String>)> = None;
+    for line in stdout.lines() {
+        if let Some((name, lines)) = &mut phase {
+            if line == "@@ END" {
+                let t = normalise(lines);
+                all.entry(daemon.clone())
+                    .or_default()
+                    .tables
+                    .insert(name.clone(), t);
+                phase = None;
+            } else {
+                lines.push(line.to_string());
+            }
+            continue;
+        }
+        let Some(rest) = line.strip_prefix("@@ ") else {
+            continue;
+        };
+        let (key, value) = rest.split_once(' ').unwrap_or((rest, ""));
+        match key {
+            "DAEMON" => daemon = value.to_string(),
+            "PHASE" => phase = Some((value.to_string(), Vec::new())),
+            _ => {
+                all.entry(daemon.clone())
+                    .or_default()
+                    .values
+                    .insert(key.to_string(), value.to_string());
+            }
+        }
+    }
+    all
+}
+
+fn secs(r: &Results, key: &str) -> f64 {
+    let v = r.values.get(key).map(String::as_str).unwrap_or("missing");
+    v.parse()
+        .unwrap_or_else(|_| panic!("{key}: {v:?} (no change seen in time)"))
+}
+
+#[test]
+fn vrrpd_real_programs_ipvs_as_keepalived_does() {
+    let spec = VmSpec {
+        binaries: vec![PathBuf::from(BIN)],
+        files: vec![(PathBuf::from("/etc/lvs.conf"), CONF.as_bytes().to_vec())],
+        script: SCRIPT.to_string(),
+        timeout: Duration::from_secs(240),
+        memory_mb: 512,
+    };
+    let run = vm::run(&spec).unwrap_or_else(|e| panic!("the VM did not run the test: {e}"));
+    assert_eq!(run.status, 0, "{}", run.report());
+    assert!(run.stdout.contains("@@ DONE"), "{}", run.report());
+    let all = parse(&run.stdout);
+    let ka = &all["keepalived"];
+    let us = &all["vrrpd-real"];
+    println!("VM: boot {:?}, total {:?}", run.boot_time, run.total);
+
+    // The tables, phase by phase, are the same.
+    for phase in ["start", "rs1_down", "all_down", "recovered", "stopped"] {
+        assert_eq!(
+            us.tables.get(phase),
+            ka.tables.get(phase),
+            "phase {phase}: vrrpd-real's table differs from keepalived's\n{}",
+            run.report()
+        );
+    }
+    let start = &ka.tables["start"];
+    for line in [
+        "TCP 10.0.0.100:80 wrr",
+        "  -> 10.0.1.11:80 Masq 1",
+        "  -> 10.0.1.13:80 Masq 3",
+        "TCP 10.0.0.101:443 rr persistent 50 mask 255.255.255.0",
+        "  -> 10.0.1.12:443 Route 4",
+        "TCP 10.0.0.102:80 sh",
+        "UDP 10.0.0.103:80 wlc persistent 600",
+    ] {
+        assert!(
+            start.contains(&line.to_string()),
+            "keepalived's table has no {line:?}: {start:?}"
+        );
+    }
+    assert!(
+        ka.tables["stopped"].is_empty(),
+        "keepalived leaves nothing when stopped"
+    );
+    for r in [ka, us] {
+        assert_eq!(r.values.get("EXIT").map(String::as_str), Some("0"));
+        assert_eq!(
+            r.values.get("COUNTS").map(String::as_str),
+            Some("10 20 30"),
+            "wrr 1:2:3 over 60 connections"
+        );
+        assert_eq!(
+            r.values.get("SORRY_SERVES").map(String::as_str),
+            Some("yes")
+        );
+    }
+
+    // Detection times: TCP_CHECK with delay_loop 1, retry 1, delay_before_retry 1, a refused
+    // connection: at most delay_loop + (retry + 1) RTTs + retry x delay_before_retry, about
+    // 2 s; the scheduling granularity of a loaded TCG guest adds some. Ours may not be slower
+    // than keepalived's by more than one delay_loop.
+    for key in [
+        "DETECT_DOWN",
+        "DETECT_UP",
+        "INHIBIT_DOWN",
+        "INHIBIT_UP",
+        "SORRY_IN",
+        "SORRY_OUT",
+    ] {
+        let (k, u) = (secs(ka, key), secs(us, key));
+        println!("{key}: keepalived {k:.3} s, vrrpd-real {u:.3} s");
+        assert!(
+            u <= k + 1.0 + 0.5,
+            "{key}: vrrpd-real took {u} s, keepalived {k} s\n{}",
+            run.report()
+        );
+    }
+    let down = secs(us, "DETECT_DOWN");
+    assert!(
+        (1.0..=3.5).contains(&down),
+        "TCP_CHECK detection {down} s outside [retry x delay_before_retry, delay_loop + retry x \
+         delay_before_retry + RTTs + slack]"
+    );
+}
