@@ -27,6 +27,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
+pub mod bench;
 pub mod vm;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -573,34 +573,6 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-fn machine() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "?".into());
-    let run = |p: &str, a: &[&str]| {
-        Command::new(p)
-            .args(a)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    };
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    format!(
-        "`nproc` {}, CPU {model}, kernel {}, load average at the end {}",
-        run("nproc", &[]),
-        run("uname", &["-r"]),
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
-}
-
 fn main() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -642,7 +614,7 @@ fn main() {
         md,
         "Measured by `scripts/bench-daemons.sh` ({:.0} s) on: {}.\n\nCommand: `{}`\n",
         epoch() - started,
-        machine(),
+        vrrp_lab::bench::machine(),
         args.command
     );
     if !gaps.is_empty() {
@@ -734,14 +706,7 @@ fn main() {
     let _ = writeln!(md, "{END}");
     print!("{md}");
     if let Some(out) = &args.out {
-        let old = std::fs::read_to_string(out).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-        let new = match (old.find(BEGIN), old.find(END)) {
-            (Some(b), Some(e)) if e > b => {
-                format!("{}{}{}", &old[..b], md.trim_end(), &old[e + END.len()..])
-            }
-            _ => format!("{}\n{md}", old.trim_end()),
-        };
-        std::fs::write(out, new).expect("write output");
+        vrrp_lab::bench::merge_section(out, BEGIN, END, &md).expect("write output");
         eprintln!("wrote {}", out.display());
     }
 }
