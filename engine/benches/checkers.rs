@@ -55,8 +55,8 @@ fn probe_cycle(c: &mut Criterion) {
                 }
             }
             for (checker, seq) in asked {
-                n += 1;
-                let result = if n % 7 == 0 {
+                n = (n + 1) % 7;
+                let result = if n == 0 {
                     ProbeResult::Refused
                 } else {
                     ProbeResult::Connected

@@ -691,6 +691,30 @@ fn build_initrd(k: &Kernel, spec: &VmSpec, path: &Path) -> Result<(), VmError> {
     w.flush().map_err(|e| err(e.to_string()))
 }
 
+/// `ipvsadm -Ln` output as comparable lines: the three header lines dropped, runs of spaces
+/// collapsed, destination lines cut after the weight (`  -> 10.0.1.1:80 Masq 1`: the
+/// connection counters go) and indented by two spaces, as
+/// `vrrp_engine::lvs::IpvsTable::to_ipvsadm_lines` writes them.
+pub fn ipvsadm_lines<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
+    lines
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|l| {
+            !l.starts_with("IP Virtual Server")
+                && !l.starts_with("Prot LocalAddress")
+                && !l.trim_start().starts_with("-> RemoteAddress")
+        })
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.first() == Some(&"->") {
+                format!("  {}", w[..4.min(w.len())].join(" "))
+            } else {
+                w.join(" ")
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -235,28 +235,7 @@ fn sections(stdout: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// `ipvsadm -Ln` without its header, each line's runs of spaces collapsed, a destination's
-/// `ActiveConn InActConn` counters dropped.
-fn parse_ipvsadm(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .filter(|l| {
-            !l.starts_with("IP Virtual Server")
-                && !l.starts_with("Prot LocalAddress")
-                && !l.trim_start().starts_with("-> RemoteAddress")
-        })
-        .map(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            if words.first() == Some(&"->") {
-                assert!(words.len() == 6, "destination line {l:?}");
-                format!("  {}", words[..4].join(" "))
-            } else {
-                words.join(" ")
-            }
-        })
-        .collect()
-}
-
+/// Lines with their runs of spaces collapsed (destination lines keep their two-space indent).
 fn normalise(lines: &[String]) -> Vec<String> {
     lines
         .iter()
@@ -332,7 +311,7 @@ fn ipvs_client_in_a_vm_matches_the_model_and_ipvsadm() {
 
         // ipvsadm -Ln is the model's to_ipvsadm_lines(), and so is the client's rendering.
         let want = normalise(&model.to_ipvsadm_lines());
-        let ipvsadm = parse_ipvsadm(&s[&format!("ipvsadm{p}")]);
+        let ipvsadm = vm::ipvsadm_lines(&s[&format!("ipvsadm{p}")]);
         assert_eq!(ipvsadm, want, "phase {p}: ipvsadm -Ln vs model\n{report}");
         assert_eq!(
             normalise(&s[&format!("lines{p}")]),
@@ -353,13 +332,13 @@ fn ipvs_client_in_a_vm_matches_the_model_and_ipvsadm() {
     }
     assert_eq!(refusals.last().unwrap(), "status 1");
     assert_eq!(
-        parse_ipvsadm(&s["ipvsadm3"]),
+        vm::ipvsadm_lines(&s["ipvsadm3"]),
         normalise(&model.to_ipvsadm_lines())
     );
 
     // Flush.
     assert_eq!(s["flush"], vec!["status 0".to_owned()], "{report}");
-    assert!(parse_ipvsadm(&s["ipvsadm4"]).is_empty(), "{report}");
+    assert!(vm::ipvsadm_lines(&s["ipvsadm4"]).is_empty(), "{report}");
 
     // A table ipvsadm made, as the client reads it.
     let foreign: IpvsTable = serde_json::from_str(&s["foreign"].join("\n"))

@@ -249,26 +249,6 @@ struct Results {
     values: BTreeMap<String, String>,
 }
 
-/// `ipvsadm -Ln` lines without the header and the connection counters.
-fn normalise(lines: &[String]) -> Vec<String> {
-    lines
-        .iter()
-        .filter(|l| {
-            !l.starts_with("IP Virtual Server")
-                && !l.starts_with("Prot LocalAddress")
-                && !l.trim_start().starts_with("-> RemoteAddress")
-        })
-        .map(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            if w.first() == Some(&"->") {
-                format!("  {}", w[..4.min(w.len())].join(" "))
-            } else {
-                w.join(" ")
-            }
-        })
-        .collect()
-}
-
 fn parse(stdout: &str) -> BTreeMap<String, Results> {
     let mut all: BTreeMap<String, Results> = BTreeMap::new();
     let mut daemon = String::new();
@@ -276,7 +256,7 @@ fn parse(stdout: &str) -> BTreeMap<String, Results> {
     for line in stdout.lines() {
         if let Some((name, lines)) = &mut phase {
             if line == "@@ END" {
-                let t = normalise(lines);
+                let t = vm::ipvsadm_lines(lines);
                 all.entry(daemon.clone())
                     .or_default()
                     .tables
