@@ -26,7 +26,12 @@
 //! in `/root` with stdin from `/dev/null` and its stderr on the console. `/proc`, `/sys`, `/dev`,
 //! `/tmp`, `/run` (= `/var/run`) are mounted; `/etc` has `passwd` and `group` for root and
 //! nobody. The modules of [`BOOT_MODULES`] are loaded at boot, the other [`MODULES`] on
-//! demand.
+//! demand. The binaries go in without their debug information (`strip --strip-debug`).
+//!
+//! Costs, measured on the 2-core build machine: first use 3-5.5 s (a 27 MB download; the
+//! cache keeps 54 MB); a run's initramfs (about 40 MB, most of it keepalived's libraries)
+//! takes 0.1-0.2 s to build, so it is not cached; boot to the test 2.3-4 s (5.5 s under a
+//! heavy load); QEMU uses a full core meanwhile.
 //!
 //! Environment: `VRRP_VM_CACHE` (the kernel cache), `VRRP_VM_KEEP=1` (keep the run's folder
 //! in `/tmp`, with the initramfs and the console log, and print its path), `VRRP_VM_APPEND`
