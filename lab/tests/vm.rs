@@ -46,16 +46,30 @@ fn guest_has_ipvs() {
 }
 
 #[test]
-fn failing_script_reports_its_status() {
-    let t = Instant::now();
-    let r = run(
-        "failing_script",
-        &VmSpec::new("echo out; echo err >&2; exit 7"),
-    );
+fn binaries_files_stdout_stderr_and_status() {
+    let spec = VmSpec {
+        binaries: vec!["/usr/bin/stat".into()],
+        files: vec![
+            (
+                "/opt/hello.sh".into(),
+                b"#!/bin/sh\necho hello from a file\n".to_vec(),
+            ),
+            ("/opt/data.txt".into(), b"data".to_vec()),
+        ],
+        ..VmSpec::new(
+            "command -v stat; stat -c '%a %s' /opt/data.txt /opt/hello.sh; /opt/hello.sh; \
+             echo to-stderr >&2; exit 7",
+        )
+    };
+    let r = run("binaries_files_stdout_stderr_and_status", &spec);
     assert_eq!(r.status, 7, "{}", r.report());
-    assert_eq!(r.stdout, "out\n", "{}", r.report());
-    assert!(r.console.contains("err"), "{}", r.report());
-    println!("failing_script: wall {:?}", t.elapsed());
+    assert_eq!(
+        r.stdout,
+        "/usr/local/bin/stat\n644 4\n755 33\nhello from a file\n",
+        "{}",
+        r.report()
+    );
+    assert!(r.console.contains("to-stderr"), "{}", r.report());
 }
 
 /// keepalived 2.2.7's configuration: one NAT virtual server, wrr, two real servers with
