@@ -44,8 +44,18 @@
 //!
 //!   Instances are visited in configuration order when one event touches several (an
 //!   interface report, a check result, reconfiguration); timers due at the same instant run
-//!   start-up first, then scripts, then instances, each in id order. Notify scripts belong to
-//!   the state change: a driver starts them when it carries out [`Output::StateChanged`].
+//!   start-up first, then scripts, then instances, then real-server checkers, each in id
+//!   order. Notify scripts belong to the state change: a driver starts them when it carries
+//!   out [`Output::StateChanged`].
+//!   Virtual servers are programmed when the engine is built (their [`Output::Ipvs`]
+//!   changes are the first outputs); IPVS changes are carried out in the order polled, and a
+//!   real server's or a quorum's notify script belongs to its [`Output::RealServerChanged`]
+//!   / [`Output::QuorumChanged`].
+//! - **Probes.** [`Output::RunProbe`] asks the driver to try one real-server probe (TCP
+//!   connect, one HTTP GET, a script); the driver answers every one with
+//!   [`Input::ProbeResult`] at the time the probe ended, echoing the sequence number. The
+//!   driver reports facts (connected, refused, timed out, status and body digest, exit
+//!   status); every verdict is the engine's ([`lvs`]).
 //! - **Checks.** [`Output::RunCheck`] asks the driver to run a `vrrp_script` once, whatever
 //!   the number of instances tracking it; the driver answers with [`Input::CheckResult`]
 //!   echoing the sequence number (stale answers are ignored), and each instance applies its
@@ -66,6 +76,9 @@
 //!   (a deadline heap), demultiplexing and reconfiguration; the state machine of one
 //!   virtual router, tracking ([`tracking`]), gratuitous ARP scheduling, discard
 //!   [`counters`], RFC [`timing`] formulas, the read-only [`snapshot`].
+//! - [`lvs`]: the check engine for keepalived's `virtual_server`s: checkers with keepalived
+//!   2.2.7's rules, the IPVS table they decide ([`lvs::IpvsChange`]), probes
+//!   ([`lvs::Probe`]).
 //! - [`trace`]: the JSONL trace schema (`docs/trace.md`) as one serde type, shared by the
 //!   daemon and the simulator.
 

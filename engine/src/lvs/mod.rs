@@ -11,7 +11,13 @@
 //! - [`ipvs`]: the table's types ([`IpvsService`], [`IpvsDest`], [`IpvsChange`],
 //!   [`IpvsTable`]);
 //! - [`probe`]: what a driver is asked to try and what it reports ([`Probe`],
-//!   [`ProbeResult`]).
+//!   [`ProbeResult`]);
+//! - `plan`: the configuration resolved (keepalived's inheritance and defaults);
+//! - `pool`: one virtual server at run time (alive real servers, weights, quorum, sorry
+//!   server) and the IPVS commands, as keepalived's `ipwrapper.c` issues them;
+//! - `checker`: one checker's schedule and verdicts (TCP, HTTP/SSL, MISC);
+//! - this file: `Lvs`, every virtual server and checker of a host, start-up, results,
+//!   reload and shutdown.
 
 pub mod ipvs;
 pub mod probe;
@@ -110,7 +116,7 @@ impl Lvs {
 
     /// keepalived's reload of the checker process (`clear_diff_services`,
     /// `migrate_checkers`, `init_services`, `register_checkers_thread`): virtual servers
-    /// matched by service; see [`VsState::take_over`] for what carries over. Every checker
+    /// matched by service; see `VsState::take_over` for what carries over. Every checker
     /// starts again after the bootstrap delay.
     pub fn reconfigure(
         &mut self,
