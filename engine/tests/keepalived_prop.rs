@@ -511,6 +511,7 @@ fn config() -> impl Strategy<Value = Config> {
                     instances,
                     sync_groups,
                     virtual_servers,
+                    virtual_server_groups: Vec::new(),
                 },
             )
     })

@@ -1084,3 +1084,116 @@ fn a_probe_that_could_not_run_reschedules_without_a_verdict() {
     assert!(b.events().is_empty());
     b.probe_at(at(6000));
 }
+
+fn group_conf(entries: &str) -> String {
+    format!(
+        "virtual_server_group web {{
+{entries}
+}}
+virtual_server group web {{
+  delay_loop 5
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+  real_server 10.0.1.1 80 {{
+    TCP_CHECK {{
+      warmup 0
+      retry 0
+    }}
+  }}
+  real_server 10.0.1.2 8080 {{
+    lvs_method NAT
+  }}
+}}
+"
+    )
+}
+
+#[test]
+fn a_group_programs_every_address_and_fwmark_with_the_same_servers() {
+    let mut b = Bench::new(&group_conf(
+        "  10.0.0.10-11 80\n  10.0.0.20 443\n  fwmark 7",
+    ));
+    assert_eq!(
+        b.table.to_ipvsadm_lines(),
+        s(&[
+            "TCP 10.0.0.10:80 rr",
+            "  -> 10.0.1.1:80 Route 1",
+            "  -> 10.0.1.2:8080 Masq 1",
+            "TCP 10.0.0.11:80 rr",
+            "  -> 10.0.1.1:80 Route 1",
+            "  -> 10.0.1.2:8080 Masq 1",
+            "TCP 10.0.0.20:443 rr",
+            "  -> 10.0.1.1:443 Route 1",
+            "  -> 10.0.1.2:8080 Masq 1",
+            "FWM 7 rr",
+            "  -> 10.0.1.1:0 Route 1",
+            "  -> 10.0.1.2:8080 Masq 1",
+        ]),
+        "DR takes each service's port (0 for the fwmark), NAT keeps its own"
+    );
+    b.events();
+    // One checker for the real server, whatever the number of services: down everywhere.
+    b.probe(at(1000), MS, ProbeResult::Refused);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "remove 10.0.1.1:80",
+            "remove 10.0.1.1:80",
+            "remove 10.0.1.1:443",
+            "remove 10.0.1.1:0",
+            "rs 10.0.1.1:80 down",
+        ])
+    );
+    // A reload that drops an entry and adds one: the old service goes, the new one comes
+    // with the servers in the table.
+    let s2 = b.reload(
+        at(2000),
+        &group_conf("  10.0.0.10-11 80\n  fwmark 7\n  10.0.0.30 80"),
+    );
+    assert_eq!(s2.virtual_servers.kept.len(), 1);
+    assert_eq!(
+        b.events(),
+        s(&[
+            "remove service TCP 10.0.0.20:443",
+            "add service TCP 10.0.0.30:80",
+            "add 10.0.1.2:8080 w1",
+        ])
+    );
+    b.engine.handle(at(3000), Input::Shutdown);
+    b.drain();
+    assert!(b.table.services.is_empty(), "{:?}", b.table);
+}
+
+#[test]
+fn group_entries_are_checked() {
+    let bad = |entries: &str| -> Vec<String> {
+        match parse_str("g.conf", &group_conf(entries), &Options::default()) {
+            Ok(_) => Vec::new(),
+            Err(f) => f.0.iter().map(|x| x.to_string()).collect(),
+        }
+    };
+    assert_eq!(
+        bad("  10.0.0.9-3 80"),
+        ["g.conf:2:3: error: virtual_server_group entry `10.0.0.9-3`: range end is not greater than its start"]
+    );
+    assert_eq!(
+        bad("  10.0.0.1/24 80"),
+        ["g.conf:2:3: error: virtual_server_group entry `10.0.0.1/24`: address mask bits not empty"]
+    );
+    assert_eq!(
+        bad("  10.0.0.0/8 80"),
+        ["g.conf:2:3: error: virtual_server_group entry `10.0.0.0/8` spans 16777216 addresses: more than the 65536 services vrrpd-real programs for one entry"]
+    );
+    assert!(bad("  10.0.0.0/30 80\n  fwmark 3 inet6").is_empty());
+    let unknown = parse_str(
+        "g.conf",
+        "virtual_server group nope {\n  protocol TCP\n  real_server 10.0.1.1 80 {\n  }\n}\n",
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        unknown.0[0].to_string(),
+        "g.conf:1:22: error: no virtual_server_group `nope` in the file"
+    );
+}

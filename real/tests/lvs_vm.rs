@@ -2,7 +2,8 @@
 //! `vrrp_lab::vm`), from the same keepalived.conf, one after the other in one guest:
 //!
 //! - the IPVS table each programs at start (NAT and DR; rr, wrr, wlc, sh; with and without
-//!   persistence and a netmask), and the table each leaves when stopped (SIGTERM);
+//!   persistence and a netmask; a `virtual_server_group` of an address range and a fwmark),
+//!   and the table each leaves when stopped (SIGTERM);
 //! - a real server that stops listening leaves the table, and comes back, within the time the
 //!   checker settings allow; keepalived's own times are measured in the same run and ours
 //!   must not be slower than its by more than one `delay_loop`;
@@ -104,6 +105,19 @@ virtual_server 10.0.0.102 80 {
     real_server 10.0.1.13 80 {
     }
 }
+virtual_server_group grp {
+    10.0.0.110-111 80
+    fwmark 9
+}
+virtual_server group grp {
+    delay_loop 30
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server 10.0.1.13 80 {
+        weight 2
+    }
+}
 virtual_server 10.0.0.103 80 {
     delay_loop 30
     lb_algo wlc
@@ -165,7 +179,7 @@ timed() {
     since "$t0"
 }
 is_w() { [ "$(weight "$1" "$2")" = "$3" ]; } # SERVICE DEST WEIGHT ("" = absent)
-all_in() { [ "$(dests)" -ge 9 ] && is_w 10.0.0.100:80 10.0.1.20:80 "" && is_w 10.0.0.100:8080 10.0.1.11:80 5; }
+all_in() { [ "$(dests)" -ge 12 ] && is_w 10.0.0.100:80 10.0.1.20:80 "" && is_w 10.0.0.100:8080 10.0.1.11:80 5; }
 export -f table weight dests is_w all_in
 
 run_daemon() { # NAME CMD...
@@ -176,7 +190,7 @@ run_daemon() { # NAME CMD...
     echo "@@ DAEMON $name"
     ip netns exec dir "$@" >/tmp/$name.log 2>&1 &
     local pid=$!
-    # Every server of the file is in (9 destinations), then every checker has run at least
+    # Every server of the file is in (12 destinations), then every checker has run at least
     # once (1 s bootstrap + up to delay_loop of warmup).
     vm_wait 20 all_in || { table; cat /tmp/$name.log; exit 1; }
     sleep 3
@@ -326,6 +340,9 @@ fn vrrpd_real_programs_ipvs_as_keepalived_does() {
         "  -> 10.0.1.12:443 Route 4",
         "TCP 10.0.0.102:80 sh",
         "UDP 10.0.0.103:80 wlc persistent 600",
+        "TCP 10.0.0.111:80 rr",
+        "FWM 9 rr",
+        "  -> 10.0.1.13:0 Route 2",
     ] {
         assert!(
             start.contains(&line.to_string()),

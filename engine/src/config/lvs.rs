@@ -22,6 +22,41 @@ pub const DEFAULT_SCHEDULER: &str = "wlc";
 /// (`IPVS_SVC_PERSISTENT_TIMEOUT`, 360 s).
 pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
 
+/// A `virtual_server_group NAME { ... }` block: the services a `virtual_server group NAME`
+/// programs, all with the same real servers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServerGroupConfig {
+    /// Its name.
+    pub name: String,
+    /// Its entries, verbatim (each line's words), for dumping.
+    pub lines: Vec<Vec<String>>,
+    /// Its entries, read.
+    pub entries: Vec<GroupEntry>,
+}
+
+/// One entry of a `virtual_server_group`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum GroupEntry {
+    /// `ADDR PORT`, `ADDR-LAST PORT` (the last byte or 16 bits range), `ADDR-ADDR PORT` or
+    /// `ADDR/MASK PORT`: every address from `first` to `last`, on `port`.
+    Range {
+        /// First address.
+        first: IpAddr,
+        /// Last address (the same as `first` for one address).
+        last: IpAddr,
+        /// Port (0: every port, persistent services only).
+        port: u16,
+    },
+    /// `fwmark N [inet|inet6]`.
+    Fwmark {
+        /// The mark.
+        mark: u32,
+        /// Its family, if given.
+        family: Option<crate::types::Family>,
+    },
+}
+
 /// A `virtual_server` (LVS) block.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct VirtualServerConfig {
@@ -31,8 +66,12 @@ pub struct VirtualServerConfig {
     pub options: OptionLines,
     /// `real_server` blocks.
     pub real_servers: Vec<RealServerConfig>,
-    /// The IPVS service it programs; `None` for a `group` (not acted on) or a bad target.
+    /// The IPVS service it programs; `None` for a `group` or a bad target.
     pub service: Option<ServiceKey>,
+    /// `virtual_server group NAME`: the group whose services it programs.
+    pub group: Option<String>,
+    /// `protocol` (default UDP, as keepalived's; ignored for fwmark services).
+    pub protocol: Option<crate::lvs::Protocol>,
     /// `lb_algo` / `lvs_sched` (default `wlc`).
     pub scheduler: Option<String>,
     /// `lb_kind` / `lvs_method` (default NAT).

@@ -29,6 +29,9 @@ pub struct Config {
     pub sync_groups: Vec<SyncGroupConfig>,
     /// `virtual_server` blocks, in file order: the check engine's input ([`crate::lvs`]).
     pub virtual_servers: Vec<VirtualServerConfig>,
+    /// `virtual_server_group` blocks, in file order.
+    #[serde(default)]
+    pub virtual_server_groups: Vec<VirtualServerGroupConfig>,
 }
 
 /// `global_defs`.

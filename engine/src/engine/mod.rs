@@ -100,7 +100,12 @@ impl Engine {
             now,
             stopped: false,
             unmatched: DiscardCounters::default(),
-            lvs: Lvs::new(&config.virtual_servers, now, seed),
+            lvs: Lvs::new(
+                &config.virtual_servers,
+                &config.virtual_server_groups,
+                now,
+                seed,
+            ),
             ipvs: IpvsTable::default(),
         };
         for cfg in config.instances {

@@ -155,9 +155,12 @@ impl Engine {
 
         // The checker process's reload: virtual servers matched by service, state kept;
         // every checker starts again.
-        summary.virtual_servers = self
-            .lvs
-            .reconfigure(&config.virtual_servers, now, &mut self.out);
+        summary.virtual_servers = self.lvs.reconfigure(
+            &config.virtual_servers,
+            &config.virtual_server_groups,
+            now,
+            &mut self.out,
+        );
         for c in 0..self.lvs.checkers.len() {
             self.rearm_checker(c);
         }

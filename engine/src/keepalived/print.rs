@@ -54,6 +54,14 @@ pub fn print(config: &Config) -> String {
         notify(&mut w, &g.notify);
         w.close();
     }
+    for g in &config.virtual_server_groups {
+        w.open(&["virtual_server_group", &g.name]);
+        for line in &g.lines {
+            let words: Vec<&str> = line.iter().map(String::as_str).collect();
+            w.line(&words);
+        }
+        w.close();
+    }
     for vs in &config.virtual_servers {
         let mut head = vec!["virtual_server"];
         head.extend(vs.target.iter().map(String::as_str));

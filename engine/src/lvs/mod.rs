@@ -29,7 +29,7 @@ mod checker;
 mod plan;
 mod pool;
 
-use crate::config::VirtualServerConfig;
+use crate::config::{VirtualServerConfig, VirtualServerGroupConfig};
 use crate::io::Output;
 use crate::time::Instant;
 use checker::Checker;
@@ -77,14 +77,19 @@ pub struct LvsReload {
 impl Lvs {
     /// The check engine for `config` at `now`: checkers first probe after 1 s plus a random
     /// part of their `warmup` drawn from `seed`.
-    pub fn new(config: &[VirtualServerConfig], now: Instant, seed: u64) -> Lvs {
+    pub fn new(
+        config: &[VirtualServerConfig],
+        groups: &[VirtualServerGroupConfig],
+        now: Instant,
+        seed: u64,
+    ) -> Lvs {
         let mut lvs = Lvs {
             servers: Vec::new(),
             checkers: Vec::new(),
             rng: SplitMix(seed),
             last_seq: 0,
         };
-        lvs.servers = plan::plan(config)
+        lvs.servers = plan::plan(config, groups)
             .into_iter()
             .map(|p| VsState::new(p, false))
             .collect();
@@ -121,13 +126,14 @@ impl Lvs {
     pub fn reconfigure(
         &mut self,
         config: &[VirtualServerConfig],
+        groups: &[VirtualServerGroupConfig],
         now: Instant,
         out: &mut VecDeque<Output>,
     ) -> LvsReload {
         let mut summary = LvsReload::default();
         let mut old_servers = core::mem::take(&mut self.servers);
         let old_checkers = core::mem::take(&mut self.checkers);
-        self.servers = plan::plan(config)
+        self.servers = plan::plan(config, groups)
             .into_iter()
             .map(|p| VsState::new(p, true))
             .collect();
@@ -139,7 +145,7 @@ impl Lvs {
             .map(|v| vec![None; v.real_servers.len()])
             .collect();
         for (ov, old) in old_servers.iter_mut().enumerate() {
-            match self.servers.iter().position(|n| n.key() == old.key()) {
+            match self.servers.iter().position(|n| n.identity == old.identity) {
                 None => {
                     summary.removed.push(old.key());
                     old.clear(false, out);

@@ -5,18 +5,32 @@
 
 use super::ipvs::{IpvsDest, IpvsService, ServiceKey, SVC_F_PERSISTENT};
 use super::probe::{Connect, HttpVersion};
-use super::Forwarding;
+use super::{Forwarding, Protocol};
 use crate::config::{
-    CheckKind, CheckerConfig, RealServerConfig, UrlConfig, VirtualServerConfig,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP, DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER,
+    CheckKind, CheckerConfig, GroupEntry, RealServerConfig, UrlConfig, VirtualServerConfig,
+    VirtualServerGroupConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP,
+    DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER,
 };
+use crate::types::Family;
+use core::net::IpAddr;
 use core::net::SocketAddr;
 use core::time::Duration;
+
+/// What makes a virtual server the same one across a reload (keepalived's `vs_iseq`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum VsIdentity {
+    /// An address or fwmark service.
+    Service(ServiceKey),
+    /// `virtual_server group NAME`.
+    Group(String),
+}
 
 /// A virtual server ready to run.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct VsPlan {
-    pub service: IpvsService,
+    pub identity: VsIdentity,
+    /// Its IPVS services: one, or one per address and fwmark of its group.
+    pub services: Vec<IpvsService>,
     pub quorum: u32,
     pub hysteresis: u32,
     pub omega: bool,
@@ -76,54 +90,114 @@ pub(crate) enum CheckerKind {
     },
 }
 
-/// The plans of every virtual server keepalived would run (one without a service, without
-/// real servers, or a `group`, is left out as keepalived leaves it out).
-pub(crate) fn plan(servers: &[VirtualServerConfig]) -> Vec<VsPlan> {
-    servers.iter().filter_map(plan_vs).collect()
+/// The plans of every virtual server keepalived would run (one without a service or a
+/// group, or without real servers, is left out as keepalived leaves it out).
+pub(crate) fn plan(
+    servers: &[VirtualServerConfig],
+    groups: &[VirtualServerGroupConfig],
+) -> Vec<VsPlan> {
+    servers.iter().filter_map(|v| plan_vs(v, groups)).collect()
 }
 
-fn plan_vs(vs: &VirtualServerConfig) -> Option<VsPlan> {
-    let key = vs.service?;
+/// The service keys of a group, in keepalived's order (`ipvs_group_cmd`): every address of
+/// every range (on its port, with the virtual server's protocol), then every fwmark.
+fn group_keys(vs: &VirtualServerConfig, group: &VirtualServerGroupConfig) -> Vec<ServiceKey> {
+    let protocol = vs.protocol.unwrap_or(Protocol::Udp);
+    let rs_family = vs
+        .real_servers
+        .iter()
+        .find_map(|r| r.addr.map(|a| Family::of(&a.ip())));
+    let mut keys = Vec::new();
+    for e in &group.entries {
+        if let GroupEntry::Range { first, last, port } = *e {
+            let addrs: Vec<IpAddr> = match (first, last) {
+                (IpAddr::V4(a), IpAddr::V4(b)) => (u32::from(a)..=u32::from(b))
+                    .map(|v| IpAddr::from(v.to_be_bytes()))
+                    .collect(),
+                (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a)..=u128::from(b))
+                    .map(|v| IpAddr::from(v.to_be_bytes()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            keys.extend(addrs.into_iter().map(|ip| ServiceKey::Addr {
+                protocol,
+                addr: SocketAddr::new(ip, port),
+            }));
+        }
+    }
+    for e in &group.entries {
+        if let GroupEntry::Fwmark { mark, family } = *e {
+            let family = family.or(vs.family).or(rs_family).unwrap_or(Family::Ipv4);
+            keys.push(ServiceKey::Fwmark { family, mark });
+        }
+    }
+    keys
+}
+
+fn plan_vs(vs: &VirtualServerConfig, groups: &[VirtualServerGroupConfig]) -> Option<VsPlan> {
+    let (identity, keys) = match (&vs.group, vs.service) {
+        (Some(g), _) => {
+            let group = groups.iter().find(|x| &x.name == g)?;
+            (VsIdentity::Group(g.clone()), group_keys(vs, group))
+        }
+        (None, Some(key)) => (VsIdentity::Service(key), vec![key]),
+        (None, None) => return None,
+    };
+    let key = *keys.first()?;
     let forwarding = vs.forwarding.unwrap_or(Forwarding::Nat);
-    let vport = match key {
-        ServiceKey::Addr { addr, .. } => Some(addr.port()),
-        ServiceKey::Fwmark { .. } => None,
+    let vport = match (&identity, key) {
+        (VsIdentity::Service(_), ServiceKey::Addr { addr, .. }) => Some(addr.port()),
+        _ => None,
     };
     let mut timeout = vs.persistence_timeout.unwrap_or(0);
-    if vport == Some(0) && timeout == 0 {
+    let zero_port = keys
+        .iter()
+        .any(|k| matches!(k, ServiceKey::Addr { addr, .. } if addr.port() == 0));
+    if zero_port && timeout == 0 {
         // "zero port only valid for persistent services - setting"
         timeout = DEFAULT_PERSISTENCE_TIMEOUT;
     }
-    let full_mask = match key {
-        ServiceKey::Addr { addr, .. } if addr.is_ipv6() => 128,
-        ServiceKey::Fwmark {
-            family: crate::types::Family::Ipv6,
-            ..
-        } => 128,
-        _ => u32::MAX,
-    };
-    let mut flags = vs.flags;
-    let mut netmask = full_mask;
-    let mut pe_name = None;
-    if timeout > 0 {
-        flags |= SVC_F_PERSISTENT;
-        netmask = vs.persistence_granularity.unwrap_or(full_mask);
-        pe_name = vs.persistence_engine.clone();
-    }
-    let service = IpvsService {
-        key,
-        scheduler: vs
-            .scheduler
-            .clone()
-            .unwrap_or_else(|| DEFAULT_SCHEDULER.to_string()),
-        flags,
-        timeout,
-        netmask,
-        pe_name,
-    };
+    let scheduler = vs
+        .scheduler
+        .clone()
+        .unwrap_or_else(|| DEFAULT_SCHEDULER.to_string());
+    let services = keys
+        .iter()
+        .map(|&key| {
+            let full_mask = match key {
+                ServiceKey::Addr { addr, .. } if addr.is_ipv6() => 128,
+                ServiceKey::Fwmark {
+                    family: Family::Ipv6,
+                    ..
+                } => 128,
+                _ => u32::MAX,
+            };
+            let mut flags = vs.flags;
+            let mut netmask = full_mask;
+            let mut pe_name = None;
+            if timeout > 0 {
+                flags |= SVC_F_PERSISTENT;
+                netmask = vs.persistence_granularity.unwrap_or(full_mask);
+                pe_name = vs.persistence_engine.clone();
+            }
+            IpvsService {
+                key,
+                scheduler: scheduler.clone(),
+                flags,
+                timeout,
+                netmask,
+                pe_name,
+            }
+        })
+        .collect();
     let port_for = |addr: SocketAddr, fwd: Forwarding| -> SocketAddr {
         // NAT keeps its port (0: the virtual server's); DR/TUN use the virtual port, or 0 for
-        // a fwmark service (validate_check_config's "ports don't match - resetting").
+        // a fwmark service (validate_check_config's "ports don't match - resetting"); in a
+        // group, each service's own port (see `pool`).
+        if matches!(identity, VsIdentity::Group(_)) {
+            // keepalived leaves a group's real servers as written (ports per service).
+            return addr;
+        }
         let port = match (fwd, vport) {
             (Forwarding::Nat, Some(vp)) if addr.port() == 0 => vp,
             (Forwarding::Nat, _) => addr.port(),
@@ -168,7 +242,8 @@ fn plan_vs(vs: &VirtualServerConfig) -> Option<VsPlan> {
         }
     });
     Some(VsPlan {
-        service,
+        identity,
+        services,
         quorum,
         hysteresis,
         omega: vs.omega,

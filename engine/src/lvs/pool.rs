@@ -6,7 +6,7 @@
 //! so the engine issues the same changes in the same order.
 
 use super::ipvs::{IpvsChange, IpvsDest, IpvsService, ServiceKey};
-use super::plan::{RsPlan, VsPlan};
+use super::plan::{RsPlan, VsIdentity, VsPlan};
 use crate::io::Output;
 use std::collections::VecDeque;
 
@@ -76,7 +76,12 @@ enum Cmd {
 /// A virtual server at run time.
 #[derive(Clone, Debug)]
 pub(crate) struct VsState {
-    pub service: IpvsService,
+    pub identity: VsIdentity,
+    /// Its services (more than one for a group), all with the same destinations.
+    pub services: Vec<IpvsService>,
+    /// Services of a kept group that a reload added: programmed with the kept real servers
+    /// by `init` (keepalived's `sync_service_vsg`).
+    pending: Vec<ServiceKey>,
     pub quorum: u32,
     pub hysteresis: u32,
     pub omega: bool,
@@ -110,7 +115,9 @@ impl VsState {
             }
         }
         VsState {
-            service: plan.service,
+            identity: plan.identity,
+            services: plan.services,
+            pending: Vec::new(),
             quorum: plan.quorum,
             hysteresis: plan.hysteresis,
             omega: plan.omega,
@@ -123,9 +130,9 @@ impl VsState {
         }
     }
 
-    /// The service's key.
+    /// The (first) service's key: what logs and notifications name.
     pub fn key(&self) -> ServiceKey {
-        self.service.key
+        self.services[0].key
     }
 
     fn server(&mut self, t: Target) -> &mut RsState {
@@ -141,38 +148,53 @@ impl VsState {
 
     /// keepalived's `ipvs_cmd` for a destination: `inhibit_on_failure` turns a removal into
     /// weight 0 and a re-addition into an edit; `force` removes even an inhibited server
-    /// (shutdown).
+    /// (shutdown). For a group, the command goes to every service (`ipvs_group_cmd`).
     fn ipvs_cmd(&mut self, cmd: Cmd, t: Target, force: bool, out: &mut VecDeque<Output>) {
-        let key = self.key();
+        let keys: Vec<ServiceKey> = self.services.iter().map(|s| s.key).collect();
         let rs = self.server(t);
         let inhibit = rs.plan.inhibit && !force;
-        let mut dest = IpvsDest {
-            weight: real_weight(rs.effective),
-            ..rs.plan.dest.clone()
-        };
+        let mut weight = real_weight(rs.effective);
         let mut cmd = cmd;
         if cmd == Cmd::Del && inhibit {
-            dest.weight = 0;
+            weight = 0;
             cmd = Cmd::Edit;
         } else if cmd == Cmd::Add && inhibit && rs.set {
             cmd = Cmd::Edit;
         } else if cmd == Cmd::Add && !rs.set {
             rs.set = true;
             if inhibit && rs.num_failed > 0 {
-                dest.weight = 0;
+                weight = 0;
             }
         } else if cmd == Cmd::Del && rs.set {
             rs.set = false;
         }
-        let change = match cmd {
-            Cmd::Add => IpvsChange::AddDest { service: key, dest },
-            Cmd::Edit => IpvsChange::EditDest { service: key, dest },
-            Cmd::Del => IpvsChange::RemoveDest {
-                service: key,
-                addr: dest.addr,
-            },
-        };
-        out.push_back(Output::Ipvs(change));
+        for key in keys {
+            out.push_back(Output::Ipvs(dest_change(cmd, key, &rs.plan.dest, weight)));
+        }
+    }
+
+    /// Programs the services a reload added to a kept group with the real servers in the
+    /// table (keepalived's `ipvs_group_sync_entry`).
+    fn sync_pending(&mut self, out: &mut VecDeque<Output>) {
+        for key in core::mem::take(&mut self.pending) {
+            if let Some(svc) = self.services.iter().find(|s| s.key == key) {
+                out.push_back(Output::Ipvs(IpvsChange::AddService(svc.clone())));
+            }
+            let sorry = self.sorry.iter().filter(|s| s.set);
+            for rs in self.real_servers.iter().filter(|r| r.set).chain(sorry) {
+                let weight = if rs.alive || !rs.plan.inhibit {
+                    real_weight(rs.effective)
+                } else {
+                    0
+                };
+                out.push_back(Output::Ipvs(dest_change(
+                    Cmd::Add,
+                    key,
+                    &rs.plan.dest,
+                    weight,
+                )));
+            }
+        }
     }
 
     fn notify_rs(&self, t: Target, out: &mut VecDeque<Output>) {
@@ -228,7 +250,9 @@ impl VsState {
             self.set_quorum_state();
         }
         if !self.added {
-            out.push_back(Output::Ipvs(IpvsChange::AddService(self.service.clone())));
+            for svc in &self.services {
+                out.push_back(Output::Ipvs(IpvsChange::AddService(svc.clone())));
+            }
             self.added = true;
         }
         for i in 0..self.real_servers.len() {
@@ -245,6 +269,7 @@ impl VsState {
                 }
             }
         }
+        self.sync_pending(out);
         self.update_quorum(true, out);
         if let Some(ss) = &self.sorry {
             if ss.plan.inhibit && !ss.set {
@@ -374,7 +399,9 @@ impl VsState {
             self.clear_rs(i, stopping, out);
         }
         self.update_vs_notifies(stopping, out);
-        out.push_back(Output::Ipvs(IpvsChange::RemoveService(self.key())));
+        for svc in &self.services {
+            out.push_back(Output::Ipvs(IpvsChange::RemoveService(svc.key)));
+        }
         self.added = false;
     }
 
@@ -420,8 +447,28 @@ impl VsState {
     ) -> Vec<Option<usize>> {
         self.added = old.added;
         self.quorum_up = old.quorum_up;
-        if service_settings_differ(&old.service, &self.service) {
-            out.push_back(Output::Ipvs(IpvsChange::EditService(self.service.clone())));
+        // clear_diff_vsg: services of the group no longer listed go; new ones come in init.
+        for svc in &old.services {
+            if !self.services.iter().any(|s| s.key == svc.key) {
+                out.push_back(Output::Ipvs(IpvsChange::RemoveService(svc.key)));
+            }
+        }
+        self.pending = self
+            .services
+            .iter()
+            .filter(|s| !old.services.iter().any(|o| o.key == s.key))
+            .map(|s| s.key)
+            .collect();
+        old.services
+            .retain(|o| self.services.iter().any(|s| s.key == o.key));
+        if service_settings_differ(&old.services[0], &self.services[0]) {
+            for svc in self
+                .services
+                .iter()
+                .filter(|s| !self.pending.contains(&s.key))
+            {
+                out.push_back(Output::Ipvs(IpvsChange::EditService(svc.clone())));
+            }
         }
         let mut continues = vec![None; self.real_servers.len()];
         for oi in 0..old.real_servers.len() {
@@ -483,5 +530,28 @@ impl VsState {
             let cmd = if rs.plan.inhibit { Cmd::Add } else { Cmd::Del };
             self.ipvs_cmd(cmd, Target::Real(i), false, out);
         }
+    }
+}
+
+/// One destination command for one service: a non-NAT destination takes the service's port
+/// (0 for a fwmark service), a NAT one keeps its own.
+fn dest_change(cmd: Cmd, key: ServiceKey, dest: &IpvsDest, weight: u32) -> IpvsChange {
+    let mut dest = IpvsDest {
+        weight,
+        ..dest.clone()
+    };
+    if dest.forwarding != super::Forwarding::Nat {
+        dest.addr.set_port(match key {
+            ServiceKey::Addr { addr, .. } => addr.port(),
+            ServiceKey::Fwmark { .. } => 0,
+        });
+    }
+    match cmd {
+        Cmd::Add => IpvsChange::AddDest { service: key, dest },
+        Cmd::Edit => IpvsChange::EditDest { service: key, dest },
+        Cmd::Del => IpvsChange::RemoveDest {
+            service: key,
+            addr: dest.addr,
+        },
     }
 }

@@ -455,8 +455,222 @@ pub(crate) fn map_virtual_server(node: &Node, d: &mut Diags) -> VirtualServerCon
             }
         }
     }
+    vs.protocol = protocol;
+    if node.args.first().is_some_and(|w| w.text == "group") {
+        match node.args.get(1) {
+            Some(w) => vs.group = Some(w.text.clone()),
+            None => d.error(
+                node.key.span,
+                "`virtual_server group` expects the name of a virtual_server_group",
+            ),
+        }
+    }
     vs.service = service_key(node, &vs, protocol, d);
     vs
+}
+
+/// Maps a `virtual_server_group NAME { ... }` block: one entry a line (keepalived's
+/// `alloc_vsg_entry`).
+pub(crate) fn map_virtual_server_group(
+    node: &Node,
+    d: &mut Diags,
+) -> Option<crate::config::VirtualServerGroupConfig> {
+    let Some(name) = node.args.first() else {
+        d.error(node.key.span, "`virtual_server_group` expects a name");
+        return None;
+    };
+    let mut g = crate::config::VirtualServerGroupConfig {
+        name: name.text.clone(),
+        ..Default::default()
+    };
+    for item in node.items() {
+        if item.key.text.is_empty() {
+            continue;
+        }
+        let mut words = vec![item.key.text.clone()];
+        words.extend(item.args.iter().map(|w| w.text.clone()));
+        g.lines.push(words);
+        if let Some(e) = group_entry(item, d) {
+            g.entries.push(e);
+        }
+    }
+    Some(g)
+}
+
+fn group_entry(item: &Node, d: &mut Diags) -> Option<crate::config::GroupEntry> {
+    use crate::config::GroupEntry;
+    let first = &item.key;
+    if first.text == "fwmark" {
+        let w = item.args.first().or_else(|| {
+            d.error(first.span, "`fwmark` expects a mark");
+            None
+        })?;
+        let mark = super::values::int_word(d, "fwmark", w, 0, u32::MAX as i64)? as u32;
+        let family = match item.args.get(1).map(|w| (w.text.as_str(), w)) {
+            None => None,
+            Some(("inet", _)) => Some(Family::Ipv4),
+            Some(("inet6", _)) => Some(Family::Ipv6),
+            Some((other, w)) => {
+                d.error(
+                    w.span,
+                    format!("fwmark family must be inet or inet6, got `{other}`"),
+                );
+                return None;
+            }
+        };
+        return Some(GroupEntry::Fwmark { mark, family });
+    }
+    let port = match item.args.first() {
+        Some(w) => super::values::int_word(d, "virtual_server_group", w, 0, 65_535)? as u16,
+        None => 0,
+    };
+    let text = first.text.as_str();
+    let first_span = first.span;
+    let bad = |d: &mut Diags, why: &str| {
+        d.error(
+            first.span,
+            format!("virtual_server_group entry `{text}`: {why}"),
+        );
+        None
+    };
+    let entry = range_entry(text, port, &bad, d)?;
+    if let GroupEntry::Range { first, last, .. } = &entry {
+        let count = match (first, last) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => u128::from(u32::from(*y) - u32::from(*x)),
+            (IpAddr::V6(x), IpAddr::V6(y)) => u128::from(*y) - u128::from(*x),
+            _ => 0,
+        };
+        if count >= MAX_GROUP_RANGE {
+            d.error(
+                first_span,
+                format!(
+                    "virtual_server_group entry `{text}` spans {} addresses: more than the \
+                     {MAX_GROUP_RANGE} services vrrpd-real programs for one entry",
+                    count + 1
+                ),
+            );
+            return None;
+        }
+    }
+    Some(entry)
+}
+
+/// The most addresses one group entry may span (each is one IPVS service).
+const MAX_GROUP_RANGE: u128 = 65_536;
+
+/// An address entry: `ADDR`, `ADDR/MASK`, `ADDR-LAST` or `ADDR-ADDR`.
+fn range_entry(
+    text: &str,
+    port: u16,
+    bad: &dyn Fn(&mut Diags, &str) -> Option<crate::config::GroupEntry>,
+    d: &mut Diags,
+) -> Option<crate::config::GroupEntry> {
+    use crate::config::GroupEntry;
+    if let Some((addr, mask)) = text.split_once('/') {
+        let Ok(ip) = addr.parse::<IpAddr>() else {
+            return bad(d, "not an address");
+        };
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        let Ok(m) = mask.parse::<u32>() else {
+            return bad(d, "not a netmask");
+        };
+        if m == 0 || m > bits {
+            return bad(d, "invalid netmask");
+        }
+        let host_bits = bits - m;
+        let (first_ip, last_ip) = match ip {
+            IpAddr::V4(a) => {
+                let v = u32::from(a);
+                let hm = if host_bits == 32 {
+                    u32::MAX
+                } else {
+                    (1u32 << host_bits) - 1
+                };
+                if v & hm != 0 {
+                    return bad(d, "address mask bits not empty");
+                }
+                (ip, IpAddr::from((v | hm).to_be_bytes()))
+            }
+            IpAddr::V6(a) => {
+                let v = u128::from(a);
+                let hm = if host_bits == 128 {
+                    u128::MAX
+                } else {
+                    (1u128 << host_bits) - 1
+                };
+                if v & hm != 0 {
+                    return bad(d, "address mask bits not empty");
+                }
+                (ip, IpAddr::from((v | hm).to_be_bytes()))
+            }
+        };
+        return Some(GroupEntry::Range {
+            first: first_ip,
+            last: last_ip,
+            port,
+        });
+    }
+    if let Some((a, end)) = text.split_once('-') {
+        let Ok(ip) = a.parse::<IpAddr>() else {
+            return bad(d, "not an address");
+        };
+        let last = if let Ok(e) = end.parse::<IpAddr>() {
+            e
+        } else {
+            // The last byte (IPv4) or the last 16 bits (IPv6, hexadecimal).
+            match ip {
+                IpAddr::V4(v) => {
+                    let Ok(b) = end.parse::<u8>() else {
+                        return bad(d, "invalid range end");
+                    };
+                    let o = v.octets();
+                    IpAddr::from([o[0], o[1], o[2], b])
+                }
+                IpAddr::V6(v) => {
+                    let Ok(b) = u16::from_str_radix(end, 16) else {
+                        return bad(d, "invalid range end");
+                    };
+                    let mut s = v.segments();
+                    s[7] = b;
+                    IpAddr::from(s)
+                }
+            }
+        };
+        let ordered = match (ip, last) {
+            (IpAddr::V4(x), IpAddr::V4(y)) => u32::from(x) < u32::from(y),
+            (IpAddr::V6(x), IpAddr::V6(y)) => u128::from(x) < u128::from(y),
+            _ => return bad(d, "range address families do not match"),
+        };
+        if !ordered {
+            return bad(d, "range end is not greater than its start");
+        }
+        return Some(GroupEntry::Range {
+            first: ip,
+            last,
+            port,
+        });
+    }
+    let Ok(ip) = text.parse::<IpAddr>() else {
+        return bad(d, "not an address, a range or `fwmark`");
+    };
+    Some(GroupEntry::Range {
+        first: ip,
+        last: ip,
+        port,
+    })
+}
+
+/// Every `virtual_server group NAME` names a group of the file.
+pub(crate) fn check_groups(nodes: &[Node], cfg: &crate::config::Config, d: &mut Diags) {
+    let vs_nodes = nodes.iter().filter(|n| n.key.text == "virtual_server");
+    for (node, vs) in vs_nodes.zip(&cfg.virtual_servers) {
+        if let Some(g) = &vs.group {
+            if !cfg.virtual_server_groups.iter().any(|x| &x.name == g) {
+                let span = node.args.get(1).map_or(node.key.span, |w| w.span);
+                d.error(span, format!("no virtual_server_group `{g}` in the file"));
+            }
+        }
+    }
 }
 
 /// The IPVS service of a virtual server, as keepalived derives it (`alloc_vs`,
@@ -469,14 +683,7 @@ fn service_key(
 ) -> Option<ServiceKey> {
     let first = node.args.first()?;
     match first.text.as_str() {
-        "group" => {
-            d.warn(
-                first.span,
-                "`virtual_server group` (virtual_server_group) is parsed but not acted on by \
-                 vrrpd-real yet",
-            );
-            None
-        }
+        "group" => None,
         "fwmark" => {
             let w = node.args.get(1)?;
             let mark = super::values::int_word(d, "fwmark", w, 1, u32::MAX as i64)? as u32;

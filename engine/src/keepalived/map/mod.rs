@@ -32,6 +32,7 @@ const TOP: &[&str] = &[
     "vrrp_instance",
     "vrrp_sync_group",
     "virtual_server",
+    "virtual_server_group",
 ];
 
 /// Top-level keywords keepalived knows that the engine skips.
@@ -39,7 +40,6 @@ const TOP_IGNORED: &[&str] = &[
     "static_ipaddress",
     "static_routes",
     "static_rules",
-    "virtual_server_group",
     "vrrp_track_process",
     "garp_group",
     "bfd_instance",
@@ -84,10 +84,16 @@ pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
             "virtual_server" => {
                 cfg.virtual_servers.push(lvs::map_virtual_server(node, d));
             }
+            "virtual_server_group" => {
+                if let Some(g) = lvs::map_virtual_server_group(node, d) {
+                    cfg.virtual_server_groups.push(g);
+                }
+            }
             k if TOP_IGNORED.contains(&k) => not_acted(d, node.key.span, k),
             _ => unknown(d, node, "the top level", &[TOP, TOP_IGNORED]),
         }
     }
+    lvs::check_groups(nodes, &cfg, d);
     (cfg, meta)
 }
 
