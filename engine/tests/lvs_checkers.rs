@@ -1197,3 +1197,66 @@ fn group_entries_are_checked() {
         "g.conf:1:22: error: no virtual_server_group `nope` in the file"
     );
 }
+
+#[test]
+fn checker_settings_resolve_inheritance_and_defaults() {
+    use vrrp_engine::lvs::{checker_settings, real_servers, CheckerClass};
+    let conf = "virtual_server 10.0.0.100 80 {
+  delay_loop 6
+  lb_kind DR
+  protocol TCP
+  retry 2
+  real_server 10.0.1.1 8080 {
+    inhibit_on_failure
+    TCP_CHECK {
+      connect_timeout 3
+    }
+  }
+  real_server 10.0.1.2 80 {
+    HTTP_GET {
+      url {
+        path /health
+      }
+      retry 0
+    }
+    MISC_CHECK {
+      misc_path /bin/true
+    }
+  }
+}
+";
+    let loaded = parse_str("test.conf", conf, &Options::default()).expect("config loads");
+    let vs = &loaded.config;
+    let c = checker_settings(vs);
+    assert_eq!(c.len(), 3);
+    // DR: the real server's port becomes the virtual port.
+    assert_eq!(c[0].real_server, sa("10.0.1.1:80"));
+    assert_eq!(c[0].class, CheckerClass::Tcp);
+    assert_eq!(
+        (
+            c[0].retry,
+            c[0].delay_before_retry,
+            c[0].timeout,
+            c[0].inhibit
+        ),
+        (2, Duration::from_secs(1), Duration::from_secs(3), true)
+    );
+    assert_eq!(c[0].delay_loop, Duration::from_secs(6));
+    assert_eq!(c[0].warmup, Duration::from_secs(6));
+    // HTTP: its own retry, HTTP's default delay_before_retry, the default connect_timeout.
+    assert!(matches!(&c[1].class, CheckerClass::Http { urls, .. } if urls.len() == 1));
+    assert_eq!(
+        (c[1].retry, c[1].delay_before_retry, c[1].timeout),
+        (0, Duration::from_secs(3), Duration::from_secs(5))
+    );
+    // MISC: the virtual server's retry, misc_timeout = delay_loop.
+    assert_eq!(c[2].class, CheckerClass::Misc { dynamic: false });
+    assert_eq!((c[2].retry, c[2].timeout), (2, Duration::from_secs(6)));
+    assert_eq!(
+        real_servers(vs)
+            .into_iter()
+            .map(|r| r.1)
+            .collect::<Vec<_>>(),
+        [sa("10.0.1.1:80"), sa("10.0.1.2:80")]
+    );
+}

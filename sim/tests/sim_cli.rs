@@ -75,6 +75,39 @@ fn same_file_and_seeds_give_byte_identical_csv_whatever_the_thread_count() {
 }
 
 #[test]
+fn lvs_csv_files_are_byte_identical_whatever_the_thread_count_and_plots_are_written() {
+    let file = repo("experiments/lvs-checks.toml");
+    let (a, b) = (tmp("lvs-a"), tmp("lvs-b"));
+    run_to(&a, &file, &["--threads", "1", "--seeds", "2"]);
+    run_to(&b, &file, &["--threads", "2", "--seeds", "2", "--no-plots"]);
+    for f in [
+        "lvs_detections.csv",
+        "lvs_clients.csv",
+        "summary.csv",
+        "events.csv",
+    ] {
+        let x = std::fs::read(a.join(f)).unwrap();
+        assert!(x.len() > 200, "{f} is too small to mean anything");
+        assert_eq!(x, std::fs::read(b.join(f)).unwrap(), "{f} differs");
+    }
+    let det = std::fs::read_to_string(a.join("lvs_detections.csv")).unwrap();
+    // 8 variants x 2 seeds x 10 faults x 2 directors.
+    assert_eq!(det.lines().count(), 1 + 8 * 2 * 10 * 2);
+    assert!(
+        !det.lines().any(|l| l.split(',').any(|c| c == "no")),
+        "a time outside the formula:\n{det}"
+    );
+    for f in ["lvs_detection.png", "lvs_recovery.png", "lvs_errors.png"] {
+        let bytes = std::fs::read(a.join(f)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{f}");
+        assert!(bytes.len() > 20_000, "{f} looks empty");
+    }
+    for d in [a, b] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
 fn replay_of_one_seed_and_variant_matches_its_row() {
     let file = repo("experiments/nopreempt-flap.toml");
     let all = tmp("replay-all");

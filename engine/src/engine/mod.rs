@@ -545,6 +545,19 @@ impl Engine {
         self.tracker.scripts.get(id.0 as usize).map(|s| &s.cfg)
     }
 
+    /// The virtual service and the real server a checker probes for (`None` for an id the
+    /// engine never gave out). A driver that models real servers (the simulator) answers
+    /// [`Output::RunProbe`] for this real server, whatever the probe's own target.
+    pub fn checker_owner(
+        &self,
+        id: crate::lvs::CheckerId,
+    ) -> Option<(crate::lvs::ServiceKey, core::net::SocketAddr)> {
+        let c = self.lvs.checkers.get(id.0 as usize)?;
+        let vs = self.lvs.servers.get(c.vs)?;
+        let rs = vs.real_servers.get(c.rs)?;
+        Some((vs.key(), rs.plan.dest.addr))
+    }
+
     /// The `global_defs` in force.
     pub fn global_config(&self) -> &GlobalConfig {
         &self.global

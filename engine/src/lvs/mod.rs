@@ -17,7 +17,9 @@
 //!   server) and the IPVS commands, as keepalived's `ipwrapper.c` issues them;
 //! - `checker`: one checker's schedule and verdicts (TCP, HTTP/SSL, MISC);
 //! - this file: `Lvs`, every virtual server and checker of a host, start-up, results,
-//!   reload and shutdown.
+//!   reload and shutdown; [`checker_settings`]: every checker with its settings resolved
+//!   (inheritance and keepalived's defaults), for drivers and tools that reason about
+//!   checker timing.
 
 pub mod ipvs;
 pub mod probe;
@@ -29,12 +31,118 @@ mod checker;
 mod plan;
 mod pool;
 
-use crate::config::{VirtualServerConfig, VirtualServerGroupConfig};
+use crate::config::{UrlConfig, VirtualServerConfig, VirtualServerGroupConfig};
 use crate::io::Output;
 use crate::time::Instant;
 use checker::Checker;
+use core::net::SocketAddr;
+use core::time::Duration;
+use plan::CheckerKind;
 use pool::VsState;
 use std::collections::VecDeque;
+
+/// What a checker does, with what its timing and verdicts depend on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckerClass {
+    /// `TCP_CHECK`: a connection; timed from the end of the probe.
+    Tcp,
+    /// `HTTP_GET` / `SSL_GET`: one GET per URL in turn; timed from the end of the probe.
+    Http {
+        /// The `url { }` blocks (path, digest, accepted status codes).
+        urls: Vec<UrlConfig>,
+        /// `fast_recovery`.
+        fast_recovery: bool,
+    },
+    /// `MISC_CHECK`: a script; timed from its start.
+    Misc {
+        /// `misc_dynamic`.
+        dynamic: bool,
+    },
+}
+
+/// One checker the engine runs, every setting resolved as the engine resolves it
+/// (checker, then real server, then virtual server, then keepalived's defaults).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckerSettings {
+    /// The virtual service.
+    pub service: ServiceKey,
+    /// The real server it checks (its IPVS address).
+    pub real_server: SocketAddr,
+    /// What it does.
+    pub class: CheckerClass,
+    /// `retry` (default 1 for TCP and HTTP, 0 for MISC).
+    pub retry: u32,
+    /// `delay_loop` (default 60 s).
+    pub delay_loop: Duration,
+    /// `delay_before_retry` (default 1 s for TCP and MISC, 3 s for HTTP).
+    pub delay_before_retry: Duration,
+    /// `warmup` (default `delay_loop`).
+    pub warmup: Duration,
+    /// How long a probe may take: `connect_timeout` (default 5 s), or `misc_timeout`
+    /// (default the virtual server's `delay_loop`) for MISC.
+    pub timeout: Duration,
+    /// `alpha`: the real server starts failed.
+    pub alpha: bool,
+    /// `inhibit_on_failure` of its real server: weight 0 instead of removal.
+    pub inhibit: bool,
+}
+
+/// Every real server of `config` the engine would program, with its service, in the
+/// engine's order (addresses completed as IPVS gets them; sorry servers not included).
+/// A group's virtual server is named by its first service.
+pub fn real_servers(config: &crate::config::Config) -> Vec<(ServiceKey, SocketAddr)> {
+    plan::plan(&config.virtual_servers, &config.virtual_server_groups)
+        .iter()
+        .flat_map(|vs| {
+            vs.real_servers
+                .iter()
+                .map(|rs| (vs.services[0].key, rs.dest.addr))
+        })
+        .collect()
+}
+
+/// Every checker the engine would run for `config`, in the engine's order (virtual servers,
+/// real servers, checkers as written; those keepalived drops left out).
+pub fn checker_settings(config: &crate::config::Config) -> Vec<CheckerSettings> {
+    let mut out = Vec::new();
+    for vs in plan::plan(&config.virtual_servers, &config.virtual_server_groups) {
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                let (class, timeout) = match &c.kind {
+                    CheckerKind::Tcp(conn) => (CheckerClass::Tcp, conn.timeout),
+                    CheckerKind::Http {
+                        connect,
+                        urls,
+                        fast_recovery,
+                        ..
+                    } => (
+                        CheckerClass::Http {
+                            urls: urls.iter().map(|u| u.url.clone()).collect(),
+                            fast_recovery: *fast_recovery,
+                        },
+                        connect.timeout,
+                    ),
+                    CheckerKind::Misc {
+                        timeout, dynamic, ..
+                    } => (CheckerClass::Misc { dynamic: *dynamic }, *timeout),
+                };
+                out.push(CheckerSettings {
+                    service: vs.services[0].key,
+                    real_server: rs.dest.addr,
+                    class,
+                    retry: c.retry,
+                    delay_loop: c.delay_loop,
+                    delay_before_retry: c.delay_before_retry,
+                    warmup: c.warmup,
+                    timeout,
+                    alpha: c.alpha,
+                    inhibit: rs.inhibit,
+                });
+            }
+        }
+    }
+    out
+}
 
 /// A small deterministic generator (SplitMix64) for the start-up spread of checkers
 /// (keepalived draws it from `random()`): the same seed gives the same schedule.

@@ -15,6 +15,7 @@ use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::rc::Rc;
 use vrrp_engine::config::Config;
+use vrrp_engine::lvs::{CheckerId, ProbeResult};
 use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, RxPacket};
 
 #[derive(Debug)]
@@ -37,6 +38,14 @@ enum Ev {
     CheckEdge {
         node: usize,
         script: String,
+    },
+    /// A real-server probe ends: its result goes to the daemon incarnation that asked.
+    ProbeDone {
+        node: usize,
+        incarnation: u64,
+        checker: CheckerId,
+        seq: u64,
+        result: ProbeResult,
     },
 }
 
@@ -72,6 +81,8 @@ struct Sim<'a> {
     rng: ChaCha8Rng,
     net: Net,
     engines: Vec<Option<Engine>>,
+    /// Per node: how many times its daemon started (probe results go to the one that asked).
+    incarnation: Vec<u64>,
     /// Each node's configuration file as it stands (a reload replaces it; a restart reads it).
     configs: Vec<Config>,
     interfaces: Vec<Vec<String>>,
@@ -91,6 +102,7 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         net: Net::new(v.network.clone(), v.nodes.len()),
         engines: v.nodes.iter().map(|_| None).collect(),
+        incarnation: vec![0; v.nodes.len()],
         configs: v.nodes.iter().map(|n| n.config.clone()).collect(),
         interfaces: v.nodes.iter().map(|n| node_interfaces(&n.config)).collect(),
         obs: Observer::new(
@@ -211,6 +223,29 @@ impl Sim<'_> {
                     self.push(next, Ev::CheckEdge { node, script });
                 }
             }
+            Ev::ProbeDone {
+                node,
+                incarnation,
+                checker,
+                seq,
+                result,
+            } => {
+                if self.incarnation[node] != incarnation {
+                    return;
+                }
+                let Some(engine) = self.engines[node].as_mut() else {
+                    return;
+                };
+                engine.handle(
+                    now,
+                    Input::ProbeResult {
+                        checker,
+                        seq,
+                        result,
+                    },
+                );
+                self.drain(node);
+            }
             Ev::Fault(i) => {
                 let fault = self.spec.variant.timeline[i].fault.clone();
                 self.obs.fault(now, &fault);
@@ -249,6 +284,7 @@ impl Sim<'_> {
             return;
         };
         self.engines[n] = Some(e);
+        self.incarnation[n] += 1;
         // A (re)started daemon first removes VIPs a dead predecessor left.
         self.obs.node_started(self.now, n, self.link_up(n));
         self.feed_interfaces(n);
@@ -256,6 +292,7 @@ impl Sim<'_> {
 
     fn stop_node(&mut self, n: usize) {
         if let Some(e) = self.engines[n].as_mut() {
+            self.obs.node_stopping(self.now, n);
             e.handle(self.now, Input::Shutdown);
             self.drain(n);
             self.engines[n] = None;
@@ -331,6 +368,8 @@ impl Sim<'_> {
             | Fault::Heal
             | Fault::Loss { .. }
             | Fault::Latency(_) => self.net.apply(fault),
+            // The observer's model changed it (Observer::fault).
+            Fault::RealServer { .. } => {}
         }
     }
 
@@ -349,6 +388,27 @@ impl Sim<'_> {
 impl<'a> Wire<'a> for Sim<'a> {
     fn observer(&mut self) -> &mut Observer<'a> {
         &mut self.obs
+    }
+
+    fn probe_result(
+        &mut self,
+        at: Instant,
+        n: usize,
+        checker: CheckerId,
+        seq: u64,
+        result: ProbeResult,
+    ) {
+        let incarnation = self.incarnation[n];
+        self.push(
+            at,
+            Ev::ProbeDone {
+                node: n,
+                incarnation,
+                checker,
+                seq,
+                result,
+            },
+        );
     }
 
     fn announce(&mut self, now: Instant, n: usize, addr: IpAddr) {

@@ -9,7 +9,9 @@
 //! - Here: [`RunSpec`] (what one run needs), [`node_interfaces`], and the engine-output drain
 //!   ([`drain`], [`report`]): each output goes to the observer first, then packets and
 //!   gratuitous ARPs go to the backend's [`Wire`], check runs are answered from the observer's
-//!   ground truth, and the invariants are checked once the engine is quiet. `sim lab`'s replay
+//!   ground truth, real-server probes are answered by the observer's model and handed to the
+//!   backend to deliver when they end ([`Wire::probe_result`]), and the invariants are
+//!   checked once the engine is quiet. `sim lab`'s replay
 //!   feeds its trace lines through [`report`] as well.
 
 pub mod event_queue;
@@ -22,6 +24,7 @@ use crate::experiment::Experiment;
 use crate::observe::observer::Observer;
 use std::net::IpAddr;
 use vrrp_engine::config::Config;
+use vrrp_engine::lvs::{CheckerId, ProbeResult};
 use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, Output, Transmit};
 
 /// What one run needs.
@@ -68,11 +71,22 @@ pub trait Wire<'a> {
     /// Node `n` sends a gratuitous ARP / unsolicited NA for `addr` at `now`: deliver it to
     /// the clients.
     fn announce(&mut self, now: Instant, n: usize, addr: IpAddr);
+    /// A probe of node `n` ends at `at` with `result`: hand it to the engine of this
+    /// daemon's incarnation then (as [`Input::ProbeResult`]), not to a later one.
+    fn probe_result(
+        &mut self,
+        at: Instant,
+        n: usize,
+        checker: CheckerId,
+        seq: u64,
+        result: ProbeResult,
+    );
 }
 
 /// Reports one output of node `n` to the observer, then carries it out: packets and
 /// announcements through `wire`, a check run answered (when `engine` is given) from the
-/// observer's ground truth. Returns whether the invariants need checking after the drain.
+/// observer's ground truth, a probe answered by the observer's real-server model and
+/// scheduled for its end. Returns whether the invariants need checking after the drain.
 pub fn report<'a>(
     wire: &mut impl Wire<'a>,
     engine: Option<&mut Engine>,
@@ -105,23 +119,33 @@ pub fn report<'a>(
             }
             true
         }
+        Output::RunProbe {
+            checker,
+            seq,
+            probe,
+        } => {
+            if let Some(e) = engine {
+                let owner = e.checker_owner(checker).map(|(_, rs)| rs);
+                let (after, result) = wire.observer().run_probe(n, owner, &probe);
+                wire.probe_result(now + after, n, checker, seq, result);
+            }
+            false
+        }
         Output::AddVip { .. } | Output::RemoveVip { .. } => false,
-        Output::RunProbe { .. }
-        | Output::Ipvs(_)
-        | Output::RealServerChanged { .. }
-        | Output::QuorumChanged { .. } => false,
+        Output::Ipvs(_) | Output::RealServerChanged { .. } | Output::QuorumChanged { .. } => false,
     }
 }
 
-/// A node's daemon starts with `config` at `now`: its engine, numbered for the observer; or
-/// `None` (reported as a fault event) when the engine refuses the configuration.
+/// A node's daemon starts with `config` at `now`: its engine (seeded from the run's seed,
+/// [`Observer::engine_seed`]), numbered for the observer; or `None` (reported as a fault
+/// event) when the engine refuses the configuration.
 pub fn start_engine(
     obs: &mut Observer<'_>,
     now: Instant,
     n: usize,
     config: Config,
 ) -> Option<Engine> {
-    match Engine::new(config, now) {
+    match Engine::with_seed(config, now, obs.engine_seed(n)) {
         Ok(e) => {
             obs.sync_config(n, &e);
             Some(e)

@@ -21,7 +21,8 @@ pub struct Net {
     ge_bad: BTreeMap<(usize, usize), bool>,
 }
 
-fn sample_latency(l: &LatencySpec, rng: &mut ChaCha8Rng) -> Duration {
+/// One draw of a latency: fixed, or from its range and distribution.
+pub fn sample_latency(l: &LatencySpec, rng: &mut ChaCha8Rng) -> Duration {
     match l {
         LatencySpec::Fixed(d) => d.0,
         LatencySpec::Range(r) => {

@@ -102,6 +102,12 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     if exp.events {
         output::write_events(&out.join("events.csv"), &outcome.recordings).map_err(io)?;
     }
+    let lvs = output::has_lvs(&outcome.results);
+    if lvs {
+        output::write_lvs_detections(&out.join("lvs_detections.csv"), &outcome.results)
+            .map_err(io)?;
+        output::write_lvs_clients(&out.join("lvs_clients.csv"), &outcome.results).map_err(io)?;
+    }
     if let Some(dir) = &args.trace {
         for (variant, rec) in &outcome.recordings {
             if let Some(t) = &rec.trace {
@@ -156,6 +162,36 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
                 .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
             }
         }
+        if lvs {
+            for (file, which, what) in [
+                (
+                    "lvs_detection.png",
+                    plots::LvsTime::Detection,
+                    "detection time",
+                ),
+                (
+                    "lvs_recovery.png",
+                    plots::LvsTime::Recovery,
+                    "recovery time",
+                ),
+            ] {
+                let path = out.join(file);
+                plots::lvs_times(
+                    &path,
+                    &format!("{}: real-server {what}, measured vs formula", exp.name),
+                    &outcome.results,
+                    which,
+                )
+                .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+            }
+            let path = out.join("lvs_errors.png");
+            plots::lvs_errors(
+                &path,
+                &format!("{}: what the clients' requests met", exp.name),
+                &outcome.results,
+            )
+            .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+        }
         let path = out.join("distributions.png");
         plots::distributions(
             &path,
@@ -171,6 +207,11 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     let mut stdout = std::io::stdout();
     println!("{} ({})", exp.name, exp.path.display());
     output::print_table(&mut stdout, &outcome.results).map_err(|e| CliError(e.to_string()))?;
+    if lvs {
+        println!();
+        output::print_lvs_table(&mut stdout, &outcome.results)
+            .map_err(|e| CliError(e.to_string()))?;
+    }
     let simulated = exp.duration.as_secs_f64() * outcome.results.len() as f64;
     println!(
         "{} runs, {:.0} s simulated in {:.3} s wall ({:.0}x real time); results in {}",

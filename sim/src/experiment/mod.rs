@@ -11,11 +11,15 @@ pub mod model;
 mod position;
 pub mod schema;
 
-use model::{Fault, LinkModel, NetworkModel, NodePlan, TimedFault, Variant};
+use model::{
+    Fault, LinkModel, LvsClients, NetworkModel, NodePlan, RealServerModel, RsState, TimedFault,
+    Variant,
+};
 pub use position::ExperimentError;
 use position::Source;
 use schema::{ExperimentFile, FaultSpec, LatencySpec};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -158,6 +162,8 @@ impl Resolver<'_> {
         }
         let base_network = self.network(&file.network, &names);
         let base_timeline = self.timeline(&file.timeline, &names);
+        let explicit_rs = self.real_servers(&file.real_servers);
+        let lvs_clients = file.lvs_clients.as_ref().map(|c| self.lvs_clients(c));
         let mut variants = Vec::new();
         if file.variants.is_empty() {
             variants.push(Variant {
@@ -168,6 +174,8 @@ impl Resolver<'_> {
                 timeline: base_timeline.clone(),
                 x: None,
                 series: None,
+                real_servers: Vec::new(),
+                lvs_clients: lvs_clients.clone(),
             });
         }
         let mut seen = BTreeMap::new();
@@ -186,6 +194,9 @@ impl Resolver<'_> {
                 );
             }
             let mut nodes = base_nodes.clone();
+            if let Some(text) = &v.virtual_servers {
+                self.replace_virtual_servers(&mut nodes, &name, text);
+            }
             for (node, e) in &v.nodes {
                 let Some(&i) = names.get(node) else {
                     self.err(
@@ -233,17 +244,24 @@ impl Resolver<'_> {
                 timeline,
                 x: v.x,
                 series: v.series.clone(),
+                real_servers: Vec::new(),
+                lvs_clients: lvs_clients.clone(),
             });
         }
+        for v in &mut variants {
+            v.real_servers = variant_real_servers(v, &explicit_rs);
+        }
+        self.check_lvs(&variants, file.lvs_clients.as_ref());
         if let Some(sw) = &file.outputs.sweep {
             let spec = sw.get_ref();
             for m in &spec.metrics {
-                if !crate::report::output::METRIC_NAMES.contains(&m.as_str()) {
+                if !crate::report::output::is_metric(m) {
                     self.err(
                         sw.span(),
                         format!(
-                            "unknown sweep metric {m:?} (metrics: {})",
-                            crate::report::output::METRIC_NAMES.join(", ")
+                            "unknown sweep metric {m:?} (metrics: {}, {})",
+                            crate::report::output::METRIC_NAMES.join(", "),
+                            crate::report::output::LVS_METRIC_NAMES.join(", ")
                         ),
                     );
                 }
@@ -277,6 +295,246 @@ impl Resolver<'_> {
             sweep: file.outputs.sweep.map(|s| s.into_inner()),
             warnings: self.warnings,
         })
+    }
+
+    /// The `[[real_servers]]` entries.
+    fn real_servers(&mut self, specs: &[schema::RealServerSpec]) -> Vec<RealServerModel> {
+        let mut out: Vec<RealServerModel> = Vec::new();
+        for r in specs {
+            let Some(addr) = self.socket_addr(r.address.get_ref(), r.address.span()) else {
+                continue;
+            };
+            if out.iter().any(|m| m.addr == addr) {
+                self.err(
+                    r.address.span(),
+                    format!("real server {addr} is listed twice"),
+                );
+                continue;
+            }
+            if let Some(l) = &r.latency {
+                self.check_latency(l, r.address.span());
+            }
+            let state = match &r.state {
+                Some(s) => self.rs_state(s.get_ref(), r.delay, r.status, s.span()),
+                None => self.rs_state("up", r.delay, r.status, r.address.span()),
+            };
+            out.push(RealServerModel {
+                addr,
+                latency: r.latency.clone(),
+                state: state.unwrap_or(RsState::Up),
+                misc_exit: r.misc_exit.unwrap_or(0),
+            });
+        }
+        out
+    }
+
+    /// `[lvs_clients]`.
+    fn lvs_clients(&mut self, c: &schema::LvsClientsSpec) -> LvsClients {
+        let rate = *c.rate.get_ref();
+        if !(rate > 0.0 && rate.is_finite()) {
+            self.err(
+                c.rate.span(),
+                format!("rate {rate} must be a positive number of requests per second"),
+            );
+        }
+        let poisson = match &c.arrivals {
+            None => true,
+            Some(a) => match a.get_ref().as_str() {
+                "poisson" => true,
+                "fixed" => false,
+                other => {
+                    self.err(
+                        a.span(),
+                        format!("unknown arrivals {other:?}: expected \"poisson\" or \"fixed\""),
+                    );
+                    true
+                }
+            },
+        };
+        let sources = match &c.sources {
+            None => 100,
+            Some(n) => {
+                if *n.get_ref() == 0 {
+                    self.err(n.span(), "sources must be at least 1");
+                }
+                (*n.get_ref()).max(1)
+            }
+        };
+        let service = c
+            .service
+            .as_ref()
+            .and_then(|s| self.socket_addr(s.get_ref(), s.span()));
+        LvsClients {
+            rate: if rate > 0.0 && rate.is_finite() {
+                rate
+            } else {
+                1.0
+            },
+            poisson,
+            sources,
+            service,
+            start: c.start.map(|d| d.0).unwrap_or_default(),
+        }
+    }
+
+    /// `ADDR:PORT` at `span`.
+    fn socket_addr(&mut self, text: &str, span: Range<usize>) -> Option<SocketAddr> {
+        match text.trim().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                self.err(
+                    span,
+                    format!("{text:?} is not ADDR:PORT (e.g. \"192.168.1.101:80\" or \"[2001:db8::1]:80\")"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A real-server state by name with its `delay` / `status`; errors at `span`.
+    fn rs_state(
+        &mut self,
+        name: &str,
+        delay: Option<duration::Dur>,
+        status: Option<u16>,
+        span: Range<usize>,
+    ) -> Option<RsState> {
+        let state = match name {
+            "up" => RsState::Up,
+            "down" => RsState::Down,
+            "blackhole" => RsState::Blackhole,
+            "wrong_body" => RsState::WrongBody,
+            "slow" => match delay {
+                Some(d) if !d.0.is_zero() => RsState::Slow(d.0),
+                _ => {
+                    self.err(
+                        span,
+                        "state \"slow\" needs a positive `delay` (e.g. delay = \"4s\")",
+                    );
+                    return None;
+                }
+            },
+            "http_status" => match status {
+                Some(c) if (100..=599).contains(&c) => RsState::HttpStatus(c),
+                Some(c) => {
+                    self.err(
+                        span,
+                        format!("status {c} is not an HTTP status code (100..=599)"),
+                    );
+                    return None;
+                }
+                None => {
+                    self.err(
+                        span,
+                        "state \"http_status\" needs `status` (e.g. status = 500)",
+                    );
+                    return None;
+                }
+            },
+            other => {
+                let hint = match keepalived::suggest(other, &RsState::NAMES) {
+                    Some(s) => format!(" (did you mean {s:?}?)"),
+                    None => String::new(),
+                };
+                self.err(
+                    span,
+                    format!(
+                        "unknown real-server state {other:?}{hint}: expected one of {}",
+                        RsState::NAMES.join(", ")
+                    ),
+                );
+                return None;
+            }
+        };
+        if delay.is_some() && !matches!(state, RsState::Slow(_)) {
+            self.err(span.clone(), "`delay` only goes with state \"slow\"");
+        }
+        if status.is_some() && !matches!(state, RsState::HttpStatus(_)) {
+            self.err(span, "`status` only goes with state \"http_status\"");
+        }
+        Some(state)
+    }
+
+    /// A variant's `virtual_servers` text replaces the `virtual_server` blocks of every node
+    /// that has any.
+    fn replace_virtual_servers(
+        &mut self,
+        nodes: &mut [NodePlan],
+        variant: &str,
+        text: &toml::Spanned<String>,
+    ) {
+        let Some(parsed) = self.inline_config(text.get_ref(), text.span()) else {
+            return;
+        };
+        if !parsed.instances.is_empty() || !parsed.scripts.is_empty() {
+            self.err(
+                text.span(),
+                format!("variant {variant:?}: `virtual_servers` takes virtual_server blocks only (replace a whole config with [variants.nodes.NAME] config)"),
+            );
+            return;
+        }
+        let mut replaced = false;
+        for n in nodes.iter_mut() {
+            if !n.config.virtual_servers.is_empty() {
+                n.config.virtual_servers = parsed.virtual_servers.clone();
+                replaced = true;
+            }
+        }
+        if !replaced {
+            self.err(
+                text.span(),
+                format!("variant {variant:?}: no node has a virtual_server block to replace"),
+            );
+        }
+    }
+
+    /// Real-server faults name known real servers; the clients' service exists.
+    fn check_lvs(&mut self, variants: &[Variant], clients: Option<&schema::LvsClientsSpec>) {
+        let mut reported = Vec::new();
+        for v in variants {
+            for f in &v.timeline {
+                let Fault::RealServer { addr, .. } = &f.fault else {
+                    continue;
+                };
+                if v.real_servers.iter().any(|m| m.addr == *addr) || reported.contains(&f.span) {
+                    continue;
+                }
+                reported.push(f.span.clone());
+                let known: Vec<String> =
+                    v.real_servers.iter().map(|m| m.addr.to_string()).collect();
+                let span = self
+                    .value_span(f.span.clone(), "address")
+                    .unwrap_or(f.span.clone());
+                self.err(
+                    span,
+                    format!(
+                        "no real server {addr} in variant {:?} (real servers: {})",
+                        v.name,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                );
+            }
+        }
+        if let Some(c) = clients {
+            let Some(s) = &c.service else { return };
+            let Ok(addr) = s.get_ref().trim().parse::<SocketAddr>() else {
+                return;
+            };
+            let found = variants.iter().any(|v| {
+                v.nodes.iter().any(|n| {
+                    n.config.virtual_servers.iter().any(|vs| {
+                        matches!(vs.service, Some(vrrp_engine::lvs::ServiceKey::Addr { addr: a, .. }) if a == addr)
+                    })
+                })
+            });
+            if !found {
+                self.err(s.span(), format!("no node has a virtual_server {addr}"));
+            }
+        }
     }
 
     fn node_config(
@@ -599,6 +857,26 @@ impl Resolver<'_> {
                         _ => None,
                     }
                 }
+                FaultSpec::RealServer {
+                    address,
+                    state,
+                    delay,
+                    status,
+                    ..
+                } => {
+                    let addr_span = self
+                        .value_span(span.clone(), "address")
+                        .unwrap_or(span.clone());
+                    let state_span = self
+                        .value_span(span.clone(), "state")
+                        .unwrap_or(span.clone());
+                    let addr = self.socket_addr(address, addr_span);
+                    let state = self.rs_state(state, *delay, *status, state_span);
+                    match (addr, state) {
+                        (Some(addr), Some(state)) => Some(Fault::RealServer { addr, state }),
+                        _ => None,
+                    }
+                }
                 FaultSpec::Priority {
                     node,
                     instance,
@@ -627,6 +905,34 @@ impl Resolver<'_> {
         out.sort_by_key(|f| f.at);
         out
     }
+}
+
+/// The real servers of a variant: the `[[real_servers]]` entries, then every real server of
+/// every configuration its nodes may run (start-up and reloads) not listed there, healthy
+/// with the network's latency.
+fn variant_real_servers(v: &Variant, explicit: &[RealServerModel]) -> Vec<RealServerModel> {
+    let mut out = explicit.to_vec();
+    let configs = v
+        .nodes
+        .iter()
+        .map(|n| &n.config)
+        .chain(v.timeline.iter().filter_map(|f| match &f.fault {
+            Fault::Reload { config, .. } => Some(&**config),
+            _ => None,
+        }));
+    for c in configs {
+        for (_, addr) in vrrp_engine::lvs::real_servers(c) {
+            if !out.iter().any(|m| m.addr == addr) {
+                out.push(RealServerModel {
+                    addr,
+                    latency: None,
+                    state: RsState::Up,
+                    misc_exit: 0,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// ", did you mean "x"?" when a known name is close.

@@ -2,7 +2,7 @@
 
 use crate::experiment::schema::{BurstSpec, LatencySpec};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::time::Duration;
 use vrrp_engine::config::Config;
@@ -24,6 +24,93 @@ pub struct Variant {
     pub x: Option<f64>,
     /// Line of the sweep plots.
     pub series: Option<String>,
+    /// The real servers: every `real_server` of every config the variant may run, with the
+    /// `[[real_servers]]` settings.
+    pub real_servers: Vec<RealServerModel>,
+    /// Clients sending requests to a virtual service, if any.
+    pub lvs_clients: Option<LvsClients>,
+}
+
+/// What a real server does when probed or sent a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RsState {
+    /// Healthy: answers after one round trip (HTTP 200 with the expected body, MISC exit 0
+    /// or its `misc_exit`).
+    Up,
+    /// Connection refused after one round trip (MISC: exit 1).
+    Down,
+    /// No answer: probes end at their timeout (MISC: killed at `misc_timeout`).
+    Blackhole,
+    /// Answers this much later than one round trip; past the probe's timeout it is a
+    /// timeout.
+    Slow(Duration),
+    /// HTTP answers with this status (TCP still connects; MISC: exit 1).
+    HttpStatus(u16),
+    /// HTTP 200 with a body whose MD5 is not the configured `digest` (TCP still connects;
+    /// MISC: exit 1).
+    WrongBody,
+}
+
+impl RsState {
+    /// The name used in experiment files and CSV files (`slow` and `http_status` without
+    /// their value).
+    pub fn name(&self) -> &'static str {
+        match self {
+            RsState::Up => "up",
+            RsState::Down => "down",
+            RsState::Blackhole => "blackhole",
+            RsState::Slow(_) => "slow",
+            RsState::HttpStatus(_) => "http_status",
+            RsState::WrongBody => "wrong_body",
+        }
+    }
+
+    /// The state with its value, e.g. `slow 4s`, `http_status 500`.
+    pub fn describe(&self) -> String {
+        match self {
+            RsState::Slow(d) => format!("slow {}", humantime::format_duration(*d)),
+            RsState::HttpStatus(c) => format!("http_status {c}"),
+            s => s.name().to_string(),
+        }
+    }
+
+    /// The state names an experiment file may use.
+    pub const NAMES: [&'static str; 6] = [
+        "up",
+        "down",
+        "blackhole",
+        "slow",
+        "http_status",
+        "wrong_body",
+    ];
+}
+
+/// One real server as the simulation models it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RealServerModel {
+    /// Its address and port (as IPVS has it).
+    pub addr: SocketAddr,
+    /// One-way latency between a director and it (`None`: the network's default).
+    pub latency: Option<LatencySpec>,
+    /// State at time zero.
+    pub state: RsState,
+    /// MISC exit status while up.
+    pub misc_exit: u8,
+}
+
+/// Requests clients send to a virtual service.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LvsClients {
+    /// Requests per second.
+    pub rate: f64,
+    /// Exponential gaps and a random client each (`true`), or even spacing and clients in turn.
+    pub poisson: bool,
+    /// Distinct client addresses.
+    pub sources: u32,
+    /// The virtual service (`None`: the first of the nodes' configs).
+    pub service: Option<SocketAddr>,
+    /// When the first request is sent.
+    pub start: Duration,
 }
 
 /// A node: host facts and its parsed keepalived configuration.
@@ -184,6 +271,13 @@ pub enum Fault {
         /// The configuration it reloads.
         config: Box<vrrp_engine::config::Config>,
     },
+    /// A real server's state changes.
+    RealServer {
+        /// Its address.
+        addr: SocketAddr,
+        /// The new state.
+        state: RsState,
+    },
 }
 
 impl Fault {
@@ -217,6 +311,9 @@ impl Fault {
                 behaviour,
             } => format!("check {script} on {} {behaviour:?}", n(node)),
             Fault::Reload { node, .. } => format!("reload {}", n(node)),
+            Fault::RealServer { addr, state } => {
+                format!("real server {addr} {}", state.describe())
+            }
             Fault::Priority {
                 node,
                 instance,

@@ -35,6 +35,14 @@ pub struct ExperimentFile {
     pub clients: ClientSpec,
     /// The VRRP hosts.
     pub nodes: Vec<NodeSpec>,
+    /// Real servers behind the nodes' `virtual_server`s: every `real_server` of a node's
+    /// config is one (healthy, network latency); entries here set their latency and first
+    /// state, or add servers the configs only reach through a variant.
+    #[serde(default)]
+    pub real_servers: Vec<RealServerSpec>,
+    /// Clients sending requests to a virtual service (LVS experiments).
+    #[serde(default)]
+    pub lvs_clients: Option<LvsClientsSpec>,
     /// Faults and changes over time.
     #[serde(default)]
     pub timeline: Vec<Spanned<FaultSpec>>,
@@ -219,6 +227,54 @@ fn one_u32() -> u32 {
     1
 }
 
+/// One real server: a model object answering the directors' probes and the clients'
+/// requests according to its state.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealServerSpec {
+    /// `ADDR:PORT`, as IPVS has it (e.g. `"192.168.1.101:80"`).
+    pub address: Spanned<String>,
+    /// One-way latency between a director and this server (default: the network's).
+    #[serde(default)]
+    pub latency: Option<LatencySpec>,
+    /// State at time zero: `up` (default), `down`, `blackhole`, `slow`, `http_status`,
+    /// `wrong_body`.
+    #[serde(default)]
+    pub state: Option<Spanned<String>>,
+    /// `slow`: how much later than one round trip it answers.
+    #[serde(default)]
+    pub delay: Option<Dur>,
+    /// `http_status`: the status code it answers with.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Exit status of a `MISC_CHECK` against it while it is up (default 0; 2..=255 gives
+    /// weight status - 2 with `misc_dynamic`).
+    #[serde(default)]
+    pub misc_exit: Option<u8>,
+}
+
+/// Clients sending requests to a virtual service through the director.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LvsClientsSpec {
+    /// Requests per second.
+    pub rate: Spanned<f64>,
+    /// `"poisson"` (default: exponential gaps, a random client each) or `"fixed"` (evenly
+    /// spaced, clients in turn).
+    #[serde(default)]
+    pub arrivals: Option<Spanned<String>>,
+    /// Distinct client addresses (persistence is per client address; default 100).
+    #[serde(default)]
+    pub sources: Option<Spanned<u32>>,
+    /// The virtual service, `ADDR:PORT` (TCP); default: the first `virtual_server` of the
+    /// nodes' configs.
+    #[serde(default)]
+    pub service: Option<Spanned<String>>,
+    /// When the first request is sent (default 0).
+    #[serde(default)]
+    pub start: Option<Dur>,
+}
+
 /// One entry of the fault timeline.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
@@ -367,13 +423,36 @@ pub enum FaultSpec {
         #[serde(default)]
         config_file: Option<String>,
     },
+    /// A real server's state changes (the model behind every director's probes and the
+    /// clients' requests).
+    RealServer {
+        /// When.
+        at: Dur,
+        /// Which real server, `ADDR:PORT`.
+        address: String,
+        /// `up`, `down` (refused), `blackhole` (no answer), `slow`, `http_status`,
+        /// `wrong_body`.
+        state: String,
+        /// `slow`: how much later than one round trip it answers.
+        #[serde(default)]
+        delay: Option<Dur>,
+        /// `http_status`: the status code it answers with.
+        #[serde(default)]
+        status: Option<u16>,
+        /// Shift `at` by a random amount in [0, jitter) per run (a fault at a random phase
+        /// of the checkers' cycle).
+        #[serde(default)]
+        jitter: Dur,
+    },
 }
 
 impl FaultSpec {
-    /// The random shift range of `at` (stop and kill only).
+    /// The random shift range of `at` (stop, kill and real_server only).
     pub fn jitter(&self) -> Dur {
         match self {
-            FaultSpec::Stop { jitter, .. } | FaultSpec::Kill { jitter, .. } => *jitter,
+            FaultSpec::Stop { jitter, .. }
+            | FaultSpec::Kill { jitter, .. }
+            | FaultSpec::RealServer { jitter, .. } => *jitter,
             _ => Dur::default(),
         }
     }
@@ -395,7 +474,8 @@ impl FaultSpec {
             | FaultSpec::CheckPass { at, .. }
             | FaultSpec::CheckFlap { at, .. }
             | FaultSpec::Priority { at, .. }
-            | FaultSpec::Reload { at, .. } => *at,
+            | FaultSpec::Reload { at, .. }
+            | FaultSpec::RealServer { at, .. } => *at,
         }
     }
 
@@ -419,7 +499,9 @@ impl FaultSpec {
                 from.iter().chain(to).map(String::as_str).collect()
             }
             FaultSpec::Loss { from, to, .. } => from.iter().chain(to).map(String::as_str).collect(),
-            FaultSpec::Heal { .. } | FaultSpec::Latency { .. } => Vec::new(),
+            FaultSpec::Heal { .. } | FaultSpec::Latency { .. } | FaultSpec::RealServer { .. } => {
+                Vec::new()
+            }
         }
     }
 }
@@ -443,6 +525,11 @@ pub struct VariantSpec {
     /// Extra timeline entries for this variant.
     #[serde(default)]
     pub timeline: Vec<Spanned<FaultSpec>>,
+    /// keepalived.conf text with `virtual_server` blocks only: they replace the
+    /// `virtual_server` blocks of every node that has any (checker settings compared across
+    /// variants without repeating whole configs).
+    #[serde(default)]
+    pub virtual_servers: Option<Spanned<String>>,
     /// Position on the x axis of the sweep plots (`[outputs.sweep]`).
     #[serde(default)]
     pub x: Option<f64>,

@@ -90,6 +90,9 @@ pub fn assess(exp: &Experiment, v: &Variant) -> Assessment {
     for (i, f) in v.timeline.iter().enumerate() {
         let why = match &f.fault {
             Fault::Latency(_) => Some("latency: no netem in this kernel".to_string()),
+            Fault::RealServer { .. } => {
+                Some("real_server: the lab has no real servers (LVS is not replayed)".to_string())
+            }
             Fault::Check {
                 behaviour: CheckBehaviour::Flap { .. },
                 ..
@@ -143,6 +146,7 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::Check { .. } => "check",
         Fault::Priority { .. } => "priority",
         Fault::Reload { .. } => "reload",
+        Fault::RealServer { .. } => "real_server",
     }
 }
 
@@ -697,7 +701,7 @@ impl Runner<'_> {
                     self.lab.signal(pid, libc::SIGHUP);
                 }
             }
-            Fault::Latency(_) => {
+            Fault::Latency(_) | Fault::RealServer { .. } => {
                 return Err(format!("{} is not supported by the lab", fault_name(&f)))
             }
         }

@@ -249,6 +249,17 @@ impl<'a> Wire<'a> for Replay<'_, 'a> {
 
     fn transmit(&mut self, _: Instant, _: usize, _: Transmit) {}
 
+    /// The replay has no engine to answer (LVS lines are not replayed).
+    fn probe_result(
+        &mut self,
+        _: Instant,
+        _: usize,
+        _: vrrp_engine::lvs::CheckerId,
+        _: u64,
+        _: vrrp_engine::lvs::ProbeResult,
+    ) {
+    }
+
     fn announce(&mut self, now: Instant, n: usize, addr: IpAddr) {
         for c in 0..self.clients {
             self.obs.client_announce(now, c, n, addr);

@@ -41,6 +41,88 @@ pub struct RunResult {
     pub simulated_s: f64,
     /// Invariant violations.
     pub violations: Vec<Violation>,
+    /// LVS: real-server faults and client requests (`None` when no node has a
+    /// `virtual_server`).
+    pub lvs: Option<LvsResult>,
+}
+
+/// What a run measured of the LVS side: client requests and every real-server fault.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LvsResult {
+    /// Requests the clients sent.
+    pub requests: u64,
+    /// Requests that reached a real server in a fault state (not `up`).
+    pub errors: u64,
+    /// Requests no real server took: no director answering, no service, no destination.
+    pub unserved: u64,
+    /// Requests the sorry server took.
+    pub sorry: u64,
+    /// Every fault injected on a real server that a running director had in its table,
+    /// once per such director, in time order.
+    pub faults: Vec<LvsFault>,
+}
+
+impl LvsResult {
+    /// Errors per request (0 without requests).
+    pub fn error_rate(&self) -> f64 {
+        ratio(self.errors, self.requests)
+    }
+
+    /// Unserved requests per request.
+    pub fn unserved_rate(&self) -> f64 {
+        ratio(self.unserved, self.requests)
+    }
+
+    /// Requests the sorry server took, per request.
+    pub fn sorry_rate(&self) -> f64 {
+        ratio(self.sorry, self.requests)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// One fault on one real server as one director's table showed it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LvsFault {
+    /// The director.
+    pub node: String,
+    /// The virtual service (`TCP 192.168.1.100:80`).
+    pub service: String,
+    /// The real server.
+    pub real_server: String,
+    /// The fault: `down`, `blackhole`, `slow`, `http_status`, `wrong_body`.
+    pub kind: &'static str,
+    /// The fault with its value (`slow 4s`, `http_status 500`).
+    pub fault: String,
+    /// The director's checkers of this real server (`TCP_CHECK`, `HTTP_GET+MISC_CHECK`).
+    pub checkers: String,
+    /// When the fault began (seconds).
+    pub t_fault: f64,
+    /// When the table lost it (RemoveDest, or weight 0), if it did before the fault ended.
+    pub detected_at: Option<f64>,
+    /// `detected_at - t_fault`.
+    pub detection: Option<f64>,
+    /// The formula's band for the detection time ([`crate::report::theory::detection_bounds`]);
+    /// `None` when the checkers never see this fault or no formula applies.
+    pub detection_bounds: Option<(f64, f64)>,
+    /// Whether the detection lies in its band (`None` without either).
+    pub detection_within: Option<bool>,
+    /// When the server came back (`up`), after it had been detected.
+    pub up_at: Option<f64>,
+    /// When the table had it back (weight above 0).
+    pub recovered_at: Option<f64>,
+    /// `recovered_at - up_at`.
+    pub recovery: Option<f64>,
+    /// The formula's band for the recovery time ([`crate::report::theory::recovery_bounds`]).
+    pub recovery_bounds: Option<(f64, f64)>,
+    /// Whether the recovery lies in its band.
+    pub recovery_within: Option<bool>,
 }
 
 /// A broken invariant.

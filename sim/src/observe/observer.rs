@@ -5,6 +5,7 @@
 
 use crate::experiment::model::{CheckBehaviour, Fault, Variant};
 use crate::observe::checks::CheckTable;
+use crate::observe::lvs::Lvs;
 use crate::observe::metrics::{
     fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, Violation, VridTrack,
 };
@@ -48,6 +49,9 @@ pub struct Observer<'a> {
     captured: Option<Vec<Captured>>,
     /// The JSONL trace, when enabled ([`Observer::enable_trace`]).
     trace: Option<TraceSink>,
+    /// The LVS side: real servers, directors' tables, client requests, fault detection.
+    lvs: Lvs,
+    seed: u64,
 }
 
 impl<'a> Observer<'a> {
@@ -143,7 +147,10 @@ impl<'a> Observer<'a> {
             duration,
             ..Recording::default()
         });
+        let lvs = Lvs::new(&variant, seed);
         Observer {
+            lvs,
+            seed,
             configs: variant.nodes.iter().map(|p| p.config.clone()).collect(),
             variant,
             world: World::new(vips, n, clients, arp_reresolve_after),
@@ -199,10 +206,45 @@ impl<'a> Observer<'a> {
         }
     }
 
-    /// A timeline fault happens now (events.csv).
+    /// A timeline fault happens now (events.csv); a real server's state changes here, for
+    /// every backend alike.
     pub fn fault(&mut self, now: Instant, fault: &crate::experiment::model::Fault) {
+        self.lvs_catch_up(now);
         let names: Vec<String> = self.variant.nodes.iter().map(|n| n.name.clone()).collect();
         self.event(now, None, "fault", fault.describe(&names));
+        if let Fault::RealServer { addr, state } = fault {
+            self.lvs.set_state(now, *addr, *state);
+        }
+    }
+
+    /// Requests due before `now` go out through the world as it stands, before anything
+    /// changes it.
+    fn lvs_catch_up(&mut self, now: Instant) {
+        if self.lvs.has_clients() {
+            self.lvs.advance(now, &self.world);
+        }
+    }
+
+    /// The seed of node `n`'s engine (its checkers' start-up spread): the run's seed mixed
+    /// with the node's index, so every node spreads its own way.
+    pub fn engine_seed(&self, n: usize) -> u64 {
+        self.seed ^ (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// What a probe of node `n`'s checker for real server `owner` finds: how long it takes
+    /// and its result ([`Lvs::probe`]).
+    pub fn run_probe(
+        &mut self,
+        n: usize,
+        owner: Option<std::net::SocketAddr>,
+        probe: &vrrp_engine::lvs::Probe,
+    ) -> (Duration, vrrp_engine::lvs::ProbeResult) {
+        self.lvs.probe(n, owner, probe)
+    }
+
+    /// Node `n`'s IPVS table as its engine's changes built it.
+    pub fn ipvs_table(&self, n: usize) -> Option<&vrrp_engine::lvs::IpvsTable> {
+        self.lvs.table(n)
     }
 
     /// Node `n`'s engine was built or reconfigured: take its numbering of instances and
@@ -217,15 +259,26 @@ impl<'a> Observer<'a> {
 
     /// A daemon started on `n` (after its predecessor's VIPs were cleaned up).
     pub fn node_started(&mut self, now: Instant, n: usize, link_up: bool) {
+        self.lvs_catch_up(now);
+        self.lvs.node_started(n);
         self.world.clear_node(now, n);
         self.world.set_answering(now, n, link_up);
         self.event(now, Some(n), "start", "daemon started".into());
         self.record_world(now);
     }
 
+    /// Node `n`'s daemon is about to stop gracefully: the real-server faults it follows end
+    /// unmeasured (its shutdown empties its IPVS table, which is no detection).
+    pub fn node_stopping(&mut self, now: Instant, n: usize) {
+        self.lvs_catch_up(now);
+        self.lvs.node_gone(n);
+    }
+
     /// The daemon of `n` is gone (after a stop's outputs were reported, or a crash): every
     /// Master instance stops being one, without a word.
     pub fn node_gone(&mut self, now: Instant, n: usize) {
+        self.lvs_catch_up(now);
+        self.lvs.node_gone(n);
         let keys = self.instance_keys(n);
         for (i, key) in keys.into_iter().enumerate() {
             if self.states[n][i] == State::Master {
@@ -240,6 +293,7 @@ impl<'a> Observer<'a> {
 
     /// `n` now answers (alive and link up) or not.
     pub fn set_answering(&mut self, now: Instant, n: usize, answering: bool) {
+        self.lvs_catch_up(now);
         self.world.set_answering(now, n, answering);
         self.record_world(now);
     }
@@ -315,6 +369,7 @@ impl<'a> Observer<'a> {
 
     /// A gratuitous ARP / NA reached a client.
     pub fn client_announce(&mut self, now: Instant, client: usize, node: usize, addr: IpAddr) {
+        self.lvs_catch_up(now);
         let before = self.world.arp_target();
         self.world.announce(now, client, node, addr);
         if client == 0 && before != self.world.arp_target() {
@@ -331,6 +386,7 @@ impl<'a> Observer<'a> {
 
     /// One output of node `n`'s engine (packets are the backend's to move; they are counted).
     pub fn output(&mut self, now: Instant, n: usize, out: &Output) {
+        self.lvs_catch_up(now);
         if let Some(c) = &mut self.captured {
             match out {
                 Output::StateChanged(x) => c.push(Captured::State {
@@ -365,11 +421,31 @@ impl<'a> Observer<'a> {
                 self.record_world(now);
             }
             Output::Announce { addr, .. } => self.event(now, Some(n), "garp", addr.to_string()),
-            Output::RunCheck { .. }
-            | Output::RunProbe { .. }
-            | Output::Ipvs(_)
-            | Output::RealServerChanged { .. }
-            | Output::QuorumChanged { .. } => {}
+            Output::Ipvs(c) => {
+                self.lvs.ipvs(now, n, c);
+                self.event(now, Some(n), "ipvs", ipvs_detail(c));
+            }
+            Output::RealServerChanged {
+                service,
+                real_server,
+                alive,
+                ..
+            } => self.event(
+                now,
+                Some(n),
+                "real_server",
+                format!(
+                    "{real_server} of {service} {}",
+                    if *alive { "up" } else { "down" }
+                ),
+            ),
+            Output::QuorumChanged { service, up, .. } => self.event(
+                now,
+                Some(n),
+                "quorum",
+                format!("{service} quorum {}", if *up { "up" } else { "down" }),
+            ),
+            Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }
 
@@ -607,6 +683,7 @@ impl<'a> Observer<'a> {
 
     /// Close the run at `end`.
     pub fn finish(mut self, end: Instant) -> (RunResult, Option<Recording>) {
+        self.lvs_catch_up(end);
         self.world.advance(end);
         let open: Vec<((Family, u8), Instant)> = self
             .vrids
@@ -624,6 +701,7 @@ impl<'a> Observer<'a> {
         self.result.downtime = secs(self.world.downtime);
         self.result.blackhole = secs(self.world.blackhole);
         self.result.unhealthy_served = secs(self.world.unhealthy_served);
+        self.result.lvs = self.lvs.finish(end, &self.world);
         if let Some(rec) = &mut self.rec {
             rec.trace = self.trace.take();
         }
@@ -631,5 +709,22 @@ impl<'a> Observer<'a> {
             rec.captured = c;
         }
         (self.result, self.rec)
+    }
+}
+
+/// An IPVS change as events.csv shows it.
+fn ipvs_detail(c: &vrrp_engine::lvs::IpvsChange) -> String {
+    use vrrp_engine::lvs::IpvsChange;
+    match c {
+        IpvsChange::AddService(s) => format!("add service {} {}", s.key, s.scheduler),
+        IpvsChange::EditService(s) => format!("edit service {} {}", s.key, s.scheduler),
+        IpvsChange::RemoveService(k) => format!("remove service {k}"),
+        IpvsChange::AddDest { service, dest } => {
+            format!("add {} to {service} weight {}", dest.addr, dest.weight)
+        }
+        IpvsChange::EditDest { service, dest } => {
+            format!("edit {} of {service} weight {}", dest.addr, dest.weight)
+        }
+        IpvsChange::RemoveDest { service, addr } => format!("remove {addr} from {service}"),
     }
 }

@@ -180,6 +180,25 @@ impl World {
         }
     }
 
+    /// The node client `client` sends packets for `vip` to now: its ARP entry, or on first
+    /// contact the node a resolution would reach; `None` when neither exists or `vip` is not
+    /// a VIP of the experiment.
+    pub fn target(&self, client: usize, vip: IpAddr) -> Option<usize> {
+        let v = self.index(&vip)?;
+        let row = self.arp.get(client % self.arp.len())?;
+        row[v].or_else(|| self.resolve(v))
+    }
+
+    /// Whether `node` is alive with its link up (it answers for what it holds).
+    pub fn answers(&self, node: usize) -> bool {
+        self.answering.get(node).copied().unwrap_or(false)
+    }
+
+    /// The number of clients.
+    pub fn clients(&self) -> usize {
+        self.arp.len()
+    }
+
     /// Whether `node` has `vip` installed.
     pub fn holds(&self, node: usize, vip: IpAddr) -> bool {
         self.index(&vip)

@@ -3,6 +3,9 @@
 //! - `runs.csv`: one row per variant and seed.
 //! - `summary.csv`: per variant and metric: mean, p50, p99, max over the runs.
 //! - `events.csv`: the event log of the first seed of each variant.
+//! - LVS runs: `lvs_detections.csv` (one row per real-server fault and director: detection
+//!   and recovery time against the formula's band) and `lvs_clients.csv` (per run: requests,
+//!   errors, unserved, sorry server); summary.csv adds the [`LVS_METRIC_NAMES`].
 //!
 //! Floats are printed with a fixed number of decimals so the bytes are reproducible.
 
@@ -56,7 +59,31 @@ pub const METRIC_NAMES: [&str; 13] = [
     "invariant_violations",
 ];
 
-/// The per-run metrics summarised, in the order of [`METRIC_NAMES`].
+/// Names of the LVS metrics summary.csv adds for runs with a virtual server, in order.
+pub const LVS_METRIC_NAMES: [&str; 8] = [
+    "lvs_requests",
+    "lvs_error_rate",
+    "lvs_unserved_rate",
+    "lvs_sorry_rate",
+    "lvs_detection_mean_s",
+    "lvs_detection_max_s",
+    "lvs_undetected_faults",
+    "lvs_outside_formula",
+];
+
+/// Whether `name` is a metric of summary.csv (VRRP or LVS).
+pub fn is_metric(name: &str) -> bool {
+    METRIC_NAMES.contains(&name) || LVS_METRIC_NAMES.contains(&name)
+}
+
+/// The value of the metric `name` of a run (`None` for an unknown name, or an LVS metric of
+/// a run without LVS).
+pub fn metric(r: &RunResult, name: &str) -> Option<f64> {
+    metrics(r).into_iter().find(|m| m.0 == name).map(|m| m.1)
+}
+
+/// The per-run metrics summarised, in the order of [`METRIC_NAMES`], then for LVS runs
+/// [`LVS_METRIC_NAMES`].
 pub fn metrics(r: &RunResult) -> Vec<(&'static str, f64)> {
     let error = r
         .takeover_after_last_advert
@@ -85,7 +112,29 @@ pub fn metrics(r: &RunResult) -> Vec<(&'static str, f64)> {
         per_hour,
         r.violations.len() as f64,
     ];
-    METRIC_NAMES.into_iter().zip(values).collect()
+    let mut out: Vec<(&'static str, f64)> = METRIC_NAMES.into_iter().zip(values).collect();
+    if let Some(l) = &r.lvs {
+        let detections: Vec<f64> = l.faults.iter().filter_map(|f| f.detection).collect();
+        let undetected = l.faults.iter().filter(|f| f.detection.is_none()).count();
+        let outside = l
+            .faults
+            .iter()
+            .flat_map(|f| [f.detection_within, f.recovery_within])
+            .filter(|w| *w == Some(false))
+            .count();
+        let values = [
+            l.requests as f64,
+            l.error_rate(),
+            l.unserved_rate(),
+            l.sorry_rate(),
+            mean(&detections),
+            max(&detections),
+            undetected as f64,
+            outside as f64,
+        ];
+        out.extend(LVS_METRIC_NAMES.into_iter().zip(values));
+    }
+    out
 }
 
 /// Write `runs.csv`.
@@ -150,8 +199,8 @@ pub fn write_summary(path: &Path, results: &[RunResult]) -> csv::Result<()> {
             .first()
             .map(|r| metrics(r).into_iter().map(|m| m.0).collect())
             .unwrap_or_default();
-        for (k, name) in names.iter().enumerate() {
-            let vals: Vec<f64> = rs.iter().map(|r| metrics(r)[k].1).collect();
+        for name in &names {
+            let vals: Vec<f64> = rs.iter().filter_map(|r| metric(r, name)).collect();
             w.write_record([
                 variant.clone(),
                 name.to_string(),
@@ -164,6 +213,173 @@ pub fn write_summary(path: &Path, results: &[RunResult]) -> csv::Result<()> {
         }
     }
     w.flush()?;
+    Ok(())
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map(f6).unwrap_or_default()
+}
+
+/// Whether any run has an LVS side.
+pub fn has_lvs(results: &[RunResult]) -> bool {
+    results.iter().any(|r| r.lvs.is_some())
+}
+
+/// Write `lvs_detections.csv`: one row per real-server fault and director. `detection_s`
+/// is empty when the table never lost the server before the fault ended; the formula's
+/// columns are empty when no checker sees the fault (`never`) or no formula applies.
+pub fn write_lvs_detections(path: &Path, results: &[RunResult]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "variant",
+        "seed",
+        "node",
+        "service",
+        "real_server",
+        "checkers",
+        "fault",
+        "t_fault_s",
+        "detected_at_s",
+        "detection_s",
+        "formula_min_s",
+        "formula_max_s",
+        "within_formula",
+        "up_at_s",
+        "recovered_at_s",
+        "recovery_s",
+        "recovery_min_s",
+        "recovery_max_s",
+        "recovery_within_formula",
+    ])?;
+    let yes_no = |b: Option<bool>| match b {
+        Some(true) => "yes".to_string(),
+        Some(false) => "no".to_string(),
+        None => String::new(),
+    };
+    for r in results {
+        let Some(l) = &r.lvs else { continue };
+        for f in &l.faults {
+            w.write_record([
+                r.variant.clone(),
+                r.seed.to_string(),
+                f.node.clone(),
+                f.service.clone(),
+                f.real_server.clone(),
+                f.checkers.clone(),
+                f.fault.clone(),
+                f6(f.t_fault),
+                opt(f.detected_at),
+                opt(f.detection),
+                opt(f.detection_bounds.map(|b| b.0)),
+                opt(f.detection_bounds.map(|b| b.1)),
+                yes_no(f.detection_within),
+                opt(f.up_at),
+                opt(f.recovered_at),
+                opt(f.recovery),
+                opt(f.recovery_bounds.map(|b| b.0)),
+                opt(f.recovery_bounds.map(|b| b.1)),
+                yes_no(f.recovery_within),
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Write `lvs_clients.csv`: per run, the requests and what became of them.
+pub fn write_lvs_clients(path: &Path, results: &[RunResult]) -> csv::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "variant",
+        "seed",
+        "requests",
+        "errors",
+        "unserved",
+        "sorry",
+        "error_rate",
+        "unserved_rate",
+        "sorry_rate",
+    ])?;
+    for r in results {
+        let Some(l) = &r.lvs else { continue };
+        w.write_record([
+            r.variant.clone(),
+            r.seed.to_string(),
+            l.requests.to_string(),
+            l.errors.to_string(),
+            l.unserved.to_string(),
+            l.sorry.to_string(),
+            f6(l.error_rate()),
+            f6(l.unserved_rate()),
+            f6(l.sorry_rate()),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The LVS table printed on stdout: per variant, detection times against the formula and
+/// what clients saw.
+pub fn print_lvs_table(out: &mut impl Write, results: &[RunResult]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<24} {:>7} {:>21} {:>10} {:>9} {:>11} {:>11} {:>10}",
+        "variant",
+        "faults",
+        "detection (s)",
+        "undetected",
+        "outside",
+        "error rate",
+        "unserved",
+        "sorry"
+    )?;
+    writeln!(
+        out,
+        "{:<24} {:>7} {:>21} {:>10} {:>9} {:>11} {:>11} {:>10}",
+        "", "", "min / mean / max", "", "formula", "mean", "mean", "mean"
+    )?;
+    for (variant, rs) in by_variant(results) {
+        let faults: Vec<_> = rs
+            .iter()
+            .filter_map(|r| r.lvs.as_ref())
+            .flat_map(|l| l.faults.iter())
+            .collect();
+        if rs.iter().all(|r| r.lvs.is_none()) {
+            continue;
+        }
+        let d: Vec<f64> = faults.iter().filter_map(|f| f.detection).collect();
+        let lo = d.iter().copied().fold(f64::INFINITY, f64::min);
+        let outside = faults
+            .iter()
+            .flat_map(|f| [f.detection_within, f.recovery_within])
+            .filter(|w| *w == Some(false))
+            .count();
+        let undetected = faults.iter().filter(|f| f.detection.is_none()).count();
+        let rate = |f: fn(&crate::observe::metrics::LvsResult) -> f64| {
+            mean(
+                &rs.iter()
+                    .filter_map(|r| r.lvs.as_ref())
+                    .map(f)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        writeln!(
+            out,
+            "{:<24} {:>7} {:>21} {:>10} {:>9} {:>10.3}% {:>10.3}% {:>9.3}%",
+            variant,
+            faults.len(),
+            if d.is_empty() {
+                "-".to_string()
+            } else {
+                format!("{lo:.2} / {:.2} / {:.2}", mean(&d), max(&d))
+            },
+            undetected,
+            outside,
+            100.0 * rate(|l| l.error_rate()),
+            100.0 * rate(|l| l.unserved_rate()),
+            100.0 * rate(|l| l.sorry_rate()),
+        )?;
+    }
     Ok(())
 }
 

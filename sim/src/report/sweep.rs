@@ -4,7 +4,7 @@
 use crate::experiment::model::Variant;
 use crate::experiment::Experiment;
 use crate::observe::metrics::RunResult;
-use crate::report::output::{max, mean, metrics, METRIC_NAMES};
+use crate::report::output::{is_metric, max, mean, metric as metric_of};
 use crate::report::plots::SweepPoint;
 use crate::report::theory::false_takeovers_per_hour;
 use vrrp_engine::timing::normalize_interval;
@@ -41,9 +41,9 @@ pub fn series(
     metric: &str,
     theory_name: Option<&str>,
 ) -> Vec<(String, Vec<SweepPoint>)> {
-    let Some(k) = METRIC_NAMES.iter().position(|m| *m == metric) else {
+    if !is_metric(metric) {
         return Vec::new();
-    };
+    }
     let mut out: Vec<(String, Vec<SweepPoint>)> = Vec::new();
     for v in &exp.variants {
         let Some(x) = v.x else { continue };
@@ -51,7 +51,10 @@ pub fn series(
         if runs.is_empty() {
             continue;
         }
-        let values: Vec<f64> = runs.iter().map(|r| metrics(r)[k].1).collect();
+        let values: Vec<f64> = runs.iter().filter_map(|r| metric_of(r, metric)).collect();
+        if values.is_empty() {
+            continue;
+        }
         let point = SweepPoint {
             x,
             mean: mean(&values),

@@ -6,15 +6,25 @@
 //! Everything a node reports goes to the shared [`Observer`](crate::observe::observer::Observer) at
 //! once, from inside the host, and the invariants are checked after each drain, as the event
 //! queue does.
+//!
+//! Real-server probes: the observer's model answers each at once with its duration; the
+//! daemon keeps the answers of its own incarnation in a queue and hands each to its engine
+//! at the first tick at or after the probe's end (the loop sleeps until the earlier of the
+//! engine's deadline and the next answer). A crashed incarnation's answers die with it.
 
 use super::shared::{Control, Pending, Shared};
 use crate::backend::Wire;
 use crate::observe::observer::Observer;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::rc::Rc;
 use turmoil::net::UdpSocket;
-use vrrp_engine::{Engine, Family, Input, RxPacket, Transmit};
+use vrrp_engine::lvs::{CheckerId, ProbeResult};
+use vrrp_engine::{Engine, Family, Input, Instant, RxPacket, Transmit};
+
+/// Probe answers waiting for their time: (end, sequence) -> (checker, probe seq, result).
+type ProbeQueue = BTreeMap<(Instant, u64), (CheckerId, u64, ProbeResult)>;
 
 /// The VRRP "port": IP protocol 112, carried here as a UDP port.
 pub(super) const PORT: u16 = 112;
@@ -62,7 +72,13 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
         std::future::pending::<()>().await;
         return Ok(());
     };
-    let mut d = Daemon { n, engine, sock };
+    let mut d = Daemon {
+        n,
+        engine,
+        sock,
+        probes: ProbeQueue::new(),
+        probe_seq: 0,
+    };
     {
         let mut sh = shared.borrow_mut();
         // A (re)started daemon first removes VIPs a dead predecessor left.
@@ -72,7 +88,11 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
     }
     let mut buf = vec![0u8; 65_536];
     loop {
-        let sleep = match d.engine.poll_timeout() {
+        let due = match (d.engine.poll_timeout(), d.probes.first_key_value()) {
+            (Some(a), Some((&(b, _), _))) => Some(a.min(b)),
+            (a, b) => a.or(b.map(|(&(t, _), _)| t)),
+        };
+        let sleep = match due {
             Some(deadline) => {
                 let wait = deadline - now();
                 Some(tokio::time::Instant::now() + wait)
@@ -94,6 +114,7 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
                 let mut sh = shared.borrow_mut();
                 match c {
                     Some(Control::Stop) | None => {
+                        sh.obs.node_stopping(t, n);
                         d.engine.handle(t, Input::Shutdown);
                         d.drain(&mut sh, t);
                         sh.obs.node_gone(t, n);
@@ -124,6 +145,15 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
             _ = sleep => {
                 let t = now();
                 let mut sh = shared.borrow_mut();
+                // Probes that ended first, in the order they end, then the engine's timers.
+                while let Some(entry) = d.probes.first_entry() {
+                    if entry.key().0 > t {
+                        break;
+                    }
+                    let (checker, seq, result) = entry.remove();
+                    d.engine.handle(t, Input::ProbeResult { checker, seq, result });
+                    d.drain(&mut sh, t);
+                }
                 d.engine.handle_timeout(t);
                 d.drain(&mut sh, t);
             }
@@ -139,6 +169,9 @@ struct Daemon {
     n: usize,
     engine: Engine,
     sock: UdpSocket,
+    /// This incarnation's probe answers, by the time each probe ends.
+    probes: ProbeQueue,
+    probe_seq: u64,
 }
 
 impl Daemon {
@@ -187,20 +220,37 @@ impl Daemon {
         let mut wire = HostWire {
             sh,
             sock: &self.sock,
+            probes: &mut self.probes,
+            probe_seq: &mut self.probe_seq,
         };
         crate::backend::drain(&mut wire, &mut self.engine, t, self.n, up);
     }
 }
 
-/// The wire of one host: the shared state and the host's socket.
+/// The wire of one host: the shared state, the host's socket and its probe queue.
 struct HostWire<'h> {
     sh: &'h mut Shared,
     sock: &'h UdpSocket,
+    probes: &'h mut ProbeQueue,
+    probe_seq: &'h mut u64,
 }
 
 impl Wire<'static> for HostWire<'_> {
     fn observer(&mut self) -> &mut Observer<'static> {
         &mut self.sh.obs
+    }
+
+    fn probe_result(
+        &mut self,
+        at: Instant,
+        _: usize,
+        checker: CheckerId,
+        seq: u64,
+        result: ProbeResult,
+    ) {
+        *self.probe_seq += 1;
+        self.probes
+            .insert((at, *self.probe_seq), (checker, seq, result));
     }
 
     fn announce(&mut self, t: vrrp_engine::Instant, n: usize, addr: IpAddr) {

@@ -21,6 +21,9 @@
 //!   delivers frames sent before the cut.
 //! - Restarting a running node stops it at the fault's tick and starts it one tick later (a
 //!   bounce is a fresh runtime, polled at the next step).
+//! - A real-server probe's result reaches the engine at the first tick at or after the
+//!   probe's end (`host.rs`), and probes start on ticks: each step of a checker's cycle can
+//!   be up to a tick later than on the event queue.
 
 mod host;
 mod shared;
@@ -486,6 +489,8 @@ impl<'a> Run<'a> {
                 self.sync_cuts();
             }
             Fault::Loss { .. } => self.shared.borrow_mut().net.apply(fault),
+            // The observer's model changed it (Observer::fault).
+            Fault::RealServer { .. } => {}
         }
     }
 
