@@ -2,7 +2,8 @@
 //!
 //! keepalived's defaults: `garp_master_repeat` (5) announcements per VIP on becoming Master,
 //! the same again `garp_master_delay` (5 s) later, optionally `garp_master_refresh_repeat`
-//! every `garp_master_refresh`. Announcements of one burst are spaced by `vrrp_garp_interval`
+//! every `garp_master_refresh`; and `garp_lower_prio_repeat` (5) at once and again
+//! `garp_lower_prio_delay` (5 s) later each time a lower-priority advert is heard. Announcements of one burst are spaced by `vrrp_garp_interval`
 //! (IPv4) or `vrrp_gna_interval` (IPv6), default 0: all at once.
 
 use crate::config::GarpConfig;
@@ -43,6 +44,25 @@ impl AnnouncePlan {
             .master_refresh
             .filter(|d| !d.is_zero())
             .map(|d| now + d);
+    }
+
+    /// A Master heard a lower-priority advert at `now` (keepalived's `vrrp_state_master_rx`):
+    /// `garp_lower_prio_repeat` rounds at once and again `garp_lower_prio_delay` later, so
+    /// that hosts the other router's announcements moved come back.
+    pub fn lower_priority_heard(&mut self, now: Instant, garp: &GarpConfig) {
+        if garp.lower_prio_repeat == 0 {
+            return;
+        }
+        self.bursts.push(Burst {
+            at: now,
+            rounds: garp.lower_prio_repeat,
+        });
+        if garp.lower_prio_delay > Duration::ZERO {
+            self.bursts.push(Burst {
+                at: now + garp.lower_prio_delay,
+                rounds: garp.lower_prio_repeat,
+            });
+        }
     }
 
     /// Restart the refresh period from `now` (a reload that added VIPs announced them all).

@@ -650,11 +650,22 @@ impl Instance {
             );
             self.master_addr = Some(src);
             self.master_priority = Some(prio);
-        } else if self.cfg.advert_on_lower_priority {
-            // RFC 9568 §6.4.3 and keepalived's default: answer a lower-priority Master at once
-            // so it steps down without waiting for our next Adver_Timer.
-            self.send_advert(ctx, self.priority);
-            self.adver_timer = Some(now + self.adver_interval);
+        } else {
+            if self.cfg.advert_on_lower_priority {
+                // RFC 9568 §6.4.3 and keepalived's default: answer a lower-priority Master at
+                // once so it steps down without waiting for our next Adver_Timer.
+                self.send_advert(ctx, self.priority);
+                self.adver_timer = Some(now + self.adver_interval);
+            }
+            // keepalived's `garp_lower_prio_repeat`: the other router may have announced our
+            // VIPs; announce them again, now (rounds due at once) and after the delay.
+            self.announce.lower_priority_heard(now, &self.cfg.garp);
+            if self.announce.next_deadline().is_some_and(|at| at <= now) {
+                let rounds =
+                    self.announce
+                        .take_due(now, &self.cfg.garp, self.announce_spacing(ctx.global));
+                self.announce_rounds(ctx, rounds);
+            }
         }
     }
 }

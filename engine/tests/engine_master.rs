@@ -185,6 +185,7 @@ fn announcements_follow_garp_settings_interval_and_refresh() {
         master_repeat: 3,
         master_refresh: Some(Duration::from_secs(10)),
         master_refresh_repeat: 2,
+        ..GarpConfig::default()
     };
     let mut c = config(i);
     c.global.garp_interval = Duration::from_millis(100);
@@ -290,4 +291,71 @@ fn v3_ipv4_checksum_mode_switch_changes_what_is_sent() {
         assert!(p.verify_checksum(x.src, x.dst, mode));
         assert!(!p.verify_checksum(x.src, x.dst, other));
     }
+}
+
+/// keepalived 2.2.7's `vrrp_state_master_rx`: a Master that hears a lower priority sends
+/// `garp_lower_prio_repeat` announcements per VIP at once and again `garp_lower_prio_delay`
+/// later (defaults: the global `vrrp_garp_master_repeat` 5 and `vrrp_garp_master_delay` 5 s),
+/// none under `vrrp_strict`, which also keeps it from answering with an advert.
+#[test]
+fn lower_priority_heard_announces_the_vips_again() {
+    let count = |out: &[Output]| {
+        out.iter()
+            .filter(|o| matches!(o, Output::Announce { .. }))
+            .count()
+    };
+    let peer = host_addr(1);
+    let (mut e, t) = master_at(v2());
+    deliver(
+        &mut e,
+        t,
+        peer,
+        &advert_bytes(Version::V2, 51, 50, 1, peer, Auth::None),
+    );
+    let out = drain(&mut e);
+    assert_eq!(count_transmits(&out), 1);
+    assert_eq!(count(&out), 5, "five at once: {out:?}");
+    assert!(
+        matches!(out[0], Output::Transmit(_)),
+        "the advert first, then the announcements"
+    );
+    let log = run_alone(&mut e, t + Duration::from_millis(5500), |_| {
+        CheckOutcome::Pass
+    });
+    let later: Vec<Instant> = log
+        .iter()
+        .filter(|(_, o)| matches!(o, Output::Announce { .. }))
+        .map(|(at, _)| *at)
+        .filter(|&at| at > t)
+        .collect();
+    // The Master's own second burst (garp_master_delay after it took over at 3.609 s) is
+    // also in the window; the lower-priority one is the five at exactly t + 5 s.
+    let at = |x: Instant| later.iter().filter(|&&a| a == x).count();
+    assert_eq!(
+        at(t + Duration::from_secs(5)),
+        5,
+        "five more 5 s later: {later:?}"
+    );
+    assert_eq!(later.len(), 10, "{later:?}");
+
+    // vrrp_strict, as the keepalived front end reads it: nothing of the kind.
+    let text = "global_defs {\n  vrrp_strict\n}\nvrrp_instance VI_1 {\n  interface eth0\n  \
+                virtual_router_id 51\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    \
+                172.20.0.100/24\n  }\n}\n";
+    let strict = vrrp_engine::keepalived::parse_str("s.conf", text, &Default::default())
+        .expect("valid")
+        .config
+        .instances
+        .remove(0);
+    assert_eq!(strict.garp.lower_prio_repeat, 0);
+    assert!(!strict.advert_on_lower_priority);
+    let (mut e, t) = master_at(strict);
+    deliver(
+        &mut e,
+        t,
+        peer,
+        &advert_bytes(Version::V3, 51, 50, 1, peer, Auth::None),
+    );
+    let out = drain(&mut e);
+    assert_eq!((count_transmits(&out), count(&out)), (0, 0), "{out:?}");
 }

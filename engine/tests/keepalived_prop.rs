@@ -129,12 +129,16 @@ fn garp() -> impl Strategy<Value = GarpConfig> {
         0u32..10,
         prop::option::of((1u64..100).prop_map(Duration::from_secs)),
         0u32..10,
+        secs(),
+        0u32..10,
     )
-        .prop_map(|(d, r, f, fr)| GarpConfig {
+        .prop_map(|(d, r, f, fr, ld, lr)| GarpConfig {
             master_delay: d,
             master_repeat: r,
             master_refresh: f,
             master_refresh_repeat: fr,
+            lower_prio_delay: ld,
+            lower_prio_repeat: lr,
         })
 }
 
@@ -173,6 +177,8 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     script_user: su,
                     vrrp_version: if v3 { Version::V3 } else { Version::V2 },
                     strict,
+                    // Derived from two draws: the strategy tuple is at proptest's size limit.
+                    lower_prio_no_advert: sec != skip,
                     startup_delay: sd,
                 }
             },
@@ -504,14 +510,24 @@ fn config() -> impl Strategy<Value = Config> {
             prop::collection::vec(virtual_server(), 0..2),
         )
             .prop_map(
-                |(global, scripts, track_files, instances, sync_groups, virtual_servers)| Config {
-                    global,
-                    scripts,
-                    track_files,
-                    instances,
-                    sync_groups,
-                    virtual_servers,
-                    virtual_server_groups: Vec::new(),
+                |(global, scripts, track_files, mut instances, sync_groups, virtual_servers)| {
+                    // vrrp_strict: keepalived (and the front end) turns these off.
+                    if global.strict {
+                        for i in &mut instances {
+                            i.garp.lower_prio_repeat = 0;
+                            i.garp.lower_prio_delay = Duration::ZERO;
+                            i.advert_on_lower_priority = false;
+                        }
+                    }
+                    Config {
+                        global,
+                        scripts,
+                        track_files,
+                        instances,
+                        sync_groups,
+                        virtual_servers,
+                        virtual_server_groups: Vec::new(),
+                    }
                 },
             )
     })

@@ -63,6 +63,10 @@ pub struct GlobalConfig {
     pub vrrp_version: Version,
     /// `vrrp_strict`: RFC-strict mode.
     pub strict: bool,
+    /// `vrrp_lower_prio_no_advert`: instances do not answer a lower-priority advert (the
+    /// default of their `lower_prio_no_advert`).
+    #[serde(default)]
+    pub lower_prio_no_advert: bool,
     /// `vrrp_startup_delay`: wait this long after start before running instances.
     pub startup_delay: Duration,
 }
@@ -83,6 +87,7 @@ impl Default for GlobalConfig {
             script_user: None,
             vrrp_version: Version::V2,
             strict: false,
+            lower_prio_no_advert: false,
             startup_delay: Duration::ZERO,
         }
     }
@@ -99,6 +104,23 @@ pub struct GarpConfig {
     pub master_refresh: Option<Duration>,
     /// `garp_master_refresh_repeat`: announcements per VIP at each refresh (default 1).
     pub master_refresh_repeat: u32,
+    /// `garp_lower_prio_repeat`: announcements per VIP when a Master hears a lower-priority
+    /// advert (keepalived 2.2.7's default: the global `vrrp_garp_master_repeat`, 5; 0 with
+    /// `vrrp_strict`).
+    #[serde(default = "five")]
+    pub lower_prio_repeat: u32,
+    /// `garp_lower_prio_delay`: when the same burst follows again (default the global
+    /// `vrrp_garp_master_delay`, 5 s; 0 = none, and 0 with `vrrp_strict`).
+    #[serde(default = "five_secs")]
+    pub lower_prio_delay: Duration,
+}
+
+fn five() -> u32 {
+    5
+}
+
+fn five_secs() -> Duration {
+    Duration::from_secs(5)
 }
 
 impl Default for GarpConfig {
@@ -108,6 +130,8 @@ impl Default for GarpConfig {
             master_repeat: 5,
             master_refresh: None,
             master_refresh_repeat: 1,
+            lower_prio_repeat: 5,
+            lower_prio_delay: Duration::from_secs(5),
         }
     }
 }

@@ -122,6 +122,14 @@ fn global(w: &mut Writer, config: &Config) {
         w.line(&["script_user", u]);
     }
     w.line(&["vrrp_version", &g.vrrp_version.number().to_string()]);
+    w.line(&[
+        "vrrp_lower_prio_no_advert",
+        if g.lower_prio_no_advert {
+            "true"
+        } else {
+            "false"
+        },
+    ]);
     if g.strict {
         w.line(&["vrrp_strict"]);
     }
@@ -143,6 +151,14 @@ fn garp(w: &mut Writer, prefix: &str, g: &GarpConfig) {
     w.line(&[
         &format!("{prefix}garp_master_refresh_repeat"),
         &g.master_refresh_repeat.to_string(),
+    ]);
+    w.line(&[
+        &format!("{prefix}garp_lower_prio_delay"),
+        &fmt_secs(g.lower_prio_delay),
+    ]);
+    w.line(&[
+        &format!("{prefix}garp_lower_prio_repeat"),
+        &g.lower_prio_repeat.to_string(),
     ]);
 }
 

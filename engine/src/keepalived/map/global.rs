@@ -2,7 +2,7 @@
 
 use super::super::diag::Diags;
 use super::super::parser::Node;
-use super::values::{flag, int, one, secs, text};
+use super::values::{flag, int, one, secs, switch, text};
 use super::{not_acted, unknown};
 use crate::config::{GarpConfig, GlobalConfig};
 use crate::types::Version;
@@ -28,6 +28,9 @@ const KNOWN: &[&str] = &[
     "script_user",
     "vrrp_version",
     "vrrp_strict",
+    "vrrp_garp_lower_prio_delay",
+    "vrrp_garp_lower_prio_repeat",
+    "vrrp_lower_prio_no_advert",
     "vrrp_startup_delay",
 ];
 
@@ -45,9 +48,6 @@ const IGNORED: &[&str] = &[
     "lvs_flush",
     "vrrp_mcast_group4",
     "vrrp_mcast_group6",
-    "vrrp_garp_lower_prio_delay",
-    "vrrp_garp_lower_prio_repeat",
-    "vrrp_lower_prio_no_advert",
     "vrrp_higher_prio_send_advert",
     "vrrp_iptables",
     "vrrp_ipsets",
@@ -82,10 +82,17 @@ const IGNORED: &[&str] = &[
 
 /// Maps one `global_defs` block into `g` (several blocks accumulate, as in keepalived).
 pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
+    let (mut lower_repeat, mut lower_delay) = (false, false);
     for item in node.items() {
         let k = item.key.text.as_str();
         match k {
             "" => {}
+            "vrrp_garp_lower_prio_repeat" | "vrrp_garp_lower_prio_delay" => {
+                lower_repeat |= k.ends_with("repeat");
+                lower_delay |= k.ends_with("delay");
+                garp_keyword(item, k.trim_start_matches("vrrp_"), &mut g.garp, d);
+            }
+            "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = switch(d, item),
             "router_id" => {
                 if let Some(w) = one(d, item, "a name") {
                     g.router_id = Some(w.text.clone());
@@ -156,6 +163,14 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
             _ => unknown(d, item, "global_defs", &[KNOWN, IGNORED]),
         }
     }
+    // keepalived 2.2.7 (`init_global_data`): unset lower-priority announcements default to
+    // the global `vrrp_garp_master_repeat` / `vrrp_garp_master_delay`.
+    if !lower_repeat {
+        g.garp.lower_prio_repeat = g.garp.master_repeat;
+    }
+    if !lower_delay {
+        g.garp.lower_prio_delay = g.garp.master_delay;
+    }
 }
 
 /// One `garp_master_*` keyword (`name` without the `vrrp_` prefix) into `garp`; shared by
@@ -182,6 +197,18 @@ pub(crate) fn garp_keyword(item: &Node, name: &str, garp: &mut GarpConfig, d: &m
         "garp_master_refresh_repeat" => {
             if let Some(v) = int(d, item, 0, max).and_then(|v| u32::try_from(v).ok()) {
                 garp.master_refresh_repeat = v;
+            }
+        }
+        "garp_lower_prio_delay" => {
+            if let Some(v) = secs(d, item, MAX_SECS) {
+                garp.lower_prio_delay = v;
+            }
+        }
+        "garp_lower_prio_repeat" => {
+            if let Some(v) =
+                int(d, item, 0, i64::from(i32::MAX)).and_then(|v| u32::try_from(v).ok())
+            {
+                garp.lower_prio_repeat = v;
             }
         }
         _ => {}

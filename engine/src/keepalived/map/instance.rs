@@ -58,6 +58,8 @@ const KNOWN: &[&str] = &[
     "garp_master_repeat",
     "garp_master_refresh",
     "garp_master_refresh_repeat",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
     "dont_track_primary",
     "lower_prio_no_advert",
     "v3_checksum_as_v2",
@@ -77,8 +79,6 @@ const IGNORED: &[&str] = &[
     "smtp_alert",
     "promote_secondaries",
     "lvs_sync_daemon_interface",
-    "garp_lower_prio_delay",
-    "garp_lower_prio_repeat",
     "garp_interval",
     "gna_interval",
     "higher_prio_send_advert",
@@ -114,6 +114,8 @@ struct Seen<'n> {
     interface: bool,
     vrid_keyword: bool,
     accept_set: bool,
+    lower_prio_garp: Option<Span>,
+    lower_prio_advert: Option<Span>,
     vip_words: Vec<Span>,
     ah: Option<Span>,
 }
@@ -138,6 +140,7 @@ pub(crate) fn map_instance(
     };
     let mut inst = InstanceConfig::new(name.clone(), String::new(), 0);
     inst.garp = global.garp;
+    inst.advert_on_lower_priority = !global.lower_prio_no_advert;
     let mut seen = Seen::default();
     for item in node.items() {
         map_item(item, &mut inst, &mut meta, &mut seen, d);
@@ -301,6 +304,10 @@ fn map_item<'n>(
         | "garp_master_repeat"
         | "garp_master_refresh"
         | "garp_master_refresh_repeat" => garp_keyword(item, k, &mut inst.garp, d),
+        "garp_lower_prio_delay" | "garp_lower_prio_repeat" => {
+            seen.lower_prio_garp = Some(item.key.span);
+            garp_keyword(item, k, &mut inst.garp, d)
+        }
         "dont_track_primary" => {
             flag(d, item);
             inst.dont_track_primary = true;
@@ -309,6 +316,7 @@ fn map_item<'n>(
             // `lower_prio_no_advert [true|false]`: a Master does not answer a lower-priority
             // advert with one of its own.
             inst.advert_on_lower_priority = !switch(d, item);
+            seen.lower_prio_advert = Some(item.key.span);
         }
         "v3_checksum_as_v2" => {
             // `v3_checksum_as_v2 [true|false]`: VRRPv3 over IPv4 checksummed without the
@@ -532,6 +540,28 @@ fn finish(
     // keepalived's vrrp_strict turns Accept_Mode off unless `accept` is given.
     if global.strict && !seen.accept_set {
         inst.accept = false;
+    }
+    // keepalived's vrrp_strict (`vrrp_complete_instance`): no announcements on hearing a
+    // lower priority, and no advert in answer to one.
+    if global.strict {
+        if let Some(span) = seen
+            .lower_prio_garp
+            .filter(|_| inst.garp.lower_prio_repeat != 0 || !inst.garp.lower_prio_delay.is_zero())
+        {
+            d.warn(
+                span,
+                "vrrp_strict: keepalived sets garp_lower_prio_repeat and garp_lower_prio_delay to 0",
+            );
+        }
+        if let Some(span) = seen
+            .lower_prio_advert
+            .filter(|_| inst.advert_on_lower_priority)
+        {
+            d.warn(span, "vrrp_strict: keepalived sets lower_prio_no_advert");
+        }
+        inst.garp.lower_prio_repeat = 0;
+        inst.garp.lower_prio_delay = Duration::ZERO;
+        inst.advert_on_lower_priority = false;
     }
 }
 

@@ -1,0 +1,128 @@
+//! A Master that hears a lower priority announces its VIPs again (keepalived 2.2.7's
+//! `garp_lower_prio_repeat` / `garp_lower_prio_delay`, by default the global
+//! `vrrp_garp_master_repeat` 5 and `vrrp_garp_master_delay` 5 s): measured for keepalived and
+//! for vrrpd-real on the same namespace LAN with the same schedule.
+//!
+//! Host 0 is Master (200), host 1 Backup (100), host 2 captures ARP. After the Master's own
+//! start-up announcements are over, host 1 stops hearing host 0 for 5 s (nftables on its
+//! input), takes over and advertises; host 0 hears those lower-priority adverts and answers
+//! each with gratuitous ARPs, then the partition heals and host 1 steps back. The count of
+//! gratuitous ARPs host 0 sent must be keepalived's, within one advert's worth (the number of
+//! adverts host 1 gets out before the heal depends on where its Master_Down_Timer falls).
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+use support::*;
+use vrrp_lab::Lab;
+
+/// Gratuitous ARPs for `vip` sent from `mac` in a capture.
+fn garps(file: &std::path::Path, mac: &str, vip: &str) -> usize {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args([
+            "-Y",
+            "arp",
+            "-T",
+            "fields",
+            "-E",
+            "separator=|",
+            "-e",
+            "eth.src",
+            "-e",
+            "arp.src.proto_ipv4",
+            "-e",
+            "arp.dst.proto_ipv4",
+        ])
+        .output()
+        .expect("tshark");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            f.len() == 3 && f[0] == mac && f[1] == vip && f[2] == vip
+        })
+        .count()
+}
+
+fn mac_of(ns: &str) -> String {
+    let out = Command::new("ip")
+        .args(["-n", ns, "-o", "link", "show", "eth0"])
+        .output()
+        .expect("ip link");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .skip_while(|w| *w != "link/ether")
+        .nth(1)
+        .expect("a MAC")
+        .to_string()
+}
+
+/// One run: returns the gratuitous ARPs the Master sent during and after the partition.
+fn run(keepalived: bool) -> usize {
+    let tag = if keepalived { "ka" } else { "vr" };
+    let lab = Lab::new(3).expect("lab");
+    let dir = tmpdir(&format!("lower-prio-{tag}"));
+    let vip = lab.addr(100).to_string();
+    let a = lab.hosts[0].clone();
+    let start = |i: usize, prio: u8| {
+        let conf = Inst::vi1(prio, &format!("{vip}/24"), "").text(&format!("{tag}{i}"), "", "");
+        let t = format!("{tag}{i}");
+        if keepalived {
+            start_keepalived(&lab, i, &dir, &t, &conf)
+        } else {
+            start_daemon(&lab, i, &dir, &t, &conf)
+        }
+    };
+    start(0, 200);
+    start(1, 100);
+    assert!(
+        wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)),
+        "{tag}: host 0 never Master:\n{}",
+        log(&dir, &format!("{tag}0"))
+    );
+    // The Master's own announcements: at once and garp_master_delay (5 s) later.
+    std::thread::sleep(Duration::from_millis(6500));
+    let file = dir.join("arp.pcapng");
+    let cap = lab.capture(2, &file, "arp", &[]).expect("dumpcap");
+    ns_nft(
+        &lab.hosts[1].ns,
+        &format!(
+            "table inet oneway {{\n  chain input {{\n    type filter hook input priority 0;\n    \
+             ip saddr {} ip protocol vrrp drop\n  }}\n}}\n",
+            a.ip
+        ),
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    ns_nft(&lab.hosts[1].ns, "delete table inet oneway");
+    assert!(
+        wait_until(Duration::from_secs(5), || !lab.has_addr(1, &vip)),
+        "{tag}: host 1 kept the VIP after the heal"
+    );
+    // The delayed bursts come garp_lower_prio_delay (5 s) after the last advert heard.
+    std::thread::sleep(Duration::from_secs(7));
+    std::thread::sleep(Duration::from_millis(200));
+    lab.signal(cap, libc::SIGINT);
+    let n = garps(&file, &mac_of(&a.ns), &vip);
+    println!("{tag}: host 0 sent {n} gratuitous ARPs for {vip}");
+    n
+}
+
+#[test]
+fn a_master_hearing_a_lower_priority_announces_as_keepalived_does() {
+    assert_root();
+    let ka = run(true);
+    let vr = run(false);
+    println!("keepalived {ka}, vrrpd-real {vr}");
+    assert!(
+        ka >= 10 && ka % 10 == 0,
+        "keepalived: {ka}: 5 at once and 5 later per lower-priority advert heard"
+    );
+    assert!(
+        vr.abs_diff(ka) <= 10,
+        "vrrpd-real sent {vr} gratuitous ARPs, keepalived {ka}"
+    );
+    assert_eq!(vr % 10, 0, "vrrpd-real: 10 per advert heard, got {vr}");
+}
