@@ -63,6 +63,9 @@ pub(crate) fn apply(config: &mut Config, e: &NodeEdit) -> Result<(), String> {
         if let Some(d) = e.garp_master_refresh {
             i.garp.master_refresh = (!d.0.is_zero()).then_some(d.0);
         }
+        if let Some(n) = e.garp_lower_prio_repeat {
+            i.garp.lower_prio_repeat = n;
+        }
         if let Some(b) = e.advert_on_lower_priority {
             i.advert_on_lower_priority = b;
         }

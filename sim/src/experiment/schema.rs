@@ -566,6 +566,10 @@ pub struct NodeEdit {
     /// `garp_master_refresh` (0s = off).
     #[serde(default)]
     pub garp_master_refresh: Option<Dur>,
+    /// `garp_lower_prio_repeat`: announcements per VIP when a Master hears a lower priority
+    /// (keepalived's default 5; 0 = none, as under `vrrp_strict`).
+    #[serde(default)]
+    pub garp_lower_prio_repeat: Option<u32>,
     /// RFC 9568 advert on receiving a lower priority (on by default).
     #[serde(default)]
     pub advert_on_lower_priority: Option<bool>,
