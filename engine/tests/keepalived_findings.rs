@@ -364,7 +364,15 @@ fn v3_checksum_as_v2_switches_the_checksum_mode() {
 fn strict_turns_warnings_into_errors() {
     let t = inst("    priorty 100");
     assert!(keepalived::parse_str("t.conf", &t, &Options::default()).is_ok());
-    let err = keepalived::parse_str("t.conf", &t, &Options { strict: true }).expect_err("strict");
+    let err = keepalived::parse_str(
+        "t.conf",
+        &t,
+        &Options {
+            strict: true,
+            ..Options::default()
+        },
+    )
+    .expect_err("strict");
     assert_eq!(
         err.to_string(),
         "t.conf:4:5: error: unknown keyword `priorty` in vrrp_instance; did you mean `priority`?"

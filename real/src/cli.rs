@@ -29,6 +29,10 @@ pub struct Args {
     /// Treat warnings as errors.
     #[arg(long)]
     pub strict: bool,
+    /// Configuration id for `@ID` lines (keepalived's `-i`; default: the host name up to its
+    /// first dot).
+    #[arg(short = 'i', long = "config-id")]
+    pub config_id: Option<String>,
     /// Stay in the foreground (keepalived's `-n`).
     #[arg(short = 'n', long = "dont-fork")]
     pub foreground: bool,
@@ -104,6 +108,7 @@ pub fn run() -> ExitCode {
             status_file: args.status_file,
             trace_file: args.trace_file,
             strict: args.strict,
+            config_id: args.config_id.clone(),
             control_socket: args.control_socket,
             vrrp_only: args.vrrp_only,
             check_only: args.check_only,
@@ -115,6 +120,7 @@ pub fn run() -> ExitCode {
 fn config_test(args: &Args) -> ExitCode {
     let opts = Options {
         strict: args.strict,
+        config_id: Some(vrrp_real::daemon::config_id(args.config_id.as_deref())),
     };
     match keepalived::load(&args.file, &FsLoader, &opts) {
         Ok(loaded) => {

@@ -259,3 +259,70 @@ fn virtual_servers_without_ipvs_stop_the_daemon_as_keepalived_does() {
         String::from_utf8_lossy(&p.stderr)
     );
 }
+
+/// keepalived's own sample of conditional configuration (`doc/samples/
+/// keepalived.conf.conditional_conf` of keepalived 2.2.7): with `-i high` and `-i low` both
+/// keepalived and vrrpd-real accept it, and vrrpd-real's `--dump` has that id's values;
+/// `$NAME` definitions are expanded where keepalived expands them.
+#[test]
+fn conditional_configuration_as_keepalived_reads_it() {
+    let file = fixture("keepalived/keepalived.conf.conditional_conf");
+    for (id, prio, script) in [
+        ("high", 170, "/etc/keepalived/scripts/check_high_VI_0.sh"),
+        ("low", 85, "/etc/keepalived/scripts/check_low_VI_0.sh"),
+    ] {
+        let k = Command::new("keepalived")
+            .args(["-t", "-l", "-n", "-i", id, "-f", &file])
+            .output()
+            .expect("keepalived runs");
+        assert_eq!(k.status.code(), Some(0), "keepalived -t -i {id}");
+        let o = run(&["-t", "--dump", "-i", id, "-f", &file]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+        assert_eq!(v["instances"][0]["priority"], prio, "-i {id}");
+        assert_eq!(v["scripts"][0]["script"], script, "-i {id}");
+        // The `@high net_namespace high` line is read (and reported) only with -i high,
+        // at its own column.
+        let net_ns = stderr_lines(&o)
+            .iter()
+            .any(|l| l.contains(":3:7: warning: `net_namespace`"));
+        assert_eq!(net_ns, id == "high", "{:?}", stderr_lines(&o));
+    }
+    // Without -i the id is the host name: neither @high nor @low lines apply, so the
+    // vrrp_script has no `script`, which both refuse.
+    let k = Command::new("keepalived")
+        .args(["-t", "-l", "-n", "-f", &file])
+        .output()
+        .expect("keepalived runs");
+    assert_ne!(k.status.code(), Some(0), "keepalived -t without -i");
+    let o = run(&["-t", "-f", &file]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr_lines(&o)
+            .iter()
+            .any(|l| l.contains("vrrp_script check_VI_0 has no `script`")),
+        "{:?}",
+        stderr_lines(&o)
+    );
+
+    let defs = temp_conf(
+        "defs",
+        "$PRIO=150\n$VIP=10.1.1.1/24\nvrrp_instance VI_1 {\n    interface eth0\n    \
+         virtual_router_id 7\n    priority $PRIO\n    virtual_ipaddress {\n        ${VIP}\n    }\n}\n",
+    );
+    let defs = defs.display().to_string();
+    let k = Command::new("keepalived")
+        .args(["-t", "-l", "-n", "-f", &defs])
+        .output()
+        .expect("keepalived runs");
+    assert_eq!(k.status.code(), Some(0));
+    let o = run(&["-t", "--dump", "-f", &defs]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(v["instances"][0]["priority"], 150);
+    assert_eq!(v["instances"][0]["vips"][0]["addr"], "10.1.1.1");
+}

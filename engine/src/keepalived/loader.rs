@@ -4,6 +4,7 @@
 use super::diag::{Diags, Span};
 use super::glob;
 use super::lexer::{lex, Tok, Token};
+use super::preprocess::Conditions;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
@@ -147,6 +148,7 @@ pub(crate) fn load_tokens(
     path: &Path,
     display: String,
     loader: &dyn Loader,
+    conditions: &mut Conditions,
     diags: &mut Diags,
 ) -> Option<Vec<Token>> {
     let text = match loader.read(path) {
@@ -166,20 +168,30 @@ pub(crate) fn load_tokens(
     };
     let file = diags.add_file(display);
     let mut out = Vec::new();
-    expand(path, file, &text, loader, diags, 0, &mut out);
+    let mut cx = Cx {
+        loader,
+        conditions,
+        diags,
+    };
+    expand(path, file, &text, &mut cx, 0, &mut out);
     Some(out)
 }
 
-fn expand(
-    path: &Path,
-    file: u32,
-    text: &str,
-    loader: &dyn Loader,
-    diags: &mut Diags,
-    depth: usize,
-    out: &mut Vec<Token>,
-) {
-    let tokens = lex(file, text, diags);
+/// What every file of one load shares.
+struct Cx<'a> {
+    loader: &'a dyn Loader,
+    conditions: &'a mut Conditions,
+    diags: &'a mut Diags,
+}
+
+fn expand(path: &Path, file: u32, text: &str, cx: &mut Cx<'_>, depth: usize, out: &mut Vec<Token>) {
+    let dir = path
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let text = cx.conditions.apply(file, text, &dir, cx.diags);
+    let diags = &mut *cx.diags;
+    let tokens = lex(file, &text, diags);
     let mut iter = tokens.into_iter().peekable();
     let mut prev_line: Option<u32> = None;
     while let Some(tok) = iter.next() {
@@ -197,14 +209,16 @@ fn expand(
             patterns.push(next);
         }
         if patterns.is_empty() {
-            diags.error(tok.span, "`include` expects a file name or pattern");
+            cx.diags
+                .error(tok.span, "`include` expects a file name or pattern");
         }
         for pat in patterns {
             let Tok::Word { text: pattern, .. } = &pat.tok else {
-                diags.error(pat.span, "`include` expects a file name or pattern");
+                cx.diags
+                    .error(pat.span, "`include` expects a file name or pattern");
                 continue;
             };
-            include_one(path, pattern, pat.span, loader, diags, depth, out);
+            include_one(path, pattern, pat.span, cx, depth, out);
         }
     }
 }
@@ -213,13 +227,13 @@ fn include_one(
     from: &Path,
     pattern: &str,
     span: Span,
-    loader: &dyn Loader,
-    diags: &mut Diags,
+    cx: &mut Cx<'_>,
     depth: usize,
     out: &mut Vec<Token>,
 ) {
+    let loader = cx.loader;
     if depth >= MAX_INCLUDE_DEPTH {
-        diags.error(
+        cx.diags.error(
             span,
             format!("includes nested deeper than {MAX_INCLUDE_DEPTH} (include loop?)"),
         );
@@ -231,7 +245,7 @@ fn include_one(
         match loader.glob(&full) {
             Ok(f) => f,
             Err(e) => {
-                diags.error(span, format!("include `{pattern}`: {e}"));
+                cx.diags.error(span, format!("include `{pattern}`: {e}"));
                 return;
             }
         }
@@ -239,7 +253,8 @@ fn include_one(
         vec![full]
     };
     if files.is_empty() {
-        diags.warn(span, format!("include `{pattern}` matches no file"));
+        cx.diags
+            .warn(span, format!("include `{pattern}` matches no file"));
         return;
     }
     // Sorted so the result never depends on directory order.
@@ -248,10 +263,12 @@ fn include_one(
         let display = f.display().to_string();
         match loader.read(&f) {
             Ok(text) => {
-                let file = diags.add_file(display);
-                expand(&f, file, &text, loader, diags, depth + 1, out);
+                let file = cx.diags.add_file(display);
+                expand(&f, file, &text, cx, depth + 1, out);
             }
-            Err(e) => diags.error(span, format!("cannot read included file `{display}`: {e}")),
+            Err(e) => cx
+                .diags
+                .error(span, format!("cannot read included file `{display}`: {e}")),
         }
     }
 }

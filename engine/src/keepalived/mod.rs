@@ -2,6 +2,8 @@
 //! [`crate::config::Config`], with `FILE:LINE:COL` findings for everything wrong or ignored.
 //!
 //! What lives where:
+//! - `preprocess.rs`: keepalived's conditional configuration (`@ID` lines, `$NAME`
+//!   definitions), line for line before lexing.
 //! - `lexer.rs`: words, braces and quoted strings with positions (line and column, 1-based).
 //! - `diag.rs`: positions and the collector of findings.
 //! - `glob.rs`: the wildcard matcher both loaders share.
@@ -25,6 +27,7 @@ mod lexer;
 mod loader;
 mod map;
 mod parser;
+mod preprocess;
 mod print;
 mod suggest;
 mod validate;
@@ -39,10 +42,14 @@ use diag::Diags;
 use std::path::Path;
 
 /// How to load.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// Treat every warning as an error (unknown keywords, ignored options, ...).
     pub strict: bool,
+    /// The configuration id of keepalived's `-i` (`@ID` lines): the daemon passes the host
+    /// name up to its first dot when none is given, as keepalived does; `None` keeps no
+    /// `@ID` line (and every `@^ID` line).
+    pub config_id: Option<String>,
 }
 
 /// A configuration that loaded, with the warnings found on the way.
@@ -87,7 +94,14 @@ impl Analysis {
 /// never panics.
 pub fn analyze(path: &Path, loader: &dyn Loader, opts: &Options) -> Analysis {
     let mut d = Diags::default();
-    let config = match loader::load_tokens(path, path.display().to_string(), loader, &mut d) {
+    let mut conditions = preprocess::Conditions::new(opts.config_id.clone());
+    let config = match loader::load_tokens(
+        path,
+        path.display().to_string(),
+        loader,
+        &mut conditions,
+        &mut d,
+    ) {
         Some(tokens) => {
             let tree = parser::parse(tokens, &mut d);
             let (config, meta) = map::map(&tree, &mut d);

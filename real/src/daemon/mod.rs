@@ -57,12 +57,26 @@ pub struct Options {
     pub trace_file: Option<PathBuf>,
     /// Treat configuration warnings as errors.
     pub strict: bool,
+    /// `-i`: the configuration id for `@ID` lines (default: [`config_id`]).
+    pub config_id: Option<String>,
     /// `--control SOCKET`: a Unix datagram socket for run-time commands ([`control`]).
     pub control_socket: Option<PathBuf>,
     /// `-P`: VRRP only (virtual servers left out).
     pub vrrp_only: bool,
     /// `-C`: health checkers only (VRRP instances left out).
     pub check_only: bool,
+}
+
+/// The configuration id: `-i ID` if given, else the host name up to its first dot
+/// (keepalived 2.2.7's default).
+pub fn config_id(given: Option<&str>) -> String {
+    given.map(String::from).unwrap_or_else(|| {
+        nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .map(|h| h.split('.').next().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    })
 }
 
 /// The part of `config` this run carries out (`-P` / `-C`).
@@ -107,6 +121,7 @@ pub fn missing_capabilities() -> Vec<&'static str> {
 pub fn run(opts: Options) -> ExitCode {
     let kopts = keepalived::Options {
         strict: opts.strict,
+        config_id: Some(config_id(opts.config_id.as_deref())),
     };
     let config = match keepalived::load(&opts.file, &FsLoader, &kopts) {
         Ok(l) => {

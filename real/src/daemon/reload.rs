@@ -16,6 +16,7 @@ impl Daemon {
         tracing::info!("SIGHUP: reloading {}", self.opts.file.display());
         let kopts = keepalived::Options {
             strict: self.opts.strict,
+            config_id: Some(super::config_id(self.opts.config_id.as_deref())),
         };
         let config = match keepalived::load(&self.opts.file, &FsLoader, &kopts) {
             Ok(l) => {
