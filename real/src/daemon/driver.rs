@@ -45,7 +45,8 @@ pub(super) type NetlinkEvents = futures::channel::mpsc::UnboundedReceiver<(
 /// The daemon's state: the engine and the OS resources that carry out its outputs.
 pub(super) struct Daemon {
     pub opts: Options,
-    /// `CLOCK_MONOTONIC` at start: engine time zero.
+    /// `CLOCK_MONOTONIC` when the protocol starts (after set-up and the sweep): engine time
+    /// zero.
     pub origin: Duration,
     pub node: String,
     pub handle: rtnetlink::Handle,
@@ -155,6 +156,10 @@ impl Daemon {
             d.node
         );
         d.sweep().await;
+        // Engine time zero is now, when the daemon starts running the protocol (the set-up
+        // and the sweep of stale VIPs above take milliseconds that the simulator's model of
+        // a daemon start does not have; nothing has happened in engine time yet).
+        d.origin = timer::monotonic();
         // File values first, so instances start with the priority they give.
         d.setup_track_files();
         for name in d.interface_names() {

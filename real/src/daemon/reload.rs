@@ -13,6 +13,10 @@ impl Daemon {
     /// (see [`vrrp_engine::Engine::reconfigure`]). A configuration with errors is refused
     /// and the running one kept.
     pub(super) async fn reload(&mut self) {
+        // The reload happens when the signal arrives: reading and checking the file takes
+        // milliseconds (more in a debug build) that timers restarted by the reload must not
+        // inherit.
+        let now = self.now();
         tracing::info!("SIGHUP: reloading {}", self.opts.file.display());
         let kopts = keepalived::Options {
             strict: self.opts.strict,
@@ -45,7 +49,6 @@ impl Daemon {
                 }
             }
         }
-        let now = self.now();
         match self.engine.reconfigure(now, config.clone()) {
             Ok(s) => {
                 for (names, what) in [
