@@ -634,6 +634,10 @@ impl Instance {
             || (prio == self.priority
                 && ours.is_some_and(|o| Family::of(&o) == Family::of(&src) && src > o));
         if higher {
+            // keepalived's `higher_prio_send_advert`: one advert of ours before stepping down.
+            if self.cfg.higher_prio_send_advert {
+                self.send_advert(ctx, self.priority);
+            }
             // "Cancel Adver_Timer; Set Master_Adver_Interval to Adver Interval contained in the
             // ADVERTISEMENT; Recompute Skew_Time and Master_Down_Interval; Set
             // Master_Down_Timer to Master_Down_Interval; Transition to the Backup state."

@@ -359,3 +359,32 @@ fn lower_priority_heard_announces_the_vips_again() {
     let out = drain(&mut e);
     assert_eq!((count_transmits(&out), count(&out)), (0, 0), "{out:?}");
 }
+
+/// keepalived's `higher_prio_send_advert` (`vrrp_state_master_rx`): a Master hearing a
+/// higher priority sends one advert of its own priority, then steps down; off by default.
+#[test]
+fn higher_priority_heard_sends_one_advert_before_stepping_down_when_asked() {
+    let higher = host_addr(1);
+    for (flag, adverts) in [(false, 0), (true, 1)] {
+        let mut inst = v2();
+        inst.higher_prio_send_advert = flag;
+        let (mut e, t) = master_at(inst);
+        deliver(
+            &mut e,
+            t,
+            higher,
+            &advert_bytes(Version::V2, 51, 200, 1, higher, Auth::None),
+        );
+        let out = drain(&mut e);
+        assert_eq!(count_transmits(&out), adverts, "flag {flag}: {out:?}");
+        if flag {
+            match &out[0] {
+                Output::Transmit(x) => {
+                    assert_eq!(vrrp_engine::wire::peek_priority(&x.payload), Some(100))
+                }
+                other => panic!("the advert comes first: {other:?}"),
+            }
+        }
+        assert_eq!(e.snapshot().instances[0].state, State::Backup);
+    }
+}

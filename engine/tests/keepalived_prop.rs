@@ -179,6 +179,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     strict,
                     // Derived from two draws: the strategy tuple is at proptest's size limit.
                     lower_prio_no_advert: sec != skip,
+                    higher_prio_send_advert: sec && skip,
                     startup_delay: sd,
                 }
             },
@@ -379,6 +380,7 @@ fn instance(
                     c.garp = garp;
                     c.dont_track_primary = dtp;
                     c.advert_on_lower_priority = lower;
+                    c.higher_prio_send_advert = lower && dtp;
                     // Both checksum modes, from two independent draws (the strategy tuple is
                     // at proptest's size limit).
                     c.checksum_mode = if dtp != lower {
@@ -517,6 +519,7 @@ fn config() -> impl Strategy<Value = Config> {
                             i.garp.lower_prio_repeat = 0;
                             i.garp.lower_prio_delay = Duration::ZERO;
                             i.advert_on_lower_priority = false;
+                            i.higher_prio_send_advert = false;
                         }
                     }
                     Config {

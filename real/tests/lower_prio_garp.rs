@@ -130,3 +130,59 @@ fn a_master_hearing_a_lower_priority_announces_as_keepalived_does() {
         "vrrpd-real: 10 per advert heard, got {vr}"
     );
 }
+
+/// keepalived's `higher_prio_send_advert`: a Master (100) that hears a higher priority (a
+/// Backup at 200 taking over) sends one advert of its own before stepping down, and none
+/// without the option. Counted from a capture for keepalived and vrrpd-real alike.
+#[test]
+fn higher_prio_send_advert_as_keepalived() {
+    assert_root();
+    let run = |keepalived: bool, flag: bool| -> usize {
+        let tag = format!("{}{}", if keepalived { "ka" } else { "vr" }, u8::from(flag));
+        let lab = Lab::new(3).expect("lab");
+        let dir = tmpdir(&format!("higher-prio-{tag}"));
+        let vip = lab.addr(100).to_string();
+        let extra = if flag {
+            "    higher_prio_send_advert true\n"
+        } else {
+            ""
+        };
+        let start = |i: usize, prio: u8, extra: &str| {
+            let t = format!("{tag}{i}");
+            let conf = Inst::vi1(prio, &format!("{vip}/24"), extra).text(&t, "", "");
+            if keepalived {
+                start_keepalived(&lab, i, &dir, &t, &conf)
+            } else {
+                start_daemon(&lab, i, &dir, &t, &conf)
+            }
+        };
+        let cap = Capture::start(&lab, 2, &dir, "cap");
+        start(0, 100, extra);
+        assert!(
+            wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)),
+            "{tag}: host 0 never Master"
+        );
+        start(1, 200, "");
+        assert!(
+            wait_until(Duration::from_secs(8), || lab.has_addr(1, &vip)),
+            "{tag}: host 1 never took over"
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+        let adv = cap.stop(&lab);
+        let (a, b) = (lab.hosts[0].ip.to_string(), lab.hosts[1].ip.to_string());
+        let first_b = adv
+            .iter()
+            .filter(|p| p.src == b && p.prio == 200)
+            .map(|p| p.t)
+            .fold(f64::MAX, f64::min);
+        let n = adv.iter().filter(|p| p.src == a && p.t > first_b).count();
+        println!("{tag}: host 0 sent {n} adverts after hearing priority 200");
+        n
+    };
+    for (flag, want) in [(true, 1), (false, 0)] {
+        let ka = run(true, flag);
+        let vr = run(false, flag);
+        assert_eq!(ka, want, "keepalived, higher_prio_send_advert {flag}");
+        assert_eq!(vr, ka, "vrrpd-real, higher_prio_send_advert {flag}");
+    }
+}

@@ -67,6 +67,9 @@ pub struct GlobalConfig {
     /// default of their `lower_prio_no_advert`).
     #[serde(default)]
     pub lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert`: the default of instances' `higher_prio_send_advert`.
+    #[serde(default)]
+    pub higher_prio_send_advert: bool,
     /// `vrrp_startup_delay`: wait this long after start before running instances.
     pub startup_delay: Duration,
 }
@@ -88,6 +91,7 @@ impl Default for GlobalConfig {
             vrrp_version: Version::V2,
             strict: false,
             lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
             startup_delay: Duration::ZERO,
         }
     }
@@ -330,6 +334,10 @@ pub struct InstanceConfig {
     /// RFC 9568 §6.4.3: a Master receiving a lower-priority advert sends one at once
     /// (keepalived's default); off to behave as RFC 5798.
     pub advert_on_lower_priority: bool,
+    /// keepalived's `higher_prio_send_advert`: a Master hearing a higher priority sends one
+    /// advert of its own before it steps down (default off; off under `vrrp_strict`).
+    #[serde(default)]
+    pub higher_prio_send_advert: bool,
 }
 
 impl InstanceConfig {
@@ -362,6 +370,7 @@ impl InstanceConfig {
             dont_track_primary: false,
             checksum_mode: ChecksumMode::PseudoHeader,
             advert_on_lower_priority: true,
+            higher_prio_send_advert: false,
         }
     }
 

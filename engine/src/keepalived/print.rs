@@ -130,6 +130,14 @@ fn global(w: &mut Writer, config: &Config) {
             "false"
         },
     ]);
+    w.line(&[
+        "vrrp_higher_prio_send_advert",
+        if g.higher_prio_send_advert {
+            "true"
+        } else {
+            "false"
+        },
+    ]);
     if g.strict {
         w.line(&["vrrp_strict"]);
     }
@@ -233,6 +241,14 @@ fn instance(w: &mut Writer, i: &InstanceConfig) {
         "true"
     };
     w.line(&["lower_prio_no_advert", no_advert]);
+    w.line(&[
+        "higher_prio_send_advert",
+        if i.higher_prio_send_advert {
+            "true"
+        } else {
+            "false"
+        },
+    ]);
     if i.checksum_mode == crate::wire::ChecksumMode::NoPseudoHeader {
         w.line(&["v3_checksum_as_v2"]);
     }

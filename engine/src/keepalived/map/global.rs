@@ -31,6 +31,7 @@ const KNOWN: &[&str] = &[
     "vrrp_garp_lower_prio_delay",
     "vrrp_garp_lower_prio_repeat",
     "vrrp_lower_prio_no_advert",
+    "vrrp_higher_prio_send_advert",
     "vrrp_startup_delay",
 ];
 
@@ -48,7 +49,6 @@ const IGNORED: &[&str] = &[
     "lvs_flush",
     "vrrp_mcast_group4",
     "vrrp_mcast_group6",
-    "vrrp_higher_prio_send_advert",
     "vrrp_iptables",
     "vrrp_ipsets",
     "vrrp_nftables",
@@ -93,6 +93,7 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
                 garp_keyword(item, k.trim_start_matches("vrrp_"), &mut g.garp, d);
             }
             "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = switch(d, item),
+            "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = switch(d, item),
             "router_id" => {
                 if let Some(w) = one(d, item, "a name") {
                     g.router_id = Some(w.text.clone());

@@ -60,6 +60,7 @@ const KNOWN: &[&str] = &[
     "garp_master_refresh_repeat",
     "garp_lower_prio_delay",
     "garp_lower_prio_repeat",
+    "higher_prio_send_advert",
     "dont_track_primary",
     "lower_prio_no_advert",
     "v3_checksum_as_v2",
@@ -81,7 +82,6 @@ const IGNORED: &[&str] = &[
     "lvs_sync_daemon_interface",
     "garp_interval",
     "gna_interval",
-    "higher_prio_send_advert",
     "strict_mode",
     "skip_check_adv_addr",
     "debug",
@@ -116,6 +116,7 @@ struct Seen<'n> {
     accept_set: bool,
     lower_prio_garp: Option<Span>,
     lower_prio_advert: Option<Span>,
+    higher_prio_advert: Option<Span>,
     vip_words: Vec<Span>,
     ah: Option<Span>,
 }
@@ -141,6 +142,7 @@ pub(crate) fn map_instance(
     let mut inst = InstanceConfig::new(name.clone(), String::new(), 0);
     inst.garp = global.garp;
     inst.advert_on_lower_priority = !global.lower_prio_no_advert;
+    inst.higher_prio_send_advert = global.higher_prio_send_advert;
     let mut seen = Seen::default();
     for item in node.items() {
         map_item(item, &mut inst, &mut meta, &mut seen, d);
@@ -311,6 +313,10 @@ fn map_item<'n>(
         "dont_track_primary" => {
             flag(d, item);
             inst.dont_track_primary = true;
+        }
+        "higher_prio_send_advert" => {
+            inst.higher_prio_send_advert = switch(d, item);
+            seen.higher_prio_advert = Some(item.key.span);
         }
         "lower_prio_no_advert" => {
             // `lower_prio_no_advert [true|false]`: a Master does not answer a lower-priority
@@ -559,9 +565,19 @@ fn finish(
         {
             d.warn(span, "vrrp_strict: keepalived sets lower_prio_no_advert");
         }
+        if let Some(span) = seen
+            .higher_prio_advert
+            .filter(|_| inst.higher_prio_send_advert)
+        {
+            d.warn(
+                span,
+                "vrrp_strict: keepalived turns higher_prio_send_advert off",
+            );
+        }
         inst.garp.lower_prio_repeat = 0;
         inst.garp.lower_prio_delay = Duration::ZERO;
         inst.advert_on_lower_priority = false;
+        inst.higher_prio_send_advert = false;
     }
 }
 
