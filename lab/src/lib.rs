@@ -14,7 +14,8 @@
 //!   addresses, interface name and link-local instead). Nothing is created in the root
 //!   namespace: the veth pair is created inside the bridge namespace and its peer moved.
 //!   Dropping the [`Lab`] (also while a test panics) kills every process started through it
-//!   and deletes the namespaces.
+//!   and deletes the namespaces; namespaces a killed run could not delete (its `Drop` never
+//!   ran) are deleted by the next [`Lab`] or [`Netns`] once their pid is gone.
 //! - [`Host`], [`HostSpec`]: one host of a LAN, and the addresses asked for one.
 //! - [`Netns`]: one namespace with only `lo`, for a test whose servers and clients all live
 //!   on its loopback; [`Netns::run`] runs a closure on a thread inside it.
@@ -101,6 +102,7 @@ impl Lab {
     }
 
     fn build(n: usize, specs: Option<&[HostSpec]>) -> Result<Lab, String> {
+        sweep_orphans();
         let c = COUNTER.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
         let tag = format!("vr{pid}x{c}");
@@ -298,6 +300,40 @@ impl Drop for Lab {
     }
 }
 
+/// Deletes the namespaces an earlier run of this crate left behind because its process was
+/// killed before its `Drop` ran (SIGKILL, a test harness's timeout): ours are named
+/// `vr<pid>x...` ([`Lab`]) or `vn<pid>x...` ([`Netns`]), and one whose pid no longer exists
+/// is an orphan. Processes still inside are killed first. Namespaces of live processes,
+/// and any other name, are left alone.
+fn sweep_orphans() {
+    let Ok(dir) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("vr")
+            .or_else(|| name.strip_prefix("vn"))
+            .and_then(|rest| rest.split_once('x'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if let Ok(o) = sh("ip", &["netns", "pids", &name]) {
+            for p in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                if let Ok(p) = p.parse::<i32>() {
+                    // SAFETY: kill(2) with a pid read from the orphaned namespace.
+                    unsafe { libc::kill(p, libc::SIGKILL) };
+                }
+            }
+        }
+        let _ = ip(&["netns", "del", &name]);
+    }
+}
+
 /// One throw-away network namespace holding only `lo` (up): for tests that run servers and
 /// clients on its loopback. Named after the pid and a counter; dropping it (also while a test
 /// panics) kills every process inside and deletes it.
@@ -309,6 +345,7 @@ pub struct Netns {
 impl Netns {
     /// Creates the namespace and brings its `lo` up.
     pub fn new() -> Result<Netns, String> {
+        sweep_orphans();
         let c = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("vn{}x{c}", std::process::id());
         ip(&["netns", "add", &name])?;
