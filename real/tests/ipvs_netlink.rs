@@ -31,14 +31,7 @@ fn tcp(addr: &str) -> ServiceKey {
 }
 
 fn svc(key: ServiceKey, scheduler: &str) -> IpvsService {
-    let netmask = match key {
-        ServiceKey::Addr { addr, .. } if addr.is_ipv6() => 128,
-        ServiceKey::Fwmark {
-            family: Family::Ipv6,
-            ..
-        } => 128,
-        _ => u32::MAX,
-    };
+    let netmask = key.full_netmask();
     IpvsService {
         key,
         scheduler: scheduler.into(),

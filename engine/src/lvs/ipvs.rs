@@ -60,6 +60,25 @@ pub enum ServiceKey {
     },
 }
 
+impl ServiceKey {
+    /// The service's address family.
+    pub fn family(&self) -> Family {
+        match self {
+            ServiceKey::Addr { addr, .. } => Family::of(&addr.ip()),
+            ServiceKey::Fwmark { family, .. } => *family,
+        }
+    }
+
+    /// The netmask of a non-persistent service (and keepalived's default persistence
+    /// granularity): 255.255.255.255 for IPv4, a 128-bit prefix for IPv6.
+    pub fn full_netmask(&self) -> u32 {
+        match self.family() {
+            Family::Ipv4 => u32::MAX,
+            Family::Ipv6 => 128,
+        }
+    }
+}
+
 impl core::fmt::Display for ServiceKey {
     /// `TCP 10.0.0.100:80` or `FWM 5`, as `ipvsadm -Ln` and keepalived's logs write it.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -271,10 +290,7 @@ impl IpvsTable {
         services.sort_by_key(|(key, _)| ipvsadm_sort_key(key));
         let mut out = Vec::new();
         for (key, (svc, dests)) in services {
-            let family = match key {
-                ServiceKey::Addr { addr, .. } => Family::of(&addr.ip()),
-                ServiceKey::Fwmark { family, .. } => *family,
-            };
+            let family = key.family();
             let mut line = match key {
                 ServiceKey::Addr { protocol, addr } => {
                     format!("{} {} {}", protocol.as_str(), addr, svc.scheduler)

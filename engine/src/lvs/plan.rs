@@ -164,14 +164,7 @@ fn plan_vs(vs: &VirtualServerConfig, groups: &[VirtualServerGroupConfig]) -> Opt
     let services = keys
         .iter()
         .map(|&key| {
-            let full_mask = match key {
-                ServiceKey::Addr { addr, .. } if addr.is_ipv6() => 128,
-                ServiceKey::Fwmark {
-                    family: Family::Ipv6,
-                    ..
-                } => 128,
-                _ => u32::MAX,
-            };
+            let full_mask = key.full_netmask();
             let mut flags = vs.flags;
             let mut netmask = full_mask;
             let mut pe_name = None;

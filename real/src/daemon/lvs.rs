@@ -45,9 +45,15 @@ impl Daemon {
     /// Runs one probe in the background; its result comes back through `probe_rx`.
     pub(super) fn run_probe(&mut self, checker: CheckerId, seq: u64, probe: Probe) {
         let tx = self.probe_tx.clone();
-        let user = scripts::resolve_user(self.engine.global_config().script_user.as_deref())
-            .ok()
-            .flatten();
+        // Only a script needs the script user: no user-database lookup per connection probe.
+        let user = match probe {
+            Probe::Misc { .. } => {
+                scripts::resolve_user(self.engine.global_config().script_user.as_deref())
+                    .ok()
+                    .flatten()
+            }
+            _ => None,
+        };
         tokio::spawn(async move {
             let result = probes::run(&probe, user).await;
             tracing::debug!("probe {:?} {probe:?}: {result:?}", checker);

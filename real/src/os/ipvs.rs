@@ -563,13 +563,6 @@ fn ip_of(af: u16, raw: &[u8]) -> Result<IpAddr, DecodeError> {
     }
 }
 
-fn family_of_key(key: &ServiceKey) -> Family {
-    match key {
-        ServiceKey::Addr { addr, .. } => Family::of(&addr.ip()),
-        ServiceKey::Fwmark { family, .. } => *family,
-    }
-}
-
 /// The attributes that identify a service: `AF` and `FWMARK`, or `AF`, `PROTOCOL`, `ADDR` and
 /// `PORT`.
 pub fn service_key_attrs(key: &ServiceKey) -> Vec<SvcAttr> {
@@ -615,7 +608,7 @@ pub fn service_attrs(svc: &IpvsService) -> Vec<SvcAttr> {
     });
     attrs.push(SvcAttr::Timeout(svc.timeout));
     attrs.push(SvcAttr::Netmask(netmask_bytes(
-        family_of_key(&svc.key),
+        svc.key.family(),
         svc.netmask,
     )));
     attrs
@@ -973,7 +966,7 @@ impl Ipvs {
         };
         let what = format!("list destinations of {service}");
         let replies = self.transact::<IpvsMessage>(msg, self.family_id, true, &what)?;
-        let family = family_of_key(service);
+        let family = service.family();
         replies
             .iter()
             .filter_map(|m| m.dest())
