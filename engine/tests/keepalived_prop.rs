@@ -181,6 +181,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     lower_prio_no_advert: sec != skip,
                     higher_prio_send_advert: sec && skip,
                     startup_delay: sd,
+                    no_swap: v3 != strict,
                 }
             },
         )

@@ -20,6 +20,7 @@
 //! - [`Netns`]: one namespace with only `lo`, for a test whose servers and clients all live
 //!   on its loopback; [`Netns::run`] runs a closure on a thread inside it.
 //! - [`ip`], [`sh`]: run `ip` or any program to completion, stderr as the error.
+//! - [`clock`]: `CLOCK_MONOTONIC`, the clock the lab and the daemons it starts share.
 //! - [`vm`]: a throw-away QEMU VM running a bash script as root of its own kernel (Debian's
 //!   cloud kernel, which has IPVS and netem, unlike this machine's), for the IPVS tests.
 
@@ -29,6 +30,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 pub mod bench;
+pub mod clock;
 pub mod vm;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -251,6 +253,12 @@ impl Lab {
         if sig != libc::SIGKILL && sig != libc::SIGTERM && sig != libc::SIGINT {
             return None;
         }
+        self.wait(pid)
+    }
+
+    /// Waits for a process started with [`Lab::spawn`] to exit (one told to stop some other
+    /// way); returns its exit status code if it exited.
+    pub fn wait(&self, pid: u32) -> Option<i32> {
         let mut children = self.children.lock().ok()?;
         let pos = children.iter().position(|c| c.id() == pid)?;
         let mut child = children.remove(pos);

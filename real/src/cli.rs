@@ -60,6 +60,25 @@ pub struct Args {
     /// Listen for run-time commands (`priority INSTANCE N`) on this Unix datagram socket.
     #[arg(long = "control")]
     pub control_socket: Option<PathBuf>,
+    /// Wake this long before each protocol deadline and wait for it on the CPU (e.g. `3ms`):
+    /// removes the kernel's and the hypervisor's wake-up latency (0.3-2 ms on a VM after a
+    /// second idle) from adverts and takeovers, for up to this much CPU per deadline. Off by
+    /// default, as in keepalived; `sim lab` turns it on to measure the engine, not the VM.
+    #[arg(long = "wake-early", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub wake_early: Option<std::time::Duration>,
+    /// Start the protocol at this `CLOCK_MONOTONIC` instant (`SECONDS[.FRACTION]`, as
+    /// `/proc/uptime` counts on most machines): set up first, then wait for it, so that
+    /// engine time zero is exactly this instant. `sim lab` starts every daemon this way, so
+    /// its clock and the daemons' are one. An instant already past is taken as the origin
+    /// all the same (the first events then show how late the daemon started).
+    #[arg(long = "start-at", value_name = "INSTANT", value_parser = vrrp_real::os::timer::parse_seconds)]
+    pub start_at: Option<std::time::Duration>,
+    /// Lock every page of the daemon in memory, populated before the protocol starts
+    /// (`mlockall(MCL_CURRENT | MCL_FUTURE)`): a page fault on a first takeover costs
+    /// milliseconds on a VM that pages out idle memory. keepalived's `vrrp_no_swap` (also
+    /// read) locks pages only as they are first touched.
+    #[arg(long = "lock-memory")]
+    pub lock_memory: bool,
     /// Send one command (e.g. `priority VI_1 150`) to a running daemon's `--control` socket,
     /// print its answer and exit.
     #[arg(long = "control-send", num_args = 2, value_names = ["SOCKET", "COMMAND"])]
@@ -112,6 +131,9 @@ pub fn run() -> ExitCode {
             control_socket: args.control_socket,
             vrrp_only: args.vrrp_only,
             check_only: args.check_only,
+            wake_early: args.wake_early.unwrap_or_default(),
+            start_at: args.start_at,
+            lock_memory: args.lock_memory,
         });
     }
     config_test(&args)

@@ -326,3 +326,33 @@ fn conditional_configuration_as_keepalived_reads_it() {
     assert_eq!(v["instances"][0]["priority"], 150);
     assert_eq!(v["instances"][0]["vips"][0]["addr"], "10.1.1.1");
 }
+
+#[test]
+fn timing_flags_are_checked_before_anything_runs() {
+    let f = fixture("keepalived.conf");
+    for (flag, value) in [
+        ("--start-at", "12.5s"),
+        ("--start-at", "1.1234567891"),
+        ("--wake-early", "soon"),
+    ] {
+        let o = run(&["-t", "-f", &f, flag, value]);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(flag) && err.contains(value), "{err}");
+    }
+    let o = run(&[
+        "-t",
+        "-f",
+        &f,
+        "--start-at",
+        "12.000000001",
+        "--wake-early",
+        "3ms",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -72,6 +72,9 @@ pub struct GlobalConfig {
     pub higher_prio_send_advert: bool,
     /// `vrrp_startup_delay`: wait this long after start before running instances.
     pub startup_delay: Duration,
+    /// `vrrp_no_swap`: the daemon locks its pages in memory as they are touched (nothing for
+    /// the engine).
+    pub no_swap: bool,
 }
 
 impl Default for GlobalConfig {
@@ -93,6 +96,7 @@ impl Default for GlobalConfig {
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
             startup_delay: Duration::ZERO,
+            no_swap: false,
         }
     }
 }

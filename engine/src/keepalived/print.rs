@@ -142,6 +142,9 @@ fn global(w: &mut Writer, config: &Config) {
         w.line(&["vrrp_strict"]);
     }
     w.line(&["vrrp_startup_delay", &fmt_secs(g.startup_delay)]);
+    if g.no_swap {
+        w.line(&["vrrp_no_swap"]);
+    }
     w.close();
 }
 

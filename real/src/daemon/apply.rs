@@ -62,10 +62,16 @@ impl Daemon {
         self.trace_output(&Output::Transmit(tx));
     }
 
-    /// The trace line of an output, timed now (no clock read when tracing is off).
+    /// The trace line of an output (no clock read when tracing is off). A state change is
+    /// timed when the engine decided it, as the simulator times it; what the daemon does on
+    /// the OS (a packet sent, a VIP added, an announcement, ...) when it is done.
     fn trace_output(&mut self, out: &Output) {
         if self.trace.enabled() {
-            let t = self.secs(self.now());
+            let at = match out {
+                Output::StateChanged(c) => c.at,
+                _ => self.now(),
+            };
+            let t = self.secs(at);
             self.trace.output(t, &self.engine, out);
         }
     }

@@ -1,12 +1,18 @@
 //! `--control SOCKET`: run-time commands on a Unix datagram socket, one per datagram, each
 //! answered with one datagram (`ok ...` or `error ...`) when the sender has an address.
 //!
-//! keepalived has no run-time priority change; this is ours, so that an operator (and
-//! `sim lab`, for its `priority` faults) can move an instance's priority without a reload:
+//! keepalived has no run-time priority change and no scheduled actions; these are ours, so
+//! that an operator (and `sim lab`, for its faults) can act on a daemon precisely:
 //!
 //! - `priority INSTANCE N`: set the configured priority of `INSTANCE` to `N` (1..=255), as
 //!   [`vrrp_engine::Input::SetPriority`]; tracking still applies on top. A reload puts the
 //!   configured priority back.
+//! - `reload`: what SIGHUP does.
+//! - `stop`: what SIGTERM does (the daemon shuts down and exits).
+//! - `at SECONDS COMMAND`: one of the above, carried out at that engine time (seconds since
+//!   the daemon's time origin, up to nanoseconds) by the daemon's own timer, so it happens
+//!   at that instant rather than when a signal or a datagram wakes an idle process (2-6 ms
+//!   late on a VM, measured). Answered `ok` when scheduled; logged when carried out.
 //!
 //! `vrrpd-real --control-send SOCKET 'priority VI_1 150'` sends one command and prints the
 //! answer.
@@ -16,7 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::net::UnixDatagram;
-use vrrp_engine::Input;
+use vrrp_engine::{Input, Instant};
 
 /// The bound control socket (removed when dropped).
 pub struct Control {
@@ -72,42 +78,136 @@ impl Drop for Control {
     }
 }
 
-/// Parses `priority INSTANCE N`.
-fn parse_priority(text: &str) -> Result<(&str, u8), String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    match words.as_slice() {
-        ["priority", name, n] => match n.parse::<u8>() {
-            Ok(p) if p >= 1 => Ok((name, p)),
-            _ => Err(format!("priority must be 1..255, not {n}")),
-        },
-        _ => Err(format!(
-            "unknown command {text:?} (expected: priority INSTANCE N)"
-        )),
+/// What a control command does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `priority INSTANCE N`.
+    Priority {
+        /// The instance's name.
+        instance: String,
+        /// Its new configured priority (1..=255).
+        priority: u8,
+    },
+    /// `reload`: as SIGHUP.
+    Reload,
+    /// `stop`: as SIGTERM.
+    Stop,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Priority { instance, priority } => write!(f, "priority {instance} {priority}"),
+            Action::Reload => f.write_str("reload"),
+            Action::Stop => f.write_str("stop"),
+        }
     }
 }
 
-impl Daemon {
-    /// Carries out one control command.
-    pub(super) fn on_command(&mut self, cmd: Option<Command>) {
-        let Some(cmd) = cmd else { return };
-        let answer = match parse_priority(&cmd.text) {
-            Ok((name, priority)) => match self.engine.instance_id(name) {
-                Some(instance) => {
-                    let now = self.now();
-                    self.engine
-                        .handle(now, Input::SetPriority { instance, priority });
-                    tracing::info!("control: {name} priority set to {priority}");
-                    format!("ok {name} priority {priority}")
-                }
-                None => format!("error: no vrrp_instance {name}"),
+/// Parses `[at SECONDS] priority INSTANCE N | reload | stop`: the engine time it is for, if
+/// any, and the action.
+pub fn parse(text: &str) -> Result<(Option<Instant>, Action), String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (at, rest) = match words.as_slice() {
+        ["at", t, rest @ ..] => {
+            let at = crate::os::timer::parse_seconds(t)?;
+            (Some(Instant::from_offset(at)), rest)
+        }
+        rest => (None, rest),
+    };
+    let action = match rest {
+        ["priority", name, n] => match n.parse::<u8>() {
+            Ok(p) if p >= 1 => Action::Priority {
+                instance: name.to_string(),
+                priority: p,
             },
-            Err(e) => format!("error: {e}"),
+            _ => return Err(format!("priority must be 1..255, not {n}")),
+        },
+        ["reload"] => Action::Reload,
+        ["stop"] => Action::Stop,
+        _ => {
+            return Err(format!(
+            "unknown command {text:?} (expected: [at SECONDS] priority INSTANCE N | reload | stop)"
+        ))
+        }
+    };
+    Ok((at, action))
+}
+
+impl Daemon {
+    /// Carries out one control command (or schedules it); returns whether the daemon stops.
+    pub(super) async fn on_command(&mut self, cmd: Option<Command>) -> bool {
+        let Some(cmd) = cmd else { return false };
+        let (answer, stop) = match parse(&cmd.text) {
+            Ok((Some(at), action)) => {
+                let answer = format!("ok at {:.9}: {action}", self.secs(at));
+                tracing::info!("control: {action} scheduled at {:.6} s", self.secs(at));
+                // Stable: actions for the same instant keep their order of arrival.
+                let pos = self.scheduled.partition_point(|(t, _)| *t <= at);
+                self.scheduled.insert(pos, (at, action));
+                (answer, false)
+            }
+            Ok((None, action)) => {
+                let now = self.timers_then_now();
+                self.carry_out(now, action).await
+            }
+            Err(e) => (format!("error: {e}"), false),
         };
-        if answer.starts_with("error") {
-            tracing::warn!("control: {}", &answer[7..]);
+        if let Some(e) = answer.strip_prefix("error: ") {
+            tracing::warn!("control: {e}");
         }
         if let Some(c) = &self.control {
             c.answer(&cmd.from, &answer);
+        }
+        stop
+    }
+
+    /// Carries out the scheduled actions due by `now`, each at its instant after the engine
+    /// timers due before it; returns whether the daemon stops (the rest stay scheduled).
+    pub(super) async fn run_scheduled(&mut self, now: Instant) -> bool {
+        while self.scheduled.first().is_some_and(|(at, _)| *at <= now) {
+            let (at, action) = self.scheduled.remove(0);
+            self.run_timers_until(at);
+            let (answer, stop) = self.carry_out(at, action).await;
+            if let Some(e) = answer.strip_prefix("error: ") {
+                tracing::warn!("control: {e}");
+            }
+            if stop {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Carries out one action at engine time `at`; returns the answer and whether the
+    /// daemon stops (then [`Daemon::shutdown`] runs at `at`).
+    async fn carry_out(&mut self, at: Instant, action: Action) -> (String, bool) {
+        match action {
+            Action::Priority { instance, priority } => match self.engine.instance_id(&instance) {
+                Some(id) => {
+                    self.engine.handle(
+                        at,
+                        Input::SetPriority {
+                            instance: id,
+                            priority,
+                        },
+                    );
+                    tracing::info!(
+                        "control at {:.6} s: {instance} priority set to {priority}",
+                        self.secs(at)
+                    );
+                    (format!("ok {instance} priority {priority}"), false)
+                }
+                None => (format!("error: no vrrp_instance {instance}"), false),
+            },
+            Action::Reload => {
+                self.reload(at).await;
+                ("ok reload".into(), false)
+            }
+            Action::Stop => {
+                self.stop_at = Some(at);
+                ("ok stop".into(), true)
+            }
         }
     }
 }
@@ -130,15 +230,33 @@ pub fn send(socket: &Path, command: &str) -> io::Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_priority;
+    use super::{parse, Action};
+    use vrrp_engine::Instant;
 
     #[test]
-    fn priority_commands_parse_or_say_why_not() {
-        assert_eq!(parse_priority("priority VI_1 150"), Ok(("VI_1", 150)));
-        assert!(parse_priority("priority VI_1 0").is_err());
-        assert!(parse_priority("priority VI_1 256").is_err());
-        assert!(parse_priority("prio VI_1 5")
+    fn commands_parse_or_say_why_not() {
+        let prio = |p| Action::Priority {
+            instance: "VI_1".into(),
+            priority: p,
+        };
+        assert_eq!(parse("priority VI_1 150"), Ok((None, prio(150))));
+        assert!(parse("priority VI_1 0").is_err());
+        assert!(parse("priority VI_1 256").is_err());
+        assert!(parse("prio VI_1 5")
             .unwrap_err()
             .contains("unknown command"));
+        assert_eq!(parse("reload"), Ok((None, Action::Reload)));
+        assert_eq!(parse("stop"), Ok((None, Action::Stop)));
+        let at = Instant::from_offset(std::time::Duration::new(8, 500_000_001));
+        assert_eq!(parse("at 8.500000001 stop"), Ok((Some(at), Action::Stop)));
+        assert_eq!(
+            parse("at 4 priority VI_1 200"),
+            Ok((
+                Some(Instant::from_offset(std::time::Duration::from_secs(4))),
+                prio(200)
+            ))
+        );
+        assert!(parse("at soon stop").is_err());
+        assert!(parse("at 4").unwrap_err().contains("unknown command"));
     }
 }

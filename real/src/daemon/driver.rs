@@ -76,6 +76,10 @@ pub(super) struct Daemon {
     pub control: Option<Control>,
     /// VIPs we installed: (interface, address) -> the VIP.
     pub held: BTreeMap<(String, IpAddr), VirtualAddress>,
+    /// Control commands scheduled with `at`, in time order.
+    pub scheduled: Vec<(Instant, super::control::Action)>,
+    /// The instant a `stop` command named, for the shutdown.
+    pub stop_at: Option<Instant>,
     /// inotify on the folders of tracked files (`None` if inotify is unavailable).
     pub file_watch: Option<FileWatch>,
     /// The tracked files: engine id, name, absolute path.
@@ -108,7 +112,7 @@ impl Daemon {
             }
             None => None,
         };
-        let timer = timer::Timer::new().map_err(|e| format!("timerfd: {e}"))?;
+        let timer = timer::Timer::new(opts.wake_early).map_err(|e| format!("timerfd: {e}"))?;
         let (check_tx, check_rx) = mpsc::unbounded_channel();
         let (probe_tx, probe_rx) = mpsc::unbounded_channel();
         let ipvs = super::lvs::open_ipvs(&config)?;
@@ -146,6 +150,8 @@ impl Daemon {
                 .map_err(|e| tracing::warn!("inotify: {e}: tracked files are read only at start"))
                 .ok(),
             tracked_files: Vec::new(),
+            scheduled: Vec::new(),
+            stop_at: None,
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
@@ -156,14 +162,29 @@ impl Daemon {
             d.node
         );
         d.sweep().await;
-        // Engine time zero is now, when the daemon starts running the protocol (the set-up
-        // and the sweep of stale VIPs above take milliseconds that the simulator's model of
-        // a daemon start does not have; nothing has happened in engine time yet).
-        d.origin = timer::monotonic();
-        // File values first, so instances start with the priority they give.
+        // Engine time zero is when the daemon starts running the protocol: now, after the
+        // set-up and the sweep of stale VIPs above (milliseconds that the simulator's model
+        // of a daemon start does not have), or the `--start-at` instant.
+        d.origin = d.opts.start_at.unwrap_or_else(timer::monotonic);
+        // File values first, so instances start with the priority they give. Inputs before
+        // the origin are at engine time zero (`now` saturates).
         d.setup_track_files();
         for name in d.interface_names() {
             d.refresh(&name).await;
+        }
+        if let Some(at) = d.opts.start_at {
+            let now = timer::monotonic();
+            if at >= now {
+                d.timer.arm(Some(at));
+                if let Err(e) = d.timer.wait().await {
+                    tracing::warn!("timer: {e}");
+                }
+            } else {
+                tracing::warn!(
+                    "--start-at was {:.3} ms ago when the set-up ended: starting late",
+                    (now - at).as_secs_f64() * 1e3
+                );
+            }
         }
         Ok(d)
     }
@@ -194,7 +215,10 @@ impl Daemon {
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0) };
         loop {
             self.drain().await;
-            let next = self.engine.poll_timeout();
+            let next = match (self.engine.poll_timeout(), self.scheduled.first()) {
+                (Some(e), Some((s, _))) => Some(e.min(*s)),
+                (e, s) => e.or(s.map(|s| s.0)),
+            };
             self.timer.arm(next.map(|d| self.origin + d.offset()));
             let socks = &self.socks;
             let rxbuf = &mut self.rxbuf;
@@ -229,7 +253,10 @@ impl Daemon {
                         tracing::warn!("timer: {e}");
                     }
                     let now = self.now();
-                    self.engine.handle_timeout(now);
+                    if self.run_scheduled(now).await {
+                        break;
+                    }
+                    self.run_timers_until(now);
                 }
                 (n, r) = readable => match r {
                     Ok(()) => self.on_packets(n),
@@ -239,7 +266,7 @@ impl Daemon {
                     }
                 },
                 Some(c) = self.check_rx.recv() => {
-                    let now = self.now();
+                    let now = self.timers_then_now();
                     self.engine.handle(now, Input::CheckResult {
                         script: c.script,
                         seq: c.seq,
@@ -247,7 +274,7 @@ impl Daemon {
                     });
                 }
                 Some(p) = self.probe_rx.recv() => {
-                    let now = self.now();
+                    let now = self.timers_then_now();
                     self.engine.handle(now, Input::ProbeResult {
                         checker: p.checker,
                         seq: p.seq,
@@ -255,16 +282,27 @@ impl Daemon {
                     });
                 }
                 Some((msg, _)) = self.nl_events.next() => self.on_netlink(msg).await,
-                _ = hup.recv() => self.reload().await,
+                _ = hup.recv() => {
+                    let now = self.timers_then_now();
+                    self.reload(now).await;
+                }
                 _ = usr1.recv() => self.write_status(),
-                cmd = command => self.on_command(cmd),
+                cmd = command => {
+                    if self.on_command(cmd).await {
+                        break;
+                    }
+                }
                 evs = file_events => self.on_file_events(evs),
             }
             if self.fatal {
                 break;
             }
         }
-        self.shutdown().await;
+        let at = match self.stop_at.take() {
+            Some(at) => at,
+            None => self.timers_then_now(),
+        };
+        self.shutdown(at).await;
         if self.fatal {
             ExitCode::from(1)
         } else {
@@ -272,11 +310,52 @@ impl Daemon {
         }
     }
 
-    /// Hands every packet of the last batch read on socket `s` to the engine.
+    /// Runs every engine timer due by `t`, each at its own due time: the engine's timeline
+    /// follows its deadlines, not the instants the kernel and the scheduler wake us (0.1-2 ms
+    /// late on a VM after a second idle), so that lateness neither moves a decision's time
+    /// nor carries into the next advert or Master_Down deadline. (Packets still leave when
+    /// they leave: the trace times a `tx` when it is sent.) Called before every other input,
+    /// as the engine's contract asks: timers due before an input run before it.
+    pub(super) fn run_timers_until(&mut self, t: Instant) {
+        let mut last = None;
+        while let Some(due) = self.engine.poll_timeout().filter(|d| *d <= t) {
+            if last == Some(due) {
+                // A timer re-armed for the instant just run: the next loop turn runs it.
+                break;
+            }
+            self.engine.handle_timeout(due);
+            last = Some(due);
+        }
+    }
+
+    /// Engine time now, after running the timers due by now: for an input that happens now.
+    pub(super) fn timers_then_now(&mut self) -> Instant {
+        let now = self.now();
+        self.run_timers_until(now);
+        now
+    }
+
+    /// Engine time of a packet the kernel received at `stamp` (`CLOCK_REALTIME`), given the
+    /// engine time `now` and `CLOCK_REALTIME` now: its age subtracted from now. Without a
+    /// stamp, or if the realtime clock was stepped since, the packet is taken as arriving now.
+    fn arrival(now: Instant, real_now: Duration, stamp: Option<Duration>) -> Instant {
+        match stamp {
+            Some(s) if s <= real_now => {
+                Instant::from_offset(now.offset().saturating_sub(real_now - s))
+            }
+            _ => now,
+        }
+    }
+
+    /// Hands every packet of the last batch read on socket `s` to the engine, each at its
+    /// arrival time, after the timers due before it.
     fn on_packets(&mut self, s: usize) {
-        let at = self.now();
-        let entry = &self.socks[s];
+        let now = self.now();
+        let real_now = timer::realtime();
         for k in 0..self.rxbuf.len() {
+            let at = Self::arrival(now, real_now, self.rxbuf.get(k).0.stamp);
+            self.run_timers_until(at);
+            let entry = &self.socks[s];
             let (m, payload) = self.rxbuf.get(k);
             self.trace.rx(self.secs(at), &entry.ifname, &m, payload);
             self.engine.handle(
@@ -324,5 +403,29 @@ impl Daemon {
                 tracing::warn!("{name}: sending advert on {ifname}: {e}");
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Daemon;
+    use std::time::Duration;
+    use vrrp_engine::Instant;
+
+    #[test]
+    fn a_packet_is_timed_by_its_kernel_stamp() {
+        let now = Instant::from_offset(Duration::from_millis(5000));
+        let real = Duration::from_secs(1_700_000_000);
+        let ms = |m| Instant::from_offset(Duration::from_millis(m));
+        // Received 3 ms before the read: 3 ms before now.
+        let stamp = Some(real - Duration::from_millis(3));
+        assert_eq!(Daemon::arrival(now, real, stamp), ms(4997));
+        // No stamp, or a realtime clock stepped back since: now.
+        assert_eq!(Daemon::arrival(now, real, None), now);
+        let future = Some(real + Duration::from_millis(1));
+        assert_eq!(Daemon::arrival(now, real, future), now);
+        // Older than the origin: time zero.
+        let old = Some(real - Duration::from_secs(60));
+        assert_eq!(Daemon::arrival(now, real, old), Instant::ZERO);
     }
 }

@@ -127,7 +127,7 @@ impl Daemon {
         if info.index != 0 {
             self.ensure_sockets(name, info.index);
         }
-        let now = self.now();
+        let now = self.timers_then_now();
         self.engine.handle(now, Input::Interface(update_of(&info)));
         if came_up {
             self.restore_vips(name).await;

@@ -36,6 +36,7 @@ pub mod track_files;
 use driver::Daemon;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use vrrp_engine::keepalived::{self, FsLoader};
 
 /// How the daemon was asked to run (keepalived's flags plus ours).
@@ -65,6 +66,12 @@ pub struct Options {
     pub vrrp_only: bool,
     /// `-C`: health checkers only (VRRP instances left out).
     pub check_only: bool,
+    /// `--wake-early`: how long before each deadline the timer wakes to wait on the CPU.
+    pub wake_early: Duration,
+    /// `--start-at`: the `CLOCK_MONOTONIC` instant that is engine time zero.
+    pub start_at: Option<Duration>,
+    /// `--lock-memory`: every page locked and populated before the protocol starts.
+    pub lock_memory: bool,
 }
 
 /// The configuration id: `-i ID` if given, else the host name up to its first dot
@@ -96,6 +103,29 @@ pub fn select(
 
 const CAP_NET_ADMIN: u32 = 12;
 const CAP_NET_RAW: u32 = 13;
+
+/// Locks the process in memory: `--lock-memory` every page now and later, populated at once
+/// (so a first takeover never waits on page faults: measured here at 5-10 ms for a debug
+/// build's first takeover after idle seconds, 0.2 ms locked); `vrrp_no_swap` as keepalived
+/// does it (`set_process_dont_swap`: `MCL_ONFAULT`, pages locked as they are first touched).
+fn lock_memory(prefault: bool, no_swap: bool) {
+    let flags = if prefault {
+        libc::MCL_CURRENT | libc::MCL_FUTURE
+    } else if no_swap {
+        libc::MCL_CURRENT | libc::MCL_FUTURE | libc::MCL_ONFAULT
+    } else {
+        return;
+    };
+    // SAFETY: mlockall takes flags only.
+    if unsafe { libc::mlockall(flags) } == -1 {
+        tracing::info!(
+            "Unable to lock process in memory - {}",
+            std::io::Error::last_os_error()
+        );
+    } else {
+        tracing::debug!("process locked in memory");
+    }
+}
 
 /// The capabilities among CAP_NET_RAW and CAP_NET_ADMIN that the process lacks (effective set).
 pub fn missing_capabilities() -> Vec<&'static str> {
@@ -168,6 +198,7 @@ pub fn run(opts: Options) -> ExitCode {
             return ExitCode::from(1);
         }
     }
+    lock_memory(opts.lock_memory, config.global.no_swap);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,19 +5,23 @@ use crate::os::netlink;
 use std::net::IpAddr;
 use std::time::Duration;
 use vrrp_engine::keepalived::{self, FsLoader};
-use vrrp_engine::Input;
+use vrrp_engine::{Input, Instant};
 
 impl Daemon {
     /// Re-reads the configuration and hands it to the engine: unchanged instances keep their
     /// state and VIPs, changed ones apply in place, removed ones hand over, new ones start
     /// (see [`vrrp_engine::Engine::reconfigure`]). A configuration with errors is refused
     /// and the running one kept.
-    pub(super) async fn reload(&mut self) {
-        // The reload happens when the signal arrives: reading and checking the file takes
-        // milliseconds (more in a debug build) that timers restarted by the reload must not
-        // inherit.
-        let now = self.now();
-        tracing::info!("SIGHUP: reloading {}", self.opts.file.display());
+    ///
+    /// `now` is when the reload happens (the signal's arrival, or the instant a scheduled
+    /// `reload` command named): reading and checking the file takes milliseconds (more in a
+    /// debug build) that timers restarted by the reload must not inherit.
+    pub(super) async fn reload(&mut self, now: Instant) {
+        tracing::info!(
+            "reload at {:.6} s: reading {}",
+            self.secs(now),
+            self.opts.file.display()
+        );
         let kopts = keepalived::Options {
             strict: self.opts.strict,
             config_id: Some(super::config_id(self.opts.config_id.as_deref())),
@@ -89,11 +93,13 @@ impl Daemon {
         self.refresh_all().await;
     }
 
-    /// Every instance shuts down (a Master sends priority 0 and releases its VIPs), the
-    /// outputs are carried out, anything still held is removed, notifies finish.
-    pub(super) async fn shutdown(&mut self) {
-        tracing::info!("shutting down: releasing every instance");
-        let now = self.now();
+    /// Every instance shuts down at `now` (a Master sends priority 0 and releases its VIPs),
+    /// the outputs are carried out, anything still held is removed, notifies finish.
+    pub(super) async fn shutdown(&mut self, now: Instant) {
+        tracing::info!(
+            "shutting down at {:.6} s: releasing every instance",
+            self.secs(now)
+        );
         self.engine.handle(now, Input::Shutdown);
         self.drain().await;
         let left: Vec<(String, IpAddr)> = self.held.keys().cloned().collect();

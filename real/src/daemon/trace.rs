@@ -41,9 +41,13 @@ impl Trace {
             node: self.node.clone(),
             event,
         };
-        let written = serde_json::to_string(&line)
+        // One write per line: a reader polling the file never sees half of one.
+        let written = serde_json::to_vec(&line)
             .map_err(io::Error::from)
-            .and_then(|line| writeln!(out, "{line}"));
+            .and_then(|mut line| {
+                line.push(b'\n');
+                out.write_all(&line)
+            });
         if let Err(e) = written {
             tracing::warn!("trace write failed, tracing stops: {e}");
             self.out = None;

@@ -63,7 +63,7 @@ impl Daemon {
             return;
         };
         tracing::debug!("vrrp_track_file {name}: {value}");
-        let now = self.now();
+        let now = self.timers_then_now();
         self.engine
             .handle(now, Input::TrackFile { file: id, value });
     }

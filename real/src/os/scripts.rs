@@ -175,8 +175,15 @@ pub async fn run_script(cmdline: &str, run_as: Option<RunAs>, timeout: Duration)
     let Some(mut cmd) = command(&words, run_as) else {
         return ScriptExit::NotStarted;
     };
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
+    // fork/exec on a thread of the blocking pool: a fork costs milliseconds (more from a
+    // large or debug-built process), which must not delay the protocol loop's adverts,
+    // packets and signals.
+    let mut child = match tokio::task::spawn_blocking(move || cmd.spawn()).await {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => {
+            tracing::warn!("script {cmdline:?} could not start: {e}");
+            return ScriptExit::NotStarted;
+        }
         Err(e) => {
             tracing::warn!("script {cmdline:?} could not start: {e}");
             return ScriptExit::NotStarted;

@@ -8,6 +8,9 @@
 //! IPv6: group ff02::12 joined by ifindex, hop limit 255, TCLASS 0xc0, `IPV6_CHECKSUM` at
 //! the VRRP checksum's offset (the kernel fills and verifies it), hop limit and destination
 //! read from the `IPV6_HOPLIMIT` / `IPV6_PKTINFO` ancillary data.
+//!
+//! Both: `SO_TIMESTAMPNS`, so each packet read carries the time the kernel received it
+//! (the engine times a packet by its arrival, not by when the daemon woke up to read it).
 
 use nix::sys::socket as nsock;
 use pnet_packet::ip::IpNextHeaderProtocols;
@@ -17,6 +20,7 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, Socket, Type};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use vrrp_engine::wire::checksum::{internet_checksum, CHECKSUM_OFFSET};
 use vrrp_engine::Family;
@@ -117,6 +121,7 @@ impl VrrpSocket {
                 setsockopt_int(&sock, libc::IPPROTO_IPV6, libc::IPV6_CHECKSUM, at)?;
             }
         }
+        setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
         // SAFETY: the socket is owned by the AsyncFd from here on and is not closed elsewhere.
         let fd = unsafe { AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)?;
         Ok(VrrpSocket {
@@ -173,7 +178,7 @@ pub const BATCH: usize = 64;
 /// Bytes per receive slot: more than the largest VRRP packet (IPv4 header + 255 IPv6
 /// addresses would not even fit an IPv4 instance; IPv6 tops out at 4 KiB + 8).
 const RX_SLOT: usize = 4200;
-/// Control-message bytes per slot (IPv6 packet info and hop limit).
+/// Control-message bytes per slot (the receive time; IPv6 packet info and hop limit).
 const RX_CMSG: usize = 128;
 
 /// One packet of an [`RxBatch`]: header fields and where its VRRP payload lies.
@@ -185,6 +190,8 @@ pub struct RxMeta {
     pub dst: IpAddr,
     /// TTL or hop limit.
     pub ttl: u8,
+    /// When the kernel received it (`SO_TIMESTAMPNS`, `CLOCK_REALTIME` since the epoch).
+    pub stamp: Option<Duration>,
     slot: usize,
     start: usize,
     end: usize,
@@ -450,10 +457,8 @@ fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<
         h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
         h.msg_iov = &mut iovs[k];
         h.msg_iovlen = 1;
-        if family == Family::Ipv6 {
-            h.msg_control = batch.cmsg[k].as_mut_ptr().cast();
-            h.msg_controllen = RX_CMSG as _;
-        }
+        h.msg_control = batch.cmsg[k].as_mut_ptr().cast();
+        h.msg_controllen = RX_CMSG as _;
     }
     // SAFETY: every header points at live buffers of the stated sizes.
     let rc = unsafe {
@@ -473,6 +478,33 @@ fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<
         if m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
             continue; // keepalived drops truncated packets too
         }
+        let mut stamp = None;
+        let mut dst6 = None;
+        let mut hops = 0u8;
+        // SAFETY: the kernel filled msg_control up to msg_controllen; the CMSG_* helpers stay
+        // within it.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&m.msg_hdr);
+            while !c.is_null() {
+                let data = libc::CMSG_DATA(c);
+                match ((*c).cmsg_level, (*c).cmsg_type) {
+                    (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                        let ts: libc::timespec = std::ptr::read_unaligned(data.cast());
+                        stamp = Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+                    }
+                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                        let pi: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                        dst6 = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
+                    }
+                    (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                        let h: libc::c_int = std::ptr::read_unaligned(data.cast());
+                        hops = h.clamp(0, 255) as u8;
+                    }
+                    _ => {}
+                }
+                c = libc::CMSG_NXTHDR(&m.msg_hdr, c);
+            }
+        }
         match family {
             Family::Ipv4 => {
                 if let Some((src, dst, ttl, start, end)) = ipv4_fields(&batch.bufs[k][..n]) {
@@ -480,6 +512,7 @@ fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<
                         src: IpAddr::V4(src),
                         dst: IpAddr::V4(dst),
                         ttl,
+                        stamp,
                         slot: k,
                         start,
                         end,
@@ -488,31 +521,12 @@ fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<
             }
             Family::Ipv6 => {
                 let src = Ipv6Addr::from(addrs[k].sin6_addr.s6_addr);
-                let mut dst = None;
-                let mut hops = 0u8;
-                // SAFETY: the kernel filled msg_control up to msg_controllen; the CMSG_*
-                // helpers stay within it.
-                unsafe {
-                    let mut c = libc::CMSG_FIRSTHDR(&m.msg_hdr);
-                    while !c.is_null() {
-                        let data = libc::CMSG_DATA(c);
-                        if (*c).cmsg_level == libc::IPPROTO_IPV6 {
-                            if (*c).cmsg_type == libc::IPV6_PKTINFO {
-                                let pi: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
-                                dst = Some(Ipv6Addr::from(pi.ipi6_addr.s6_addr));
-                            } else if (*c).cmsg_type == libc::IPV6_HOPLIMIT {
-                                let h: libc::c_int = std::ptr::read_unaligned(data.cast());
-                                hops = h.clamp(0, 255) as u8;
-                            }
-                        }
-                        c = libc::CMSG_NXTHDR(&m.msg_hdr, c);
-                    }
-                }
-                let Some(dst) = dst else { continue };
+                let Some(dst) = dst6 else { continue };
                 batch.meta.push(RxMeta {
                     src: IpAddr::V6(src),
                     dst: IpAddr::V6(dst),
                     ttl: hops,
+                    stamp,
                     slot: k,
                     start: 0,
                     end: n,

@@ -33,6 +33,7 @@ const KNOWN: &[&str] = &[
     "vrrp_lower_prio_no_advert",
     "vrrp_higher_prio_send_advert",
     "vrrp_startup_delay",
+    "vrrp_no_swap",
 ];
 
 /// keepalived `global_defs` keywords the engine skips (warned as not acted on).
@@ -55,7 +56,6 @@ const IGNORED: &[&str] = &[
     "vrrp_check_unicast_src",
     "vrrp_priority",
     "checker_priority",
-    "vrrp_no_swap",
     "checker_no_swap",
     "notify_fifo",
     "notify_fifo_script",
@@ -92,6 +92,8 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
                 lower_delay |= k.ends_with("delay");
                 garp_keyword(item, k.trim_start_matches("vrrp_"), &mut g.garp, d);
             }
+            // keepalived's handler takes no argument (`vrrp_no_swap_handler`).
+            "vrrp_no_swap" => g.no_swap = true,
             "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = switch(d, item),
             "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = switch(d, item),
             "router_id" => {
