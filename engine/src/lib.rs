@@ -105,6 +105,6 @@ pub mod tracking;
 pub use engine::{ConfigError, Engine, ReconfigureSummary};
 pub use io::{
     CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, Reason, RxPacket, ScriptId, State,
-    Transmit,
+    SyncGroupChange, Transmit,
 };
 pub use snapshot::Snapshot;
