@@ -5,6 +5,7 @@
 //! - this file: the engine's state, inputs, timers due, outputs, snapshot;
 //! - [`reconfigure`](self::reconfigure): a new configuration applied to a running engine
 //!   (keepalived's reload);
+//! - `sync`: `vrrp_sync_group`s, members that change state together (keepalived 2.2.7);
 //! - `timers`: the deadline heap; `demux`: (interface, family, VRID) -> instance;
 //!   `validate`: what makes a configuration runnable.
 

@@ -60,6 +60,15 @@ impl Engine {
     ///   run in flight; every tracked script runs again at once (keepalived queues every script
     ///   on reload). `global_defs` apply in place and touch no instance by themselves.
     ///
+    /// - `vrrp_sync_group`s are matched by name and keep their state; membership and the
+    ///   group's tracking follow the new file. Each group then takes the state of its
+    ///   members (FAULT if one is down on its own, Master if all are Master, else Backup) and
+    ///   brings them in line (keepalived 2.2.7 `vrrp_init_state`: a member that was Master in
+    ///   a Backup group goes Backup, VIPs released, with Master_Down_Interval; keepalived
+    ///   gives it one advert interval plus the minimal skew). A group whose state changed
+    ///   notifies, except to Master (keepalived's reload notifies BACKUP and FAULT groups
+    ///   only); a removed group notifies nothing and its members keep their state.
+    ///
     /// The order of outputs: removed instances first (configuration order of the old file),
     /// then kept instances' VIP changes and adverts, then new instances; then the virtual
     /// servers' IPVS changes; then any state change tracking causes; then the check runs.

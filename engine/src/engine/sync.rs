@@ -137,31 +137,25 @@ impl Engine {
         if cur == prev {
             return;
         }
+        let group = self.groups[g].state;
+        let own_fault = self.instances[n].fault.is_some();
+        let may_master = view(&self.instances, &self.groups, n, &[]).is_some_and(|v| v.may_master);
         match (prev, cur) {
             // TSM B->M, F->M: `vrrp_sync_master`.
-            (_, State::Master) => {
-                let may = view(&self.instances, &self.groups, n, &[]).is_some_and(|v| v.may_master);
-                if self.groups[g].state != State::Master && may {
-                    self.sync_members(g, n, State::Master, now);
-                }
+            (_, State::Master) if group != State::Master && may_master => {
+                self.sync_members(g, n, State::Master, now);
             }
             // TSM M->B: `vrrp_sync_backup`; F->B: `try_up_instance` calls it too.
-            (State::Master | State::Fault, State::Backup) => {
-                if self.groups[g].state != State::Backup {
-                    self.sync_members(g, n, State::Backup, now);
-                }
+            (State::Master | State::Fault, State::Backup) if group != State::Backup => {
+                self.sync_members(g, n, State::Backup, now);
             }
             // The first member to start: `vrrp_init_state` notifies a BACKUP group.
-            (State::Initialize, State::Backup) => {
-                if self.groups[g].state == State::Initialize {
-                    self.set_group_state(g, State::Backup, now);
-                }
+            (State::Initialize, State::Backup) if group == State::Initialize => {
+                self.set_group_state(g, State::Backup, now);
             }
             // `down_instance`: the first member down takes the group to FAULT.
-            (_, State::Fault) => {
-                if self.instances[n].fault.is_some() && self.groups[g].state != State::Fault {
-                    self.sync_members(g, n, State::Fault, now);
-                }
+            (_, State::Fault) if own_fault && group != State::Fault => {
+                self.sync_members(g, n, State::Fault, now);
             }
             _ => {}
         }
