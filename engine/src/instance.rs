@@ -9,7 +9,7 @@ use crate::time::Instant;
 use crate::timing::{
     interval_from_wire, interval_to_wire, master_down_interval, normalize_interval, skew_time,
 };
-use crate::tracking::Verdict;
+use crate::tracking::{Tracks, Verdict};
 use crate::types::{Family, Version, PRIORITY_OWNER, PRIORITY_STOP, VRRP_TTL};
 use crate::wire::{Advert, Auth, Packet, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use core::net::IpAddr;
@@ -23,6 +23,19 @@ pub(crate) struct Ctx<'a> {
     pub global: &'a GlobalConfig,
     /// The address adverts are sent from and ties are broken with.
     pub src: Option<IpAddr>,
+    /// The instance's sync group, if any, as its members see it.
+    pub sync: Option<SyncView<'a>>,
+}
+
+/// What a member needs to know of its sync group (keepalived 2.2.7 `vrrp_sync.c`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SyncView<'a> {
+    /// The group's name.
+    pub name: &'a str,
+    /// `vrrp_sync_can_goto_master`: the group is Master, or every other member wants to be.
+    pub may_master: bool,
+    /// Another member is down on its own (keepalived's `num_member_fault`): stay in FAULT.
+    pub held_fault: bool,
 }
 
 /// One virtual router.
@@ -60,6 +73,13 @@ pub(crate) struct Instance {
     pub armed: Option<Instant>,
     /// Removed by a reconfiguration: inert, kept so its id is never reused.
     pub retired: bool,
+    /// What it tracks, its sync group taken into account.
+    pub tracks: Tracks,
+    /// Its sync group (index into the engine's groups), if any.
+    pub group: Option<u32>,
+    /// keepalived's `wantstate == MASTER`: it would be Master but for its sync group (its
+    /// Master_Down_Timer fired), or is Master.
+    pub want_master: bool,
     expected_auth: Auth,
     /// Our VIPs, sorted, for the address-list check (RFC 5798 §7.1).
     vip_set: Vec<IpAddr>,
@@ -91,6 +111,9 @@ impl Instance {
             last_transition: None,
             armed: None,
             retired: false,
+            tracks: Tracks::default(),
+            group: None,
+            want_master: false,
             expected_auth: Auth::None,
             vip_set: Vec::new(),
             cfg,
@@ -143,6 +166,8 @@ impl Instance {
         self.priority = priority;
         self.master_adver_interval = self.adver_interval;
         self.preempt_until = None;
+        // keepalived's reload sets wantstate to the state kept.
+        self.want_master = self.state == State::Master;
         match self.state {
             State::Master => {
                 for (vip, interface) in old_vips.iter().zip(old_vip_ifaces) {
@@ -338,6 +363,7 @@ impl Instance {
         self.master_addr = ctx.src;
         self.master_priority = Some(self.priority);
         self.counters.became_master += 1;
+        self.want_master = true;
     }
 
     /// Stop being Master: release VIPs, stop announcing and advertising.
@@ -354,11 +380,12 @@ impl Instance {
         }
         self.transition(ctx, now, State::Backup, reason);
         self.master_down_timer = Some(now + self.master_down_interval());
+        self.want_master = false;
     }
 
     /// keepalived's FAULT: a Master first hands over with priority 0 (as on shutdown) so a
     /// Backup takes over after Skew_Time rather than Master_Down_Interval.
-    fn enter_fault(&mut self, ctx: &mut Ctx<'_>, now: Instant, cause: FaultCause) {
+    fn enter_fault(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
         if self.state == State::Master {
             self.send_advert(ctx, PRIORITY_STOP);
             self.leave_master(ctx);
@@ -367,7 +394,43 @@ impl Instance {
         self.preempt_until = None;
         self.master_addr = None;
         self.master_priority = None;
-        self.transition(ctx, now, State::Fault, Reason::Fault { cause });
+        self.want_master = false;
+        self.transition(ctx, now, State::Fault, reason);
+    }
+
+    /// Moved by its sync group to `to` (keepalived 2.2.7 `vrrp_sync.c`): to Master as on
+    /// Master_Down_Timer (`vrrp_state_goto_master`); to Backup from Master without a
+    /// priority-0 advert (`vrrp_state_leave_master(isync, false)`) or out of FAULT
+    /// (`vrrp_state_leave_fault`); to FAULT as on its own fault (a Master sends priority 0).
+    pub fn sync_to(&mut self, ctx: &mut Ctx<'_>, now: Instant, to: State, group: &str) {
+        if self.state == to || !self.started || self.state == State::Initialize {
+            return;
+        }
+        let reason = Reason::SyncGroup {
+            group: group.to_string(),
+        };
+        match to {
+            State::Master => {
+                if self.state == State::Fault {
+                    self.master_adver_interval = self.adver_interval;
+                }
+                self.become_master(ctx, now, reason);
+            }
+            State::Backup => {
+                if self.state == State::Fault {
+                    self.master_adver_interval = self.adver_interval;
+                }
+                self.become_backup(ctx, now, reason);
+            }
+            State::Fault => self.enter_fault(ctx, now, reason),
+            State::Initialize => {}
+        }
+    }
+
+    /// Whether the owner rule (priority 255: Master at once) applies: not in a sync group
+    /// that cannot go Master (keepalived 2.2.7 `try_up_instance`, `vrrp_sync_can_goto_master`).
+    fn owner_may_master(&self, ctx: &Ctx<'_>) -> bool {
+        self.base_priority == PRIORITY_OWNER && ctx.sync.is_none_or(|g| g.may_master)
     }
 
     /// The start-up event (RFC 5798 §6.4.1): the owner becomes Master at once, any other
@@ -379,8 +442,13 @@ impl Instance {
         self.fault = verdict.fault.clone();
         self.master_adver_interval = self.adver_interval;
         if let Some(cause) = verdict.fault {
-            self.enter_fault(ctx, now, cause);
-        } else if self.base_priority == PRIORITY_OWNER {
+            self.enter_fault(ctx, now, Reason::Fault { cause });
+        } else if let Some(g) = ctx.sync.filter(|g| g.held_fault) {
+            // keepalived 2.2.7 `vrrp_complete_init`: "Set all sync group members to fault
+            // state if sync group is in fault state".
+            let group = g.name.to_string();
+            self.enter_fault(ctx, now, Reason::SyncGroup { group });
+        } else if self.owner_may_master(ctx) {
             self.become_master(ctx, now, Reason::AddressOwner);
         } else {
             self.become_backup(ctx, now, Reason::Startup);
@@ -411,10 +479,15 @@ impl Instance {
         self.priority = verdict.priority;
         self.fault = verdict.fault.clone();
         match (self.state, verdict.fault) {
-            (State::Backup | State::Master, Some(cause)) => self.enter_fault(ctx, now, cause),
+            (State::Backup | State::Master, Some(cause)) => {
+                self.enter_fault(ctx, now, Reason::Fault { cause })
+            }
+            // keepalived 2.2.7 `try_up_instance`: a member stays down while another member
+            // of its group is (`num_member_fault`).
+            (State::Fault, None) if ctx.sync.is_some_and(|g| g.held_fault) => {}
             (State::Fault, None) => {
                 self.master_adver_interval = self.adver_interval;
-                if self.base_priority == PRIORITY_OWNER {
+                if self.owner_may_master(ctx) {
                     self.become_master(ctx, now, Reason::FaultCleared);
                 } else {
                     self.become_backup(ctx, now, Reason::FaultCleared);
@@ -455,6 +528,14 @@ impl Instance {
                 }
                 State::Backup => {
                     if self.master_down_timer.is_some_and(|at| at <= now) {
+                        if ctx.sync.is_some_and(|g| !g.may_master) {
+                            // keepalived 2.2.7 `vrrp_sync_can_goto_master`: "Only sync to
+                            // master if everyone wants to": stay Backup wanting Master, the
+                            // timer restarted at Master_Down_Interval.
+                            self.want_master = true;
+                            self.master_down_timer = Some(now + self.master_down_interval());
+                            continue;
+                        }
                         // RFC 5798 §6.4.2: Master_Down_Timer fired.
                         self.become_master(ctx, now, Reason::MasterDown);
                         continue;
@@ -602,6 +683,9 @@ impl Instance {
             self.master_down_timer = Some(now + self.master_down_interval());
             self.master_addr = Some(src);
             self.master_priority = Some(prio);
+            // keepalived 2.2.7 `vrrp_state_backup`: "We might have been held in backup by a
+            // sync group ... Now we have received a backup, we want to be in BACKUP state."
+            self.want_master = false;
             if !self.cfg.preempt_delay.is_zero() && self.cfg.preempt {
                 if prio >= self.priority {
                     self.preempt_until = None;

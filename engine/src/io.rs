@@ -162,11 +162,17 @@ pub enum Reason {
     },
     /// Left FAULT: everything tracked is back.
     FaultCleared,
+    /// Moved by its `vrrp_sync_group`: another member changed state (keepalived 2.2.7
+    /// `vrrp_sync_master` / `vrrp_sync_backup` / `vrrp_sync_fault`).
+    SyncGroup {
+        /// The group's name.
+        group: String,
+    },
 }
 
 /// The reason in words (logs, the simulator's `events.csv`): `startup`, `address owner`,
 /// `master down timer`, `higher priority N from ADDR`, `shutdown`, `removed by reload`, `fault: CAUSE` (the cause's
-/// `Debug` form), `fault cleared`.
+/// `Debug` form), `fault cleared`, `sync group NAME`.
 impl core::fmt::Display for Reason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
@@ -180,6 +186,7 @@ impl core::fmt::Display for Reason {
             Reason::Removed => f.write_str("removed by reload"),
             Reason::Fault { cause } => write!(f, "fault: {cause:?}"),
             Reason::FaultCleared => f.write_str("fault cleared"),
+            Reason::SyncGroup { group } => write!(f, "sync group {group}"),
         }
     }
 }
@@ -217,6 +224,58 @@ pub struct StateChange {
     pub at: Instant,
 }
 
+/// A `vrrp_sync_group` changed state, for logs, traces and the group's notify scripts.
+///
+/// `to` is [`State::Initialize`] on shutdown (keepalived's `STOP`). The driver runs the
+/// group's `notify_master` / `notify_backup` / `notify_fault` / `notify_stop`, then its
+/// `notify` with the words `GROUP`, the name, the state and `0` appended (keepalived 2.2.7
+/// `send_group_notifies`, `notify_script_exec`: "the prio will be indicated as zero for a
+/// group"); [`crate::Engine::sync_group_config`] gives the commands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroupChange {
+    /// The group's name.
+    pub group: String,
+    /// Previous state ([`State::Initialize`] before the first member started).
+    pub from: State,
+    /// New state.
+    pub to: State,
+    /// When.
+    pub at: Instant,
+}
+
+impl SyncGroupChange {
+    /// keepalived's word for the new state: `MASTER`, `BACKUP`, `FAULT`, or `STOP` on
+    /// shutdown.
+    pub fn state_word(&self) -> &'static str {
+        match self.to {
+            State::Initialize => "STOP",
+            s => s.as_str(),
+        }
+    }
+
+    /// The notify commands to run for this change, in order, each as the configured command
+    /// line and the words to append to it: the state's own script (`notify_master`, ...,
+    /// `notify_stop`; nothing appended), then `notify` with `GROUP`, the group's name, the
+    /// state and `0` appended (keepalived 2.2.7 `send_group_notifies`, `notify_script_exec`).
+    pub fn notifies(&self, notify: &crate::config::NotifyConfig) -> Vec<(String, Vec<String>)> {
+        let specific = match self.to {
+            State::Master => &notify.master,
+            State::Backup => &notify.backup,
+            State::Fault => &notify.fault,
+            State::Initialize => &notify.stop,
+        };
+        let mut out = Vec::new();
+        if let Some(cmd) = specific {
+            out.push((cmd.clone(), Vec::new()));
+        }
+        if let Some(cmd) = &notify.generic {
+            let words = ["GROUP", &self.group, self.state_word(), "0"];
+            out.push((cmd.clone(), words.iter().map(|w| w.to_string()).collect()));
+        }
+        out
+    }
+}
+
 /// A packet to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transmit {
@@ -240,6 +299,8 @@ pub struct Transmit {
 pub enum Output {
     /// An instance changed state.
     StateChanged(StateChange),
+    /// A `vrrp_sync_group` changed state: it follows its members' state changes.
+    SyncGroupChanged(SyncGroupChange),
     /// Send a VRRP packet.
     Transmit(Transmit),
     /// Install a virtual address (becoming Master).

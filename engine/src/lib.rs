@@ -42,11 +42,17 @@
 //!     each VIP removed, then the state change;
 //!   - a reconfigured Master: VIPs removed, VIPs added, announcements, then its advert.
 //!
+//!   - a `vrrp_sync_group` ([`Output::SyncGroupChanged`]): the member that moved on its own,
+//!     then the members its group moves (group order), then the group's change, as
+//!     keepalived 2.2.7's `vrrp_sync_master` / `vrrp_sync_backup` / `vrrp_sync_fault` do; on
+//!     shutdown every instance's change comes before the groups'.
+//!
 //!   Instances are visited in configuration order when one event touches several (an
 //!   interface report, a check result, reconfiguration); timers due at the same instant run
 //!   start-up first, then scripts, then instances, then real-server checkers, each in id
 //!   order. Notify scripts belong to the state change: a driver starts them when it carries
-//!   out [`Output::StateChanged`].
+//!   out [`Output::StateChanged`], a group's when it carries out
+//!   [`Output::SyncGroupChanged`] ([`SyncGroupChange::notifies`] lists them).
 //!   Virtual servers are programmed when the engine is built (their [`Output::Ipvs`]
 //!   changes are the first outputs); IPVS changes are carried out in the order polled, and a
 //!   real server's or a quorum's notify script belongs to its [`Output::RealServerChanged`]
@@ -105,6 +111,6 @@ pub mod tracking;
 pub use engine::{ConfigError, Engine, ReconfigureSummary};
 pub use io::{
     CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, Reason, RxPacket, ScriptId, State,
-    Transmit,
+    SyncGroupChange, Transmit,
 };
 pub use snapshot::Snapshot;

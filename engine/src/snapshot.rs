@@ -21,6 +21,20 @@ pub struct Snapshot {
     /// Virtual servers (LVS), in configuration order.
     #[serde(default)]
     pub virtual_servers: Vec<VirtualServerSnapshot>,
+    /// `vrrp_sync_group`s with at least one member, in configuration order.
+    #[serde(default)]
+    pub sync_groups: Vec<SyncGroupSnapshot>,
+}
+
+/// One `vrrp_sync_group`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroupSnapshot {
+    /// Block name.
+    pub name: String,
+    /// The group's state (INIT before a member starts).
+    pub state: State,
+    /// Its members, in the group's order.
+    pub members: Vec<InstanceId>,
 }
 
 /// One virtual server.
@@ -72,8 +86,12 @@ pub struct InstanceSnapshot {
     pub base_priority: u8,
     /// Priority after tracking.
     pub effective_priority: u8,
-    /// Why it is in FAULT, if it is.
+    /// What holds it in FAULT on its own, if anything (a member of a sync group may be in
+    /// FAULT because another member is).
     pub fault: Option<FaultCause>,
+    /// The `vrrp_sync_group` it belongs to, if any.
+    #[serde(default)]
+    pub sync_group: Option<String>,
     /// The Master's address as last heard (ours while Master).
     pub master_address: Option<IpAddr>,
     /// The Master's priority as last heard.

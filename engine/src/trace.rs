@@ -133,6 +133,17 @@ pub enum TraceEvent {
         /// Whether the quorum is now met.
         up: bool,
     },
+    /// A `vrrp_sync_group` changed state.
+    SyncGroup {
+        /// The group's name.
+        group: String,
+        /// Previous state.
+        #[serde(with = "state_name")]
+        from: State,
+        /// New state.
+        #[serde(with = "state_name")]
+        to: State,
+    },
 }
 
 impl TraceEvent {
@@ -207,6 +218,11 @@ impl TraceEvent {
                 service: *service,
                 up: *up,
             },
+            Output::SyncGroupChanged(c) => TraceEvent::SyncGroup {
+                group: c.group.clone(),
+                from: c.from,
+                to: c.to,
+            },
             Output::RunCheck { .. } | Output::RunProbe { .. } => return None,
         })
     }
@@ -223,6 +239,7 @@ impl TraceEvent {
             TraceEvent::Ipvs { .. } => "ipvs",
             TraceEvent::RealServer { .. } => "real_server",
             TraceEvent::Quorum { .. } => "quorum",
+            TraceEvent::SyncGroup { .. } => "sync_group",
         }
     }
 }

@@ -5,7 +5,9 @@
 //! while failing; a positive weight is added while passing; a negative weight is added while
 //! failing. The effective priority is clamped to 1..=254; an owner (255) stays 255.
 
-use crate::config::{Config, InstanceConfig, ScriptConfig, TrackFileConfig};
+use crate::config::{
+    Config, InstanceConfig, ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef,
+};
 use crate::io::{CheckOutcome, FaultCause, InterfaceUpdate, ScriptId};
 use crate::time::Instant;
 use crate::types::{Family, PRIORITY_OWNER};
@@ -98,6 +100,99 @@ pub(crate) struct Tracker {
     pub files: Vec<(TrackFileConfig, i64)>,
     pub file_index: BTreeMap<String, usize>,
     pub interfaces: BTreeMap<String, InterfaceUpdate>,
+}
+
+/// What one instance tracks, its sync group taken into account, every weight resolved
+/// (`Some`): the lists [`Tracker::evaluate`] reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Tracks {
+    pub scripts: Vec<TrackRef>,
+    pub interfaces: Vec<TrackRef>,
+    pub files: Vec<TrackRef>,
+}
+
+/// A member's sync group as tracking sees it: its configuration and whether any member is
+/// an address owner (priority 255).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GroupTracking<'a> {
+    pub cfg: &'a SyncGroupConfig,
+    pub has_owner: bool,
+}
+
+impl Tracks {
+    /// The tracked items of `cfg`, with keepalived 2.2.7's sync-group rules:
+    /// - `vrrp_complete_instance`: unless the group sets `sync_group_tracking_weight`, a
+    ///   member's own weighted scripts are dropped, its weighted interfaces count with weight
+    ///   0 (FAULT while down), its files with the default weight 1 count with weight 0 and
+    ///   those with another weight are dropped;
+    /// - `sync_group_tracking_init`: the group's scripts, interfaces and files are tracked by
+    ///   every member, with weight 0 if any member is an address owner; an item the member
+    ///   already tracks takes the group's weight unless the member's own weight is 0.
+    pub fn of(cfg: &InstanceConfig, group: Option<GroupTracking<'_>>, tracker: &Tracker) -> Tracks {
+        let script_weight = |t: &TrackRef| {
+            let own = tracker
+                .script_index
+                .get(&t.name)
+                .and_then(|&ScriptId(i)| tracker.scripts.get(i as usize))
+                .map_or(0, |s| s.cfg.weight);
+            t.weight.unwrap_or(own)
+        };
+        let file_weight = |t: &TrackRef| {
+            let own = tracker
+                .file_index
+                .get(&t.name)
+                .and_then(|&i| tracker.files.get(i))
+                .map_or(1, |f| f.0.weight);
+            t.weight.unwrap_or(own)
+        };
+        let resolved = |t: &TrackRef, w: i32| TrackRef {
+            name: t.name.clone(),
+            weight: Some(w),
+        };
+        let keep_weights = group.is_none_or(|g| g.cfg.tracking_weight);
+        let mut tracks = Tracks::default();
+        for t in &cfg.track_scripts {
+            let w = script_weight(t);
+            if keep_weights || w == 0 {
+                tracks.scripts.push(resolved(t, w));
+            }
+        }
+        for t in &cfg.track_interfaces {
+            let w = t.weight.unwrap_or(0);
+            tracks
+                .interfaces
+                .push(resolved(t, if keep_weights { w } else { 0 }));
+        }
+        for t in &cfg.track_files {
+            let w = file_weight(t);
+            match (keep_weights, w) {
+                (true, _) | (false, 0) => tracks.files.push(resolved(t, w)),
+                (false, 1) => tracks.files.push(resolved(t, 0)),
+                (false, _) => {}
+            }
+        }
+        let Some(g) = group else {
+            return tracks;
+        };
+        let merge = |list: &mut Vec<TrackRef>, t: &TrackRef, w: i32| {
+            let w = if g.has_owner { 0 } else { w };
+            match list.iter_mut().find(|o| o.name == t.name) {
+                Some(o) if o.weight != Some(0) => o.weight = Some(w),
+                Some(_) => {}
+                None => list.push(resolved(t, w)),
+            }
+        };
+        for t in &g.cfg.track_scripts {
+            merge(&mut tracks.scripts, t, script_weight(t));
+        }
+        for t in &g.cfg.track_interfaces {
+            merge(&mut tracks.interfaces, t, t.weight.unwrap_or(0));
+        }
+        for t in &g.cfg.track_files {
+            merge(&mut tracks.files, t, file_weight(t));
+        }
+        tracks
+    }
 }
 
 /// What tracking makes of an instance right now.
@@ -204,8 +299,9 @@ impl Tracker {
         self.interfaces.get(name).is_some_and(|i| i.up)
     }
 
-    /// Effective priority or FAULT of an instance with base priority `base`.
-    pub fn evaluate(&self, cfg: &InstanceConfig, base: u8) -> Verdict {
+    /// Effective priority or FAULT of an instance with base priority `base` that tracks
+    /// `tracks` (see [`Tracks::of`]).
+    pub fn evaluate(&self, cfg: &InstanceConfig, tracks: &Tracks, base: u8) -> Verdict {
         let mut fault = None;
         let mut sum: i64 = 0;
         if !cfg.dont_track_primary && !self.interface_up(&cfg.interface) {
@@ -214,7 +310,7 @@ impl Tracker {
         if fault.is_none() && self.source_address(cfg).is_none() {
             fault = Some(FaultCause::NoSourceAddress(cfg.interface.clone()));
         }
-        for t in &cfg.track_scripts {
+        for t in &tracks.scripts {
             let Some(&ScriptId(i)) = self.script_index.get(&t.name) else {
                 continue;
             };
@@ -229,7 +325,7 @@ impl Tracker {
                 sum += w;
             }
         }
-        for t in &cfg.track_interfaces {
+        for t in &tracks.interfaces {
             let w = i64::from(t.weight.unwrap_or(0));
             let down = !self.interface_up(&t.name);
             if w == 0 && down {
@@ -238,7 +334,7 @@ impl Tracker {
                 sum += w;
             }
         }
-        for t in &cfg.track_files {
+        for t in &tracks.files {
             let Some((f, value)) = self
                 .file_index
                 .get(&t.name)

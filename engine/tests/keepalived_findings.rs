@@ -322,9 +322,11 @@ fn not_acted_on() {
         "vrrp_sync_group G1 {{\n    group {{\n        VI_1\n    }}\n}}\n{}",
         inst("")
     );
+    // Sync groups are acted on; keepalived 2.2.7 warns about a group of one member
+    // (`vrrp_sync_set_group`).
     assert_eq!(
         findings(&group),
-        ["t.conf:1:1: warning: `vrrp_sync_group` is parsed but not acted on by vrrpd-real yet"]
+        ["t.conf:3:9: warning: vrrp_sync_group G1 has only 1 virtual router - this probably isn't what you want"]
     );
 }
 

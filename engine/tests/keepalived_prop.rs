@@ -490,18 +490,27 @@ fn config() -> impl Strategy<Value = Config> {
                 word(),
                 prop::sample::subsequence(inames.clone(), 0..=ni),
                 track_refs(snames.clone(), 253),
+                track_refs(fnames.clone(), 254),
+                any::<bool>(),
                 notify(),
             ),
             0..2,
         )
         .prop_map(|v| {
             v.into_iter()
-                .map(|(name, instances, track_scripts, notify)| SyncGroupConfig {
-                    name,
-                    instances,
-                    track_scripts,
-                    notify,
-                })
+                .map(
+                    |(name, instances, track_scripts, track_files, tracking_weight, notify)| {
+                        SyncGroupConfig {
+                            name,
+                            instances,
+                            track_scripts,
+                            track_interfaces: Vec::new(),
+                            track_files,
+                            tracking_weight,
+                            notify,
+                        }
+                    },
+                )
                 .collect::<Vec<_>>()
         });
         (

@@ -398,15 +398,41 @@ pub enum AuthConfig {
     Ah,
 }
 
-/// A `vrrp_sync_group`: instances that change state together.
+/// A `vrrp_sync_group`: instances that change state together (keepalived 2.2.7
+/// `vrrp_sync.c`; see [`crate::Engine`] for the rules the engine applies).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncGroupConfig {
     /// The block's name.
     pub name: String,
     /// `group { ... }`: member instance names.
     pub instances: Vec<String>,
-    /// `track_script` of the group.
+    /// `track_script` of the group: tracked by every member.
     pub track_scripts: Vec<TrackRef>,
+    /// `track_interface` of the group: tracked by every member.
+    #[serde(default)]
+    pub track_interfaces: Vec<TrackRef>,
+    /// `track_file` of the group: tracked by every member.
+    #[serde(default)]
+    pub track_files: Vec<TrackRef>,
+    /// `sync_group_tracking_weight` (or the deprecated `global_tracking`): members keep the
+    /// weights of their own tracked scripts, interfaces and files (off: they are ignored).
+    #[serde(default)]
+    pub tracking_weight: bool,
     /// `notify_*` of the group.
     pub notify: NotifyConfig,
+}
+
+impl SyncGroupConfig {
+    /// A group of the named instances, with nothing tracked and no notify.
+    pub fn new(name: impl Into<String>, instances: &[&str]) -> Self {
+        SyncGroupConfig {
+            name: name.into(),
+            instances: instances.iter().map(|s| s.to_string()).collect(),
+            track_scripts: Vec::new(),
+            track_interfaces: Vec::new(),
+            track_files: Vec::new(),
+            tracking_weight: false,
+            notify: NotifyConfig::default(),
+        }
+    }
 }

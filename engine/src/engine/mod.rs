@@ -5,11 +5,13 @@
 //! - this file: the engine's state, inputs, timers due, outputs, snapshot;
 //! - [`reconfigure`](self::reconfigure): a new configuration applied to a running engine
 //!   (keepalived's reload);
+//! - `sync`: `vrrp_sync_group`s, members that change state together (keepalived 2.2.7);
 //! - `timers`: the deadline heap; `demux`: (interface, family, VRID) -> instance;
 //!   `validate`: what makes a configuration runnable.
 
 mod demux;
 mod reconfigure;
+mod sync;
 mod timers;
 mod validate;
 
@@ -21,7 +23,7 @@ use crate::counters::{DiscardCounters, DiscardReason};
 use crate::instance::{Ctx, Instance};
 use crate::io::{CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId};
 use crate::lvs::{IpvsTable, Lvs};
-use crate::snapshot::{InstanceSnapshot, ScriptSnapshot, Snapshot};
+use crate::snapshot::{InstanceSnapshot, ScriptSnapshot, Snapshot, SyncGroupSnapshot};
 use crate::time::Instant;
 use crate::tracking::Tracker;
 use crate::types::Family;
@@ -58,6 +60,10 @@ pub struct Engine {
     lvs: Lvs,
     /// The IPVS table the changes polled so far build.
     ipvs: IpvsTable,
+    /// The live `vrrp_sync_group`s with at least one member ([`sync`]).
+    groups: Vec<sync::SyncGroup>,
+    /// During [`Engine::start_and_retrack`]: the instances starting in it, by index.
+    starting: Vec<bool>,
 }
 
 fn decode_reason(e: DecodeError) -> DiscardReason {
@@ -107,12 +113,15 @@ impl Engine {
                 seed,
             ),
             ipvs: IpvsTable::default(),
+            groups: Vec::new(),
+            starting: Vec::new(),
         };
         for cfg in config.instances {
             let id = engine.instances.len() as u32;
             engine.instances.push(Instance::new(InstanceId(id), cfg));
             engine.order.push(id);
         }
+        engine.build_groups(config.sync_groups, &[]);
         engine.rebuild_demux();
         engine.retrack_scripts(now);
         engine.lvs.start(&mut engine.out);
@@ -180,11 +189,13 @@ impl Engine {
         n: usize,
         f: impl FnOnce(&mut Instance, &mut Ctx<'_>) -> R,
     ) -> R {
+        let sync = sync::view(&self.instances, &self.groups, n, &self.starting);
         let inst = &mut self.instances[n];
         let mut ctx = Ctx {
             out: &mut self.out,
             global: &self.global,
             src: inst.src,
+            sync,
         };
         f(inst, &mut ctx)
     }
@@ -196,6 +207,7 @@ impl Engine {
             self.with_instance(n, |i, ctx| i.shutdown(ctx, now));
             self.instances[n].armed = None;
         }
+        self.stop_groups(now);
         for s in &mut self.tracker.scripts {
             s.next_run = None;
         }
@@ -232,10 +244,12 @@ impl Engine {
         };
         // The source address is cached on the instance (refreshed on every interface or
         // tracking change): the receive path does no map lookups.
+        let prev = self.instances[n].state;
         self.with_instance(n, |i, ctx| {
             i.receive(ctx, now, &pkt, rx.src, rx.dst, rx.ttl)
         });
         self.rearm_instance(n);
+        self.sync_after(n, prev, now);
     }
 
     fn handle_check_result(
@@ -262,11 +276,33 @@ impl Engine {
     /// order). O(instances): runs on interface, check-status and priority changes only.
     fn start_and_retrack(&mut self, now: Instant) {
         let mut pending = false;
+        // Members of a sync group starting now count with their own fault from the outset
+        // (keepalived starts every member at once: a group with a member down starts in FAULT).
+        let can_start_any = !self.stopped && now >= self.start_at;
+        if can_start_any && !self.groups.is_empty() {
+            self.starting = vec![false; self.instances.len()];
+            for k in 0..self.order.len() {
+                let n = self.order[k] as usize;
+                let i = &self.instances[n];
+                if i.started
+                    || i.group.is_none()
+                    || !self.tracker.interfaces.contains_key(&i.cfg.interface)
+                {
+                    continue;
+                }
+                let verdict = self.tracker.evaluate(&i.cfg, &i.tracks, i.base_priority);
+                self.instances[n].fault = verdict.fault;
+                self.starting[n] = true;
+            }
+        }
         for k in 0..self.order.len() {
             let n = self.order[k] as usize;
-            let verdict = self
-                .tracker
-                .evaluate(&self.instances[n].cfg, self.instances[n].base_priority);
+            let prev = self.instances[n].state;
+            let verdict = self.tracker.evaluate(
+                &self.instances[n].cfg,
+                &self.instances[n].tracks,
+                self.instances[n].base_priority,
+            );
             self.instances[n].src = self.tracker.source_address(&self.instances[n].cfg);
             let known = self
                 .tracker
@@ -288,8 +324,13 @@ impl Engine {
                 }
                 false
             }) && !self.stopped;
+            if let Some(s) = self.starting.get_mut(n) {
+                *s = false;
+            }
             self.rearm_instance(n);
+            self.sync_after(n, prev, now);
         }
+        self.starting.clear();
         // Instances that know their interface and wait for `vrrp_startup_delay` get one
         // deadline for all of them.
         if !pending || now >= self.start_at {
@@ -339,7 +380,7 @@ impl Engine {
     fn retrack_scripts(&mut self, now: Instant) {
         let mut tracked = vec![false; self.tracker.scripts.len()];
         for &n in &self.order {
-            for t in &self.instances[n as usize].cfg.track_scripts {
+            for t in &self.instances[n as usize].tracks.scripts {
                 if let Some(&ScriptId(s)) = self.tracker.script_index.get(&t.name) {
                     tracked[s as usize] = true;
                 }
@@ -403,8 +444,10 @@ impl Engine {
                     let n = n as usize;
                     if self.instances[n].armed == Some(at) {
                         self.instances[n].armed = None;
+                        let prev = self.instances[n].state;
                         self.with_instance(n, |i, ctx| i.on_timeout(ctx, now));
                         self.rearm_instance(n);
+                        self.sync_after(n, prev, now);
                     }
                 }
                 TimerKey::Checker(c) => {
@@ -587,6 +630,7 @@ impl Engine {
                         base_priority: i.base_priority,
                         effective_priority: i.priority,
                         fault: i.fault.clone(),
+                        sync_group: i.group.map(|g| self.groups[g as usize].cfg.name.clone()),
                         master_address: i.master_addr,
                         master_priority: i.master_priority,
                         advert_interval: i.adver_interval,
@@ -619,6 +663,15 @@ impl Engine {
                 .collect(),
             unmatched: self.unmatched,
             virtual_servers: self.lvs.snapshot(),
+            sync_groups: self
+                .groups
+                .iter()
+                .map(|g| SyncGroupSnapshot {
+                    name: g.cfg.name.clone(),
+                    state: g.state,
+                    members: g.members.iter().map(|&m| InstanceId(m)).collect(),
+                })
+                .collect(),
         }
     }
 }

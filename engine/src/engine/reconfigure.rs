@@ -1,11 +1,11 @@
 //! [`Engine::reconfigure`]: a new configuration for a running engine (keepalived's reload).
 
-use super::{validate, Engine};
+use super::{sync, validate, Engine};
 use crate::config::{Config, InstanceConfig};
 use crate::instance::Instance;
 use crate::io::InstanceId;
 use crate::time::Instant;
-use crate::types::Family;
+use crate::types::{Family, PRIORITY_OWNER};
 use core::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
@@ -60,6 +60,15 @@ impl Engine {
     ///   run in flight; every tracked script runs again at once (keepalived queues every script
     ///   on reload). `global_defs` apply in place and touch no instance by themselves.
     ///
+    /// - `vrrp_sync_group`s are matched by name and keep their state; membership and the
+    ///   group's tracking follow the new file. Each group then takes the state of its
+    ///   members (FAULT if one is down on its own, Master if all are Master, else Backup) and
+    ///   brings them in line (keepalived 2.2.7 `vrrp_init_state`: a member that was Master in
+    ///   a Backup group goes Backup, VIPs released, with Master_Down_Interval; keepalived
+    ///   gives it one advert interval plus the minimal skew). A group whose state changed
+    ///   notifies, except to Master (keepalived's reload notifies BACKUP and FAULT groups
+    ///   only); a removed group notifies nothing and its members keep their state.
+    ///
     /// The order of outputs: removed instances first (configuration order of the old file),
     /// then kept instances' VIP changes and adverts, then new instances; then the virtual
     /// servers' IPVS changes; then any state change tracking causes; then the check runs.
@@ -106,6 +115,15 @@ impl Engine {
 
         self.tracker.reconfigure(&config);
 
+        // Sync groups over the new instances (tracking depends on them): which group each
+        // new instance config joins, and whether that group has an address owner.
+        let new_cfgs: Vec<&InstanceConfig> = config.instances.iter().collect();
+        let (member_of, members) = sync::membership(&config.sync_groups, &new_cfgs);
+        let owner: Vec<bool> = members
+            .iter()
+            .map(|m| m.iter().any(|&k| new_cfgs[k].priority == PRIORITY_OWNER))
+            .collect();
+
         // Removed instances shut down first.
         for k in 0..self.order.len() {
             let n = self.order[k] as usize;
@@ -118,7 +136,7 @@ impl Engine {
 
         self.global = config.global;
         let mut order = Vec::with_capacity(config.instances.len());
-        for (cfg, m) in config.instances.into_iter().zip(matched) {
+        for (k, (cfg, m)) in config.instances.into_iter().zip(matched).enumerate() {
             match m {
                 Some(n) => {
                     if self.instances[n].cfg == cfg {
@@ -126,7 +144,13 @@ impl Engine {
                     } else {
                         summary.changed.push(cfg.name.clone());
                     }
-                    let priority = self.tracker.evaluate(&cfg, cfg.priority.max(1)).priority;
+                    let group =
+                        member_of[k].map(|g| (&config.sync_groups[g as usize], owner[g as usize]));
+                    let tracks = self.tracks_for(&cfg, group);
+                    let priority = self
+                        .tracker
+                        .evaluate(&cfg, &tracks, cfg.priority.max(1))
+                        .priority;
                     self.instances[n].src = self.tracker.source_address(&cfg);
                     self.with_instance(n, |i, ctx| i.reconfigure(ctx, now, cfg, priority));
                     order.push(n as u32);
@@ -140,6 +164,9 @@ impl Engine {
             }
         }
         self.order = order;
+        // Groups are matched by name and keep their state; tracks follow the new groups.
+        let old_groups = core::mem::take(&mut self.groups);
+        self.build_groups(config.sync_groups, &old_groups);
         self.rebuild_demux();
         for n in 0..self.instances.len() {
             self.rearm_instance(n);
@@ -165,7 +192,9 @@ impl Engine {
             self.rearm_checker(c);
         }
 
-        // New instances start, FAULT is re-evaluated, then every tracked script runs.
+        // Groups settle on their members' states, new instances start, FAULT is
+        // re-evaluated, then every tracked script runs.
+        self.settle_groups(now);
         self.start_and_retrack(now);
         self.retrack_scripts(now);
         for s in 0..self.tracker.scripts.len() {

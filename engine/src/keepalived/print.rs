@@ -51,6 +51,11 @@ pub fn print(config: &Config) -> String {
         }
         w.close();
         tracks(&mut w, "track_script", &g.track_scripts);
+        tracks(&mut w, "track_interface", &g.track_interfaces);
+        tracks(&mut w, "track_file", &g.track_files);
+        if g.tracking_weight {
+            w.line(&["sync_group_tracking_weight"]);
+        }
         notify(&mut w, &g.notify);
         w.close();
     }

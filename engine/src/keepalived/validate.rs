@@ -72,11 +72,17 @@ fn script_refs(cfg: &Config, meta: &Meta, d: &mut Diags) {
     }
 }
 
-/// keepalived ignores a sync-group member that is not an instance, with a warning.
+/// keepalived 2.2.7 `vrrp_sync_set_group`: a member that is not an instance, or is already in
+/// another group, is ignored with a warning; a group left with no member is removed; a group
+/// of one member is kept, with a warning. `vrrp_complete_instance`: without
+/// `sync_group_tracking_weight`, the weights of a member's own tracked scripts, interfaces and
+/// files are ignored, with a warning.
 fn sync_members(cfg: &Config, meta: &Meta, d: &mut Diags) {
+    let mut taken: BTreeMap<&str, &str> = BTreeMap::new();
     for (g, m) in cfg.sync_groups.iter().zip(meta.sync_groups.iter()) {
+        let mut members = 0;
         for (name, span) in g.instances.iter().zip(m.members.iter()) {
-            if !cfg.instances.iter().any(|i| &i.name == name) {
+            let Some(inst) = cfg.instances.iter().find(|i| &i.name == name) else {
                 d.warn(
                     *span,
                     format!(
@@ -84,7 +90,68 @@ fn sync_members(cfg: &Config, meta: &Meta, d: &mut Diags) {
                         g.name
                     ),
                 );
+                continue;
+            };
+            if let Some(first) = taken.get(name.as_str()) {
+                d.warn(
+                    *span,
+                    format!(
+                        "vrrp_instance {name} is already in vrrp_sync_group {first}: \
+                         ignored in vrrp_sync_group {}",
+                        g.name
+                    ),
+                );
+                continue;
             }
+            taken.insert(name, &g.name);
+            members += 1;
+            if !g.tracking_weight {
+                let weighted = inst
+                    .track_scripts
+                    .iter()
+                    .filter(|t| {
+                        let own = cfg.scripts.iter().find(|s| s.name == t.name);
+                        t.weight.or(own.map(|s| s.weight)).unwrap_or(0) != 0
+                    })
+                    .map(|t| format!("track_script {}", t.name))
+                    .chain(
+                        inst.track_interfaces
+                            .iter()
+                            .filter(|t| t.weight.unwrap_or(0) != 0)
+                            .map(|t| format!("track_interface {}", t.name)),
+                    )
+                    .chain(
+                        inst.track_files
+                            .iter()
+                            .filter(|t| {
+                                let own = cfg.track_files.iter().find(|f| f.name == t.name);
+                                t.weight.or(own.map(|f| f.weight)).unwrap_or(0) != 0
+                            })
+                            .map(|t| format!("track_file {}", t.name)),
+                    );
+                for what in weighted {
+                    d.warn(
+                        *span,
+                        format!(
+                            "vrrp_instance {name} is in vrrp_sync_group {}: the weight of its \
+                             {what} is ignored (set sync_group_tracking_weight to keep it)",
+                            g.name
+                        ),
+                    );
+                }
+            }
+        }
+        let span = m.members.first().copied();
+        match (members, span) {
+            (0, _) => {}
+            (1, Some(span)) => d.warn(
+                span,
+                format!(
+                    "vrrp_sync_group {} has only 1 virtual router - this probably isn't what you want",
+                    g.name
+                ),
+            ),
+            _ => {}
         }
     }
 }

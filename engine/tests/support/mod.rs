@@ -162,6 +162,8 @@ pub struct Lan {
     seq: u64,
     /// Every output with its time and node.
     pub log: Vec<(Instant, usize, Output)>,
+    /// The outcome of a check run by node `n` at a time (default: every check passes).
+    pub check: Box<dyn FnMut(usize, vrrp_engine::ScriptId, Instant) -> CheckOutcome>,
 }
 
 impl Lan {
@@ -179,14 +181,21 @@ impl Lan {
             queue: BTreeMap::new(),
             seq: 0,
             log: Vec::new(),
+            check: Box::new(|_, _, _| CheckOutcome::Pass),
         }
     }
 
     fn collect(&mut self, n: usize) {
+        // A check result's outputs come at the same instant: drain until quiet.
+        while self.collect_once(n) {}
+    }
+
+    fn collect_once(&mut self, n: usize) -> bool {
         let Some(e) = self.nodes[n].as_mut() else {
-            return;
+            return false;
         };
         let outs = drain(e);
+        let any = !outs.is_empty();
         for o in outs {
             match &o {
                 Output::Transmit(t) => {
@@ -198,7 +207,7 @@ impl Lan {
                     let input = Input::CheckResult {
                         script: *script,
                         seq: *seq,
-                        outcome: CheckOutcome::Pass,
+                        outcome: (self.check)(n, *script, self.now),
                     };
                     if let Some(e) = self.nodes[n].as_mut() {
                         e.handle(self.now, input);
@@ -208,6 +217,7 @@ impl Lan {
             }
             self.log.push((self.now, n, o));
         }
+        any
     }
 
     /// Run until `until`.

@@ -128,6 +128,7 @@ impl Daemon {
                 self.announce(&name, &interface, addr);
             }
             Output::StateChanged(sc) => self.on_state(sc),
+            Output::SyncGroupChanged(gc) => self.on_group_state(gc),
             Output::RunCheck {
                 script,
                 seq,
@@ -271,6 +272,30 @@ impl Daemon {
         }
         if self.opts.status_file.is_some() {
             self.write_status();
+        }
+    }
+
+    /// A sync group's state change: log line, trace line, the group's notify scripts
+    /// (queued after its members', as the engine orders them).
+    fn on_group_state(&mut self, gc: vrrp_engine::SyncGroupChange) {
+        tracing::info!(
+            "sync group {}: {} -> {}",
+            gc.group,
+            gc.from.as_str(),
+            gc.state_word()
+        );
+        let Some(cfg) = self.engine.sync_group_config(&gc.group) else {
+            return;
+        };
+        let run_as = scripts::resolve_user(self.engine.global_config().script_user.as_deref())
+            .ok()
+            .flatten();
+        if let Some(q) = &self.notify_tx {
+            for (cmd, extra) in gc.notifies(&cfg.notify) {
+                let mut words = scripts::split_words(&cmd);
+                words.extend(extra);
+                let _ = q.send(scripts::Notify { words, run_as });
+            }
         }
     }
 

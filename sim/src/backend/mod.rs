@@ -96,7 +96,7 @@ pub fn report<'a>(
 ) -> bool {
     wire.observer().output(now, n, &out);
     match out {
-        Output::StateChanged(_) => true,
+        Output::StateChanged(_) | Output::SyncGroupChanged(_) => true,
         Output::Transmit(x) => {
             wire.transmit(now, n, x);
             false

@@ -220,6 +220,14 @@ fn line(
             interface: Arc::from(interface.as_str()),
             addr: *addr,
         },
+        TraceEvent::SyncGroup { group, from, to } => {
+            Output::SyncGroupChanged(vrrp_engine::SyncGroupChange {
+                group: group.clone(),
+                from: *from,
+                to: *to,
+                at: now,
+            })
+        }
         TraceEvent::Rx { src, hex, .. } => {
             obs.advert_delivered(now, n, *src, hex);
             return;

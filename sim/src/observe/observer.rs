@@ -445,6 +445,12 @@ impl<'a> Observer<'a> {
                 "quorum",
                 format!("{service} quorum {}", if *up { "up" } else { "down" }),
             ),
+            Output::SyncGroupChanged(c) => self.event(
+                now,
+                Some(n),
+                "sync_group",
+                format!("{} {} -> {}", c.group, c.from.as_str(), c.state_word()),
+            ),
             Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }
@@ -592,20 +598,43 @@ impl<'a> Observer<'a> {
                     ),
                 ));
             }
-            // FAULT exactly while a weight-0 tracked check fails (when nothing else faults it).
+            // FAULT exactly while a weight-0 tracked check fails (when nothing else faults it);
+            // in a sync group, while one fails for any member (keepalived's `vrrp_sync_fault`).
             if s.state == State::Initialize || !link_up {
                 continue;
             }
-            let w0_bad = inst.track_scripts.iter().any(|t| {
-                snap.scripts
+            let group = s
+                .sync_group
+                .as_ref()
+                .and_then(|g| cfg.sync_groups.iter().find(|c| &c.name == g));
+            let w0_failing = |refs: &[vrrp_engine::config::TrackRef]| {
+                refs.iter().any(|t| {
+                    snap.scripts
+                        .iter()
+                        .find(|sc| sc.name == t.name)
+                        .is_some_and(|sc| {
+                            let weight = cfg.scripts.get(sc.id.0 as usize).map_or(0, |c| c.weight);
+                            t.weight.unwrap_or(weight) == 0 && sc.status == CheckStatus::Bad
+                        })
+                })
+            };
+            let members: Vec<&vrrp_engine::snapshot::InstanceSnapshot> = match &s.sync_group {
+                Some(g) => snap
+                    .instances
                     .iter()
-                    .find(|sc| sc.name == t.name)
-                    .is_some_and(|sc| {
-                        let weight = cfg.scripts.get(sc.id.0 as usize).map_or(0, |c| c.weight);
-                        t.weight.unwrap_or(weight) == 0 && sc.status == CheckStatus::Bad
-                    })
-            });
-            let other_fault = matches!(s.fault, Some(ref c) if !matches!(c, FaultCause::Script(_)));
+                    .filter(|m| m.sync_group.as_ref() == Some(g))
+                    .collect(),
+                None => vec![s],
+            };
+            let w0_bad = group.is_some_and(|g| w0_failing(&g.track_scripts))
+                || members.iter().any(|m| {
+                    cfg.instances
+                        .get(m.id.0 as usize)
+                        .is_some_and(|i| w0_failing(&i.track_scripts))
+                });
+            let other_fault = members
+                .iter()
+                .any(|m| matches!(m.fault, Some(ref c) if !matches!(c, FaultCause::Script(_))));
             if !other_fault && w0_bad != (s.state == State::Fault) {
                 let checks = if w0_bad { "failing" } else { "passing" };
                 found.push((

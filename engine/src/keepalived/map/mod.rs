@@ -75,8 +75,6 @@ pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
                 meta.instances.push(m);
             }
             "vrrp_sync_group" => {
-                // The engine runs each instance on its own: members do not move together yet.
-                not_acted(d, node.key.span, "vrrp_sync_group");
                 let (g, m) = sync::map_sync_group(node, d);
                 cfg.sync_groups.push(g);
                 meta.sync_groups.push(m);

@@ -2,10 +2,10 @@
 
 use super::super::diag::{Diags, Span};
 use super::super::parser::Node;
-use super::track::{block_name, track_ref, SCRIPT_WEIGHT};
+use super::track::{block_name, track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
 use super::values::text;
 use super::{not_acted, unknown};
-use crate::config::{NotifyConfig, SyncGroupConfig};
+use crate::config::SyncGroupConfig;
 
 /// Where a sync group's references are, for the cross-block checks.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +19,10 @@ pub(crate) struct SyncMeta {
 const KNOWN: &[&str] = &[
     "group",
     "track_script",
+    "track_interface",
+    "track_file",
+    "sync_group_tracking_weight",
+    "global_tracking",
     "notify_master",
     "notify_backup",
     "notify_fault",
@@ -27,13 +31,9 @@ const KNOWN: &[&str] = &[
 ];
 
 const IGNORED: &[&str] = &[
-    "track_interface",
-    "track_file",
     "track_process",
     "track_bfd",
     "smtp_alert",
-    "global_tracking",
-    "sync_group_tracking_weight",
     "notify_priority_changes",
 ];
 
@@ -42,12 +42,7 @@ pub(crate) fn map_sync_group(node: &Node, d: &mut Diags) -> (SyncGroupConfig, Sy
     let name = block_name(node, d)
         .map(|w| w.text.clone())
         .unwrap_or_default();
-    let mut g = SyncGroupConfig {
-        name,
-        instances: Vec::new(),
-        track_scripts: Vec::new(),
-        notify: NotifyConfig::default(),
-    };
+    let mut g = SyncGroupConfig::new(name, &[]);
     let mut meta = SyncMeta::default();
     for item in node.items() {
         let k = item.key.text.as_str();
@@ -66,6 +61,30 @@ pub(crate) fn map_sync_group(node: &Node, d: &mut Diags) -> (SyncGroupConfig, Sy
                     g.track_scripts.push(track_ref(line, SCRIPT_WEIGHT, d));
                     meta.track_scripts.push(line.key.span);
                 }
+            }
+            "track_interface" => {
+                for line in item.items() {
+                    g.track_interfaces.push(track_ref(line, SCRIPT_WEIGHT, d));
+                }
+            }
+            "track_file" => {
+                for line in item.items() {
+                    g.track_files.push(track_ref(line, FILE_WEIGHT, d));
+                }
+            }
+            "sync_group_tracking_weight" => g.tracking_weight = true,
+            "global_tracking" => {
+                // keepalived 2.2.7 `vrrp_gglobal_tracking_handler`: deprecated, and the same
+                // as `sync_group_tracking_weight`.
+                d.warn(
+                    item.key.span,
+                    format!(
+                        "({}) global_tracking is deprecated; it acts as sync_group_tracking_weight. \
+                         Use track_interface/track_script/track_file on the sync group",
+                        g.name
+                    ),
+                );
+                g.tracking_weight = true;
             }
             "notify_master" => g.notify.master = text(d, item).or(g.notify.master.take()),
             "notify_backup" => g.notify.backup = text(d, item).or(g.notify.backup.take()),
