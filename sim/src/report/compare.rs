@@ -166,8 +166,11 @@ struct Transition {
     t: f64,
 }
 
+/// A node's transitions in time order; those of different instances at the same instant in
+/// instance-name order (one engine instant has no order a real LAN keeps: two adverts sent
+/// together arrive microseconds apart, in either order), one instance's in their own order.
 fn transitions(lines: &[TraceLine]) -> Vec<Transition> {
-    lines
+    let mut v: Vec<Transition> = lines
         .iter()
         .filter_map(|l| match &l.event {
             TraceEvent::State {
@@ -180,7 +183,10 @@ fn transitions(lines: &[TraceLine]) -> Vec<Transition> {
             }),
             _ => None,
         })
-        .collect()
+        .collect();
+    // Stable: equal (t, instance) keep their order.
+    v.sort_by(|a, b| a.t.total_cmp(&b.t).then_with(|| a.instance.cmp(&b.instance)));
+    v
 }
 
 /// Per instance: the `tx` payloads (lower-case hex) with consecutive repeats collapsed.
@@ -512,5 +518,38 @@ mod tests {
         let r = compare(&set("n", a), &set("n", &c), ("a", "c"), &OPTS);
         assert!(!r.agree());
         assert!(r.problems[0].contains("differs"), "{:?}", r.problems);
+    }
+
+    #[test]
+    fn instances_moving_at_one_instant_match_in_either_order() {
+        let st = |t: f64, inst: &str, from: &str, to: &str| {
+            format!(
+                "{{\"t\":{t},\"kind\":\"state\",\"instance\":\"{inst}\",\"vrid\":1,\"from\":\"{from}\",\"to\":\"{to}\",\"reason\":{{\"kind\":\"startup\"}},\"priority\":100}}\n"
+            )
+        };
+        let start = [st(0.0, "IN", "INIT", "BACKUP"), st(0.0, "OUT", "INIT", "BACKUP")].concat();
+        let a = [
+            start.clone(),
+            st(3.6, "OUT", "BACKUP", "MASTER"),
+            st(3.6, "IN", "BACKUP", "MASTER"),
+        ]
+        .concat();
+        let b = [
+            start.clone(),
+            st(3.601, "IN", "BACKUP", "MASTER"),
+            st(3.601, "OUT", "BACKUP", "MASTER"),
+        ]
+        .concat();
+        let r = compare(&set("n", &a), &set("n", &b), ("a", "b"), &OPTS);
+        assert!(r.agree(), "{}", r.text);
+        // One after the other (not one instant): the order counts.
+        let c = [
+            start,
+            st(3.601, "OUT", "BACKUP", "MASTER"),
+            st(3.602, "IN", "BACKUP", "MASTER"),
+        ]
+        .concat();
+        let r = compare(&set("n", &a), &set("n", &c), ("a", "c"), &OPTS);
+        assert!(!r.agree(), "{}", r.text);
     }
 }
