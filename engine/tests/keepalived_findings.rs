@@ -331,6 +331,22 @@ fn not_acted_on() {
 }
 
 #[test]
+fn mcast_src_ip_is_the_adverts_source_as_in_keepalived() {
+    let a = keepalived::analyze_str(
+        "t.conf",
+        &inst("    mcast_src_ip 10.0.0.9"),
+        &Options::default(),
+    );
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let cfg = a.config;
+    assert_eq!(
+        cfg.instances[0].unicast_src,
+        Some("10.0.0.9".parse().unwrap())
+    );
+    assert!(cfg.instances[0].unicast_peers.is_empty());
+}
+
+#[test]
 fn v3_checksum_as_v2_switches_the_checksum_mode() {
     use vrrp_engine::wire::ChecksumMode;
     let mode = |body: &str| {

@@ -325,7 +325,8 @@ pub struct InstanceConfig {
     pub preempt_delay: Duration,
     /// `accept` / `no_accept`: RFC 5798 §6.1 Accept_Mode.
     pub accept: bool,
-    /// `unicast_src_ip`: source of unicast adverts (default: the interface's address).
+    /// `unicast_src_ip` / `mcast_src_ip`: the source address of adverts, unicast or multicast
+    /// (default: the interface's address).
     pub unicast_src: Option<IpAddr>,
     /// `unicast_peer { ... }`: send to each peer, accept only from them.
     pub unicast_peers: Vec<IpAddr>,

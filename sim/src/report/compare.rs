@@ -185,7 +185,10 @@ fn transitions(lines: &[TraceLine]) -> Vec<Transition> {
         })
         .collect();
     // Stable: equal (t, instance) keep their order.
-    v.sort_by(|a, b| a.t.total_cmp(&b.t).then_with(|| a.instance.cmp(&b.instance)));
+    v.sort_by(|a, b| {
+        a.t.total_cmp(&b.t)
+            .then_with(|| a.instance.cmp(&b.instance))
+    });
     v
 }
 
@@ -527,7 +530,11 @@ mod tests {
                 "{{\"t\":{t},\"kind\":\"state\",\"instance\":\"{inst}\",\"vrid\":1,\"from\":\"{from}\",\"to\":\"{to}\",\"reason\":{{\"kind\":\"startup\"}},\"priority\":100}}\n"
             )
         };
-        let start = [st(0.0, "IN", "INIT", "BACKUP"), st(0.0, "OUT", "INIT", "BACKUP")].concat();
+        let start = [
+            st(0.0, "IN", "INIT", "BACKUP"),
+            st(0.0, "OUT", "INIT", "BACKUP"),
+        ]
+        .concat();
         let a = [
             start.clone(),
             st(3.6, "OUT", "BACKUP", "MASTER"),

@@ -53,6 +53,7 @@ const KNOWN: &[&str] = &[
     "accept",
     "no_accept",
     "unicast_src_ip",
+    "mcast_src_ip",
     "unicast_peer",
     "garp_master_delay",
     "garp_master_repeat",
@@ -73,7 +74,6 @@ const IGNORED: &[&str] = &[
     "use_vmac_addr",
     "use_ipvlan",
     "native_ipv6",
-    "mcast_src_ip",
     "track_src_ip",
     "track_process",
     "track_bfd",
@@ -290,7 +290,10 @@ fn map_item<'n>(
             inst.accept = false;
             seen.accept_set = true;
         }
-        "unicast_src_ip" => inst.unicast_src = ip(d, item).or(inst.unicast_src),
+        // keepalived 2.2.7 reads both into the instance's source address (`vrrp_srcip_handler`;
+        // `unicast_src_ip` also marks the instance unicast-configured, which selects unicast
+        // only with peers, as here).
+        "unicast_src_ip" | "mcast_src_ip" => inst.unicast_src = ip(d, item).or(inst.unicast_src),
         "unicast_peer" => {
             for line in item.items() {
                 // Per-peer options (`min_ttl`, `max_ttl`) are not acted on.
