@@ -1,6 +1,7 @@
 //! The state machine of one virtual router (RFC 5798 §6.4, RFC 3768 §6.4, RFC 9568 §6.4),
 //! plus keepalived's FAULT state.
 
+use crate::alerts::{self, MailState};
 use crate::announce::AnnouncePlan;
 use crate::config::{AuthConfig, GlobalConfig, InstanceConfig, VirtualAddress};
 use crate::counters::{DiscardReason, InstanceCounters};
@@ -60,6 +61,8 @@ pub(crate) struct Instance {
     pub armed: Option<Instant>,
     /// Removed by a reconfiguration: inert, kept so its id is never reused.
     pub retired: bool,
+    /// keepalived's `last_email_state` ([`crate::alerts`]).
+    last_email: Option<MailState>,
     expected_auth: Auth,
     /// Our VIPs, sorted, for the address-list check (RFC 5798 §7.1).
     vip_set: Vec<IpAddr>,
@@ -91,6 +94,7 @@ impl Instance {
             last_transition: None,
             armed: None,
             retired: false,
+            last_email: None,
             expected_auth: Auth::None,
             vip_set: Vec::new(),
             cfg,
@@ -139,6 +143,8 @@ impl Instance {
             .collect();
         self.cfg = cfg;
         self.derive_from_config();
+        // keepalived's reload builds a new instance: `last_email_state` starts again.
+        self.last_email = None;
         self.base_priority = self.cfg.priority.max(1);
         self.priority = priority;
         self.master_adver_interval = self.adver_interval;
@@ -222,6 +228,14 @@ impl Instance {
         let from = self.state;
         self.state = to;
         self.last_transition = Some(now);
+        let alert = alerts::instance_alert(
+            ctx.global,
+            &self.cfg,
+            &mut self.last_email,
+            from,
+            to,
+            &reason,
+        );
         ctx.out.push_back(Output::StateChanged(StateChange {
             instance: self.id,
             from,
@@ -230,6 +244,7 @@ impl Instance {
             priority: self.priority,
             at: now,
         }));
+        ctx.out.extend(alert.map(Output::Alert));
     }
 
     /// Send one advert with `priority` to the group or to every unicast peer.

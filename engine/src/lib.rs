@@ -46,7 +46,8 @@
 //!   interface report, a check result, reconfiguration); timers due at the same instant run
 //!   start-up first, then scripts, then instances, then real-server checkers, each in id
 //!   order. Notify scripts belong to the state change: a driver starts them when it carries
-//!   out [`Output::StateChanged`].
+//!   out [`Output::StateChanged`]. A mail ([`Output::Alert`], keepalived's `smtp_alert`)
+//!   follows its state change at once; a driver sends it without waiting for it.
 //!   Virtual servers are programmed when the engine is built (their [`Output::Ipvs`]
 //!   changes are the first outputs); IPVS changes are carried out in the order polled, and a
 //!   real server's or a quorum's notify script belongs to its [`Output::RealServerChanged`]
@@ -79,9 +80,11 @@
 //! - [`lvs`]: the check engine for keepalived's `virtual_server`s: checkers with keepalived
 //!   2.2.7's rules, the IPVS table they decide ([`lvs::IpvsChange`]), probes
 //!   ([`lvs::Probe`]).
+//! - [`alerts`]: keepalived's SMTP alerts: when a state change mails, and what.
 //! - [`trace`]: the JSONL trace schema (`docs/trace.md`) as one serde type, shared by the
 //!   daemon and the simulator.
 
+pub mod alerts;
 pub mod config;
 pub mod keepalived;
 pub mod lvs;
@@ -102,6 +105,7 @@ pub mod timing;
 pub mod trace;
 pub mod tracking;
 
+pub use alerts::Alert;
 pub use engine::{ConfigError, Engine, ReconfigureSummary};
 pub use io::{
     CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, Reason, RxPacket, ScriptId, State,

@@ -136,7 +136,7 @@ pub enum TraceEvent {
 }
 
 impl TraceEvent {
-    /// The line of an engine output (`None`: check and probe runs are not traced); `instance` resolves
+    /// The line of an engine output (`None`: check and probe runs and mails are not traced); `instance` resolves
     /// an instance id to its configuration (an unknown id gives an empty name).
     pub fn of_output<'c>(
         instance: impl Fn(InstanceId) -> Option<&'c InstanceConfig>,
@@ -207,7 +207,7 @@ impl TraceEvent {
                 service: *service,
                 up: *up,
             },
-            Output::RunCheck { .. } | Output::RunProbe { .. } => return None,
+            Output::RunCheck { .. } | Output::RunProbe { .. } | Output::Alert(_) => return None,
         })
     }
 

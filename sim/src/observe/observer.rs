@@ -445,6 +445,7 @@ impl<'a> Observer<'a> {
                 "quorum",
                 format!("{service} quorum {}", if *up { "up" } else { "down" }),
             ),
+            Output::Alert(a) => self.event(now, Some(n), "alert", a.subject.clone()),
             Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }
