@@ -1,6 +1,7 @@
 //! The state machine of one virtual router (RFC 5798 §6.4, RFC 3768 §6.4, RFC 9568 §6.4),
 //! plus keepalived's FAULT state.
 
+use crate::alerts::{self, MailState};
 use crate::announce::AnnouncePlan;
 use crate::config::{AuthConfig, GlobalConfig, InstanceConfig, VirtualAddress};
 use crate::counters::{DiscardReason, InstanceCounters};
@@ -80,6 +81,8 @@ pub(crate) struct Instance {
     /// keepalived's `wantstate == MASTER`: it would be Master but for its sync group (its
     /// Master_Down_Timer fired), or is Master.
     pub want_master: bool,
+    /// keepalived's `last_email_state` ([`crate::alerts`]).
+    last_email: Option<MailState>,
     expected_auth: Auth,
     /// Our VIPs, sorted, for the address-list check (RFC 5798 §7.1).
     vip_set: Vec<IpAddr>,
@@ -114,6 +117,7 @@ impl Instance {
             tracks: Tracks::default(),
             group: None,
             want_master: false,
+            last_email: None,
             expected_auth: Auth::None,
             vip_set: Vec::new(),
             cfg,
@@ -162,6 +166,8 @@ impl Instance {
             .collect();
         self.cfg = cfg;
         self.derive_from_config();
+        // keepalived's reload builds a new instance: `last_email_state` starts again.
+        self.last_email = None;
         self.base_priority = self.cfg.priority.max(1);
         self.priority = priority;
         self.master_adver_interval = self.adver_interval;
@@ -247,6 +253,14 @@ impl Instance {
         let from = self.state;
         self.state = to;
         self.last_transition = Some(now);
+        let alert = alerts::instance_alert(
+            ctx.global,
+            &self.cfg,
+            &mut self.last_email,
+            from,
+            to,
+            &reason,
+        );
         ctx.out.push_back(Output::StateChanged(StateChange {
             instance: self.id,
             from,
@@ -255,6 +269,7 @@ impl Instance {
             priority: self.priority,
             at: now,
         }));
+        ctx.out.extend(alert.map(Output::Alert));
     }
 
     /// Send one advert with `priority` to the group or to every unicast peer.

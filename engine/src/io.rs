@@ -3,6 +3,7 @@
 //! Outputs form one FIFO in the order the crate documentation sets out (within a transition
 //! to Master: the advert, the state change, the VIPs, the announcements); drivers keep it.
 
+use crate::alerts::Alert;
 use crate::config::VirtualAddress;
 use crate::lvs::{CheckerId, IpvsChange, Probe, ProbeResult, ServiceKey};
 use crate::time::Instant;
@@ -363,6 +364,10 @@ pub enum Output {
         /// The script to run (`notify_up` when alive, else `notify_down`).
         notify: Option<String>,
     },
+    /// Send a mail (keepalived's `smtp_alert`): right after the state change that causes
+    /// it. Only when mail is on for the instance and `notification_email` and `smtp_server`
+    /// are configured ([`crate::alerts`]).
+    Alert(Alert),
     /// A virtual server gained or lost its quorum: run `quorum_up` / `quorum_down`, if any.
     QuorumChanged {
         /// The virtual service.

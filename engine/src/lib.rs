@@ -52,7 +52,9 @@
 //!   start-up first, then scripts, then instances, then real-server checkers, each in id
 //!   order. Notify scripts belong to the state change: a driver starts them when it carries
 //!   out [`Output::StateChanged`], a group's when it carries out
-//!   [`Output::SyncGroupChanged`] ([`SyncGroupChange::notifies`] lists them).
+//!   [`Output::SyncGroupChanged`] ([`SyncGroupChange::notifies`] lists them). A mail
+//!   ([`Output::Alert`], keepalived's `smtp_alert`) follows its state change at once; a
+//!   driver sends it without waiting for it.
 //!   Virtual servers are programmed when the engine is built (their [`Output::Ipvs`]
 //!   changes are the first outputs); IPVS changes are carried out in the order polled, and a
 //!   real server's or a quorum's notify script belongs to its [`Output::RealServerChanged`]
@@ -85,9 +87,11 @@
 //! - [`lvs`]: the check engine for keepalived's `virtual_server`s: checkers with keepalived
 //!   2.2.7's rules, the IPVS table they decide ([`lvs::IpvsChange`]), probes
 //!   ([`lvs::Probe`]).
+//! - [`alerts`]: keepalived's SMTP alerts: when a state change mails, and what.
 //! - [`trace`]: the JSONL trace schema (`docs/trace.md`) as one serde type, shared by the
 //!   daemon and the simulator.
 
+pub mod alerts;
 pub mod config;
 pub mod keepalived;
 pub mod lvs;
@@ -108,6 +112,7 @@ pub mod timing;
 pub mod trace;
 pub mod tracking;
 
+pub use alerts::Alert;
 pub use engine::{ConfigError, Engine, ReconfigureSummary};
 pub use io::{
     CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, Reason, RxPacket, ScriptId, State,

@@ -147,7 +147,7 @@ pub enum TraceEvent {
 }
 
 impl TraceEvent {
-    /// The line of an engine output (`None`: check and probe runs are not traced); `instance` resolves
+    /// The line of an engine output (`None`: check and probe runs and mails are not traced); `instance` resolves
     /// an instance id to its configuration (an unknown id gives an empty name).
     pub fn of_output<'c>(
         instance: impl Fn(InstanceId) -> Option<&'c InstanceConfig>,
@@ -223,7 +223,7 @@ impl TraceEvent {
                 from: c.from,
                 to: c.to,
             },
-            Output::RunCheck { .. } | Output::RunProbe { .. } => return None,
+            Output::RunCheck { .. } | Output::RunProbe { .. } | Output::Alert(_) => return None,
         })
     }
 

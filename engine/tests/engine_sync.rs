@@ -46,6 +46,14 @@ fn failing_on_node0(n: usize, _: vrrp_engine::ScriptId, t: Instant) -> CheckOutc
 }
 
 /// Every instance state change as (time, node, instance name, new state).
+/// The state changes at or after `from` seconds.
+fn changes_from(lan: &Lan, from: f64) -> Vec<(Instant, usize, &'static str, State)> {
+    changes(lan)
+        .into_iter()
+        .filter(|(t, ..)| *t >= secs(from))
+        .collect()
+}
+
 fn changes(lan: &Lan) -> Vec<(Instant, usize, &'static str, State)> {
     lan.log
         .iter()
@@ -139,10 +147,7 @@ fn a_failing_check_on_one_member_moves_both_members_to_the_other_node_and_back()
 fn without_the_group_only_the_failing_instance_moves() {
     let mut lan = lan(router(150, false), router(100, false));
     lan.run_until(secs(15.0));
-    let moved: Vec<_> = changes(&lan)
-        .into_iter()
-        .filter(|(t, ..)| *t >= secs(10.0))
-        .collect();
+    let moved = changes_from(&lan, 10.0);
     assert_eq!(
         moved,
         vec![
@@ -382,10 +387,7 @@ fn group_track_script_weights_move_every_member() {
     lan.run_until(secs(15.0));
     let last_accepted = 9.0 + MDI_150 - 3.0 + LAT;
     let t_b = last_accepted + MDI_100;
-    let moved: Vec<_> = changes(&lan)
-        .into_iter()
-        .filter(|(t, ..)| *t >= secs(10.0))
-        .collect();
+    let moved = changes_from(&lan, 10.0);
     assert_eq!(
         moved,
         vec![

@@ -163,12 +163,18 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
     )
         .prop_map(
             |((rid, mails), (from, smtp), (to, skip, gi, gn, garp), (sec, su, v3, strict, sd))| {
+                // `smtp_helo_name` keeps its first word.
+                let helo = su
+                    .as_ref()
+                    .and_then(|s| s.split(' ').next().map(String::from));
+                let alert_vrrp = rid.as_ref().map(|_| sec);
                 GlobalConfig {
                     router_id: rid,
                     notification_email: mails,
                     notification_email_from: from,
                     smtp_server: smtp,
-                    smtp_connect_timeout: to,
+                    // keepalived takes 0 as 1 s.
+                    smtp_connect_timeout: to.max(Duration::from_secs(1)),
                     skip_check_adv_addr: skip,
                     garp_interval: gi,
                     gna_interval: gn,
@@ -182,6 +188,11 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     higher_prio_send_advert: sec && skip,
                     startup_delay: sd,
                     no_swap: v3 != strict,
+                    smtp_helo_name: helo,
+                    smtp_alert: Some(strict),
+                    smtp_alert_vrrp: alert_vrrp,
+                    smtp_alert_checker: None,
+                    no_email_faults: skip,
                 }
             },
         )
@@ -382,6 +393,7 @@ fn instance(
                     c.dont_track_primary = dtp;
                     c.advert_on_lower_priority = lower;
                     c.higher_prio_send_advert = lower && dtp;
+                    c.smtp_alert = dtp.then_some(lower);
                     // Both checksum modes, from two independent draws (the strategy tuple is
                     // at proptest's size limit).
                     c.checksum_mode = if dtp != lower {

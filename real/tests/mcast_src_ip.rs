@@ -68,7 +68,12 @@ fn adverts_leave_from_mcast_src_ip_as_with_keepalived() {
     let extra = format!("    mcast_src_ip {secondary}\n");
     let primary = lab.hosts[0].ip.to_string();
     let k = advert_sources(&lab, &dir, "k", &extra, start_keepalived);
-    assert_eq!(k, [secondary.clone()], "keepalived:\n{}", log(&dir, "k"));
+    assert_eq!(
+        k,
+        std::slice::from_ref(&secondary),
+        "keepalived:\n{}",
+        log(&dir, "k")
+    );
     let r = advert_sources(&lab, &dir, "r", &extra, start_daemon);
     assert_eq!(r, [secondary], "vrrpd-real:\n{}", log(&dir, "r"));
     // Without it, the primary address.

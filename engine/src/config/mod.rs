@@ -47,6 +47,22 @@ pub struct GlobalConfig {
     pub smtp_server: Option<String>,
     /// `smtp_connect_timeout` (keepalived default 30 s).
     pub smtp_connect_timeout: Duration,
+    /// `smtp_helo_name` (keepalived default: the host's name, else `localhost`).
+    #[serde(default)]
+    pub smtp_helo_name: Option<String>,
+    /// `smtp_alert [BOOL]`: default mail setting of instances, groups and checkers (unset:
+    /// `None`).
+    #[serde(default)]
+    pub smtp_alert: Option<bool>,
+    /// `smtp_alert_vrrp [BOOL]`: default of VRRP instances and groups, before `smtp_alert`.
+    #[serde(default)]
+    pub smtp_alert_vrrp: Option<bool>,
+    /// `smtp_alert_checker [BOOL]`: default of virtual and real servers, before `smtp_alert`.
+    #[serde(default)]
+    pub smtp_alert_checker: Option<bool>,
+    /// `no_email_faults`: no mail for an instance or group entering FAULT.
+    #[serde(default)]
+    pub no_email_faults: bool,
     /// `vrrp_skip_check_adv_addr`: do not compare a received advert's address list with ours.
     pub skip_check_adv_addr: bool,
     /// `vrrp_garp_interval`: delay between gratuitous ARPs of one burst (default 0).
@@ -85,6 +101,11 @@ impl Default for GlobalConfig {
             notification_email_from: None,
             smtp_server: None,
             smtp_connect_timeout: Duration::from_secs(30),
+            smtp_helo_name: None,
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            no_email_faults: false,
             skip_check_adv_addr: false,
             garp_interval: Duration::ZERO,
             gna_interval: Duration::ZERO,
@@ -343,6 +364,10 @@ pub struct InstanceConfig {
     /// advert of its own before it steps down (default off; off under `vrrp_strict`).
     #[serde(default)]
     pub higher_prio_send_advert: bool,
+    /// `smtp_alert [BOOL]`: mail on state changes (unset: `smtp_alert_vrrp`, then
+    /// `smtp_alert` of `global_defs`, then off).
+    #[serde(default)]
+    pub smtp_alert: Option<bool>,
 }
 
 impl InstanceConfig {
@@ -376,6 +401,7 @@ impl InstanceConfig {
             checksum_mode: ChecksumMode::PseudoHeader,
             advert_on_lower_priority: true,
             higher_prio_send_advert: false,
+            smtp_alert: None,
         }
     }
 

@@ -114,6 +114,21 @@ fn global(w: &mut Writer, config: &Config) {
         w.line(&["smtp_server", s]);
     }
     w.line(&["smtp_connect_timeout", &fmt_secs(g.smtp_connect_timeout)]);
+    if let Some(h) = &g.smtp_helo_name {
+        w.line(&["smtp_helo_name", h]);
+    }
+    for (key, v) in [
+        ("smtp_alert", g.smtp_alert),
+        ("smtp_alert_vrrp", g.smtp_alert_vrrp),
+        ("smtp_alert_checker", g.smtp_alert_checker),
+    ] {
+        if let Some(v) = v {
+            w.line(&[key, bool_word(v)]);
+        }
+    }
+    if g.no_email_faults {
+        w.line(&["no_email_faults"]);
+    }
     if g.skip_check_adv_addr {
         w.line(&["vrrp_skip_check_adv_addr"]);
     }
@@ -260,7 +275,18 @@ fn instance(w: &mut Writer, i: &InstanceConfig) {
     if i.checksum_mode == crate::wire::ChecksumMode::NoPseudoHeader {
         w.line(&["v3_checksum_as_v2"]);
     }
+    if let Some(v) = i.smtp_alert {
+        w.line(&["smtp_alert", bool_word(v)]);
+    }
     w.close();
+}
+
+fn bool_word(v: bool) -> &'static str {
+    if v {
+        "true"
+    } else {
+        "false"
+    }
 }
 
 fn vips(w: &mut Writer, keyword: &str, list: &[VirtualAddress]) {

@@ -1,6 +1,6 @@
 //! Each engine output carried out on the OS: adverts queued on their socket, VIPs through
-//! netlink, gratuitous ARP / unsolicited NA, check runs, and state changes with their log
-//! line, notify scripts, status file and trace line.
+//! netlink, gratuitous ARP / unsolicited NA, check runs, state changes with their log
+//! line, notify scripts, status file and trace line, and mails ([`super::alerts`]).
 
 use super::driver::{CheckDone, Daemon};
 use super::status;
@@ -129,6 +129,7 @@ impl Daemon {
             }
             Output::StateChanged(sc) => self.on_state(sc),
             Output::SyncGroupChanged(gc) => self.on_group_state(gc),
+            Output::Alert(alert) => self.send_alert(alert),
             Output::RunCheck {
                 script,
                 seq,

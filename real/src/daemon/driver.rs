@@ -82,6 +82,8 @@ pub(super) struct Daemon {
     pub stop_at: Option<Instant>,
     /// inotify on the folders of tracked files (`None` if inotify is unavailable).
     pub file_watch: Option<FileWatch>,
+    /// Mails under way ([`super::alerts`]).
+    pub mails: tokio::task::JoinSet<()>,
     /// The tracked files: engine id, name, absolute path.
     pub tracked_files: Vec<(vrrp_engine::io::TrackFileId, String, std::path::PathBuf)>,
 }
@@ -150,6 +152,7 @@ impl Daemon {
                 .map_err(|e| tracing::warn!("inotify: {e}: tracked files are read only at start"))
                 .ok(),
             tracked_files: Vec::new(),
+            mails: tokio::task::JoinSet::new(),
             scheduled: Vec::new(),
             stop_at: None,
         };

@@ -17,12 +17,14 @@
 //!   notifications);
 //! - [`interfaces`]: interface reports, sockets per interface, netlink events, the start-up
 //!   sweep of stale VIPs;
+//! - [`alerts`]: keepalived's SMTP alerts, each mail sent off the protocol loop;
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
 
+pub mod alerts;
 pub mod apply;
 pub mod control;
 pub mod driver;

@@ -112,6 +112,7 @@ impl Daemon {
         if let Some(task) = self.notify_task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
+        self.drop_mails();
         tracing::info!("stopped");
     }
 }

@@ -9,6 +9,7 @@
 //! - [`timer`]: one `timerfd` on `CLOCK_MONOTONIC`, armed at the engine's next deadline;
 //! - [`scripts`]: `vrrp_script` checks, `MISC_CHECK` scripts and notify scripts as child
 //!   processes;
+//! - [`smtp`]: keepalived's SMTP dialogue for alert mails;
 //! - [`probes`]: real-server probes (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`).
 
 pub mod files;
@@ -17,5 +18,6 @@ pub mod ipvs;
 pub mod netlink;
 pub mod probes;
 pub mod scripts;
+pub mod smtp;
 pub mod socket;
 pub mod timer;

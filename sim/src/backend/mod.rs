@@ -131,7 +131,7 @@ pub fn report<'a>(
             }
             false
         }
-        Output::AddVip { .. } | Output::RemoveVip { .. } => false,
+        Output::AddVip { .. } | Output::RemoveVip { .. } | Output::Alert(_) => false,
         Output::Ipvs(_) | Output::RealServerChanged { .. } | Output::QuorumChanged { .. } => false,
     }
 }

@@ -451,6 +451,7 @@ impl<'a> Observer<'a> {
                 "sync_group",
                 format!("{} {} -> {}", c.group, c.from.as_str(), c.state_word()),
             ),
+            Output::Alert(a) => self.event(now, Some(n), "alert", a.subject.clone()),
             Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }

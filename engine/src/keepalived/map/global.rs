@@ -2,10 +2,11 @@
 
 use super::super::diag::Diags;
 use super::super::parser::Node;
-use super::values::{flag, int, one, secs, switch, text};
+use super::values::{flag, int, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
 use crate::config::{GarpConfig, GlobalConfig};
 use crate::types::Version;
+use core::time::Duration;
 
 /// Largest number of seconds accepted for delays and timeouts (keepalived reads them as
 /// unsigned 32-bit values).
@@ -17,6 +18,11 @@ const KNOWN: &[&str] = &[
     "notification_email_from",
     "smtp_server",
     "smtp_connect_timeout",
+    "smtp_helo_name",
+    "smtp_alert",
+    "smtp_alert_vrrp",
+    "smtp_alert_checker",
+    "no_email_faults",
     "vrrp_skip_check_adv_addr",
     "vrrp_garp_interval",
     "vrrp_gna_interval",
@@ -38,12 +44,6 @@ const KNOWN: &[&str] = &[
 
 /// keepalived `global_defs` keywords the engine skips (warned as not acted on).
 const IGNORED: &[&str] = &[
-    "smtp_helo_name",
-    "smtp_alert",
-    "smtp_alert_vrrp",
-    "smtp_alert_checker",
-    "email_faults",
-    "no_email_faults",
     "lvs_id",
     "lvs_timeouts",
     "lvs_sync_daemon",
@@ -119,10 +119,32 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
             }
             "smtp_server" => g.smtp_server = text(d, item).or(g.smtp_server.take()),
             "smtp_connect_timeout" => {
-                if let Some(v) = secs(d, item, MAX_SECS) {
-                    g.smtp_connect_timeout = v;
+                // keepalived 2.2.7 `smtpto_handler`: 0..UINT_MAX/TIMER_HZ s, 0 taken as 1.
+                if let Some(v) = secs(d, item, u64::from(u32::MAX) / 1_000_000) {
+                    if v.is_zero() {
+                        d.warn(
+                            item.key.span,
+                            "`smtp_connect_timeout` must be greater than 0, setting to 1",
+                        );
+                    }
+                    g.smtp_connect_timeout = v.max(Duration::from_secs(1));
                 }
             }
+            // keepalived 2.2.7 `smtphelo_handler`: without a value, nothing.
+            "smtp_helo_name" => {
+                if let Some(w) = item.args.first() {
+                    g.smtp_helo_name = Some(w.text.clone());
+                }
+            }
+            "smtp_alert" => g.smtp_alert = switch_or_keep(d, item).or(g.smtp_alert),
+            "smtp_alert_vrrp" => g.smtp_alert_vrrp = switch_or_keep(d, item).or(g.smtp_alert_vrrp),
+            // Read for the checkers' mails, which are not sent yet.
+            "smtp_alert_checker" => {
+                g.smtp_alert_checker = switch_or_keep(d, item).or(g.smtp_alert_checker);
+                not_acted(d, item.key.span, k);
+            }
+            // keepalived 2.2.7 `no_email_faults_handler` takes no value.
+            "no_email_faults" => g.no_email_faults = true,
             "vrrp_skip_check_adv_addr" => {
                 flag(d, item);
                 g.skip_check_adv_addr = true;

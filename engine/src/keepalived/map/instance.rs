@@ -5,7 +5,7 @@ use super::super::diag::{Diags, Span};
 use super::super::parser::{Node, Word};
 use super::global::{garp_keyword, version, MAX_SECS};
 use super::track::{track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
-use super::values::{flag, int, ip, ip_word, one, secs, switch, text};
+use super::values::{flag, int, ip, ip_word, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
 use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
 use crate::types::{Family, Version};
@@ -62,6 +62,7 @@ const KNOWN: &[&str] = &[
     "garp_lower_prio_delay",
     "garp_lower_prio_repeat",
     "higher_prio_send_advert",
+    "smtp_alert",
     "dont_track_primary",
     "lower_prio_no_advert",
     "v3_checksum_as_v2",
@@ -77,7 +78,6 @@ const IGNORED: &[&str] = &[
     "track_src_ip",
     "track_process",
     "track_bfd",
-    "smtp_alert",
     "promote_secondaries",
     "lvs_sync_daemon_interface",
     "garp_interval",
@@ -317,6 +317,8 @@ fn map_item<'n>(
             flag(d, item);
             inst.dont_track_primary = true;
         }
+        // keepalived 2.2.7 `vrrp_smtp_handler`: a bad value leaves the setting unchanged.
+        "smtp_alert" => inst.smtp_alert = switch_or_keep(d, item).or(inst.smtp_alert),
         "higher_prio_send_advert" => {
             inst.higher_prio_send_advert = switch(d, item);
             seen.higher_prio_advert = Some(item.key.span);

@@ -63,6 +63,28 @@ pub(crate) fn switch(d: &mut Diags, node: &Node) -> bool {
     }
 }
 
+/// keepalived's `check_true_false` switch (`true|on|yes`, `false|off|no`, alone true) for
+/// keywords whose handler ignores a bad value: an error, and `None` (the setting is
+/// unchanged).
+pub(crate) fn switch_or_keep(d: &mut Diags, node: &Node) -> Option<bool> {
+    match node.args.first().map(|w| w.text.as_str()) {
+        None | Some("true") | Some("on") | Some("yes") => Some(true),
+        Some("false") | Some("off") | Some("no") => Some(false),
+        Some(other) => {
+            if let Some(w) = node.args.first() {
+                d.error(
+                    w.span,
+                    format!(
+                        "`{}` expects true or false, got `{other}`: ignored",
+                        node.key.text
+                    ),
+                );
+            }
+            None
+        }
+    }
+}
+
 /// All values joined by one space (commands, user names); missing is an error.
 pub(crate) fn text(d: &mut Diags, node: &Node) -> Option<String> {
     if node.args.is_empty() {
