@@ -86,6 +86,18 @@ impl<'a> Inst<'a> {
 
 /// Starts `vrrpd-real` on host `i` with config `conf`; logs, status and trace go to `dir`.
 pub fn start_daemon(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
+    start_daemon_with(lab, i, dir, tag, conf, &[])
+}
+
+/// [`start_daemon`] with extra command-line arguments.
+pub fn start_daemon_with(
+    lab: &Lab,
+    i: usize,
+    dir: &Path,
+    tag: &str,
+    conf: &str,
+    args: &[&str],
+) -> u32 {
     let path = dir.join(format!("{tag}.conf"));
     std::fs::write(&path, conf).expect("write conf");
     let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
@@ -98,6 +110,7 @@ pub fn start_daemon(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u
         .arg(dir.join(format!("{tag}.trace")))
         .arg("-p")
         .arg(dir.join(format!("{tag}.pid")))
+        .args(args)
         .stdout(Stdio::null())
         .stderr(log);
     lab.spawn(cmd).expect("spawn daemon")
