@@ -135,9 +135,10 @@ pub fn parse(text: &str) -> Result<(Option<Instant>, Action), String> {
 }
 
 impl Daemon {
-    /// Carries out one control command (or schedules it); returns whether the daemon stops.
-    pub(super) async fn on_command(&mut self, cmd: Option<Command>) -> bool {
-        let Some(cmd) = cmd else { return false };
+    /// Carries out one control command (or schedules it); returns the instant the daemon
+    /// stops at, for a `stop`.
+    pub(super) async fn on_command(&mut self, cmd: Option<Command>) -> Option<Instant> {
+        let cmd = cmd?;
         let (answer, stop) = match parse(&cmd.text) {
             Ok((Some(at), action)) => {
                 let answer = format!("ok at {:.9}: {action}", self.secs(at));
@@ -145,17 +146,17 @@ impl Daemon {
                 // Stable: actions for the same instant keep their order of arrival.
                 let pos = self.scheduled.partition_point(|(t, _)| *t <= at);
                 self.scheduled.insert(pos, (at, action));
-                (answer, false)
+                (answer, None)
             }
             Ok((None, action)) => {
                 let now = self.timers_then_now();
                 self.carry_out(now, action).await
             }
-            Err(e) => (format!("error: {e}"), false),
+            Err(e) => {
+                tracing::warn!("control: {e}");
+                (format!("error: {e}"), None)
+            }
         };
-        if let Some(e) = answer.strip_prefix("error: ") {
-            tracing::warn!("control: {e}");
-        }
         if let Some(c) = &self.control {
             c.answer(&cmd.from, &answer);
         }
@@ -163,25 +164,22 @@ impl Daemon {
     }
 
     /// Carries out the scheduled actions due by `now`, each at its instant after the engine
-    /// timers due before it; returns whether the daemon stops (the rest stay scheduled).
-    pub(super) async fn run_scheduled(&mut self, now: Instant) -> bool {
+    /// timers due before it; returns the instant the daemon stops at, for a `stop` (the rest
+    /// stay scheduled).
+    pub(super) async fn run_scheduled(&mut self, now: Instant) -> Option<Instant> {
         while self.scheduled.first().is_some_and(|(at, _)| *at <= now) {
             let (at, action) = self.scheduled.remove(0);
             self.run_timers_until(at);
-            let (answer, stop) = self.carry_out(at, action).await;
-            if let Some(e) = answer.strip_prefix("error: ") {
-                tracing::warn!("control: {e}");
-            }
-            if stop {
-                return true;
+            if let (_, Some(stop)) = self.carry_out(at, action).await {
+                return Some(stop);
             }
         }
-        false
+        None
     }
 
-    /// Carries out one action at engine time `at`; returns the answer and whether the
-    /// daemon stops (then [`Daemon::shutdown`] runs at `at`).
-    async fn carry_out(&mut self, at: Instant, action: Action) -> (String, bool) {
+    /// Carries out one action at engine time `at` (an error is logged); returns the answer
+    /// and, for a `stop`, `at` (then [`Daemon::shutdown`] runs at it).
+    async fn carry_out(&mut self, at: Instant, action: Action) -> (String, Option<Instant>) {
         match action {
             Action::Priority { instance, priority } => match self.engine.instance_id(&instance) {
                 Some(id) => {
@@ -196,18 +194,18 @@ impl Daemon {
                         "control at {:.6} s: {instance} priority set to {priority}",
                         self.secs(at)
                     );
-                    (format!("ok {instance} priority {priority}"), false)
+                    (format!("ok {instance} priority {priority}"), None)
                 }
-                None => (format!("error: no vrrp_instance {instance}"), false),
+                None => {
+                    tracing::warn!("control: no vrrp_instance {instance}");
+                    (format!("error: no vrrp_instance {instance}"), None)
+                }
             },
             Action::Reload => {
                 self.reload(at).await;
-                ("ok reload".into(), false)
+                ("ok reload".into(), None)
             }
-            Action::Stop => {
-                self.stop_at = Some(at);
-                ("ok stop".into(), true)
-            }
+            Action::Stop => ("ok stop".into(), Some(at)),
         }
     }
 }

@@ -78,8 +78,6 @@ pub(super) struct Daemon {
     pub held: BTreeMap<(String, IpAddr), VirtualAddress>,
     /// Control commands scheduled with `at`, in time order.
     pub scheduled: Vec<(Instant, super::control::Action)>,
-    /// The instant a `stop` command named, for the shutdown.
-    pub stop_at: Option<Instant>,
     /// inotify on the folders of tracked files (`None` if inotify is unavailable).
     pub file_watch: Option<FileWatch>,
     /// Mails under way ([`super::alerts`]).
@@ -154,7 +152,6 @@ impl Daemon {
             tracked_files: Vec::new(),
             mails: tokio::task::JoinSet::new(),
             scheduled: Vec::new(),
-            stop_at: None,
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
@@ -213,6 +210,8 @@ impl Daemon {
         ) else {
             return ExitCode::from(1);
         };
+        // The instant a `stop` control command named; otherwise the shutdown is now.
+        let mut stop_at = None;
         // The timer is a timerfd with nanosecond resolution: ask the kernel for little slack.
         // SAFETY: prctl(PR_SET_TIMERSLACK) takes a plain integer.
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0) };
@@ -256,7 +255,8 @@ impl Daemon {
                         tracing::warn!("timer: {e}");
                     }
                     let now = self.now();
-                    if self.run_scheduled(now).await {
+                    stop_at = self.run_scheduled(now).await;
+                    if stop_at.is_some() {
                         break;
                     }
                     self.run_timers_until(now);
@@ -291,7 +291,8 @@ impl Daemon {
                 }
                 _ = usr1.recv() => self.write_status(),
                 cmd = command => {
-                    if self.on_command(cmd).await {
+                    stop_at = self.on_command(cmd).await;
+                    if stop_at.is_some() {
                         break;
                     }
                 }
@@ -301,7 +302,7 @@ impl Daemon {
                 break;
             }
         }
-        let at = match self.stop_at.take() {
+        let at = match stop_at {
             Some(at) => at,
             None => self.timers_then_now(),
         };

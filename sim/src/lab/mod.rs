@@ -178,10 +178,9 @@ pub struct Incarnation {
     pub node: usize,
     /// Its raw trace file.
     pub raw: PathBuf,
-    /// When the lab meant it to start (lab clock).
+    /// When the lab meant it to start (lab clock): its clock's origin, since it starts with
+    /// `--start-at` that instant.
     pub planned: Duration,
-    /// Its clock's origin on the lab clock (from its first trace line).
-    pub origin: f64,
     /// When it exited (SIGTERM/SIGKILL or the end of the run), lab clock; `None`: still ran.
     pub gone: Option<(f64, bool)>,
 }
@@ -519,7 +518,6 @@ impl Runner<'_> {
             node: n,
             raw: raw.clone(),
             planned,
-            origin: planned.as_secs_f64(),
             gone: None,
         });
         Ok(raw)
@@ -598,18 +596,21 @@ impl Runner<'_> {
             // instant, so its successor starts a few ms late (its first event says how late).
             // stop, restart, reload and priority are handed to the daemon ahead, to be carried
             // out by its timer at their instant (unless --signals).
-            let lead = match act {
-                Act::Start(_) => SPAWN_LEAD,
-                Act::Fault(i) => match &v.timeline[i].fault {
-                    Fault::Restart(n) if self.running[*n].is_none() => SPAWN_LEAD,
-                    _ => SCHEDULE_AHEAD,
-                },
+            let spawns_early = match act {
+                Act::Start(_) => true,
+                Act::Fault(i) => {
+                    matches!(&v.timeline[i].fault, Fault::Restart(n) if self.running[*n].is_none())
+                }
+            };
+            let lead = if spawns_early {
+                SPAWN_LEAD
+            } else {
+                SCHEDULE_AHEAD
             };
             clock::sleep_until(zero + at.saturating_sub(lead));
             if let Act::Fault(i) = act {
                 self.prepare(i, at)?;
-                if !matches!(&v.timeline[i].fault, Fault::Restart(n) if self.running[*n].is_none())
-                {
+                if !spawns_early {
                     clock::sleep_until(zero + at);
                 }
             }
@@ -662,8 +663,8 @@ impl Runner<'_> {
         let _ = writeln!(
             self.run.log,
             "{:>10.6} s  daemon of {name} started (planned {:.3} s, first event {:+.3} ms after)",
-            inc.origin,
-            inc.origin,
+            inc.planned.as_secs_f64(),
+            inc.planned.as_secs_f64(),
             t * 1e3
         );
         Ok(())
@@ -793,7 +794,7 @@ impl Runner<'_> {
         let end = duration.as_secs_f64();
         for (inc, lines) in self.run.incarnations.iter().zip(raws) {
             for mut l in lines {
-                let t = ((inc.origin + l.t) * 1e6).round() / 1e6;
+                let t = ((inc.planned.as_secs_f64() + l.t) * 1e6).round() / 1e6;
                 if t > end {
                     continue;
                 }
@@ -857,8 +858,9 @@ pub fn clock_check(incs: &[Incarnation], raws: &[Vec<TraceLine>], names: &[Strin
     let name = |k: usize| names.get(incs[k].node).map_or("?", String::as_str);
     for a in 0..incs.len() {
         for b in a + 1..incs.len() {
-            let ab = min_delay(&raws[a], incs[a].origin, &raws[b], incs[b].origin);
-            let ba = min_delay(&raws[b], incs[b].origin, &raws[a], incs[a].origin);
+            let (oa, ob) = (incs[a].planned.as_secs_f64(), incs[b].planned.as_secs_f64());
+            let ab = min_delay(&raws[a], oa, &raws[b], ob);
+            let ba = min_delay(&raws[b], ob, &raws[a], oa);
             if let (Some((x, n1)), Some((y, n2))) = (ab, ba) {
                 let _ = writeln!(
                     report,

@@ -62,7 +62,7 @@ pub fn replay(exp: &Experiment, v: &Variant, run: &LabRun, seed: u64) -> (RunRes
         evs.push((d.at, Ev::Fault(d.index)));
     }
     for (k, inc) in run.incarnations.iter().enumerate() {
-        evs.push((inc.origin, Ev::Start(k)));
+        evs.push((inc.planned.as_secs_f64(), Ev::Start(k)));
         if let Some((t, _)) = inc.gone {
             evs.push((t, Ev::Gone(k)));
         }
