@@ -2,11 +2,12 @@
 //!
 //! The engine decides; the driver sends ([`crate::Output::Alert`], right after the
 //! [`crate::Output::StateChanged`] that causes it). The rules are keepalived 2.2.7's:
-//! `vrrp_smtp_notifier` (vrrp/vrrp_notify.c) for when, `smtp_alert` (core/smtp.c) for the
-//! text and for "no mail without `notification_email` and `smtp_server`", and
-//! `vrrp_complete_instance` (vrrp/vrrp.c) for the instance setting's inheritance.
+//! `vrrp_smtp_notifier` and `vrrp_sync_smtp_notifier` (vrrp/vrrp_notify.c) for when,
+//! `smtp_alert` (core/smtp.c) for the text and for "no mail without `notification_email` and
+//! `smtp_server`", and `vrrp_complete_instance` / `vrrp_complete_init` (vrrp/vrrp.c) for the
+//! instance's and the sync group's setting's inheritance.
 
-use crate::config::{GlobalConfig, InstanceConfig};
+use crate::config::{GlobalConfig, InstanceConfig, SyncGroupConfig};
 use crate::io::{Reason, State};
 use serde::{Deserialize, Serialize};
 
@@ -49,8 +50,18 @@ pub(crate) enum MailState {
 /// Whether an instance mails at all: its `smtp_alert`, else `smtp_alert_vrrp`, else
 /// `smtp_alert`, else off (keepalived 2.2.7 `vrrp_complete_instance`).
 pub fn instance_smtp_alert(global: &GlobalConfig, cfg: &InstanceConfig) -> bool {
-    cfg.smtp_alert
-        .or(global.smtp_alert_vrrp)
+    vrrp_smtp_alert(global, cfg.smtp_alert)
+}
+
+/// Whether a sync group mails: the same inheritance as an instance's (keepalived 2.2.7
+/// `vrrp_complete_init`).
+pub fn group_smtp_alert(global: &GlobalConfig, cfg: &SyncGroupConfig) -> bool {
+    vrrp_smtp_alert(global, cfg.smtp_alert)
+}
+
+/// An instance's or group's own setting, else `smtp_alert_vrrp`, else `smtp_alert`, else off.
+fn vrrp_smtp_alert(global: &GlobalConfig, own: Option<bool>) -> bool {
+    own.or(global.smtp_alert_vrrp)
         .or(global.smtp_alert)
         .unwrap_or(false)
 }
@@ -86,14 +97,7 @@ pub(crate) fn instance_alert(
         (State::Initialize, _) => return None,
     };
     // `vrrp_smtp_notifier`.
-    if !instance_smtp_alert(global, cfg)
-        || (global.no_email_faults && state == MailState::Fault)
-        || *last == Some(state)
-    {
-        return None;
-    }
-    *last = Some(state);
-    if !mail_configured(global) {
+    if !should_mail(global, instance_smtp_alert(global, cfg), last, state) {
         return None;
     }
     let (what, body) = match state {
@@ -114,4 +118,58 @@ pub(crate) fn instance_alert(
         subject: format!("VRRP Instance {} - {what}", cfg.name),
         body: body.to_string(),
     })
+}
+
+/// The alert of sync group `cfg` entering `to`, if any; `last` is the group's
+/// `last_email_state` (keepalived 2.2.7 `vrrp_sync_smtp_notifier`). A group's `STOP` sends
+/// nothing, as an instance's: 2.2.7 drops the connection at shutdown ([`instance_alert`]).
+pub(crate) fn group_alert(
+    global: &GlobalConfig,
+    cfg: &SyncGroupConfig,
+    last: &mut Option<MailState>,
+    to: State,
+) -> Option<Alert> {
+    let state = match to {
+        State::Master => MailState::Master,
+        State::Backup => MailState::Backup,
+        State::Fault => MailState::Fault,
+        State::Initialize => return None,
+    };
+    if !should_mail(global, group_smtp_alert(global, cfg), last, state) {
+        return None;
+    }
+    let (what, body) = match state {
+        MailState::Master => (
+            "Entering MASTER state",
+            "=> All VRRP group instances are now in MASTER state <=",
+        ),
+        MailState::Backup => (
+            "Entering BACKUP state",
+            "=> All VRRP group instances are now in BACKUP state <=",
+        ),
+        MailState::Fault => (
+            "Entering FAULT state",
+            "=> All VRRP group instances are now in FAULT state <=",
+        ),
+    };
+    Some(Alert {
+        subject: format!("VRRP Group {} - {what}", cfg.name),
+        body: body.to_string(),
+    })
+}
+
+/// keepalived's notifier test: mail on, not a fault under `no_email_faults`, not the state of
+/// the last mail; `last` is updated even when no mail can go out (no `notification_email` or
+/// `smtp_server`: `smtp_alert` returns, the notifier still records the state).
+fn should_mail(
+    global: &GlobalConfig,
+    on: bool,
+    last: &mut Option<MailState>,
+    state: MailState,
+) -> bool {
+    if !on || (global.no_email_faults && state == MailState::Fault) || *last == Some(state) {
+        return false;
+    }
+    *last = Some(state);
+    mail_configured(global)
 }

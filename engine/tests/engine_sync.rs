@@ -480,3 +480,84 @@ fn reload_into_a_group_with_a_backup_member_takes_the_master_to_backup() {
         .collect();
     assert_eq!(out, vec![(1, State::Backup), (99, State::Backup)]);
 }
+
+/// Mail for the group alone (its own `smtp_alert`; the instances' is off by default).
+fn group_mailing(prio: u8) -> Config {
+    let mut c = router(prio, true);
+    c.global.notification_email = vec!["ops@example.com".into()];
+    c.global.smtp_server = Some("127.0.0.1".into());
+    c.sync_groups[0].smtp_alert = Some(true);
+    c
+}
+
+#[test]
+fn a_group_mails_each_of_its_transitions_right_after_its_notify() {
+    let mut lan = lan(group_mailing(150), router(100, true));
+    lan.run_until(secs(30.0));
+    // (time, subject) of node 0's alerts, each right after its group change.
+    let mut mails = Vec::new();
+    for w in lan.log.windows(2) {
+        if let (Output::SyncGroupChanged(c), (t, 0, Output::Alert(a))) = (&w[0].2, &w[1]) {
+            assert_eq!(w[0].0, *t);
+            assert!(a.subject.contains(c.state_word()), "{a:?} after {c:?}");
+            mails.push((*t, a.subject.clone(), a.body.clone()));
+        }
+    }
+    let all = |s: &str| format!("=> All VRRP group instances are now in {s} state <=");
+    let m = |t: f64, s: &str| {
+        (
+            secs(t),
+            format!("VRRP Group G - Entering {s} state"),
+            all(s),
+        )
+    };
+    assert_eq!(
+        mails,
+        vec![
+            m(0.0, "BACKUP"),
+            m(MDI_150, "MASTER"),
+            m(10.0, "FAULT"),
+            m(20.0, "BACKUP"),
+            m(20.0 + MDI_150, "MASTER"),
+        ]
+    );
+    // No other mail: node 1 has mail off, node 0's instances inherit nothing.
+    let count = lan
+        .log
+        .iter()
+        .filter(|(_, _, o)| matches!(o, Output::Alert(_)))
+        .count();
+    assert_eq!(count, 5);
+}
+
+#[test]
+fn a_groups_mail_follows_smtp_alert_vrrp_and_no_email_faults() {
+    let mut a = group_mailing(150);
+    a.sync_groups[0].smtp_alert = None;
+    a.global.smtp_alert_vrrp = Some(true);
+    a.global.no_email_faults = true;
+    // The instances inherit smtp_alert_vrrp too: turn theirs off to count the group's.
+    for i in &mut a.instances {
+        i.smtp_alert = Some(false);
+    }
+    let mut lan = lan(a, router(100, true));
+    lan.run_until(secs(30.0));
+    let subjects: Vec<String> = lan
+        .log
+        .iter()
+        .filter_map(|(_, _, o)| match o {
+            Output::Alert(a) => Some(a.subject.clone()),
+            _ => None,
+        })
+        .collect();
+    // FAULT is not mailed; BACKUP after it is (the last mail was MASTER).
+    assert_eq!(
+        subjects,
+        [
+            "VRRP Group G - Entering BACKUP state",
+            "VRRP Group G - Entering MASTER state",
+            "VRRP Group G - Entering BACKUP state",
+            "VRRP Group G - Entering MASTER state",
+        ]
+    );
+}

@@ -505,13 +505,22 @@ fn config() -> impl Strategy<Value = Config> {
                 track_refs(fnames.clone(), 254),
                 any::<bool>(),
                 notify(),
+                prop::option::of(any::<bool>()),
             ),
             0..2,
         )
         .prop_map(|v| {
             v.into_iter()
                 .map(
-                    |(name, instances, track_scripts, track_files, tracking_weight, notify)| {
+                    |(
+                        name,
+                        instances,
+                        track_scripts,
+                        track_files,
+                        tracking_weight,
+                        notify,
+                        smtp,
+                    )| {
                         SyncGroupConfig {
                             name,
                             instances,
@@ -520,6 +529,7 @@ fn config() -> impl Strategy<Value = Config> {
                             track_files,
                             tracking_weight,
                             notify,
+                            smtp_alert: smtp,
                         }
                     },
                 )

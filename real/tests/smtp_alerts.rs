@@ -82,17 +82,27 @@ fn mail_globals(server: &str, timeout: u32) -> String {
 /// line, the Date line).
 type Seen = (String, String, Vec<String>, String, String);
 
+/// The configuration of a host: (priority, VIPs, `global_defs` lines) to the file's text.
+type Conf = fn(u8, [&str; 2], &str) -> String;
+
+/// VI_1 alone, mail from `global_defs`.
+fn single(prio: u8, vips: [&str; 2], globals: &str) -> String {
+    Inst::vi1(prio, &format!("{}/24", vips[0]), "").text("lab", globals, "")
+}
+
 /// Host 0 through Backup, Master, Backup (preempted by host 1), stop; the sink's mails.
-fn run(keepalived: bool) -> Vec<Seen> {
+/// Host 0 gets `global_defs` mail lines; host 1 none.
+fn run(keepalived: bool, conf: Conf) -> Vec<Seen> {
     let tag = if keepalived { "ka" } else { "vr" };
     let lab = Lab::new(3).expect("lab");
     let dir = tmpdir(&format!("smtp-{tag}"));
     let vip = lab.addr(100).to_string();
+    let vip2 = lab.addr(101).to_string();
     let sink = start_sink(&lab, 2, &dir, "mails");
     let server = lab.hosts[2].ip.to_string();
     let start = |i: usize, prio: u8, globals: &str| {
         let t = format!("{tag}{i}");
-        let conf = Inst::vi1(prio, &format!("{vip}/24"), "").text("lab", globals, "");
+        let conf = conf(prio, [&vip, &vip2], globals);
         if keepalived {
             start_keepalived(&lab, i, &dir, &t, &conf)
         } else {
@@ -162,8 +172,8 @@ fn subject(data: &str) -> &str {
 #[test]
 fn one_mail_per_transition_as_keepalived_sends_it() {
     assert_root();
-    let ka = run(true);
-    let vr = run(false);
+    let ka = run(true, single);
+    let vr = run(false, single);
     let subjects =
         |m: &[Seen]| -> Vec<String> { m.iter().map(|x| subject(&x.3).to_string()).collect() };
     let want = [
@@ -184,6 +194,48 @@ fn one_mail_per_transition_as_keepalived_sends_it() {
     }
     let m = &vr[1].3;
     assert!(m.contains("\nX-Mailer: Keepalived\nTo: ops@example.com, root\n\n=> VRRP Instance is now owning VRRP VIPs <=\n"), "{m}");
+}
+
+/// VI_1 and VI_2 in sync group G, which mails (its own `smtp_alert`); the instances do not
+/// (`smtp_alert false` overrides the global `smtp_alert`).
+fn grouped(prio: u8, vips: [&str; 2], globals: &str) -> String {
+    let off = "    smtp_alert false\n";
+    let one = Inst::vi1(prio, &format!("{}/24", vips[0]), off).text("lab", globals, "");
+    let mut two = Inst::vi1(prio, &format!("{}/24", vips[1]), off);
+    two.name = "VI_2";
+    two.vrid = 52;
+    format!(
+        "{one}{}vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n    \
+         smtp_alert\n}}\n",
+        two.text("lab", "", "")
+            .split_once("vrrp_instance")
+            .map(|(_, i)| format!("vrrp_instance{i}"))
+            .unwrap_or_default()
+    )
+}
+
+#[test]
+fn a_sync_group_mails_its_transitions_as_keepalived_does() {
+    assert_root();
+    let ka = run(true, grouped);
+    let vr = run(false, grouped);
+    let subjects =
+        |m: &[Seen]| -> Vec<String> { m.iter().map(|x| subject(&x.3).to_string()).collect() };
+    let want = [
+        "[lab] VRRP Group G - Entering BACKUP state",
+        "[lab] VRRP Group G - Entering MASTER state",
+        "[lab] VRRP Group G - Entering BACKUP state",
+    ];
+    assert_eq!(subjects(&ka), want, "keepalived 2.2.7's mails");
+    assert_eq!(subjects(&vr), want, "vrrpd-real's mails");
+    for (k, v) in ka.iter().zip(&vr) {
+        assert_eq!((&k.0, &k.1, &k.2, &k.3), (&v.0, &v.1, &v.2, &v.3));
+    }
+    let m = &vr[1].3;
+    assert!(
+        m.contains("\n\n=> All VRRP group instances are now in MASTER state <=\n"),
+        "{m}"
+    );
 }
 
 #[test]

@@ -447,6 +447,10 @@ pub struct SyncGroupConfig {
     pub tracking_weight: bool,
     /// `notify_*` of the group.
     pub notify: NotifyConfig,
+    /// `smtp_alert [BOOL]` of the group (unset: `smtp_alert_vrrp`, else `smtp_alert`, else
+    /// off; keepalived 2.2.7 `vrrp_complete_init`).
+    #[serde(default)]
+    pub smtp_alert: Option<bool>,
 }
 
 impl SyncGroupConfig {
@@ -459,6 +463,7 @@ impl SyncGroupConfig {
             track_interfaces: Vec::new(),
             track_files: Vec::new(),
             tracking_weight: false,
+            smtp_alert: None,
             notify: NotifyConfig::default(),
         }
     }

@@ -22,6 +22,7 @@
 //!   weights are ignored like any member's.
 
 use super::Engine;
+use crate::alerts::{self, MailState};
 use crate::config::{InstanceConfig, SyncGroupConfig};
 use crate::instance::{Instance, SyncView};
 use crate::io::{Output, State, SyncGroupChange};
@@ -37,6 +38,9 @@ pub(crate) struct SyncGroup {
     pub members: Vec<u32>,
     /// The group's state ([`State::Initialize`] until a member starts, and after shutdown).
     pub state: State,
+    /// keepalived's `last_email_state` of the group ([`crate::alerts`]); a reload builds new
+    /// groups, so it starts again.
+    pub last_email: Option<MailState>,
 }
 
 /// For each instance config of `instances` (by position), the group it belongs to (index into
@@ -96,6 +100,7 @@ impl Engine {
                 cfg,
                 members: members[g].iter().map(|&k| self.order[k]).collect(),
                 state,
+                last_email: None,
             });
         }
         for inst in &mut self.instances {
@@ -198,6 +203,9 @@ impl Engine {
                 to,
                 at: now,
             }));
+        // `send_group_notifies` ends with `vrrp_sync_smtp_notifier`.
+        let alert = alerts::group_alert(&self.global, &group.cfg, &mut group.last_email, to);
+        self.out.extend(alert.map(Output::Alert));
     }
 
     /// Shutdown: every group that ran goes to `STOP` after its members (`notify_shutdown`).

@@ -57,6 +57,9 @@ pub fn print(config: &Config) -> String {
             w.line(&["sync_group_tracking_weight"]);
         }
         notify(&mut w, &g.notify);
+        if let Some(v) = g.smtp_alert {
+            w.line(&["smtp_alert", bool_word(v)]);
+        }
         w.close();
     }
     for g in &config.virtual_server_groups {

@@ -3,7 +3,7 @@
 use super::super::diag::{Diags, Span};
 use super::super::parser::Node;
 use super::track::{block_name, track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
-use super::values::text;
+use super::values::{switch_or_keep, text};
 use super::{not_acted, unknown};
 use crate::config::SyncGroupConfig;
 
@@ -28,14 +28,10 @@ const KNOWN: &[&str] = &[
     "notify_fault",
     "notify_stop",
     "notify",
+    "smtp_alert",
 ];
 
-const IGNORED: &[&str] = &[
-    "track_process",
-    "track_bfd",
-    "smtp_alert",
-    "notify_priority_changes",
-];
+const IGNORED: &[&str] = &["track_process", "track_bfd", "notify_priority_changes"];
 
 /// Maps a `vrrp_sync_group NAME { ... }` block.
 pub(crate) fn map_sync_group(node: &Node, d: &mut Diags) -> (SyncGroupConfig, SyncMeta) {
@@ -91,6 +87,7 @@ pub(crate) fn map_sync_group(node: &Node, d: &mut Diags) -> (SyncGroupConfig, Sy
             "notify_fault" => g.notify.fault = text(d, item).or(g.notify.fault.take()),
             "notify_stop" => g.notify.stop = text(d, item).or(g.notify.stop.take()),
             "notify" => g.notify.generic = text(d, item).or(g.notify.generic.take()),
+            "smtp_alert" => g.smtp_alert = switch_or_keep(d, item).or(g.smtp_alert),
             k if IGNORED.contains(&k) => not_acted(d, item.key.span, k),
             _ => unknown(d, item, "vrrp_sync_group", &[KNOWN, IGNORED]),
         }
