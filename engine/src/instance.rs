@@ -662,7 +662,8 @@ impl Instance {
         }
         // RFC 5798 §7.1: the address list MAY be checked; a mismatch SHOULD be logged and is
         // not fatal (keepalived counts it and goes on).
-        if !ctx.global.skip_check_adv_addr && !self.address_list_matches(pkt) {
+        let skip = ctx.global.skip_check_adv_addr || self.cfg.skip_check_adv_addr;
+        if !skip && !self.address_list_matches(pkt) {
             self.counters.address_list_mismatch += 1;
         }
         Ok(())

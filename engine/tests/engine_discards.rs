@@ -235,6 +235,31 @@ fn address_list_mismatch_is_counted_but_accepted() {
 }
 
 #[test]
+fn an_instances_skip_check_adv_addr_does_not_compare_the_address_list() {
+    let mut i = instance(90, Version::V2, Duration::from_secs(1));
+    i.auth = Some(AuthConfig::Pass("123456".into()));
+    i.skip_check_adv_addr = true;
+    let mut e = started(config(i), 0, Instant::ZERO);
+    let b = vrrp_engine::wire::Advert {
+        version: Version::V2,
+        vrid: 51,
+        priority: 100,
+        interval: 1,
+        auth: Auth::pass("123456"),
+        addrs: vec![IpAddr::V4(Ipv4Addr::new(172, 20, 0, 200))],
+    }
+    .emit(
+        IpAddr::V4(PEER),
+        GROUP,
+        vrrp_engine::wire::ChecksumMode::PseudoHeader,
+    );
+    rx(&mut e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0");
+    let c = e.snapshot().instances[0].counters;
+    assert_eq!(c.address_list_mismatch, 0);
+    assert_eq!(c.adverts_accepted, 1);
+}
+
+#[test]
 fn v3_zero_interval_is_counted() {
     let i = instance(90, Version::V3, Duration::from_secs(1));
     let mut e = started(config(i), 0, Instant::ZERO);

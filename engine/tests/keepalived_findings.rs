@@ -13,9 +13,18 @@ fn findings(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// A minimal valid instance with `body` added.
+/// A minimal valid instance with `body` added, and a VIP after the body unless it has one
+/// (keepalived warns of an instance without one), so that the body's lines keep their
+/// numbers.
 fn inst(body: &str) -> String {
-    format!("vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{body}\n}}\n")
+    let vip = if body.contains("virtual_ipaddress") {
+        ""
+    } else {
+        "    virtual_ipaddress {\n        10.0.0.1\n    }\n"
+    };
+    format!(
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{body}\n{vip}}}\n"
+    )
 }
 
 #[test]
@@ -29,7 +38,10 @@ fn vrid_out_of_range() {
     let t = "vrrp_instance A {\n interface eth0\n virtual_router_id 0\n}\n";
     assert_eq!(
         findings(t),
-        ["t.conf:3:20: error: `virtual_router_id` 0 is out of range 1..255"]
+        [
+            "t.conf:1:15: warning: (A) No VIP specified; at least one is sensible",
+            "t.conf:3:20: error: `virtual_router_id` 0 is out of range 1..255"
+        ]
     );
     let t = "vrrp_instance A {\n interface eth0\n virtual_router_id 256\n}\n";
     assert!(findings(t).contains(
@@ -62,7 +74,7 @@ fn duplicate_vrid_on_one_interface_and_family() {
     let t = format!("{}{}", inst(""), inst("").replace("VI_1", "VI_2"));
     assert_eq!(
         findings(&t),
-        ["t.conf:8:23: error: virtual_router_id 51 is already used on eth0 (IPv4) by vrrp_instance VI_1 at t.conf:3:23"]
+        ["t.conf:11:23: error: virtual_router_id 51 is already used on eth0 (IPv4) by vrrp_instance VI_1 at t.conf:3:23"]
     );
     // Another interface, or another family, is another virtual router.
     let other_if = format!(
@@ -268,6 +280,7 @@ fn missing_interface_and_vrid() {
         [
             "t.conf:1:15: error: vrrp_instance VI_9 has no `interface`",
             "t.conf:1:15: error: vrrp_instance VI_9 has no `virtual_router_id`",
+            "t.conf:1:15: warning: (VI_9) No VIP specified; at least one is sensible",
         ]
     );
 }
@@ -276,11 +289,14 @@ fn missing_interface_and_vrid() {
 fn unbalanced_braces() {
     assert_eq!(
         findings("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n"),
-        ["t.conf:1:1: error: block `vrrp_instance` is never closed (missing `}`)"]
+        [
+            "t.conf:1:1: error: block `vrrp_instance` is never closed (missing `}`)",
+            "t.conf:1:15: warning: (VI_1) No VIP specified; at least one is sensible"
+        ]
     );
     assert_eq!(
         findings(&format!("{}}}\n", inst(""))),
-        ["t.conf:6:1: error: `}` without a matching `{`"]
+        ["t.conf:9:1: error: `}` without a matching `{`"]
     );
     assert_eq!(
         findings("{\n}\n"),
@@ -463,5 +479,77 @@ fn lvs_keywords_are_checked_and_the_seed_http_get_is_explained() {
             "t.conf:15:13: warning: `status_code` belongs inside a `url { }` block of HTTP_GET; keepalived ignores it here",
             "t.conf:20:17: warning: unknown keyword `digets` in url; did you mean `digest`?",
         ]
+    );
+}
+
+#[test]
+fn an_instances_strict_mode_applies_keepalived_strict_rules_to_it_alone() {
+    let body = "    strict_mode\n    state MASTER\n    priority 100\n    preempt_delay 10\n    \
+                authentication {\n        auth_type PASS\n        auth_pass x\n    }";
+    let two = inst("").replace("VI_1", "VI_2").replace(" 51", " 52");
+    let t = format!("{}{two}", inst(body));
+    assert_eq!(
+        findings(&t),
+        [
+            "t.conf:5:5: warning: (VI_1) State MASTER must match being address owner (strict mode)",
+            "t.conf:7:5: warning: (VI_1) preempt_delay is incompatible with strict mode - resetting",
+            "t.conf:8:5: warning: (VI_1) Strict mode does not support authentication. Ignoring.",
+        ]
+    );
+    let c = keepalived::parse_str("t.conf", &t, &Options::default()).expect("valid");
+    let (one, two) = (&c.config.instances[0], &c.config.instances[1]);
+    assert_eq!(one.strict_mode, Some(true));
+    assert!(one.auth.is_none() && one.preempt_delay.is_zero());
+    assert_eq!(one.initial_state, vrrp_engine::config::InitialState::Backup);
+    // Strict: no Accept_Mode, no lower-priority announcements or adverts.
+    assert!(!one.accept && !one.advert_on_lower_priority);
+    assert_eq!(one.garp.lower_prio_repeat, 0);
+    // The other instance keeps keepalived's non-strict defaults.
+    assert!(two.accept && two.advert_on_lower_priority);
+    assert_eq!(two.garp.lower_prio_repeat, 5);
+    // `strict_mode false` in an instance under vrrp_strict turns it off for that instance.
+    let off = format!(
+        "global_defs {{\n    vrrp_strict\n}}\n{}",
+        inst("    strict_mode false\n    unicast_peer {\n        10.0.0.2\n    }")
+    );
+    let c = keepalived::parse_str("t.conf", &off, &Options::default()).expect("valid");
+    assert!(c.config.instances[0].accept);
+    // Unicast peers are refused in strict mode, an instance without a VIP too.
+    let peers = inst("    strict_mode\n    unicast_peer {\n        10.0.0.2\n    }");
+    assert_eq!(
+        findings(&peers),
+        ["t.conf:5:5: error: (VI_1) Unicast peers are not supported in strict mode"]
+    );
+    let no_vip = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n strict_mode\n}\n";
+    assert_eq!(
+        findings(no_vip),
+        ["t.conf:1:15: error: (V) No VIP specified; at least one is required"]
+    );
+}
+
+#[test]
+fn skip_check_adv_addr_is_on_for_any_value_as_in_keepalived() {
+    let c = keepalived::parse_str(
+        "t.conf",
+        &inst("    skip_check_adv_addr"),
+        &Options::default(),
+    )
+    .expect("valid");
+    assert!(c.config.instances[0].skip_check_adv_addr);
+    let t = inst("    skip_check_adv_addr false");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:4:5: warning: keepalived 2.2.7 turns skip_check_adv_addr on even for `false`; so does this engine"]
+    );
+    let c = keepalived::parse_str("t.conf", &t, &Options::default()).expect("valid");
+    assert!(c.config.instances[0].skip_check_adv_addr);
+}
+
+#[test]
+fn a_vrrpv3_instance_needs_a_vip() {
+    let t = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n version 3\n}\n";
+    assert_eq!(
+        findings(t),
+        ["t.conf:1:15: error: (V) No VIP specified; at least one is required"]
     );
 }

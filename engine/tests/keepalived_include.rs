@@ -48,7 +48,10 @@ fn findings_name_the_included_file() {
     let lines: Vec<String> = err.0.iter().map(ToString::to_string).collect();
     assert_eq!(
         lines,
-        ["sub/a.conf:3:23: error: `virtual_router_id` 300 is out of range 1..255"]
+        [
+            "sub/a.conf:1:15: warning: (A) No VIP specified; at least one is sensible",
+            "sub/a.conf:3:23: error: `virtual_router_id` 300 is out of range 1..255"
+        ]
     );
 }
 

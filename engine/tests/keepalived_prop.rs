@@ -387,6 +387,11 @@ fn instance(
                             IpAddr::V4(Ipv4Addr::from(x))
                         }
                     };
+                    // keepalived requires a VIP with VRRPv3 or strict mode (and warns
+                    // without one otherwise).
+                    if c.vips.is_empty() {
+                        c.vips.push(VirtualAddress::host(to_ip(0x0a09_0909)));
+                    }
                     c.unicast_src = src.map(to_ip);
                     c.unicast_peers = peers.into_iter().map(to_ip).collect();
                     c.garp = garp;
@@ -545,9 +550,22 @@ fn config() -> impl Strategy<Value = Config> {
         )
             .prop_map(
                 |(global, scripts, track_files, mut instances, sync_groups, virtual_servers)| {
-                    // vrrp_strict: keepalived (and the front end) turns these off.
+                    // vrrp_strict: keepalived (and the front end) turns these off, and
+                    // refuses unicast peers.
                     if global.strict {
                         for i in &mut instances {
+                            i.unicast_peers.clear();
+                            i.auth = None;
+                            i.preempt_delay = Duration::ZERO;
+                            i.initial_state = if i.priority == 255 {
+                                InitialState::Master
+                            } else {
+                                InitialState::Backup
+                            };
+                            // No Accept_Mode with VRRPv2 but for the owner.
+                            if i.version == Version::V2 && i.priority != 255 {
+                                i.accept = false;
+                            }
                             i.garp.lower_prio_repeat = 0;
                             i.garp.lower_prio_delay = Duration::ZERO;
                             i.advert_on_lower_priority = false;

@@ -72,7 +72,8 @@ fn strict_fails_on_warnings() {
 fn invalid_file_exits_1_with_every_finding() {
     let p = temp_conf(
         "invalid",
-        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority abc\n    priorty 100\n}\n",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority abc\n    priorty 100\n    \
+         virtual_ipaddress {\n        10.0.0.1\n    }\n}\n",
     );
     let o = run(&["-t", "-f", p.to_str().expect("utf8 path")]);
     if let Some(dir) = p.parent() {

@@ -368,6 +368,14 @@ pub struct InstanceConfig {
     /// `smtp_alert` of `global_defs`, then off).
     #[serde(default)]
     pub smtp_alert: Option<bool>,
+    /// `strict_mode [BOOL]` of the instance (unset: `vrrp_strict` of `global_defs`). The front
+    /// end applies its effects to the other fields (keepalived 2.2.7 `vrrp_complete_instance`).
+    #[serde(default)]
+    pub strict_mode: Option<bool>,
+    /// `skip_check_adv_addr`: do not compare a received advert's address list with ours
+    /// (also on for every instance with `vrrp_skip_check_adv_addr`).
+    #[serde(default)]
+    pub skip_check_adv_addr: bool,
 }
 
 impl InstanceConfig {
@@ -398,6 +406,8 @@ impl InstanceConfig {
             unicast_peers: Vec::new(),
             garp: GarpConfig::default(),
             dont_track_primary: false,
+            strict_mode: None,
+            skip_check_adv_addr: false,
             checksum_mode: ChecksumMode::PseudoHeader,
             advert_on_lower_priority: true,
             higher_prio_send_advert: false,

@@ -278,6 +278,12 @@ fn instance(w: &mut Writer, i: &InstanceConfig) {
     if i.checksum_mode == crate::wire::ChecksumMode::NoPseudoHeader {
         w.line(&["v3_checksum_as_v2"]);
     }
+    if let Some(v) = i.strict_mode {
+        w.line(&["strict_mode", bool_word(v)]);
+    }
+    if i.skip_check_adv_addr {
+        w.line(&["skip_check_adv_addr"]);
+    }
     if let Some(v) = i.smtp_alert {
         w.line(&["smtp_alert", bool_word(v)]);
     }

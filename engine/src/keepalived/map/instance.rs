@@ -66,6 +66,8 @@ const KNOWN: &[&str] = &[
     "dont_track_primary",
     "lower_prio_no_advert",
     "v3_checksum_as_v2",
+    "strict_mode",
+    "skip_check_adv_addr",
 ];
 
 /// keepalived instance keywords the engine skips (warned as not acted on).
@@ -82,8 +84,6 @@ const IGNORED: &[&str] = &[
     "lvs_sync_daemon_interface",
     "garp_interval",
     "gna_interval",
-    "strict_mode",
-    "skip_check_adv_addr",
     "debug",
     "notify_master_rx_lower_pri",
     "notify_priority_changes",
@@ -119,6 +119,8 @@ struct Seen<'n> {
     higher_prio_advert: Option<Span>,
     vip_words: Vec<Span>,
     ah: Option<Span>,
+    unicast_peer: Option<Span>,
+    state: Option<Span>,
 }
 
 /// Maps one `vrrp_instance NAME { ... }` block with `global_defs` defaults.
@@ -162,6 +164,7 @@ fn map_item<'n>(
     match k {
         "" => {}
         "state" => {
+            seen.state = Some(item.key.span);
             if let Some(w) = one(d, item, "MASTER or BACKUP") {
                 match w.text.as_str() {
                     "MASTER" => {
@@ -295,6 +298,7 @@ fn map_item<'n>(
         // only with peers, as here).
         "unicast_src_ip" | "mcast_src_ip" => inst.unicast_src = ip(d, item).or(inst.unicast_src),
         "unicast_peer" => {
+            seen.unicast_peer = Some(item.key.span);
             for line in item.items() {
                 // Per-peer options (`min_ttl`, `max_ttl`) are not acted on.
                 if let Some(extra) = line.args.first() {
@@ -319,6 +323,18 @@ fn map_item<'n>(
         }
         // keepalived 2.2.7 `vrrp_smtp_handler`: a bad value leaves the setting unchanged.
         "smtp_alert" => inst.smtp_alert = switch_or_keep(d, item).or(inst.smtp_alert),
+        "strict_mode" => inst.strict_mode = switch_or_keep(d, item).or(inst.strict_mode),
+        "skip_check_adv_addr" => {
+            // keepalived 2.2.7 `vrrp_skip_check_adv_addr_handler` sets the flag for any valid
+            // value, `false` included.
+            if switch_or_keep(d, item) == Some(false) {
+                d.warn(
+                    item.key.span,
+                    "keepalived 2.2.7 turns skip_check_adv_addr on even for `false`; so does this engine",
+                );
+            }
+            inst.skip_check_adv_addr = true;
+        }
         "higher_prio_send_advert" => {
             inst.higher_prio_send_advert = switch(d, item);
             seen.higher_prio_advert = Some(item.key.span);
@@ -548,13 +564,42 @@ fn finish(
         }
     }
 
-    // keepalived's vrrp_strict turns Accept_Mode off unless `accept` is given.
-    if global.strict && !seen.accept_set {
+    // The instance's `strict_mode`, else `vrrp_strict` (keepalived 2.2.7
+    // `vrrp_complete_instance`, which applies every rule below).
+    let strict = inst.strict_mode.unwrap_or(global.strict);
+    if inst.vips.is_empty() {
+        if strict || inst.version == Version::V3 {
+            d.error(
+                meta.name,
+                format!("({name}) No VIP specified; at least one is required"),
+            );
+        } else {
+            d.warn(
+                meta.name,
+                format!("({name}) No VIP specified; at least one is sensible"),
+            );
+        }
+    }
+    if strict {
+        strict_rules(inst, seen, d);
+    }
+    // Accept_Mode: unset, it is on for the address owner and otherwise off only in strict
+    // mode; strict mode turns it off for VRRPv2 (RFC 3768 has none) unless the owner.
+    let owner = inst.priority == crate::types::PRIORITY_OWNER;
+    if !seen.accept_set {
+        inst.accept = owner || !strict;
+    } else if inst.accept && !owner && strict && inst.version == Version::V2 {
+        d.warn(
+            meta.name,
+            format!(
+                "({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"
+            ),
+        );
         inst.accept = false;
     }
-    // keepalived's vrrp_strict (`vrrp_complete_instance`): no announcements on hearing a
-    // lower priority, and no advert in answer to one.
-    if global.strict {
+    // Strict mode: no announcements on hearing a lower priority, and no advert in answer to
+    // one.
+    if strict {
         if let Some(span) = seen
             .lower_prio_garp
             .filter(|_| inst.garp.lower_prio_repeat != 0 || !inst.garp.lower_prio_delay.is_zero())
@@ -583,6 +628,44 @@ fn finish(
         inst.garp.lower_prio_delay = Duration::ZERO;
         inst.advert_on_lower_priority = false;
         inst.higher_prio_send_advert = false;
+    }
+}
+
+/// keepalived 2.2.7's strict-mode corrections of `vrrp_complete_instance` (each logged there
+/// as a configuration error, the instance kept except with unicast peers).
+fn strict_rules(inst: &mut InstanceConfig, seen: &Seen<'_>, d: &mut Diags) {
+    let name = inst.name.clone();
+    let owner = inst.priority == crate::types::PRIORITY_OWNER;
+    if let Some(span) = seen.state.filter(|_| seen.master != owner) {
+        d.warn(
+            span,
+            format!("({name}) State MASTER must match being address owner (strict mode)"),
+        );
+        inst.initial_state = if owner {
+            InitialState::Master
+        } else {
+            InitialState::Backup
+        };
+    }
+    if let (Some(span), Some(_)) = (seen.auth, &inst.auth) {
+        d.warn(
+            span,
+            format!("({name}) Strict mode does not support authentication. Ignoring."),
+        );
+        inst.auth = None;
+    }
+    if let Some(span) = seen.unicast_peer {
+        d.error(
+            span,
+            format!("({name}) Unicast peers are not supported in strict mode"),
+        );
+    }
+    if let Some(span) = seen.preempt_delay.filter(|_| !inst.preempt_delay.is_zero()) {
+        d.warn(
+            span,
+            format!("({name}) preempt_delay is incompatible with strict mode - resetting"),
+        );
+        inst.preempt_delay = Duration::ZERO;
     }
 }
 
