@@ -553,3 +553,15 @@ fn a_vrrpv3_instance_needs_a_vip() {
         ["t.conf:1:15: error: (V) No VIP specified; at least one is required"]
     );
 }
+
+#[test]
+fn garp_interval_belongs_to_garp_group_not_to_an_instance() {
+    // keepalived 2.2.7 knows `garp_interval` / `gna_interval` only in `garp_group` (and as
+    // `vrrp_garp_interval` / `vrrp_gna_interval` in global_defs).
+    let f = findings(&inst("    garp_interval 0.1"));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].starts_with("t.conf:4:5: warning: unknown keyword `garp_interval` in vrrp_instance"),
+        "{f:?}"
+    );
+}
