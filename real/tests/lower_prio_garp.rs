@@ -19,6 +19,11 @@ use vrrp_lab::Lab;
 
 /// Gratuitous ARPs for `vip` sent from `mac` in a capture.
 fn garps(file: &std::path::Path, mac: &str, vip: &str) -> usize {
+    garp_times(file, mac, vip).len()
+}
+
+/// The capture times (seconds) of the gratuitous ARPs for `vip` sent from `mac`.
+fn garp_times(file: &std::path::Path, mac: &str, vip: &str) -> Vec<f64> {
     let out = Command::new("tshark")
         .arg("-r")
         .arg(file)
@@ -30,6 +35,8 @@ fn garps(file: &std::path::Path, mac: &str, vip: &str) -> usize {
             "-E",
             "separator=|",
             "-e",
+            "frame.time_epoch",
+            "-e",
             "eth.src",
             "-e",
             "arp.src.proto_ipv4",
@@ -40,11 +47,13 @@ fn garps(file: &std::path::Path, mac: &str, vip: &str) -> usize {
         .expect("tshark");
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| {
+        .filter_map(|l| {
             let f: Vec<&str> = l.split('|').collect();
-            f.len() == 3 && f[0] == mac && f[1] == vip && f[2] == vip
+            (f.len() == 4 && f[1] == mac && f[2] == vip && f[3] == vip)
+                .then(|| f[0].parse().ok())
+                .flatten()
         })
-        .count()
+        .collect()
 }
 
 fn mac_of(ns: &str) -> String {
@@ -60,15 +69,21 @@ fn mac_of(ns: &str) -> String {
         .to_string()
 }
 
-/// One run: returns the gratuitous ARPs the Master sent during and after the partition.
-fn run(keepalived: bool) -> usize {
-    let tag = if keepalived { "ka" } else { "vr" };
+/// One run with `global_defs` lines `globals`: returns the gratuitous ARPs the Master sent
+/// during and after the partition.
+fn run(keepalived: bool, globals: &str) -> usize {
+    let tag = format!(
+        "{}{}",
+        if keepalived { "ka" } else { "vr" },
+        if globals.is_empty() { "" } else { "s" }
+    );
     let lab = Lab::new(3).expect("lab");
     let dir = tmpdir(&format!("lower-prio-{tag}"));
     let vip = lab.addr(100).to_string();
     let a = lab.hosts[0].clone();
     let start = |i: usize, prio: u8| {
-        let conf = Inst::vi1(prio, &format!("{vip}/24"), "").text(&format!("{tag}{i}"), "", "");
+        let conf =
+            Inst::vi1(prio, &format!("{vip}/24"), "").text(&format!("{tag}{i}"), globals, "");
         let t = format!("{tag}{i}");
         if keepalived {
             start_keepalived(&lab, i, &dir, &t, &conf)
@@ -113,8 +128,8 @@ fn run(keepalived: bool) -> usize {
 #[test]
 fn a_master_hearing_a_lower_priority_announces_as_keepalived_does() {
     assert_root();
-    let ka = run(true);
-    let vr = run(false);
+    let ka = run(true, "");
+    let vr = run(false, "");
     println!("keepalived {ka}, vrrpd-real {vr}");
     assert!(
         ka >= 10 && ka / 10 * 10 == ka,
@@ -129,6 +144,63 @@ fn a_master_hearing_a_lower_priority_announces_as_keepalived_does() {
         vr,
         "vrrpd-real: 10 per advert heard, got {vr}"
     );
+}
+
+/// `garp_master_refresh 2` with `garp_master_refresh_repeat 3` (and `garp_master_repeat 2`,
+/// `garp_master_delay 0`): a lone Master's gratuitous ARPs over 7.5 s after its takeover, from
+/// keepalived 2.2.7 and from vrrpd-real, as offsets from the first: the same bursts at the
+/// same times (within 100 ms: each burst is timed by its daemon's own timer).
+#[test]
+fn garp_master_refresh_repeat_as_keepalived() {
+    assert_root();
+    let run = |keepalived: bool| -> Vec<f64> {
+        let tag = if keepalived { "kr" } else { "vrr" };
+        let lab = Lab::new(2).expect("lab");
+        let dir = tmpdir(&format!("garp-refresh-{tag}"));
+        let vip = lab.addr(100).to_string();
+        let file = dir.join("arp.pcapng");
+        let cap = lab.capture(1, &file, "arp", &[]).expect("dumpcap");
+        let extra = "    garp_master_delay 0\n    garp_master_repeat 2\n    \
+                     garp_master_refresh 2\n    garp_master_refresh_repeat 3\n";
+        let conf = Inst::vi1(150, &format!("{vip}/24"), extra).text(tag, "", "");
+        if keepalived {
+            start_keepalived(&lab, 0, &dir, tag, &conf);
+        } else {
+            start_daemon(&lab, 0, &dir, tag, &conf);
+        }
+        assert!(
+            wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)),
+            "{tag}: never Master:\n{}",
+            log(&dir, tag)
+        );
+        std::thread::sleep(Duration::from_millis(7500));
+        lab.signal(cap, libc::SIGINT);
+        let times = garp_times(&file, &mac_of(&lab.hosts[0].ns), &vip);
+        let first = times.first().copied().unwrap_or_default();
+        let offsets: Vec<f64> = times.iter().map(|t| t - first).collect();
+        println!("{tag}: {offsets:.3?}");
+        offsets
+    };
+    let ka = run(true);
+    let vr = run(false);
+    // Two at the takeover, then three every 2 s.
+    assert_eq!(ka.len(), 11, "keepalived: {ka:?}");
+    assert_eq!(vr.len(), ka.len(), "vrrpd-real {vr:?}, keepalived {ka:?}");
+    for (k, v) in ka.iter().zip(&vr) {
+        assert!((k - v).abs() < 0.1, "vrrpd-real {vr:?}, keepalived {ka:?}");
+    }
+}
+
+/// Under `vrrp_strict` keepalived sets `garp_lower_prio_repeat` to 0: the same partition
+/// brings no gratuitous ARP from the Master, from keepalived or from vrrpd-real.
+#[test]
+fn a_strict_master_hearing_a_lower_priority_does_not_announce() {
+    assert_root();
+    let strict = "    vrrp_strict\n";
+    let ka = run(true, strict);
+    let vr = run(false, strict);
+    assert_eq!(ka, 0, "keepalived under vrrp_strict");
+    assert_eq!(vr, 0, "vrrpd-real under vrrp_strict");
 }
 
 /// keepalived's `higher_prio_send_advert`: a Master (100) that hears a higher priority (a
