@@ -128,8 +128,7 @@ fn run(keepalived: bool, globals: &str) -> usize {
 #[test]
 fn a_master_hearing_a_lower_priority_announces_as_keepalived_does() {
     assert_root();
-    let ka = run(true, "");
-    let vr = run(false, "");
+    let (ka, vr) = side_by_side(|keepalived| run(keepalived, ""));
     println!("keepalived {ka}, vrrpd-real {vr}");
     assert!(
         ka >= 10 && ka / 10 * 10 == ka,
@@ -181,8 +180,7 @@ fn garp_master_refresh_repeat_as_keepalived() {
         println!("{tag}: {offsets:.3?}");
         offsets
     };
-    let ka = run(true);
-    let vr = run(false);
+    let (ka, vr) = side_by_side(run);
     // Two at the takeover, then three every 2 s.
     assert_eq!(ka.len(), 11, "keepalived: {ka:?}");
     assert_eq!(vr.len(), ka.len(), "vrrpd-real {vr:?}, keepalived {ka:?}");
@@ -197,8 +195,7 @@ fn garp_master_refresh_repeat_as_keepalived() {
 fn a_strict_master_hearing_a_lower_priority_does_not_announce() {
     assert_root();
     let strict = "    vrrp_strict\n";
-    let ka = run(true, strict);
-    let vr = run(false, strict);
+    let (ka, vr) = side_by_side(|keepalived| run(keepalived, strict));
     assert_eq!(ka, 0, "keepalived under vrrp_strict");
     assert_eq!(vr, 0, "vrrpd-real under vrrp_strict");
 }
@@ -252,8 +249,7 @@ fn higher_prio_send_advert_as_keepalived() {
         n
     };
     for (flag, want) in [(true, 1), (false, 0)] {
-        let ka = run(true, flag);
-        let vr = run(false, flag);
+        let (ka, vr) = side_by_side(|keepalived| run(keepalived, flag));
         assert_eq!(ka, want, "keepalived, higher_prio_send_advert {flag}");
         assert_eq!(vr, ka, "vrrpd-real, higher_prio_send_advert {flag}");
     }

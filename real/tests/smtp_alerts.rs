@@ -172,8 +172,7 @@ fn subject(data: &str) -> &str {
 #[test]
 fn one_mail_per_transition_as_keepalived_sends_it() {
     assert_root();
-    let ka = run(true, single);
-    let vr = run(false, single);
+    let (ka, vr) = side_by_side(|keepalived| run(keepalived, single));
     let subjects =
         |m: &[Seen]| -> Vec<String> { m.iter().map(|x| subject(&x.3).to_string()).collect() };
     let want = [
@@ -217,8 +216,7 @@ fn grouped(prio: u8, vips: [&str; 2], globals: &str) -> String {
 #[test]
 fn a_sync_group_mails_its_transitions_as_keepalived_does() {
     assert_root();
-    let ka = run(true, grouped);
-    let vr = run(false, grouped);
+    let (ka, vr) = side_by_side(|keepalived| run(keepalived, grouped));
     let subjects =
         |m: &[Seen]| -> Vec<String> { m.iter().map(|x| subject(&x.3).to_string()).collect() };
     let want = [

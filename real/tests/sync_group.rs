@@ -167,8 +167,13 @@ type Notifies = [Vec<String>; 2];
 #[test]
 fn a_failing_check_on_one_member_moves_both_vips_keepalived_and_vrrpd_real() {
     assert_root();
-    let theirs: Notifies = both_vips_move_together("keepalived", start_keepalived);
-    let ours: Notifies = both_vips_move_together("vrrpd-real", start_daemon);
+    let (theirs, ours): (Notifies, Notifies) = side_by_side(|keepalived| {
+        if keepalived {
+            both_vips_move_together("keepalived", start_keepalived)
+        } else {
+            both_vips_move_together("vrrpd-real", start_daemon)
+        }
+    });
     // The same instance and group notifies, as many times each, on both nodes.
     assert_eq!(
         ours, theirs,

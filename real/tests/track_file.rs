@@ -74,7 +74,8 @@ fn a_tracked_file_moves_the_priority_and_the_vip() {
 #[test]
 fn track_file_priorities_match_keepalived() {
     assert_root();
-    for (tag, keepalived) in [("k", true), ("r", false)] {
+    side_by_side(|keepalived| {
+        let tag = if keepalived { "k" } else { "r" };
         let lab = Lab::new(2).expect("lab");
         let dir = tmpdir(&format!("track-file-{tag}"));
         let file = dir.join("weight");
@@ -96,5 +97,5 @@ fn track_file_priorities_match_keepalived() {
             "{tag}: adverts {prios:?}\n{}",
             log(&dir, tag)
         );
-    }
+    });
 }

@@ -291,3 +291,19 @@ pub fn ns_nft(ns: &str, ruleset: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `scenario(true)` (keepalived) and `scenario(false)` (vrrpd-real) at the same time, each
+/// on a LAN of its own, and returns (keepalived's, vrrpd-real's). For tests that compare what
+/// the two did (counts, lines, offsets within a run), not their timing against each other:
+/// it halves their time in a suite that runs one test at a time.
+pub fn side_by_side<T: Send>(scenario: impl Fn(bool) -> T + Sync) -> (T, T) {
+    std::thread::scope(|s| {
+        let ka = s.spawn(|| scenario(true));
+        let vr = s.spawn(|| scenario(false));
+        let join = |h: std::thread::ScopedJoinHandle<'_, T>, who: &str| {
+            h.join()
+                .unwrap_or_else(|_| panic!("the {who} run failed (its panic is above)"))
+        };
+        (join(ka, "keepalived"), join(vr, "vrrpd-real"))
+    })
+}
