@@ -193,6 +193,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     smtp_alert_vrrp: alert_vrrp,
                     smtp_alert_checker: None,
                     no_email_faults: skip,
+                    no_checker_emails: strict && skip,
                 }
             },
         )

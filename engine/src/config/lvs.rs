@@ -118,6 +118,10 @@ pub struct VirtualServerConfig {
     pub family: Option<crate::types::Family>,
     /// `ha_suspend`: suspend checkers while the virtual address is not on this host.
     pub ha_suspend: bool,
+    /// `smtp_alert [BOOL]`: mail on quorum changes (unset: `smtp_alert_checker`, then
+    /// `smtp_alert` of `global_defs`, then off).
+    #[serde(default)]
+    pub smtp_alert: Option<bool>,
 }
 
 /// `sorry_server ADDR PORT` of a virtual server.
@@ -170,6 +174,11 @@ pub struct RealServerConfig {
     pub l_threshold: u32,
     /// `virtualhost`.
     pub virtualhost: Option<String>,
+    /// `smtp_alert [BOOL]`: mail when its checkers take it up or down (unset:
+    /// `smtp_alert_checker`, then `smtp_alert` of `global_defs`, then on, as keepalived 2.2.7
+    /// keeps it for backward compatibility).
+    #[serde(default)]
+    pub smtp_alert: Option<bool>,
 }
 
 /// A checker block inside a `real_server`.

@@ -63,6 +63,10 @@ pub struct GlobalConfig {
     /// `no_email_faults`: no mail for an instance or group entering FAULT.
     #[serde(default)]
     pub no_email_faults: bool,
+    /// `no_checker_emails [BOOL]`: a checker mails only when its verdict moves its real
+    /// server in or out of the pool.
+    #[serde(default)]
+    pub no_checker_emails: bool,
     /// `vrrp_skip_check_adv_addr`: do not compare a received advert's address list with ours.
     pub skip_check_adv_addr: bool,
     /// `vrrp_garp_interval`: delay between gratuitous ARPs of one burst (default 0).
@@ -106,6 +110,7 @@ impl Default for GlobalConfig {
             smtp_alert_vrrp: None,
             smtp_alert_checker: None,
             no_email_faults: false,
+            no_checker_emails: false,
             skip_check_adv_addr: false,
             garp_interval: Duration::ZERO,
             gna_interval: Duration::ZERO,

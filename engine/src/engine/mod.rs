@@ -92,6 +92,13 @@ impl Engine {
     pub fn with_seed(config: Config, now: Instant, seed: u64) -> Result<Engine, ConfigError> {
         validate::check_config(&config)?;
         let tracker = Tracker::new(&config);
+        let lvs = Lvs::new(
+            &config.global,
+            &config.virtual_servers,
+            &config.virtual_server_groups,
+            now,
+            seed,
+        );
         let mut engine = Engine {
             start_at: now + config.global.startup_delay,
             global: config.global,
@@ -106,12 +113,7 @@ impl Engine {
             now,
             stopped: false,
             unmatched: DiscardCounters::default(),
-            lvs: Lvs::new(
-                &config.virtual_servers,
-                &config.virtual_server_groups,
-                now,
-                seed,
-            ),
+            lvs,
             ipvs: IpvsTable::default(),
             groups: Vec::new(),
             starting: Vec::new(),

@@ -183,6 +183,7 @@ impl Engine {
         // The checker process's reload: virtual servers matched by service, state kept;
         // every checker starts again.
         summary.virtual_servers = self.lvs.reconfigure(
+            &self.global,
             &config.virtual_servers,
             &config.virtual_server_groups,
             now,

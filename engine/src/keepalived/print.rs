@@ -132,6 +132,9 @@ fn global(w: &mut Writer, config: &Config) {
     if g.no_email_faults {
         w.line(&["no_email_faults"]);
     }
+    if g.no_checker_emails {
+        w.line(&["no_checker_emails"]);
+    }
     if g.skip_check_adv_addr {
         w.line(&["vrrp_skip_check_adv_addr"]);
     }

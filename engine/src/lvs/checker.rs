@@ -191,6 +191,23 @@ impl Checker {
         vs.checker_verdict(self.rs, &mut self.flags, alive, out);
     }
 
+    /// A TCP or HTTP verdict and its mail, sent only if the checker itself changed
+    /// (keepalived's `checker_was_up`): `body` is the mail's text.
+    fn verdict_mailed(
+        &mut self,
+        vs: &mut VsState,
+        alive: bool,
+        body: &str,
+        out: &mut VecDeque<Output>,
+    ) {
+        let checker_was_up = self.flags.is_up;
+        let rs_was_alive = vs.real_servers[self.rs].alive;
+        self.verdict(vs, alive, out);
+        if checker_was_up != alive {
+            vs.checker_mail(self.rs, rs_was_alive, body, out);
+        }
+    }
+
     /// `tcp_epilog`.
     fn tcp(&mut self, r: &ProbeResult, vs: &mut VsState, out: &mut VecDeque<Output>) -> Duration {
         let ok = matches!(r, ProbeResult::Connected);
@@ -201,9 +218,9 @@ impl Checker {
             self.retry_it = 0;
             let f = self.flags;
             if ok && (!f.is_up || !f.has_run) {
-                self.verdict(vs, true, out);
+                self.verdict_mailed(vs, true, "=> TCP CHECK succeed on service <=", out);
             } else if !ok && (f.is_up || !f.has_run) {
-                self.verdict(vs, false, out);
+                self.verdict_mailed(vs, false, "=> TCP CHECK failed on service <=", out);
             }
         } else {
             delay = p.delay_before_retry;
@@ -257,14 +274,15 @@ impl Checker {
         if method == Method::New && self.url_it.is_none() && self.failed_url.is_none() {
             // Every URL passed.
             if !self.flags.is_up || !self.flags.has_run {
-                self.verdict(vs, true, out);
+                self.verdict_mailed(vs, true, "=> CHECK succeed on service <=", out);
                 self.flags.has_run = true;
             }
             self.url_it = Some(0);
             self.retry_it = 0;
         } else if method == Method::Retry && self.retry_it > self.plan.retry {
             if self.flags.is_up || !self.flags.has_run {
-                self.verdict(vs, false, out);
+                let body = "=> CHECK failed on service : HTTP request failed <=";
+                self.verdict_mailed(vs, false, body, out);
             }
             self.failed_url = self.url_it;
         } else if method == Method::New && self.failed_url.is_some() {
@@ -335,10 +353,20 @@ impl Checker {
             _ => {}
         }
         if let Some(alive) = verdict {
+            let rs_was_alive = vs.real_servers[self.rs].alive;
             self.verdict(vs, alive, out);
             if !alive {
                 self.cur_weight = 0;
             }
+            // Mailed whether or not the checker changed (no `checker_was_up` here), so
+            // also on the first result after start.
+            let how = match r {
+                _ if alive => "succeeded",
+                ProbeResult::Killed => "timed out",
+                _ => "failed",
+            };
+            let body = format!("=> MISC CHECK {how} on service <=");
+            vs.checker_mail(self.rs, rs_was_alive, &body, out);
         }
         self.flags.has_run = true;
         if self.retry_it > 0 {

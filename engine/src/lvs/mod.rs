@@ -28,15 +28,17 @@ pub use ipvs::{Forwarding, IpvsChange, IpvsDest, IpvsService, IpvsTable, Protoco
 pub use probe::{CheckerId, Connect, HttpVersion, Probe, ProbeResult};
 
 mod checker;
+mod mail;
 mod plan;
 mod pool;
 
-use crate::config::{UrlConfig, VirtualServerConfig, VirtualServerGroupConfig};
+use crate::config::{GlobalConfig, UrlConfig, VirtualServerConfig, VirtualServerGroupConfig};
 use crate::io::Output;
 use crate::time::Instant;
 use checker::Checker;
 use core::net::SocketAddr;
 use core::time::Duration;
+use mail::MailCtx;
 use plan::CheckerKind;
 use pool::VsState;
 use std::collections::VecDeque;
@@ -91,21 +93,29 @@ pub struct CheckerSettings {
 /// engine's order (addresses completed as IPVS gets them; sorry servers not included).
 /// A group's virtual server is named by its first service.
 pub fn real_servers(config: &crate::config::Config) -> Vec<(ServiceKey, SocketAddr)> {
-    plan::plan(&config.virtual_servers, &config.virtual_server_groups)
-        .iter()
-        .flat_map(|vs| {
-            vs.real_servers
-                .iter()
-                .map(|rs| (vs.services[0].key, rs.dest.addr))
-        })
-        .collect()
+    plan::plan(
+        &config.virtual_servers,
+        &config.virtual_server_groups,
+        &config.global,
+    )
+    .iter()
+    .flat_map(|vs| {
+        vs.real_servers
+            .iter()
+            .map(|rs| (vs.services[0].key, rs.dest.addr))
+    })
+    .collect()
 }
 
 /// Every checker the engine would run for `config`, in the engine's order (virtual servers,
 /// real servers, checkers as written; those keepalived drops left out).
 pub fn checker_settings(config: &crate::config::Config) -> Vec<CheckerSettings> {
     let mut out = Vec::new();
-    for vs in plan::plan(&config.virtual_servers, &config.virtual_server_groups) {
+    for vs in plan::plan(
+        &config.virtual_servers,
+        &config.virtual_server_groups,
+        &config.global,
+    ) {
         for rs in &vs.real_servers {
             for c in &rs.checkers {
                 let (class, timeout) = match &c.kind {
@@ -184,8 +194,9 @@ pub struct LvsReload {
 
 impl Lvs {
     /// The check engine for `config` at `now`: checkers first probe after 1 s plus a random
-    /// part of their `warmup` drawn from `seed`.
+    /// part of their `warmup` drawn from `seed`. `global` holds the mail settings.
     pub fn new(
+        global: &GlobalConfig,
         config: &[VirtualServerConfig],
         groups: &[VirtualServerGroupConfig],
         now: Instant,
@@ -197,9 +208,10 @@ impl Lvs {
             rng: SplitMix(seed),
             last_seq: 0,
         };
-        lvs.servers = plan::plan(config, groups)
+        let mail = MailCtx::of(global);
+        lvs.servers = plan::plan(config, groups, global)
             .into_iter()
-            .map(|p| VsState::new(p, false))
+            .map(|p| VsState::new(p, false, mail))
             .collect();
         lvs.checkers = lvs.build_checkers(now, false);
         lvs
@@ -233,6 +245,7 @@ impl Lvs {
     /// starts again after the bootstrap delay.
     pub fn reconfigure(
         &mut self,
+        global: &GlobalConfig,
         config: &[VirtualServerConfig],
         groups: &[VirtualServerGroupConfig],
         now: Instant,
@@ -241,10 +254,16 @@ impl Lvs {
         let mut summary = LvsReload::default();
         let mut old_servers = core::mem::take(&mut self.servers);
         let old_checkers = core::mem::take(&mut self.checkers);
-        self.servers = plan::plan(config, groups)
+        let mail = MailCtx::of(global);
+        self.servers = plan::plan(config, groups, global)
             .into_iter()
-            .map(|p| VsState::new(p, true))
+            .map(|p| VsState::new(p, true, mail))
             .collect();
+        // Mails about the old servers go with the new `global_defs` (keepalived's
+        // `smtp_alert` reads the global data in force), their own `smtp_alert` as it was.
+        for old in &mut old_servers {
+            old.mail = mail;
+        }
         self.checkers = self.build_checkers(now, true);
         // For each new (vs, rs): the old (vs, rs) it continues.
         let mut continues: Vec<Vec<Option<(usize, usize)>>> = self

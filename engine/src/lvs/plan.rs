@@ -5,10 +5,10 @@
 
 use super::ipvs::{IpvsDest, IpvsService, ServiceKey, SVC_F_PERSISTENT};
 use super::probe::{Connect, HttpVersion};
-use super::{Forwarding, Protocol};
+use super::{mail, Forwarding, Protocol};
 use crate::config::{
-    CheckKind, CheckerConfig, GroupEntry, RealServerConfig, UrlConfig, VirtualServerConfig,
-    VirtualServerGroupConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP,
+    CheckKind, CheckerConfig, GlobalConfig, GroupEntry, RealServerConfig, UrlConfig,
+    VirtualServerConfig, VirtualServerGroupConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_DELAY_LOOP,
     DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER,
 };
 use crate::types::Family;
@@ -38,6 +38,13 @@ pub(crate) struct VsPlan {
     pub quorum_down: Option<String>,
     pub sorry: Option<RsPlan>,
     pub real_servers: Vec<RsPlan>,
+    /// Its `smtp_alert` after inheritance ([`super::mail`]).
+    pub smtp_alert: bool,
+    /// How keepalived names it in mails (`format_vs`).
+    pub label: String,
+    /// Its protocol as keepalived prints it with a real server (`tcp`, `udp`, `sctp`, or
+    /// `none` for fwmark services).
+    pub proto: &'static str,
 }
 
 /// A real (or sorry) server ready to run.
@@ -50,6 +57,8 @@ pub(crate) struct RsPlan {
     pub notify_up: Option<String>,
     pub notify_down: Option<String>,
     pub checkers: Vec<CheckerPlan>,
+    /// Its `smtp_alert` after inheritance ([`super::mail`]).
+    pub smtp_alert: bool,
 }
 
 /// A checker ready to run.
@@ -95,8 +104,23 @@ pub(crate) enum CheckerKind {
 pub(crate) fn plan(
     servers: &[VirtualServerConfig],
     groups: &[VirtualServerGroupConfig],
+    global: &GlobalConfig,
 ) -> Vec<VsPlan> {
-    servers.iter().filter_map(|v| plan_vs(v, groups)).collect()
+    servers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            // keepalived numbers the virtual servers of a group in the port of their
+            // address (`link_vsg_to_vs`), which its mails print.
+            let rank = v.group.as_ref().map_or(0, |g| {
+                servers[..i]
+                    .iter()
+                    .filter(|o| o.group.as_ref() == Some(g))
+                    .count() as u16
+            });
+            plan_vs(v, groups, global, rank)
+        })
+        .collect()
 }
 
 /// The service keys of a group, in keepalived's order (`ipvs_group_cmd`): every address of
@@ -134,7 +158,12 @@ fn group_keys(vs: &VirtualServerConfig, group: &VirtualServerGroupConfig) -> Vec
     keys
 }
 
-fn plan_vs(vs: &VirtualServerConfig, groups: &[VirtualServerGroupConfig]) -> Option<VsPlan> {
+fn plan_vs(
+    vs: &VirtualServerConfig,
+    groups: &[VirtualServerGroupConfig],
+    global: &GlobalConfig,
+    group_rank: u16,
+) -> Option<VsPlan> {
     let (identity, keys) = match (&vs.group, vs.service) {
         (Some(g), _) => {
             let group = groups.iter().find(|x| &x.name == g)?;
@@ -208,7 +237,7 @@ fn plan_vs(vs: &VirtualServerConfig, groups: &[VirtualServerGroupConfig]) -> Opt
         if real_servers.iter().any(|p| p.dest.addr == addr) {
             continue;
         }
-        real_servers.push(plan_rs(vs, rs, addr, fwd));
+        real_servers.push(plan_rs(vs, rs, addr, fwd, global));
     }
     if real_servers.is_empty() {
         // "Virtual server ... has no real servers - ignoring"
@@ -232,9 +261,26 @@ fn plan_vs(vs: &VirtualServerConfig, groups: &[VirtualServerGroupConfig]) -> Opt
             notify_up: None,
             notify_down: None,
             checkers: Vec::new(),
+            smtp_alert: false,
         }
     });
+    // keepalived's `service_type`: the protocol of address services, 0 ("none") when the
+    // service (or every entry of the group) is a fwmark.
+    let proto = keys
+        .iter()
+        .find_map(|k| match k {
+            ServiceKey::Addr { protocol, .. } => Some(protocol.as_str()),
+            ServiceKey::Fwmark { .. } => None,
+        })
+        .map_or("none", |p| match p {
+            "TCP" => "tcp",
+            "UDP" => "udp",
+            _ => "sctp",
+        });
     Some(VsPlan {
+        smtp_alert: mail::vs_smtp_alert(global, vs),
+        label: mail::format_vs(&identity, group_rank),
+        proto,
         identity,
         services,
         quorum,
@@ -252,9 +298,11 @@ fn plan_rs(
     rs: &RealServerConfig,
     addr: SocketAddr,
     forwarding: Forwarding,
+    global: &GlobalConfig,
 ) -> RsPlan {
     let alpha = rs.alpha.unwrap_or(vs.alpha);
     RsPlan {
+        smtp_alert: mail::rs_smtp_alert(global, rs),
         dest: IpvsDest {
             addr,
             forwarding,

@@ -6,6 +6,7 @@
 //! so the engine issues the same changes in the same order.
 
 use super::ipvs::{IpvsChange, IpvsDest, IpvsService, ServiceKey};
+use super::mail::{self, MailCtx, QuorumNote};
 use super::plan::{RsPlan, VsIdentity, VsPlan};
 use crate::io::Output;
 use std::collections::VecDeque;
@@ -92,6 +93,11 @@ pub(crate) struct VsState {
     pub sorry: Option<RsState>,
     /// The service is in the kernel's table.
     pub added: bool,
+    /// Its `smtp_alert`, its name and protocol in mails, and the global mail settings.
+    smtp_alert: bool,
+    label: String,
+    proto: &'static str,
+    pub mail: MailCtx,
 }
 
 /// Whether two services differ in what `ipvs_cmd(IP_VS_SO_SET_EDIT)` changes.
@@ -106,7 +112,7 @@ fn service_settings_differ(a: &IpvsService, b: &IpvsService) -> bool {
 impl VsState {
     /// The virtual server of `plan`, not yet programmed. Checkers of alpha real servers
     /// start failed, as `validate_check_config` marks them.
-    pub fn new(plan: VsPlan, reload: bool) -> VsState {
+    pub fn new(plan: VsPlan, reload: bool, mail: MailCtx) -> VsState {
         let mut real_servers: Vec<RsState> =
             plan.real_servers.into_iter().map(RsState::new).collect();
         if !reload {
@@ -127,6 +133,10 @@ impl VsState {
             real_servers,
             sorry: plan.sorry.map(RsState::new),
             added: false,
+            smtp_alert: plan.smtp_alert,
+            label: plan.label,
+            proto: plan.proto,
+            mail,
         }
     }
 
@@ -214,7 +224,9 @@ impl VsState {
         });
     }
 
-    fn notify_quorum(&self, out: &mut VecDeque<Output>) {
+    /// `do_vs_notifies`: the quorum script, then the mail (none at shutdown: `note` is
+    /// `None`).
+    fn notify_quorum(&self, note: Option<QuorumNote>, out: &mut VecDeque<Output>) {
         out.push_back(Output::QuorumChanged {
             service: self.key(),
             up: self.quorum_up,
@@ -224,6 +236,34 @@ impl VsState {
                 self.quorum_down_script.clone()
             },
         });
+        if let Some(note) = note.filter(|_| self.smtp_alert && self.mail.configured) {
+            let alert = mail::vs_alert(
+                &self.label,
+                self.quorum_up,
+                self.quorum,
+                self.hysteresis,
+                note,
+            );
+            out.push_back(Output::Alert(alert));
+        }
+    }
+
+    /// A checker's mail about real server `i` (after its verdict): sent when the server's
+    /// `smtp_alert` is on and the verdict moved it in or out of the pool or
+    /// `no_checker_emails` is off; the subject says whether it is alive now.
+    pub fn checker_mail(&self, i: usize, was_alive: bool, body: &str, out: &mut VecDeque<Output>) {
+        let rs = &self.real_servers[i];
+        if rs.plan.smtp_alert
+            && self.mail.configured
+            && (was_alive != rs.alive || !self.mail.no_checker_emails)
+        {
+            self.rs_mail(i, rs.alive, body, out);
+        }
+    }
+
+    fn rs_mail(&self, i: usize, up: bool, body: &str, out: &mut VecDeque<Output>) {
+        let rs = mail::format_addr(&self.real_servers[i].plan.dest.addr, self.proto);
+        out.push_back(Output::Alert(mail::rs_alert(&rs, &self.label, up, body)));
     }
 
     /// `weigh_live_realservers`.
@@ -297,6 +337,11 @@ impl VsState {
         let sum = self.live_weight();
         let h = i64::from(self.hysteresis);
         let threshold = i64::from(self.quorum) + if self.quorum_up { -h } else { h };
+        let note = Some(QuorumNote {
+            init,
+            threshold,
+            weight_sum: sum,
+        });
         if !self.quorum_up && sum >= threshold {
             self.quorum_up = true;
             if self.sorry_alive() {
@@ -304,7 +349,7 @@ impl VsState {
                 self.server(Target::Sorry).alive = false;
                 self.move_alive(true, out);
             }
-            self.notify_quorum(out);
+            self.notify_quorum(note, out);
         } else if (self.quorum_up && (sum == 0 || sum < threshold))
             || (init && !self.quorum_up && self.sorry.is_some() && !self.sorry_alive())
         {
@@ -314,7 +359,7 @@ impl VsState {
                 self.ipvs_cmd(Cmd::Add, Target::Sorry, false, out);
                 self.server(Target::Sorry).alive = true;
             }
-            self.notify_quorum(out);
+            self.notify_quorum(note, out);
         }
     }
 
@@ -417,6 +462,10 @@ impl VsState {
         self.real_servers[i].alive = false;
         if !stopping || self.omega {
             self.notify_rs(Target::Real(i), out);
+            // SMTP_MSG_RS_SHUT; the "=> Shutting down <=" one never leaves (module doc).
+            if !stopping && self.real_servers[i].plan.smtp_alert && self.mail.configured {
+                self.rs_mail(i, false, "=> Removing <=", out);
+            }
         }
     }
 
@@ -428,7 +477,12 @@ impl VsState {
         if stopping || (self.quorum_up && (sum == 0 || sum < threshold)) {
             self.quorum_up = false;
             if !stopping || self.omega {
-                self.notify_quorum(out);
+                let note = QuorumNote {
+                    init: false,
+                    threshold,
+                    weight_sum: sum,
+                };
+                self.notify_quorum((!stopping).then_some(note), out);
             }
         }
     }

@@ -23,6 +23,7 @@ const KNOWN: &[&str] = &[
     "smtp_alert_vrrp",
     "smtp_alert_checker",
     "no_email_faults",
+    "no_checker_emails",
     "vrrp_skip_check_adv_addr",
     "vrrp_garp_interval",
     "vrrp_gna_interval",
@@ -138,10 +139,12 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
             }
             "smtp_alert" => g.smtp_alert = switch_or_keep(d, item).or(g.smtp_alert),
             "smtp_alert_vrrp" => g.smtp_alert_vrrp = switch_or_keep(d, item).or(g.smtp_alert_vrrp),
-            // Read for the checkers' mails, which are not sent yet.
             "smtp_alert_checker" => {
                 g.smtp_alert_checker = switch_or_keep(d, item).or(g.smtp_alert_checker);
-                not_acted(d, item.key.span, k);
+            }
+            // keepalived 2.2.7 `no_checker_emails_handler`: alone true, a bad value ignored.
+            "no_checker_emails" => {
+                g.no_checker_emails = switch_or_keep(d, item).unwrap_or(g.no_checker_emails);
             }
             // keepalived 2.2.7 `no_email_faults_handler` takes no value.
             "no_email_faults" => g.no_email_faults = true,

@@ -7,7 +7,7 @@
 use super::super::diag::Diags;
 use super::super::parser::{Node, Word};
 use super::unknown;
-use super::values::{int, ip_word, one, secs, switch, text};
+use super::values::{int, ip_word, one, secs, switch, switch_or_keep, text};
 use crate::config::{
     CheckKind, CheckerConfig, HttpCheckConfig, MiscCheckConfig, RealServerConfig,
     SorryServerConfig, UrlConfig, VirtualServerConfig, DEFAULT_PERSISTENCE_TIMEOUT,
@@ -392,6 +392,8 @@ pub(crate) fn map_virtual_server(node: &Node, d: &mut Diags) -> VirtualServerCon
                 }
             }
             "ha_suspend" => vs.ha_suspend = true,
+            // keepalived 2.2.7 `vs_smtp_alert_handler`: a bad value keeps the setting.
+            "smtp_alert" => vs.smtp_alert = switch_or_keep(d, item).or(vs.smtp_alert),
             "virtualhost" => vs.virtualhost = text(d, item),
             "alpha" => vs.alpha = true,
             "omega" => vs.omega = true,
@@ -755,6 +757,8 @@ fn real_server(node: &Node, d: &mut Diags) -> Option<RealServerConfig> {
             "connect_timeout" => rs.connect_timeout = timer(d, item),
             "delay_loop" => rs.delay_loop = timer(d, item),
             "virtualhost" => rs.virtualhost = text(d, item),
+            // keepalived 2.2.7 `rs_smtp_alert_handler`: a bad value keeps the setting.
+            "smtp_alert" => rs.smtp_alert = switch_or_keep(d, item).or(rs.smtp_alert),
             _ => {}
         }
     }
