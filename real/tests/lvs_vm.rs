@@ -10,7 +10,12 @@
 //! - `inhibit_on_failure`: weight 0 instead of removal;
 //! - every real server down brings the sorry server in, and it leaves when they are back;
 //! - requests from a client namespace through the VIP reach the real servers in the
-//!   proportions wrr promises (weights 1:2:3 give exactly 10:20:30 of 60 new connections).
+//!   proportions wrr promises (weights 1:2:3 give exactly 10:20:30 of 60 new connections);
+//! - the checker process's mails (`smtp_alert`): every real server's change (on by default)
+//!   and the quorum changes of the port-80 service, to an SMTP sink in `cl` (a bash script
+//!   behind `busybox nc -ll -e`, the guest has no Python): the same messages, Date header
+//!   aside, and none at SIGTERM though `omega` asks for them (keepalived opens the
+//!   connections, then its scheduler drops them).
 //!
 //! Topology in the guest: client `cl` (10.0.0.2) -- director `dir` (10.0.0.1, VIP
 //! 10.0.0.100; 10.0.1.1 on the server LAN) -- bridge -- real servers `rs1..rs3`
@@ -30,12 +35,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_vrrpd-real");
 const CONF: &str = r#"
 global_defs {
     router_id lvs-vm
+    notification_email {
+        ops@example.com
+    }
+    notification_email_from lvs@example.com
+    smtp_server 10.0.0.2 25
 }
 virtual_server 10.0.0.100 80 {
     delay_loop 1
     lb_algo wrr
     lb_kind NAT
     protocol TCP
+    smtp_alert
+    omega
     sorry_server 10.0.1.20 80
     real_server 10.0.1.11 80 {
         weight 1
@@ -129,6 +141,29 @@ virtual_server 10.0.0.103 80 {
 }
 "#;
 
+/// One SMTP session on stdin/stdout (run by `busybox nc -ll -e` per connection): the
+/// replies keepalived expects; each message goes to a file of its own in /tmp/mail.
+const SINK: &str = r#"#!/bin/bash
+f=/tmp/mail/$$.$RANDOM
+: > $f.conn
+printf '220 sink\r\n'
+while IFS= read -r line; do
+    case "${line%$'\r'}" in
+    DATA)
+        printf '354 go on\r\n'
+        while IFS= read -r l; do
+            l=${l%$'\r'}
+            [ "$l" = . ] && break
+            printf '%s\n' "$l" >> $f.part
+        done
+        mv $f.part $f.eml
+        printf '250 ok\r\n' ;;
+    QUIT) printf '221 bye\r\n'; exit 0 ;;
+    *) printf '250 ok\r\n' ;;
+    esac
+done
+"#;
+
 /// The guest's test: the LAN, then the same phases with each daemon.
 const SCRIPT: &str = r#"
 set -u
@@ -147,6 +182,18 @@ done
 vm_join sorry e0 10.0.1.20/24 br1
 ip -n sorry route add default via 10.0.1.1
 vm_forward dir
+mkdir -p /tmp/mail
+ip netns exec cl busybox nc -ll -p 25 -e /etc/smtp-sink.sh </dev/null >/dev/null 2>&1 &
+vm_wait_port cl 10.0.0.2 25 5 || exit 1
+# Each message received, on one line (" ~ " between lines), without its Date header and
+# empty lines.
+mails() {
+    local f
+    for f in /tmp/mail/*.eml; do
+        [ -e "$f" ] && awk '!/^Date: / && $0 != "" { s = s (n++ ? " ~ " : "") $0 } END { print s }' "$f"
+    done | sort
+}
+count() { ls /tmp/mail | grep -c "\.$1\$" || true; }
 mkdir -p /tmp/www-sorry
 echo sorry > /tmp/www-sorry/index.html
 
@@ -222,8 +269,11 @@ run_daemon() { # NAME CMD...
     echo "@@ END"
     serve rs1 1; t0=$(now)
     echo "@@ INHIBIT_UP $(timed 15 $t0 is_w 10.0.0.100:8080 10.0.1.11:80 5)"
+    # Back in port 80 too before the next phase (else it misses a down and up there).
+    vm_wait 10 is_w 10.0.0.100:80 10.0.1.11:80 1
 
-    # Every real server of port 80 down: the sorry server comes in; back: it leaves.
+    # Every real server of port 80 down: the sorry server comes in; back: it leaves. rs3
+    # comes back first and alone, so the quorum is gained with its weight (the mail says).
     unserve rs1 10.0.1.11; unserve rs2 10.0.1.12; unserve rs3 10.0.1.13; t0=$(now)
     echo "@@ SORRY_IN $(timed 20 $t0 is_w 10.0.0.100:80 10.0.1.20:80 1)"
     vm_wait 10 is_w 10.0.0.100:8080 10.0.1.11:80 0
@@ -231,14 +281,16 @@ run_daemon() { # NAME CMD...
     table
     echo "@@ END"
     [ "$(vm_http_get cl 10.0.0.100 80 /)" = sorry ] && echo "@@ SORRY_SERVES yes"
-    serve rs1 1; serve rs2 2; serve rs3 3; t0=$(now)
+    serve rs3 3; t0=$(now)
     echo "@@ SORRY_OUT $(timed 20 $t0 is_w 10.0.0.100:80 10.0.1.20:80 "")"
+    serve rs1 1; serve rs2 2
     vm_wait 20 all_in
     sleep 2
     echo "@@ PHASE recovered"
     table
     echo "@@ END"
 
+    local sent=$(count eml) conns=$(count conn)
     kill -TERM $pid
     wait $pid
     echo "@@ EXIT $?"
@@ -249,6 +301,10 @@ run_daemon() { # NAME CMD...
         for p in $(ip netns pids $ns); do kill $p; done
     done
     sleep 0.5
+    echo "@@ MAILS_AT_STOP $(( $(count eml) - sent ))"
+    echo "@@ CONNECTS_AT_STOP $(( $(count conn) - conns ))"
+    mails | while IFS= read -r m; do echo "@@ MAIL $m"; done
+    rm -f /tmp/mail/*
 }
 
 run_daemon keepalived keepalived -C -n -l -D -f /etc/lvs.conf -p /run/ka.pid -c /run/ka-c.pid
@@ -261,6 +317,8 @@ echo "@@ DONE"
 struct Results {
     tables: BTreeMap<String, Vec<String>>,
     values: BTreeMap<String, String>,
+    /// The messages the SMTP sink received, each on one line without its Date, sorted.
+    mails: Vec<String>,
 }
 
 fn parse(stdout: &str) -> BTreeMap<String, Results> {
@@ -287,6 +345,11 @@ fn parse(stdout: &str) -> BTreeMap<String, Results> {
         let (key, value) = rest.split_once(' ').unwrap_or((rest, ""));
         match key {
             "DAEMON" => daemon = value.to_string(),
+            "MAIL" => all
+                .entry(daemon.clone())
+                .or_default()
+                .mails
+                .push(value.to_string()),
             "PHASE" => phase = Some((value.to_string(), Vec::new())),
             _ => {
                 all.entry(daemon.clone())
@@ -309,7 +372,10 @@ fn secs(r: &Results, key: &str) -> f64 {
 fn vrrpd_real_programs_ipvs_as_keepalived_does() {
     let spec = VmSpec {
         binaries: vec![PathBuf::from(BIN)],
-        files: vec![(PathBuf::from("/etc/lvs.conf"), CONF.as_bytes().to_vec())],
+        files: vec![
+            (PathBuf::from("/etc/lvs.conf"), CONF.as_bytes().to_vec()),
+            (PathBuf::from("/etc/smtp-sink.sh"), SINK.as_bytes().to_vec()),
+        ],
         script: SCRIPT.to_string(),
         timeout: Duration::from_secs(240),
         memory_mb: 512,
@@ -365,6 +431,45 @@ fn vrrpd_real_programs_ipvs_as_keepalived_does() {
             Some("yes")
         );
     }
+
+    // The mails: the same messages (each daemon's own run of the same phases), as many as
+    // the phases make, and none at SIGTERM.
+    for m in &ka.mails {
+        println!("keepalived's mail: {m}");
+    }
+    let vs80 = "of virtual server [10.0.0.100]:tcp:80";
+    let head = "From: lvs@example.com ~ Subject: [lvs-vm]";
+    let tail = "X-Mailer: Keepalived ~ To: ops@example.com";
+    for m in [
+        format!("{head} Virtualserver [10.0.0.100]:tcp:80 - UP ~ {tail} ~ => Starting with quorum up 1+0=1 <= 6 <="),
+        format!("{head} Realserver [10.0.1.12]:tcp:80 {vs80} - DOWN ~ {tail} ~ => TCP CHECK failed on service <="),
+        format!("{head} Realserver [10.0.1.12]:tcp:80 {vs80} - UP ~ {tail} ~ => TCP CHECK succeed on service <="),
+        format!("{head} Realserver [10.0.1.13]:tcp:80 {vs80} - DOWN ~ {tail} ~ => CHECK failed on service : HTTP request failed <="),
+        format!("{head} Virtualserver [10.0.0.100]:tcp:80 - DOWN ~ {tail} ~ => Lost quorum 1+0=1 <= 0 <="),
+        format!("{head} Virtualserver [10.0.0.100]:tcp:80 - UP ~ {tail} ~ => Gained quorum 1+0=1 <= 3 <="),
+        format!("{head} Realserver [10.0.1.11]:tcp:80 of virtual server [10.0.0.100]:tcp:8080 - UP ~ {tail} ~ => MISC CHECK succeeded on service <="),
+    ] {
+        assert!(
+            ka.mails.contains(&m),
+            "keepalived sent no {m:?}: {:#?}",
+            ka.mails
+        );
+    }
+    assert_eq!(
+        us.mails,
+        ka.mails,
+        "vrrpd-real's mails differ from keepalived's\n{}",
+        run.report()
+    );
+    for r in [ka, us] {
+        assert_eq!(r.values.get("MAILS_AT_STOP").map(String::as_str), Some("0"));
+    }
+    println!(
+        "mails: {} each; at SIGTERM keepalived opened {} connection(s), vrrpd-real {}",
+        ka.mails.len(),
+        ka.values["CONNECTS_AT_STOP"],
+        us.values["CONNECTS_AT_STOP"]
+    );
 
     // Detection times: TCP_CHECK with delay_loop 1, retry 1, delay_before_retry 1, a refused
     // connection: at most delay_loop + (retry + 1) RTTs + retry x delay_before_retry, about
