@@ -6,6 +6,7 @@
 //! `smtp_alert` (core/smtp.c) for the text and for "no mail without `notification_email` and
 //! `smtp_server`", and `vrrp_complete_instance` / `vrrp_complete_init` (vrrp/vrrp.c) for the
 //! instance's and the sync group's setting's inheritance.
+//! The checkers' mails are decided in `lvs::mail`, with the same [`Alert`].
 
 use crate::config::{GlobalConfig, InstanceConfig, SyncGroupConfig};
 use crate::io::{Reason, State};

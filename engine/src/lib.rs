@@ -58,7 +58,8 @@
 //!   Virtual servers are programmed when the engine is built (their [`Output::Ipvs`]
 //!   changes are the first outputs); IPVS changes are carried out in the order polled, and a
 //!   real server's or a quorum's notify script belongs to its [`Output::RealServerChanged`]
-//!   / [`Output::QuorumChanged`].
+//!   / [`Output::QuorumChanged`]. A checker's mail follows the changes its verdict causes
+//!   (after the quorum's mail, as keepalived sends them).
 //! - **Probes.** [`Output::RunProbe`] asks the driver to try one real-server probe (TCP
 //!   connect, one HTTP GET, a script); the driver answers every one with
 //!   [`Input::ProbeResult`] at the time the probe ended, echoing the sequence number. The
