@@ -43,8 +43,11 @@ fn held(lab: &Lab, i: usize, vip: &str, gw: &str, proto: &str) -> [bool; 4] {
         has(&format!("192.0.2.0/24 via {gw} dev eth0")),
         has("blackhole 198.51.100.0/24"),
         has("203.0.113.0/24 dev eth0 table 100"),
-        r.lines()
-            .any(|l| l.starts_with("100:") && l.contains(&format!("from {vip} lookup 100")) && l.contains(proto)),
+        r.lines().any(|l| {
+            l.starts_with("100:")
+                && l.contains(&format!("from {vip} lookup 100"))
+                && l.contains(proto)
+        }),
     ]
 }
 
@@ -62,10 +65,23 @@ fn routes_follow_the_master(
     let vip = lab.addr(100).to_string();
     let gw = lab.addr(254).to_string();
     let block = routes_block(&vip, &gw);
-    let a = start(&lab, 0, &dir, "a", &Inst::vi1(150, &vip, &block).text("A", "", ""));
-    let _b = start(&lab, 1, &dir, "b", &Inst::vi1(100, &vip, &block).text("B", "", ""));
+    let a = start(
+        &lab,
+        0,
+        &dir,
+        "a",
+        &Inst::vi1(150, &vip, &block).text("A", "", ""),
+    );
+    let _b = start(
+        &lab,
+        1,
+        &dir,
+        "b",
+        &Inst::vi1(100, &vip, &block).text("B", "", ""),
+    );
     assert!(
-        wait_until(Duration::from_secs(10), || held(&lab, 0, &vip, &gw, proto) == ALL),
+        wait_until(Duration::from_secs(10), || held(&lab, 0, &vip, &gw, proto)
+            == ALL),
         "{what}: A (Master) never held its routes and rule: {:?}\n{}\n{}",
         held(&lab, 0, &vip, &gw, proto),
         routing(&lab, 0),
@@ -81,7 +97,8 @@ fn routes_follow_the_master(
     // The Master stops: its routes and rule go with it, B takes them over.
     lab.signal(a, libc::SIGTERM);
     assert!(
-        wait_until(Duration::from_secs(10), || held(&lab, 1, &vip, &gw, proto) == ALL),
+        wait_until(Duration::from_secs(10), || held(&lab, 1, &vip, &gw, proto)
+            == ALL),
         "{what}: B never took the routes and rule over: {:?}\n{}\n{}",
         held(&lab, 1, &vip, &gw, proto),
         routing(&lab, 1),
@@ -114,15 +131,46 @@ fn a_restart_after_a_crash_sweeps_our_routes_and_rules_only() {
     // keepalived's own (proto 18) must survive our sweep.
     ns_ip(
         &ns,
-        &["route", "add", "192.0.2.128/25", "dev", "eth0", "proto", "keepalived"],
+        &[
+            "route",
+            "add",
+            "192.0.2.128/25",
+            "dev",
+            "eth0",
+            "proto",
+            "keepalived",
+        ],
     );
     ns_ip(
         &ns,
-        &["rule", "add", "from", "192.0.2.1", "table", "101", "pref", "101", "proto", "keepalived"],
+        &[
+            "rule",
+            "add",
+            "from",
+            "192.0.2.1",
+            "table",
+            "101",
+            "pref",
+            "101",
+            "proto",
+            "keepalived",
+        ],
     );
-    let a = start_daemon(&lab, 0, &dir, "a", &Inst::vi1(150, &vip, &routes_block(&vip, &gw)).text("A", "", ""));
+    let a = start_daemon(
+        &lab,
+        0,
+        &dir,
+        "a",
+        &Inst::vi1(150, &vip, &routes_block(&vip, &gw)).text("A", "", ""),
+    );
     assert!(
-        wait_until(Duration::from_secs(10), || held(&lab, 0, &vip, &gw, "proto 118") == ALL),
+        wait_until(Duration::from_secs(10), || held(
+            &lab,
+            0,
+            &vip,
+            &gw,
+            "proto 118"
+        ) == ALL),
         "never held its routes and rule:\n{}\n{}",
         routing(&lab, 0),
         log(&dir, "a")
@@ -134,9 +182,21 @@ fn a_restart_after_a_crash_sweeps_our_routes_and_rules_only() {
         "SIGKILL leaves them behind"
     );
     // Restarted with a file that has none: they are swept at start-up, before it is Master.
-    let _a2 = start_daemon(&lab, 0, &dir, "a2", &Inst::vi1(150, &vip, "").text("A", "", ""));
+    let _a2 = start_daemon(
+        &lab,
+        0,
+        &dir,
+        "a2",
+        &Inst::vi1(150, &vip, "").text("A", "", ""),
+    );
     assert!(
-        wait_until(Duration::from_secs(10), || held(&lab, 0, &vip, &gw, "proto 118") == NONE),
+        wait_until(Duration::from_secs(10), || held(
+            &lab,
+            0,
+            &vip,
+            &gw,
+            "proto 118"
+        ) == NONE),
         "the restart did not sweep them: {:?}\n{}\n{}",
         held(&lab, 0, &vip, &gw, "proto 118"),
         routing(&lab, 0),
@@ -153,7 +213,8 @@ fn a_restart_after_a_crash_sweeps_our_routes_and_rules_only() {
         "keepalived's route was swept:\n{r}"
     );
     assert!(
-        r.lines().any(|l| l.starts_with("101:") && l.contains("proto keepalived")),
+        r.lines()
+            .any(|l| l.starts_with("101:") && l.contains("proto keepalived")),
         "keepalived's rule was swept:\n{r}"
     );
     assert!(

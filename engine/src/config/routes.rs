@@ -180,8 +180,10 @@ pub struct VirtualRoute {
     /// `add` / `prepend` / `append`.
     #[serde(default)]
     pub mode: RouteAddMode,
-    /// `no_track`: keepalived does not leave MASTER when this route is deleted behind its
-    /// back (see the crate's docs: deletion tracking is not done here).
+    /// `no_track`. keepalived 2.2.7 (`netlink_route_filter`, `set_vrrp_backup`) makes a
+    /// Master leave for BACKUP when one of its routes with a `dev` is deleted by someone
+    /// else, unless `no_track`; that deletion tracking is not done here, so this only keeps
+    /// a `protocol` of the line.
     pub no_track: bool,
 }
 
@@ -335,8 +337,9 @@ pub struct VirtualRule {
     /// `protocol N`: kept only with `no_track`, as keepalived (a tracked rule has its own
     /// protocol). Unset: the daemon's own tag.
     pub protocol: Option<u8>,
-    /// `no_track`: keepalived does not leave MASTER when this rule is deleted behind its
-    /// back (deletion tracking is not done here).
+    /// `no_track`. keepalived 2.2.7 (`netlink_rule_filter`) makes a Master leave for
+    /// BACKUP when one of its rules is deleted by someone else, unless `no_track`; not done
+    /// here, so this only keeps a `protocol` of the line.
     pub no_track: bool,
 }
 
