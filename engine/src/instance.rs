@@ -160,6 +160,8 @@ impl Instance {
         priority: u8,
     ) {
         let old_vips: Vec<VirtualAddress> = self.all_vips().cloned().collect();
+        let old_routes = core::mem::take(&mut self.cfg.virtual_routes);
+        let old_rules = core::mem::take(&mut self.cfg.virtual_rules);
         let old_vip_ifaces: Vec<Arc<str>> = old_vips
             .iter()
             .map(|v| self.vip_interface(&v.dev))
@@ -176,6 +178,27 @@ impl Instance {
         self.want_master = self.state == State::Master;
         match self.state {
             State::Master => {
+                // keepalived 2.2.7 `clear_diff_vrrp`: rules, routes, then VIPs no longer
+                // configured are removed; `restore_vrrp_state` adds the new VIPs, routes,
+                // then rules.
+                for rule in old_rules
+                    .iter()
+                    .filter(|r| !self.cfg.virtual_rules.contains(r))
+                {
+                    ctx.out.push_back(Output::RemoveRule {
+                        instance: self.id,
+                        rule: rule.clone(),
+                    });
+                }
+                for route in old_routes
+                    .iter()
+                    .filter(|r| !self.cfg.virtual_routes.contains(r))
+                {
+                    ctx.out.push_back(Output::RemoveRoute {
+                        instance: self.id,
+                        route: route.clone(),
+                    });
+                }
                 for (vip, interface) in old_vips.iter().zip(old_vip_ifaces) {
                     if !self.all_vips().any(|v| v == vip) {
                         ctx.out.push_back(Output::RemoveVip {
@@ -195,6 +218,28 @@ impl Instance {
                         instance: self.id,
                         interface: self.vip_interface(&vip.dev),
                         vip: vip.clone(),
+                    });
+                }
+                for route in self
+                    .cfg
+                    .virtual_routes
+                    .iter()
+                    .filter(|r| !old_routes.contains(r))
+                {
+                    ctx.out.push_back(Output::AddRoute {
+                        instance: self.id,
+                        route: route.clone(),
+                    });
+                }
+                for rule in self
+                    .cfg
+                    .virtual_rules
+                    .iter()
+                    .filter(|r| !old_rules.contains(r))
+                {
+                    ctx.out.push_back(Output::AddRule {
+                        instance: self.id,
+                        rule: rule.clone(),
                     });
                 }
                 if !added.is_empty() {
@@ -313,6 +358,8 @@ impl Instance {
         }
     }
 
+    /// The VIPs, then the virtual routes, then the virtual rules (keepalived 2.2.7
+    /// `vrrp_state_become_master`).
     fn install_vips(&mut self, ctx: &mut Ctx<'_>) {
         for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
             ctx.out.push_back(Output::AddVip {
@@ -321,12 +368,38 @@ impl Instance {
                 vip: vip.clone(),
             });
         }
+        for route in &self.cfg.virtual_routes {
+            ctx.out.push_back(Output::AddRoute {
+                instance: self.id,
+                route: route.clone(),
+            });
+        }
+        for rule in &self.cfg.virtual_rules {
+            ctx.out.push_back(Output::AddRule {
+                instance: self.id,
+                rule: rule.clone(),
+            });
+        }
         self.vips_installed = true;
     }
 
+    /// The virtual rules, then the virtual routes, then the VIPs (keepalived 2.2.7
+    /// `vrrp_restore_interface`).
     fn remove_vips(&mut self, ctx: &mut Ctx<'_>) {
         if !self.vips_installed {
             return;
+        }
+        for rule in &self.cfg.virtual_rules {
+            ctx.out.push_back(Output::RemoveRule {
+                instance: self.id,
+                rule: rule.clone(),
+            });
+        }
+        for route in &self.cfg.virtual_routes {
+            ctx.out.push_back(Output::RemoveRoute {
+                instance: self.id,
+                route: route.clone(),
+            });
         }
         for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
             ctx.out.push_back(Output::RemoveVip {

@@ -4,7 +4,7 @@
 //! to Master: the advert, the state change, the VIPs, the announcements); drivers keep it.
 
 use crate::alerts::Alert;
-use crate::config::VirtualAddress;
+use crate::config::{VirtualAddress, VirtualRoute, VirtualRule};
 use crate::lvs::{CheckerId, IpvsChange, Probe, ProbeResult, ServiceKey};
 use crate::time::Instant;
 use crate::types::Family;
@@ -376,6 +376,36 @@ pub enum Output {
         up: bool,
         /// The script to run.
         notify: Option<String>,
+    },
+    /// Install a `virtual_routes` route (becoming Master: after the VIPs, keepalived 2.2.7
+    /// `vrrp_state_become_master`).
+    AddRoute {
+        /// The owning instance.
+        instance: InstanceId,
+        /// The route.
+        route: VirtualRoute,
+    },
+    /// Remove a `virtual_routes` route (leaving Master: after the rules, before the VIPs,
+    /// keepalived 2.2.7 `vrrp_restore_interface`).
+    RemoveRoute {
+        /// The owning instance.
+        instance: InstanceId,
+        /// The route.
+        route: VirtualRoute,
+    },
+    /// Install a `virtual_rules` rule (becoming Master: after the routes).
+    AddRule {
+        /// The owning instance.
+        instance: InstanceId,
+        /// The rule.
+        rule: VirtualRule,
+    },
+    /// Remove a `virtual_rules` rule (leaving Master: first, before the routes and VIPs).
+    RemoveRule {
+        /// The owning instance.
+        instance: InstanceId,
+        /// The rule.
+        rule: VirtualRule,
     },
 }
 

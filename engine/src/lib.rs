@@ -34,13 +34,16 @@
 //!   polled and never reorder them (a driver may batch consecutive [`Output::Transmit`]s into
 //!   one system call, since that keeps the order). Within one event:
 //!   - becoming Master (RFC 5798 §6.4.1 / §6.4.2): the advert, then the state change, then
-//!     each VIP added, then the announcements (gratuitous ARP / unsolicited NA), as
-//!     keepalived 2.2.7's `vrrp_state_master_tx` does (the old Master hears the advert
-//!     before the new one announces the VIPs);
-//!   - leaving Master for Backup (RFC 5798 §6.4.3): each VIP removed, then the state change;
+//!     each VIP added, each `virtual_routes` route, each `virtual_rules` rule, then the
+//!     announcements (gratuitous ARP / unsolicited NA), as keepalived 2.2.7's
+//!     `vrrp_state_master_tx` / `vrrp_state_become_master` do (the old Master hears the
+//!     advert before the new one announces the VIPs);
+//!   - leaving Master for Backup (RFC 5798 §6.4.3): each rule removed, each route, each VIP,
+//!     then the state change (keepalived's `vrrp_restore_interface`);
 //!   - shutdown, removal by reconfiguration, and FAULT of a Master: the priority-0 advert,
-//!     each VIP removed, then the state change;
-//!   - a reconfigured Master: VIPs removed, VIPs added, announcements, then its advert.
+//!     rules, routes and VIPs removed, then the state change;
+//!   - a reconfigured Master: rules, routes, then VIPs no longer configured removed; new
+//!     VIPs, routes, then rules added; announcements; then its advert.
 //!
 //!   - a `vrrp_sync_group` ([`Output::SyncGroupChanged`]): the member that moved on its own,
 //!     then the members its group moves (group order), then the group's change, as

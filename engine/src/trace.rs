@@ -133,6 +133,34 @@ pub enum TraceEvent {
         /// Whether the quorum is now met.
         up: bool,
     },
+    /// A `virtual_routes` route installed.
+    RouteAdd {
+        /// The instance.
+        instance: String,
+        /// The route in keepalived's syntax.
+        route: String,
+    },
+    /// A `virtual_routes` route removed.
+    RouteDel {
+        /// The instance.
+        instance: String,
+        /// The route in keepalived's syntax.
+        route: String,
+    },
+    /// A `virtual_rules` rule installed.
+    RuleAdd {
+        /// The instance.
+        instance: String,
+        /// The rule in keepalived's syntax.
+        rule: String,
+    },
+    /// A `virtual_rules` rule removed.
+    RuleDel {
+        /// The instance.
+        instance: String,
+        /// The rule in keepalived's syntax.
+        rule: String,
+    },
     /// A `vrrp_sync_group` changed state.
     SyncGroup {
         /// The group's name.
@@ -223,6 +251,22 @@ impl TraceEvent {
                 from: c.from,
                 to: c.to,
             },
+            Output::AddRoute { instance, route } => TraceEvent::RouteAdd {
+                instance: name(instance.0),
+                route: route.to_string(),
+            },
+            Output::RemoveRoute { instance, route } => TraceEvent::RouteDel {
+                instance: name(instance.0),
+                route: route.to_string(),
+            },
+            Output::AddRule { instance, rule } => TraceEvent::RuleAdd {
+                instance: name(instance.0),
+                rule: rule.to_string(),
+            },
+            Output::RemoveRule { instance, rule } => TraceEvent::RuleDel {
+                instance: name(instance.0),
+                rule: rule.to_string(),
+            },
             Output::RunCheck { .. } | Output::RunProbe { .. } | Output::Alert(_) => return None,
         })
     }
@@ -239,6 +283,10 @@ impl TraceEvent {
             TraceEvent::Ipvs { .. } => "ipvs",
             TraceEvent::RealServer { .. } => "real_server",
             TraceEvent::Quorum { .. } => "quorum",
+            TraceEvent::RouteAdd { .. } => "route_add",
+            TraceEvent::RouteDel { .. } => "route_del",
+            TraceEvent::RuleAdd { .. } => "rule_add",
+            TraceEvent::RuleDel { .. } => "rule_del",
             TraceEvent::SyncGroup { .. } => "sync_group",
         }
     }

@@ -4,10 +4,13 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 use proptest::prelude::*;
 use vrrp_engine::config::{
-    AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, NotifyConfig,
-    ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef, VirtualAddress, VirtualServerConfig,
+    AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, IpPrefix,
+    NotifyConfig, PortRange, RouteAddMode, RouteType, RuleAction, ScriptConfig, SyncGroupConfig,
+    TrackFileConfig, TrackRef, UidRange, VirtualAddress, VirtualRoute, VirtualRule,
+    VirtualServerConfig,
 };
 use vrrp_engine::keepalived::{self, Options};
+use vrrp_engine::Family;
 use vrrp_engine::Version;
 
 const SOUP: &[&str] = &[
@@ -269,6 +272,145 @@ fn vip(v6: bool) -> impl Strategy<Value = VirtualAddress> {
         })
 }
 
+fn addr(v6: bool) -> BoxedStrategy<IpAddr> {
+    if v6 {
+        any::<u128>()
+            .prop_map(|n| IpAddr::V6(Ipv6Addr::from(n)))
+            .boxed()
+    } else {
+        any::<u32>()
+            .prop_map(|n| IpAddr::V4(Ipv4Addr::from(n)))
+            .boxed()
+    }
+}
+
+fn prefix(v6: bool) -> impl Strategy<Value = IpPrefix> {
+    let max = if v6 { 128u8 } else { 32 };
+    (addr(v6), 0..=max).prop_map(|(addr, len)| IpPrefix { addr, len })
+}
+
+fn route() -> impl Strategy<Value = VirtualRoute> {
+    any::<bool>().prop_flat_map(|v6| {
+        let head = (
+            prefix(v6),
+            prop::sample::select(RouteType::NAMES.iter().map(|(_, t)| *t).collect::<Vec<_>>()),
+            prop::option::of(addr(v6)),
+            prop::option::of(prefix(true)),
+            prop::option::of(addr(v6)),
+            prop::option::of(word()),
+        );
+        let tail = (
+            any::<u32>(),
+            prop::option::of(any::<u32>()),
+            prop::option::of(any::<u8>()),
+            prop::option::of(any::<u8>()),
+            prop::option::of(any::<u8>()),
+            any::<bool>(),
+            prop::sample::select(vec![
+                RouteAddMode::Prepend,
+                RouteAddMode::Add,
+                RouteAddMode::Append,
+            ]),
+            any::<bool>(),
+        );
+        (head, tail).prop_map(
+            move |(
+                (dst, kind, src, from, via, dev),
+                (table, metric, scope, protocol, tos, onlink, mode, no_track),
+            )| {
+                VirtualRoute {
+                    family: if v6 { Family::Ipv6 } else { Family::Ipv4 },
+                    dst,
+                    kind,
+                    src,
+                    from: from.filter(|_| v6),
+                    via,
+                    dev,
+                    table,
+                    metric,
+                    scope,
+                    // keepalived keeps a route's own protocol only with `no_track`.
+                    protocol: protocol.filter(|_| no_track),
+                    tos,
+                    onlink,
+                    mode,
+                    no_track,
+                }
+            },
+        )
+    })
+}
+
+fn rule() -> impl Strategy<Value = VirtualRule> {
+    any::<bool>().prop_flat_map(|v6| {
+        let action = prop_oneof![
+            (1u32..).prop_map(RuleAction::Table),
+            (1u32..).prop_map(RuleAction::Goto),
+            Just(RuleAction::Nop),
+            Just(RuleAction::Blackhole),
+            Just(RuleAction::Unreachable),
+            Just(RuleAction::Prohibit),
+            Just(RuleAction::L3mdev),
+        ];
+        let head = (
+            prop::option::of(prefix(v6)),
+            prop::option::of(prefix(v6)),
+            action,
+            any::<u32>(),
+            any::<bool>(),
+            any::<u8>(),
+            prop::option::of((any::<u32>(), prop::option::of(any::<u32>()))),
+            prop::option::of(word()),
+            prop::option::of(word()),
+        );
+        let ports = (any::<u16>(), any::<u16>()).prop_map(|(start, end)| PortRange { start, end });
+        let tail = (
+            prop::option::of(0u8..=127),
+            prop::option::of(ports.clone()),
+            prop::option::of(ports),
+            prop::option::of(
+                (any::<u32>(), any::<u32>()).prop_map(|(start, end)| UidRange { start, end }),
+            ),
+            prop::option::of(0..=i32::MAX.unsigned_abs()),
+            prop::option::of(any::<u8>()),
+            any::<bool>(),
+        );
+        (head, tail).prop_map(
+            move |(
+                (from, to, action, priority, invert, tos, mark, iif, oif),
+                (ipproto, sport, dport, uidrange, sup, protocol, no_track),
+            )| {
+                // keepalived: a goto needs a preference below its target.
+                let priority = match action {
+                    RuleAction::Goto(t) => priority % t,
+                    _ => priority,
+                };
+                VirtualRule {
+                    family: if v6 { Family::Ipv6 } else { Family::Ipv4 },
+                    from,
+                    to,
+                    action,
+                    priority,
+                    invert,
+                    tos,
+                    fwmark: mark.map(|m| m.0),
+                    fwmask: mark.and_then(|m| m.1),
+                    iif,
+                    oif,
+                    ipproto,
+                    sport,
+                    dport,
+                    uidrange,
+                    // Only with a table action (keepalived skips the rule otherwise).
+                    suppress_prefixlength: sup.filter(|_| matches!(action, RuleAction::Table(_))),
+                    protocol: protocol.filter(|_| no_track),
+                    no_track,
+                }
+            },
+        )
+    })
+}
+
 fn track_refs(names: Vec<String>, range: i32) -> impl Strategy<Value = Vec<TrackRef>> {
     let pick = if names.is_empty() {
         Just(String::new()).boxed()
@@ -321,7 +463,10 @@ fn instance(
             let body = (
                 prop::collection::vec(vip(v6), 0..3),
                 prop::collection::vec(vip(false), 0..2),
-                prop::collection::vec(prop::collection::vec(word(), 1..4), 0..2),
+                (
+                    prop::collection::vec(route(), 0..3),
+                    prop::collection::vec(rule(), 0..3),
+                ),
                 track_refs(scripts.clone(), 253),
                 track_refs(vec!["eth1".into(), "bond0".into()], 253),
                 track_refs(files.clone(), 254),
@@ -368,7 +513,7 @@ fn instance(
                     };
                     c.vips = vips;
                     c.vips_excluded = excl;
-                    c.virtual_routes = routes;
+                    (c.virtual_routes, c.virtual_rules) = routes;
                     c.track_scripts = ts;
                     c.track_interfaces = ti;
                     c.track_files = tf;

@@ -135,7 +135,6 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
             "2:18: warning: ignoring extra values after `state MASTER`: `| BACKUP`",
             "4:5: warning: `use_vmac` is parsed but not acted on by vrrpd-real yet",
             "5:5: warning: `vmac_xmit_base` is parsed but not acted on by vrrpd-real yet",
-            "25:5: warning: `virtual_routes` is parsed but not acted on by vrrpd-real yet",
             "31:9: error: track_script `chk_nginx` of vrrp_instance VI_1 names no vrrp_script",
             "32:9: error: track_script `chk_disk` of vrrp_instance VI_1 names no vrrp_script",
             "41:5: warning: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`",
@@ -149,18 +148,11 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
     assert_eq!(i.vips.len(), 2);
     assert_eq!(i.vips[1].addr, ip("10.0.0.100"));
     assert_eq!(i.vips[1].dev, None);
+    // `src ... to ... via ... dev ...` read as keepalived 2.2.7's `alloc_route` reads it.
+    let routes: Vec<String> = i.virtual_routes.iter().map(|r| r.to_string()).collect();
     assert_eq!(
-        i.virtual_routes,
-        [[
-            "src",
-            "192.168.1.100",
-            "to",
-            "10.0.0.0/8",
-            "via",
-            "192.168.1.1",
-            "dev",
-            "eth0"
-        ]]
+        routes,
+        ["10.0.0.0/8 src 192.168.1.100 via 192.168.1.1 dev eth0"]
     );
     assert_eq!(
         i.notify.master.as_deref(),

@@ -12,7 +12,9 @@ use core::time::Duration;
 use serde::{Deserialize, Serialize};
 
 mod lvs;
+mod routes;
 pub use lvs::*;
+pub use routes::*;
 
 /// A whole configuration: what one keepalived.conf describes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -334,8 +336,13 @@ pub struct InstanceConfig {
     pub vips: Vec<VirtualAddress>,
     /// `virtual_ipaddress_excluded`: installed with the VIPs, not carried in adverts.
     pub vips_excluded: Vec<VirtualAddress>,
-    /// `virtual_routes`: each route line's words, verbatim (not acted on by the engine).
-    pub virtual_routes: Vec<Vec<String>>,
+    /// `virtual_routes`: installed after the VIPs on becoming Master, removed before them
+    /// on leaving.
+    pub virtual_routes: Vec<VirtualRoute>,
+    /// `virtual_rules`: installed after the routes on becoming Master, removed first on
+    /// leaving.
+    #[serde(default)]
+    pub virtual_rules: Vec<VirtualRule>,
     /// `track_script`.
     pub track_scripts: Vec<TrackRef>,
     /// `track_interface`.
@@ -400,6 +407,7 @@ impl InstanceConfig {
             vips: Vec::new(),
             vips_excluded: Vec::new(),
             virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
             track_scripts: Vec::new(),
             track_interfaces: Vec::new(),
             track_files: Vec::new(),

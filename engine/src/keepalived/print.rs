@@ -199,6 +199,21 @@ fn garp(w: &mut Writer, prefix: &str, g: &GarpConfig) {
     ]);
 }
 
+/// A block of lines written by their `Display` (routes and rules: keepalived's syntax, one
+/// word per value).
+fn lines<T: core::fmt::Display>(w: &mut Writer, keyword: &str, list: &[T]) {
+    if list.is_empty() {
+        return;
+    }
+    w.open(&[keyword]);
+    for item in list {
+        let text = item.to_string();
+        let words: Vec<&str> = text.split(' ').collect();
+        w.line(&words);
+    }
+    w.close();
+}
+
 fn instance(w: &mut Writer, i: &InstanceConfig) {
     w.open(&["vrrp_instance", &i.name]);
     let state = match i.initial_state {
@@ -235,14 +250,8 @@ fn instance(w: &mut Writer, i: &InstanceConfig) {
     }
     vips(w, "virtual_ipaddress", &i.vips);
     vips(w, "virtual_ipaddress_excluded", &i.vips_excluded);
-    if !i.virtual_routes.is_empty() {
-        w.open(&["virtual_routes"]);
-        for r in &i.virtual_routes {
-            let words: Vec<&str> = r.iter().map(String::as_str).collect();
-            w.line(&words);
-        }
-        w.close();
-    }
+    lines(w, "virtual_routes", &i.virtual_routes);
+    lines(w, "virtual_rules", &i.virtual_rules);
     tracks(w, "track_script", &i.track_scripts);
     tracks(w, "track_interface", &i.track_interfaces);
     tracks(w, "track_file", &i.track_files);

@@ -14,7 +14,7 @@ use vrrp_engine::{CheckOutcome, Family, InstanceId, Output, Reason, ScriptId, St
 
 impl Daemon {
     /// The name of an instance (also of one a reload removed).
-    fn name_of(&self, id: InstanceId) -> String {
+    pub(super) fn name_of(&self, id: InstanceId) -> String {
         self.engine
             .instance_config(id)
             .map(|c| c.name.clone())
@@ -153,6 +153,10 @@ impl Daemon {
                 up,
                 notify,
             } => self.on_quorum(service, up, notify),
+            Output::AddRoute { instance, route } => self.add_route(instance, route).await,
+            Output::RemoveRoute { instance, route } => self.remove_route(instance, route).await,
+            Output::AddRule { instance, rule } => self.add_rule(instance, rule).await,
+            Output::RemoveRule { instance, rule } => self.remove_rule(instance, rule).await,
         }
     }
 

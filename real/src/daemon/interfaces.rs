@@ -78,6 +78,7 @@ impl Daemon {
             }
             Err(e) => tracing::warn!("start-up: sweeping tagged addresses: {e}"),
         }
+        self.sweep_routes().await;
     }
 
     /// Re-reads one interface; on a change, tells the engine, opens missing sockets and

@@ -17,6 +17,8 @@
 //!   notifications);
 //! - [`interfaces`]: interface reports, sockets per interface, netlink events, the start-up
 //!   sweep of stale VIPs;
+//! - [`routes`]: `virtual_routes` / `virtual_rules` installed and removed, and the start-up
+//!   sweep of those a crashed predecessor left;
 //! - [`alerts`]: keepalived's SMTP alerts, each mail sent off the protocol loop;
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
@@ -31,6 +33,7 @@ pub mod driver;
 pub mod interfaces;
 pub mod lvs;
 pub mod reload;
+pub mod routes;
 pub mod status;
 pub mod trace;
 pub mod track_files;

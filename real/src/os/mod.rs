@@ -3,6 +3,7 @@
 //!
 //! - [`socket`]: raw VRRP sockets (IP protocol 112) with batched `sendmmsg`/`recvmmsg`;
 //! - [`netlink`]: rtnetlink for interfaces, VIPs and link/address events;
+//! - [`routes`]: rtnetlink for `virtual_routes` / `virtual_rules` and their start-up sweep;
 //! - [`ipvs`]: the IPVS table over generic netlink (services and real servers);
 //! - [`files`]: tracked files (`vrrp_track_file`): values, `init_file`, inotify;
 //! - [`garp`]: gratuitous ARP and unsolicited NA frames on an AF_PACKET socket;
@@ -17,6 +18,7 @@ pub mod garp;
 pub mod ipvs;
 pub mod netlink;
 pub mod probes;
+pub mod routes;
 pub mod scripts;
 pub mod smtp;
 pub mod socket;

@@ -133,6 +133,12 @@ pub fn report<'a>(
         }
         Output::AddVip { .. } | Output::RemoveVip { .. } | Output::Alert(_) => false,
         Output::Ipvs(_) | Output::RealServerChanged { .. } | Output::QuorumChanged { .. } => false,
+        // Routes and rules are recorded by the observer; nothing on the simulated LAN
+        // depends on them.
+        Output::AddRoute { .. }
+        | Output::RemoveRoute { .. }
+        | Output::AddRule { .. }
+        | Output::RemoveRule { .. } => false,
     }
 }
 

@@ -235,6 +235,11 @@ fn line(
         TraceEvent::Ipvs { .. } | TraceEvent::RealServer { .. } | TraceEvent::Quorum { .. } => {
             return
         }
+        // The lab's model has no routing tables.
+        TraceEvent::RouteAdd { .. }
+        | TraceEvent::RouteDel { .. }
+        | TraceEvent::RuleAdd { .. }
+        | TraceEvent::RuleDel { .. } => return,
     };
     let mut wire = Replay {
         obs,

@@ -452,6 +452,16 @@ impl<'a> Observer<'a> {
                 format!("{} {} -> {}", c.group, c.from.as_str(), c.state_word()),
             ),
             Output::Alert(a) => self.event(now, Some(n), "alert", a.subject.clone()),
+            Output::AddRoute { route, .. } => {
+                self.event(now, Some(n), "route_add", route.to_string())
+            }
+            Output::RemoveRoute { route, .. } => {
+                self.event(now, Some(n), "route_del", route.to_string())
+            }
+            Output::AddRule { rule, .. } => self.event(now, Some(n), "rule_add", rule.to_string()),
+            Output::RemoveRule { rule, .. } => {
+                self.event(now, Some(n), "rule_del", rule.to_string())
+            }
             Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }

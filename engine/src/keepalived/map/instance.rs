@@ -4,6 +4,7 @@
 use super::super::diag::{Diags, Span};
 use super::super::parser::{Node, Word};
 use super::global::{garp_keyword, version, MAX_SECS};
+use super::routes::{self, RulePriorities};
 use super::track::{track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
 use super::values::{flag, int, ip, ip_word, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
@@ -39,6 +40,7 @@ const KNOWN: &[&str] = &[
     "virtual_ipaddress",
     "virtual_ipaddress_excluded",
     "virtual_routes",
+    "virtual_rules",
     "track_script",
     "track_interface",
     "track_file",
@@ -86,7 +88,6 @@ const IGNORED: &[&str] = &[
     "debug",
     "notify_master_rx_lower_pri",
     "notify_priority_changes",
-    "virtual_rules",
     "old_unicast_checksum",
     "down_timer_adverts",
     "kernel_rx_buf_size",
@@ -126,6 +127,7 @@ struct Seen<'n> {
 pub(crate) fn map_instance(
     node: &Node,
     global: &GlobalConfig,
+    prios: &mut RulePriorities,
     d: &mut Diags,
 ) -> (InstanceConfig, InstanceMeta) {
     let name_word = node.args.first();
@@ -146,7 +148,7 @@ pub(crate) fn map_instance(
     inst.higher_prio_send_advert = global.higher_prio_send_advert;
     let mut seen = Seen::default();
     for item in node.items() {
-        map_item(item, &mut inst, &mut meta, &mut seen, d);
+        map_item(item, &mut inst, &mut meta, &mut seen, prios, d);
     }
     finish(&mut inst, &mut meta, &seen, global, d);
     (inst, meta)
@@ -157,6 +159,7 @@ fn map_item<'n>(
     inst: &mut InstanceConfig,
     meta: &mut InstanceMeta,
     seen: &mut Seen<'n>,
+    prios: &mut RulePriorities,
     d: &mut Diags,
 ) {
     let k = item.key.text.as_str();
@@ -237,11 +240,20 @@ fn map_item<'n>(
             }
         }
         "virtual_routes" => {
-            not_acted(d, item.key.span, k);
+            inst.virtual_routes.extend(
+                item.items()
+                    .iter()
+                    .filter_map(|line| routes::route(line, d)),
+            );
+        }
+        "virtual_rules" => {
             for line in item.items() {
-                let mut words = vec![line.key.text.clone()];
-                words.extend(line.args.iter().map(|w| w.text.clone()));
-                inst.virtual_routes.push(words);
+                if let Some(mut r) = routes::rule(line, d) {
+                    if !r.has_priority {
+                        prios.assign(&mut r.rule, &line.key, d);
+                    }
+                    inst.virtual_rules.push(r.rule);
+                }
             }
         }
         "track_script" => {

@@ -6,6 +6,7 @@
 pub(crate) mod global;
 pub(crate) mod instance;
 pub(crate) mod lvs;
+pub(crate) mod routes;
 pub(crate) mod sync;
 pub(crate) mod track;
 pub(crate) mod values;
@@ -53,6 +54,7 @@ const TOP_IGNORED: &[&str] = &[
 pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
     let mut cfg = Config::default();
     let mut meta = Meta::default();
+    let mut rule_prios = routes::RulePriorities::default();
     for node in nodes.iter().filter(|n| n.key.text == "global_defs") {
         global::map_global(node, &mut cfg.global, d);
     }
@@ -70,7 +72,7 @@ pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
                 }
             }
             "vrrp_instance" => {
-                let (inst, m) = instance::map_instance(node, &cfg.global, d);
+                let (inst, m) = instance::map_instance(node, &cfg.global, &mut rule_prios, d);
                 cfg.instances.push(inst);
                 meta.instances.push(m);
             }
