@@ -20,7 +20,8 @@ fn conf(routes: &[&str], rules: &[&str]) -> String {
         s + "    }\n"
     };
     format!(
-        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{}{}}}\n",
+        "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{}{}    \
+         virtual_ipaddress {{\n        10.0.0.1\n    }}\n}}\n",
         block("virtual_routes", routes),
         block("virtual_rules", rules)
     )
