@@ -41,6 +41,10 @@
 //!   - shutdown, removal by reconfiguration, and FAULT of a Master: the priority-0 advert,
 //!     each VIP removed, then the state change;
 //!   - a reconfigured Master: VIPs removed, VIPs added, announcements, then its advert.
+//!   - Accept_Mode off ([`Output::BlockVips`] / [`Output::UnblockVips`], keepalived's
+//!     `no_accept`): the block comes right before a Master's VIPs are added, the unblock
+//!     right after they are removed (a reconfigured Master: removals, unblock, block,
+//!     additions).
 //!
 //!   - a `vrrp_sync_group` ([`Output::SyncGroupChanged`]): the member that moved on its own,
 //!     then the members its group moves (group order), then the group's change, as

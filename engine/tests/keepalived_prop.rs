@@ -4,8 +4,9 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::time::Duration;
 use proptest::prelude::*;
 use vrrp_engine::config::{
-    AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, NotifyConfig,
-    ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef, VirtualAddress, VirtualServerConfig,
+    AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, NftablesConfig,
+    NotifyConfig, ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef, VirtualAddress,
+    VirtualServerConfig,
 };
 use vrrp_engine::keepalived::{self, Options};
 use vrrp_engine::Version;
@@ -168,6 +169,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     .as_ref()
                     .and_then(|s| s.split(' ').next().map(String::from));
                 let alert_vrrp = rid.as_ref().map(|_| sec);
+                let nft_table = rid.clone();
                 GlobalConfig {
                     router_id: rid,
                     notification_email: mails,
@@ -193,6 +195,12 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     smtp_alert_vrrp: alert_vrrp,
                     smtp_alert_checker: None,
                     no_email_faults: skip,
+                    nftables: NftablesConfig {
+                        table: nft_table,
+                        priority: if sec { -1 } else { 10 },
+                        counters: skip,
+                        ifindex: v3,
+                    },
                 }
             },
         )
@@ -542,6 +550,10 @@ fn config() -> impl Strategy<Value = Config> {
                             i.garp.lower_prio_delay = Duration::ZERO;
                             i.advert_on_lower_priority = false;
                             i.higher_prio_send_advert = false;
+                            // `accept` is reset for VRRPv2 (RFC 3768 has no Accept_Mode).
+                            if i.version == Version::V2 && i.priority != 255 {
+                                i.accept = false;
+                            }
                         }
                     }
                     Config {

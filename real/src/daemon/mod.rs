@@ -18,12 +18,14 @@
 //! - [`interfaces`]: interface reports, sockets per interface, netlink events, the start-up
 //!   sweep of stale VIPs;
 //! - [`alerts`]: keepalived's SMTP alerts, each mail sent off the protocol loop;
+//! - [`accept`]: Accept_Mode off, the VIPs' drop rules in our nftables table;
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
 
+pub mod accept;
 pub mod alerts;
 pub mod apply;
 pub mod control;

@@ -133,6 +133,9 @@ pub fn report<'a>(
         }
         Output::AddVip { .. } | Output::RemoveVip { .. } | Output::Alert(_) => false,
         Output::Ipvs(_) | Output::RealServerChanged { .. } | Output::QuorumChanged { .. } => false,
+        // Accept_Mode off: recorded as events by the observer; clients reach the VIP as a
+        // gateway (ARP is not filtered), which is what the world measures.
+        Output::BlockVips { .. } | Output::UnblockVips { .. } => false,
     }
 }
 

@@ -452,6 +452,10 @@ impl<'a> Observer<'a> {
                 format!("{} {} -> {}", c.group, c.from.as_str(), c.state_word()),
             ),
             Output::Alert(a) => self.event(now, Some(n), "alert", a.subject.clone()),
+            Output::BlockVips { vips, .. } => self.event(now, Some(n), "vip_block", addrs(vips)),
+            Output::UnblockVips { vips, .. } => {
+                self.event(now, Some(n), "vip_unblock", addrs(vips))
+            }
             Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }
@@ -757,4 +761,10 @@ fn ipvs_detail(c: &vrrp_engine::lvs::IpvsChange) -> String {
         }
         IpvsChange::RemoveDest { service, addr } => format!("remove {addr} from {service}"),
     }
+}
+
+/// The addresses of an Accept_Mode firewall change, space-separated (events' detail).
+fn addrs(vips: &[vrrp_engine::io::BlockedVip]) -> String {
+    let words: Vec<String> = vips.iter().map(|v| v.addr.to_string()).collect();
+    words.join(" ")
 }

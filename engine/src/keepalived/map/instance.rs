@@ -8,7 +8,7 @@ use super::track::{track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
 use super::values::{flag, int, ip, ip_word, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
 use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
-use crate::types::{Family, Version};
+use crate::types::{Family, Version, PRIORITY_OWNER};
 use crate::wire::ChecksumMode;
 use core::net::IpAddr;
 use core::time::Duration;
@@ -114,6 +114,7 @@ struct Seen<'n> {
     interface: bool,
     vrid_keyword: bool,
     accept_set: bool,
+    accept_span: Option<Span>,
     lower_prio_garp: Option<Span>,
     lower_prio_advert: Option<Span>,
     higher_prio_advert: Option<Span>,
@@ -284,6 +285,7 @@ fn map_item<'n>(
             flag(d, item);
             inst.accept = true;
             seen.accept_set = true;
+            seen.accept_span = Some(item.key.span);
         }
         "no_accept" => {
             flag(d, item);
@@ -548,8 +550,20 @@ fn finish(
         }
     }
 
-    // keepalived's vrrp_strict turns Accept_Mode off unless `accept` is given.
-    if global.strict && !seen.accept_set {
+    // keepalived 2.2.7 `vrrp_complete_instance`: unset, Accept_Mode is on for the address
+    // owner and otherwise off exactly under vrrp_strict; vrrp_strict resets a VRRPv2
+    // `accept` (RFC 3768 has no Accept_Mode).
+    if !seen.accept_set {
+        inst.accept = inst.priority == PRIORITY_OWNER || !global.strict;
+    } else if inst.accept
+        && global.strict
+        && inst.version == Version::V2
+        && inst.priority != PRIORITY_OWNER
+    {
+        d.warn(
+            seen.accept_span.unwrap_or(meta.name),
+            "vrrp_strict: accept mode for VRRP version 2 does not comply with RFC 3768 - resetting",
+        );
         inst.accept = false;
     }
     // keepalived's vrrp_strict (`vrrp_complete_instance`): no announcements on hearing a
