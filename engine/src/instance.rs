@@ -18,6 +18,8 @@ use core::time::Duration;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+mod accept;
+
 /// What an instance needs from its host while handling one event.
 pub(crate) struct Ctx<'a> {
     pub out: &'a mut VecDeque<Output>,
@@ -86,6 +88,8 @@ pub(crate) struct Instance {
     expected_auth: Auth,
     /// Our VIPs, sorted, for the address-list check (RFC 5798 §7.1).
     vip_set: Vec<IpAddr>,
+    /// The VIPs whose traffic is dropped now (Accept_Mode off, [`accept`]).
+    blocked: Vec<crate::io::BlockedVip>,
 }
 
 impl Instance {
@@ -120,6 +124,7 @@ impl Instance {
             last_email: None,
             expected_auth: Auth::None,
             vip_set: Vec::new(),
+            blocked: Vec::new(),
             cfg,
         };
         inst.derive_from_config();
@@ -208,6 +213,7 @@ impl Instance {
                         });
                     }
                 }
+                self.refilter(ctx);
                 let added: Vec<VirtualAddress> = self
                     .all_vips()
                     .filter(|v| !old_vips.contains(v))
@@ -439,6 +445,7 @@ impl Instance {
     fn become_master(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
         self.send_advert(ctx, self.priority);
         self.transition(ctx, now, State::Master, reason);
+        self.block_vips(ctx);
         self.install_vips(ctx);
         self.announce.start(now, &self.cfg.garp);
         let rounds = self
@@ -459,6 +466,7 @@ impl Instance {
         self.adver_timer = None;
         self.announce.stop();
         self.remove_vips(ctx);
+        self.unblock_vips(ctx, &[]);
     }
 
     /// RFC 5798 §6.4.1 / §6.4.3: become Backup with Master_Down_Timer = Master_Down_Interval.

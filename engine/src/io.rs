@@ -294,6 +294,15 @@ pub struct Transmit {
     pub payload: Vec<u8>,
 }
 
+/// A VIP whose traffic [`Output::BlockVips`] drops.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BlockedVip {
+    /// The interface it is installed on (an IPv6 link-local VIP is filtered on it only).
+    pub interface: Arc<str>,
+    /// The address.
+    pub addr: IpAddr,
+}
+
 /// An output of the engine, drained with [`crate::Engine::poll_output`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -321,6 +330,24 @@ pub enum Output {
         interface: Arc<str>,
         /// The address.
         vip: VirtualAddress,
+    },
+    /// Accept_Mode off (RFC 5798 §6.1; keepalived's `no_accept`, or `vrrp_strict`): from now
+    /// on drop IP traffic to and from these VIPs, except neighbour discovery (keepalived
+    /// 2.2.7 `vrrp_handle_accept_mode`, nftables set `vips`). Right before the VIPs are
+    /// added on becoming Master; never for the address owner (priority 255).
+    BlockVips {
+        /// The owning instance.
+        instance: InstanceId,
+        /// The addresses, each with the interface it is installed on.
+        vips: Vec<BlockedVip>,
+    },
+    /// Stop dropping traffic to and from these VIPs: right after they are removed on leaving
+    /// Master, or when a reload turns Accept_Mode on or drops a VIP.
+    UnblockVips {
+        /// The owning instance.
+        instance: InstanceId,
+        /// The addresses, as blocked.
+        vips: Vec<BlockedVip>,
     },
     /// Announce a VIP on the LAN: a gratuitous ARP (IPv4) or an unsolicited neighbour
     /// advertisement (IPv6), RFC 5798 §6.4.2 / §8.1.

@@ -44,6 +44,10 @@
 //!     rules, routes and VIPs removed, then the state change;
 //!   - a reconfigured Master: rules, routes, then VIPs no longer configured removed; new
 //!     VIPs, routes, then rules added; announcements; then its advert.
+//!   - Accept_Mode off ([`Output::BlockVips`] / [`Output::UnblockVips`], keepalived's
+//!     `no_accept`): the block comes right before a Master's VIPs are added, the unblock
+//!     right after they are removed (a reconfigured Master: removals, unblock, block,
+//!     additions).
 //!
 //!   - a `vrrp_sync_group` ([`Output::SyncGroupChanged`]): the member that moved on its own,
 //!     then the members its group moves (group order), then the group's change, as

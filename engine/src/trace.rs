@@ -175,7 +175,8 @@ pub enum TraceEvent {
 }
 
 impl TraceEvent {
-    /// The line of an engine output (`None`: check and probe runs and mails are not traced); `instance` resolves
+    /// The line of an engine output (`None`: check and probe runs, mails and Accept_Mode's
+    /// firewall changes are not traced); `instance` resolves
     /// an instance id to its configuration (an unknown id gives an empty name).
     pub fn of_output<'c>(
         instance: impl Fn(InstanceId) -> Option<&'c InstanceConfig>,
@@ -268,6 +269,8 @@ impl TraceEvent {
                 rule: rule.to_string(),
             },
             Output::RunCheck { .. } | Output::RunProbe { .. } | Output::Alert(_) => return None,
+            // Accept_Mode's firewall changes: logged by the daemon, events in the simulator.
+            Output::BlockVips { .. } | Output::UnblockVips { .. } => return None,
         })
     }
 

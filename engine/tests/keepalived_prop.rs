@@ -5,8 +5,9 @@ use core::time::Duration;
 use proptest::prelude::*;
 use vrrp_engine::config::{
     AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, IpPrefix,
-    NotifyConfig, PortRange, RouteAddMode, RouteType, RuleAction, ScriptConfig, SyncGroupConfig,
-    TrackFileConfig, TrackRef, UidRange, VirtualAddress, VirtualRoute, VirtualRule,
+    NftablesConfig, NotifyConfig, PortRange, RouteAddMode, RouteType, RuleAction, ScriptConfig,
+    SyncGroupConfig, TrackFileConfig, TrackRef, UidRange, VirtualAddress, VirtualRoute,
+    VirtualRule,
     VirtualServerConfig,
 };
 use vrrp_engine::keepalived::{self, Options};
@@ -171,6 +172,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     .as_ref()
                     .and_then(|s| s.split(' ').next().map(String::from));
                 let alert_vrrp = rid.as_ref().map(|_| sec);
+                let nft_table = rid.clone();
                 GlobalConfig {
                     router_id: rid,
                     notification_email: mails,
@@ -197,6 +199,12 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     smtp_alert_checker: None,
                     no_email_faults: skip,
                     no_checker_emails: strict && skip,
+                    nftables: NftablesConfig {
+                        table: nft_table,
+                        priority: if sec { -1 } else { 10 },
+                        counters: skip,
+                        ifindex: v3,
+                    },
                 }
             },
         )
@@ -716,6 +724,10 @@ fn config() -> impl Strategy<Value = Config> {
                             i.garp.lower_prio_delay = Duration::ZERO;
                             i.advert_on_lower_priority = false;
                             i.higher_prio_send_advert = false;
+                            // `accept` is reset for VRRPv2 (RFC 3768 has no Accept_Mode).
+                            if i.version == Version::V2 && i.priority != 255 {
+                                i.accept = false;
+                            }
                         }
                     }
                     Config {

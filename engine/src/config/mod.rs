@@ -97,6 +97,39 @@ pub struct GlobalConfig {
     /// `vrrp_no_swap`: the daemon locks its pages in memory as they are touched (nothing for
     /// the engine).
     pub no_swap: bool,
+    /// Where the daemon keeps the drop rules of Accept_Mode off (`nftables`,
+    /// `nftables_priority`, `nftables_counters`, `nftables_ifindex`; `vrrp_iptables` read as
+    /// `nftables`, as keepalived 2.2.7 built without iptables does). Nothing for the engine:
+    /// keepalived 2.2.7 filters whenever an instance needs it, keyword or not.
+    #[serde(default)]
+    pub nftables: NftablesConfig,
+}
+
+/// keepalived's nftables settings for the VRRP side (2.2.7 `vrrp_nftables_handler` and
+/// friends): the table holding the sets and chains that drop traffic to VIPs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NftablesConfig {
+    /// `nftables TABLE`: the table's name; `None` (no keyword, or `nftables` without a
+    /// name) means the daemon's own default, `vrrpd` (keepalived's is `keepalived`).
+    pub table: Option<String>,
+    /// `nftables_priority`: the base chains' priority (default -1, just before `filter`).
+    pub priority: i32,
+    /// `nftables_counters`: a counter on each drop rule.
+    pub counters: bool,
+    /// `nftables_ifindex`: IPv6 link-local sets keyed by interface index rather than name
+    /// (read; the daemon always keys them by name).
+    pub ifindex: bool,
+}
+
+impl Default for NftablesConfig {
+    fn default() -> Self {
+        NftablesConfig {
+            table: None,
+            priority: -1,
+            counters: false,
+            ifindex: false,
+        }
+    }
 }
 
 impl Default for GlobalConfig {
@@ -125,6 +158,7 @@ impl Default for GlobalConfig {
             higher_prio_send_advert: false,
             startup_delay: Duration::ZERO,
             no_swap: false,
+            nftables: NftablesConfig::default(),
         }
     }
 }
@@ -356,7 +390,11 @@ pub struct InstanceConfig {
     /// `preempt_delay` (0..=1000 s): how long a higher-priority Backup keeps accepting a
     /// lower-priority Master's adverts before preempting it.
     pub preempt_delay: Duration,
-    /// `accept` / `no_accept`: RFC 5798 §6.1 Accept_Mode.
+    /// `accept` / `no_accept`: RFC 5798 §6.1 Accept_Mode. Off, a Master that is not the
+    /// address owner (priority 255) drops IP traffic to and from its VIPs
+    /// ([`crate::Output::BlockVips`]). keepalived 2.2.7's default: on, off under
+    /// `vrrp_strict` (unless priority 255); `accept` under `vrrp_strict` with VRRPv2 is reset
+    /// to off.
     pub accept: bool,
     /// `unicast_src_ip` / `mcast_src_ip`: the source address of adverts, unicast or multicast
     /// (default: the interface's address).

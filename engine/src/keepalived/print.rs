@@ -171,7 +171,24 @@ fn global(w: &mut Writer, config: &Config) {
     if g.no_swap {
         w.line(&["vrrp_no_swap"]);
     }
+    nftables(w, &g.nftables);
     w.close();
+}
+
+/// `nftables` first: keepalived's `nftables` resets a priority read before it.
+fn nftables(w: &mut Writer, n: &crate::config::NftablesConfig) {
+    if let Some(t) = &n.table {
+        w.line(&["nftables", t]);
+    }
+    if n.priority != -1 {
+        w.line(&["nftables_priority", &n.priority.to_string()]);
+    }
+    if n.counters {
+        w.line(&["nftables_counters"]);
+    }
+    if n.ifindex {
+        w.line(&["nftables_ifindex"]);
+    }
 }
 
 fn garp(w: &mut Writer, prefix: &str, g: &GarpConfig) {

@@ -130,6 +130,8 @@ impl Daemon {
             Output::StateChanged(sc) => self.on_state(sc),
             Output::SyncGroupChanged(gc) => self.on_group_state(gc),
             Output::Alert(alert) => self.send_alert(alert),
+            Output::BlockVips { instance, vips } => self.block_vips(instance, vips).await,
+            Output::UnblockVips { instance, vips } => self.unblock_vips(instance, vips).await,
             Output::RunCheck {
                 script,
                 seq,

@@ -84,6 +84,8 @@ pub(super) struct Daemon {
     pub mails: tokio::task::JoinSet<()>,
     /// The tracked files: engine id, name, absolute path.
     pub tracked_files: Vec<(vrrp_engine::io::TrackFileId, String, std::path::PathBuf)>,
+    /// Accept_Mode's nftables tables ([`super::accept`]).
+    pub firewall: super::accept::Firewall,
 }
 
 impl Daemon {
@@ -128,6 +130,7 @@ impl Daemon {
             handle,
             engine,
             vip_set: super::interfaces::vip_addrs(&config).collect(),
+            firewall: super::accept::Firewall::new(&config),
             config,
             ifaces: BTreeMap::new(),
             socks: Vec::new(),
@@ -162,6 +165,7 @@ impl Daemon {
             d.node
         );
         d.sweep().await;
+        d.sweep_firewall().await;
         // Engine time zero is when the daemon starts running the protocol: now, after the
         // set-up and the sweep of stale VIPs above (milliseconds that the simulator's model
         // of a daemon start does not have), or the `--start-at` instant.

@@ -20,12 +20,14 @@
 //! - [`routes`]: `virtual_routes` / `virtual_rules` installed and removed, and the start-up
 //!   sweep of those a crashed predecessor left;
 //! - [`alerts`]: keepalived's SMTP alerts, each mail sent off the protocol loop;
+//! - [`accept`]: Accept_Mode off, the VIPs' drop rules in our nftables table;
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
 
+pub mod accept;
 pub mod alerts;
 pub mod apply;
 pub mod control;

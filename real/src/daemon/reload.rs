@@ -85,6 +85,7 @@ impl Daemon {
                 return;
             }
         }
+        self.firewall_reconfigure(&config).await;
         self.vip_set = super::interfaces::vip_addrs(&config)
             .chain(self.held.keys().map(|(_, a)| *a))
             .collect();
@@ -108,6 +109,7 @@ impl Daemon {
                 let _ = netlink::del_addr(&self.handle, i.index, a).await;
             }
         }
+        self.remove_tables().await;
         self.notify_tx = None;
         if let Some(task) = self.notify_task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

@@ -11,12 +11,14 @@
 //! - [`scripts`]: `vrrp_script` checks, `MISC_CHECK` scripts and notify scripts as child
 //!   processes;
 //! - [`smtp`]: keepalived's SMTP dialogue for alert mails;
+//! - [`nft`]: Accept_Mode's nftables table, through `nft -j`;
 //! - [`probes`]: real-server probes (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`).
 
 pub mod files;
 pub mod garp;
 pub mod ipvs;
 pub mod netlink;
+pub mod nft;
 pub mod probes;
 pub mod routes;
 pub mod scripts;

@@ -139,6 +139,9 @@ pub fn report<'a>(
         | Output::RemoveRoute { .. }
         | Output::AddRule { .. }
         | Output::RemoveRule { .. } => false,
+        // Accept_Mode off: recorded as events by the observer; clients reach the VIP as a
+        // gateway (ARP is not filtered), which is what the world measures.
+        Output::BlockVips { .. } | Output::UnblockVips { .. } => false,
     }
 }
 

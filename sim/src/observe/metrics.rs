@@ -143,7 +143,7 @@ pub struct EventRow {
     pub time_s: String,
     /// Node name, or `-`.
     pub node: String,
-    /// `fault`, `state`, `vip_add`, `vip_del`, `garp`, `client_arp`.
+    /// `fault`, `state`, `vip_add`, `vip_del`, `garp`, `client_arp`, `vip_block`, `vip_unblock`, ...
     pub kind: &'static str,
     /// Details.
     pub detail: String,

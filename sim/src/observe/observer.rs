@@ -462,6 +462,10 @@ impl<'a> Observer<'a> {
             Output::RemoveRule { rule, .. } => {
                 self.event(now, Some(n), "rule_del", rule.to_string())
             }
+            Output::BlockVips { vips, .. } => self.event(now, Some(n), "vip_block", addrs(vips)),
+            Output::UnblockVips { vips, .. } => {
+                self.event(now, Some(n), "vip_unblock", addrs(vips))
+            }
             Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }
@@ -767,4 +771,10 @@ fn ipvs_detail(c: &vrrp_engine::lvs::IpvsChange) -> String {
         }
         IpvsChange::RemoveDest { service, addr } => format!("remove {addr} from {service}"),
     }
+}
+
+/// The addresses of an Accept_Mode firewall change, space-separated (events' detail).
+fn addrs(vips: &[vrrp_engine::io::BlockedVip]) -> String {
+    let words: Vec<String> = vips.iter().map(|v| v.addr.to_string()).collect();
+    words.join(" ")
 }

@@ -4,7 +4,7 @@ use super::super::diag::Diags;
 use super::super::parser::Node;
 use super::values::{flag, int, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
-use crate::config::{GarpConfig, GlobalConfig};
+use crate::config::{GarpConfig, GlobalConfig, NftablesConfig};
 use crate::types::Version;
 use core::time::Duration;
 
@@ -41,6 +41,11 @@ const KNOWN: &[&str] = &[
     "vrrp_higher_prio_send_advert",
     "vrrp_startup_delay",
     "vrrp_no_swap",
+    "nftables",
+    "nftables_priority",
+    "nftables_counters",
+    "nftables_ifindex",
+    "vrrp_iptables",
 ];
 
 /// keepalived `global_defs` keywords the engine skips (warned as not acted on).
@@ -51,9 +56,7 @@ const IGNORED: &[&str] = &[
     "lvs_flush",
     "vrrp_mcast_group4",
     "vrrp_mcast_group6",
-    "vrrp_iptables",
     "vrrp_ipsets",
-    "vrrp_nftables",
     "vrrp_check_unicast_src",
     "vrrp_priority",
     "checker_priority",
@@ -187,6 +190,8 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
                     g.startup_delay = v;
                 }
             }
+            "nftables" | "nftables_priority" | "nftables_counters" | "nftables_ifindex"
+            | "vrrp_iptables" => nftables_keyword(item, k, &mut g.nftables, d),
             k if IGNORED.contains(&k) => not_acted(d, item.key.span, k),
             _ => unknown(d, item, "global_defs", &[KNOWN, IGNORED]),
         }
@@ -255,6 +260,62 @@ pub(crate) fn version(d: &mut Diags, item: &Node) -> Option<Version> {
                 format!("`{}` expects 2 or 3, got `{other}`", item.key.text),
             );
             None
+        }
+    }
+}
+
+/// keepalived 2.2.7 names a table at most this long (`NFT_TABLE_MAXNAMELEN` - 1).
+const NFT_TABLE_MAX: usize = 255;
+
+/// keepalived 2.2.7's nftables keywords of `global_defs` (`vrrp_nftables_handler`,
+/// `vrrp_nftables_priority_handler`, `nftables_counters_handler`,
+/// `vrrp_nftables_ifindex_handler`; Debian's build has no iptables, so `vrrp_iptables_handler`
+/// says so and uses nftables).
+fn nftables_keyword(item: &Node, k: &str, nft: &mut NftablesConfig, d: &mut Diags) {
+    match k {
+        "nftables" => {
+            if item.args.len() > 1 {
+                d.warn(
+                    item.args[1].span,
+                    "`nftables` takes one table name: ignoring the rest",
+                );
+            }
+            if nft.table.is_some() {
+                d.warn(item.key.span, "nftables already specified - ignoring");
+                return;
+            }
+            match item.args.first() {
+                Some(w) if w.text.len() > NFT_TABLE_MAX => {
+                    d.warn(w.span, "nftables table name too long - ignoring");
+                    return;
+                }
+                Some(w) => nft.table = Some(w.text.clone()),
+                // keepalived's default name is `keepalived`; the daemon's own is `vrrpd`.
+                None => {}
+            }
+            // As keepalived: `nftables` resets a `nftables_priority` read before it.
+            nft.priority = -1;
+        }
+        "nftables_priority" => {
+            if let Some(v) = int(d, item, i32::MIN.into(), i32::MAX.into()) {
+                nft.priority = v as i32;
+            }
+        }
+        "nftables_counters" => {
+            flag(d, item);
+            nft.counters = true;
+        }
+        "nftables_ifindex" => {
+            flag(d, item);
+            nft.ifindex = true;
+        }
+        _ => {
+            d.warn(
+                item.key.span,
+                "iptables not supported, using nftables instead (as keepalived 2.2.7 built \
+                 without iptables): replace `vrrp_iptables` with `nftables`",
+            );
+            nft.priority = -1;
         }
     }
 }

@@ -9,7 +9,7 @@ use super::track::{track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
 use super::values::{flag, int, ip, ip_word, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
 use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
-use crate::types::{Family, Version};
+use crate::types::{Family, Version, PRIORITY_OWNER};
 use crate::wire::ChecksumMode;
 use core::net::IpAddr;
 use core::time::Duration;
@@ -114,6 +114,7 @@ struct Seen<'n> {
     interface: bool,
     vrid_keyword: bool,
     accept_set: bool,
+    accept_span: Option<Span>,
     lower_prio_garp: Option<Span>,
     lower_prio_advert: Option<Span>,
     higher_prio_advert: Option<Span>,
@@ -298,6 +299,7 @@ fn map_item<'n>(
             flag(d, item);
             inst.accept = true;
             seen.accept_set = true;
+            seen.accept_span = Some(item.key.span);
         }
         "no_accept" => {
             flag(d, item);
@@ -596,15 +598,13 @@ fn finish(
     }
     // Accept_Mode: unset, it is on for the address owner and otherwise off only in strict
     // mode; strict mode turns it off for VRRPv2 (RFC 3768 has none) unless the owner.
-    let owner = inst.priority == crate::types::PRIORITY_OWNER;
+    let owner = inst.priority == PRIORITY_OWNER;
     if !seen.accept_set {
         inst.accept = owner || !strict;
     } else if inst.accept && !owner && strict && inst.version == Version::V2 {
         d.warn(
-            meta.name,
-            format!(
-                "({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"
-            ),
+            seen.accept_span.unwrap_or(meta.name),
+            "vrrp_strict: accept mode for VRRP version 2 does not comply with RFC 3768 - resetting",
         );
         inst.accept = false;
     }
@@ -646,7 +646,7 @@ fn finish(
 /// as a configuration error, the instance kept except with unicast peers).
 fn strict_rules(inst: &mut InstanceConfig, seen: &Seen<'_>, d: &mut Diags) {
     let name = inst.name.clone();
-    let owner = inst.priority == crate::types::PRIORITY_OWNER;
+    let owner = inst.priority == PRIORITY_OWNER;
     if let Some(span) = seen.state.filter(|_| seen.master != owner) {
         d.warn(
             span,
