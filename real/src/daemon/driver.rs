@@ -84,6 +84,8 @@ pub(super) struct Daemon {
     pub mails: tokio::task::JoinSet<()>,
     /// The tracked files: engine id, name, absolute path.
     pub tracked_files: Vec<(vrrp_engine::io::TrackFileId, String, std::path::PathBuf)>,
+    /// Our `use_vmac` macvlans ([`super::vmac`]).
+    pub vmacs: super::vmac::Vmacs,
 }
 
 impl Daemon {
@@ -152,6 +154,7 @@ impl Daemon {
             tracked_files: Vec::new(),
             mails: tokio::task::JoinSet::new(),
             scheduled: Vec::new(),
+            vmacs: Default::default(),
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
@@ -162,6 +165,7 @@ impl Daemon {
             d.node
         );
         d.sweep().await;
+        d.vmac_startup().await;
         // Engine time zero is when the daemon starts running the protocol: now, after the
         // set-up and the sweep of stale VIPs above (milliseconds that the simulator's model
         // of a daemon start does not have), or the `--start-at` instant.

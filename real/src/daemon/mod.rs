@@ -20,6 +20,7 @@
 //! - [`alerts`]: keepalived's SMTP alerts, each mail sent off the protocol loop;
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
+//! - [`vmac`]: keepalived's `use_vmac` macvlans (created, swept, removed; sysctls);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
@@ -34,6 +35,7 @@ pub mod reload;
 pub mod status;
 pub mod trace;
 pub mod track_files;
+pub mod vmac;
 
 use driver::Daemon;
 use std::path::PathBuf;

@@ -10,6 +10,7 @@
 //! - [`scripts`]: `vrrp_script` checks, `MISC_CHECK` scripts and notify scripts as child
 //!   processes;
 //! - [`smtp`]: keepalived's SMTP dialogue for alert mails;
+//! - [`vmac`]: macvlans for `use_vmac`, their sysctls and nftables rules;
 //! - [`probes`]: real-server probes (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`).
 
 pub mod files;
@@ -21,3 +22,4 @@ pub mod scripts;
 pub mod smtp;
 pub mod socket;
 pub mod timer;
+pub mod vmac;
