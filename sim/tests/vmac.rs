@@ -16,10 +16,14 @@ fn experiment() -> Experiment {
 }
 
 type Run = fn(RunSpec<'_>) -> (RunResult, Option<Recording>);
+/// (variant, blackhole s, split brain s).
+type Row = (String, f64, f64);
+/// (time, node) of a `switch` event.
+type Move = (String, String);
 
 /// Each variant's (name, blackhole s, split brain s), and the `switch` events of `show`
 /// as (time, node).
-fn results(run: Run, show: &str) -> (Vec<(String, f64, f64)>, Vec<(String, String)>) {
+fn results(run: Run, show: &str) -> (Vec<Row>, Vec<Move>) {
     let exp = experiment();
     let mut out = Vec::new();
     let mut moves = Vec::new();
@@ -47,11 +51,11 @@ fn results(run: Run, show: &str) -> (Vec<(String, f64, f64)>, Vec<(String, Strin
     (out, moves)
 }
 
-fn row(name: &str, blackhole: f64, split: f64) -> (String, f64, f64) {
+fn row(name: &str, blackhole: f64, split: f64) -> Row {
     (name.to_string(), blackhole, split)
 }
 
-fn at(t: &str, node: &str) -> (String, String) {
+fn at(t: &str, node: &str) -> Move {
     (t.to_string(), node.to_string())
 }
 
@@ -92,7 +96,7 @@ fn turmoil_agrees_to_the_tick() {
     // turmoil's 1 ms tick: the Backup last hears the Master at 19.611 s, takes over at the
     // tick after 23.2594375 s (23.260 s) and steps back at 25.262 s.
     let split = 2.002;
-    let got: Vec<(String, f64, f64)> = rows
+    let got: Vec<Row> = rows
         .into_iter()
         .map(|(n, b, s)| (n, (b * 1e6).round() / 1e6, (s * 1e6).round() / 1e6))
         .collect();
