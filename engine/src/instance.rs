@@ -12,6 +12,7 @@ use crate::timing::{
 };
 use crate::tracking::{Tracks, Verdict};
 use crate::types::{Family, Version, PRIORITY_OWNER, PRIORITY_STOP, VRRP_TTL};
+use crate::vmac::Vmac;
 use crate::wire::{Advert, Auth, Packet, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use core::net::IpAddr;
 use core::time::Duration;
@@ -47,6 +48,11 @@ pub(crate) struct Instance {
     pub id: InstanceId,
     pub cfg: InstanceConfig,
     pub iface: Arc<str>,
+    /// Where adverts go and come ([`crate::vmac::Vmac::advert_interface`]; `iface`
+    /// without `use_vmac`).
+    pub advert_iface: Arc<str>,
+    /// Its macvlan (`use_vmac`), from [`crate::vmac::plan`].
+    pub vmac: Option<Vmac>,
     pub family: Family,
     /// The address adverts go from (cached from the tracker on every interface change).
     pub src: Option<IpAddr>,
@@ -98,6 +104,8 @@ impl Instance {
         let mut inst = Instance {
             id,
             iface: Arc::from(cfg.interface.as_str()),
+            advert_iface: Arc::from(cfg.interface.as_str()),
+            vmac: None,
             family: cfg.family(),
             src: None,
             state: State::Initialize,
@@ -149,6 +157,16 @@ impl Instance {
         self.family = cfg.family();
     }
 
+    /// Sets the instance's macvlan (`use_vmac`): adverts then go and come on it (or on the
+    /// base with `vmac_xmit_base`), and its VIPs go on it ([`Instance::vip_interface`]).
+    pub fn set_vmac(&mut self, vmac: Option<Vmac>) {
+        self.advert_iface = match &vmac {
+            Some(v) => Arc::from(v.advert_interface()),
+            None => self.iface.clone(),
+        };
+        self.vmac = vmac;
+    }
+
     /// keepalived's reload of a running instance (2.2.7 `clear_diff_vrrp`,
     /// `restore_vrrp_state`, `vrrp_init_instance_sands`): the state is kept and the new
     /// settings apply in place. A Master removes the VIPs no longer configured, adds the new
@@ -167,10 +185,8 @@ impl Instance {
         let old_vips: Vec<VirtualAddress> = self.all_vips().cloned().collect();
         let old_routes = core::mem::take(&mut self.cfg.virtual_routes);
         let old_rules = core::mem::take(&mut self.cfg.virtual_rules);
-        let old_vip_ifaces: Vec<Arc<str>> = old_vips
-            .iter()
-            .map(|v| self.vip_interface(&v.dev))
-            .collect();
+        let old_vip_ifaces: Vec<Arc<str>> =
+            old_vips.iter().map(|v| self.vip_interface(v)).collect();
         self.cfg = cfg;
         self.derive_from_config();
         // keepalived's reload builds a new instance: `last_email_state` starts again.
@@ -222,7 +238,7 @@ impl Instance {
                 for vip in &added {
                     ctx.out.push_back(Output::AddVip {
                         instance: self.id,
-                        interface: self.vip_interface(&vip.dev),
+                        interface: self.vip_interface(vip),
                         vip: vip.clone(),
                     });
                 }
@@ -348,7 +364,7 @@ impl Instance {
             }
             ctx.out.push_back(Output::Transmit(Transmit {
                 instance: self.id,
-                interface: self.iface.clone(),
+                interface: self.advert_iface.clone(),
                 src,
                 dst,
                 ttl: VRRP_TTL,
@@ -357,10 +373,15 @@ impl Instance {
         }
     }
 
-    fn vip_interface(&self, dev: &Option<String>) -> Arc<str> {
-        match dev {
-            Some(d) if d.as_str() != &*self.iface => Arc::from(d.as_str()),
-            _ => self.iface.clone(),
+    /// The interface a VIP goes on: its `dev`, else the instance's; with `use_vmac`, a VIP
+    /// of the instance's family without `dev` (or with `dev` = the instance's interface) goes
+    /// on the macvlan (keepalived 2.2.7 `vrrp_complete_instance`).
+    fn vip_interface(&self, vip: &VirtualAddress) -> Arc<str> {
+        let own = vip.dev.as_deref().is_none_or(|d| d == &*self.iface);
+        match (&self.vmac, own) {
+            (Some(v), true) if Family::of(&vip.addr) == self.family => Arc::from(v.name.as_str()),
+            (_, true) => self.iface.clone(),
+            (_, false) => Arc::from(vip.dev.as_deref().unwrap_or_default()),
         }
     }
 
@@ -370,7 +391,7 @@ impl Instance {
         for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
             ctx.out.push_back(Output::AddVip {
                 instance: self.id,
-                interface: self.vip_interface(&vip.dev),
+                interface: self.vip_interface(vip),
                 vip: vip.clone(),
             });
         }
@@ -410,7 +431,7 @@ impl Instance {
         for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
             ctx.out.push_back(Output::RemoveVip {
                 instance: self.id,
-                interface: self.vip_interface(&vip.dev),
+                interface: self.vip_interface(vip),
                 vip: vip.clone(),
             });
         }
@@ -422,7 +443,7 @@ impl Instance {
             for vip in self.cfg.vips.iter().chain(&self.cfg.vips_excluded) {
                 ctx.out.push_back(Output::Announce {
                     instance: self.id,
-                    interface: self.vip_interface(&vip.dev),
+                    interface: self.vip_interface(vip),
                     addr: vip.addr,
                 });
             }

@@ -96,6 +96,8 @@
 //!   2.2.7's rules, the IPVS table they decide ([`lvs::IpvsChange`]), probes
 //!   ([`lvs::Probe`]).
 //! - [`alerts`]: keepalived's SMTP alerts: when a state change mails, and what.
+//! - [`vmac`]: keepalived's `use_vmac` / `vmac_xmit_base`: each instance's macvlan (name,
+//!   RFC 5798 §7.3 virtual MAC, base) and the interfaces its adverts and VIPs use.
 //! - [`trace`]: the JSONL trace schema (`docs/trace.md`) as one serde type, shared by the
 //!   daemon and the simulator.
 
@@ -105,6 +107,7 @@ pub mod keepalived;
 pub mod lvs;
 pub mod time;
 pub mod types;
+pub mod vmac;
 pub mod wire;
 
 pub use time::Instant;

@@ -327,10 +327,6 @@ fn unterminated_quote() {
 #[test]
 fn not_acted_on() {
     assert_eq!(
-        findings(&inst("    use_vmac vrrp.51")),
-        ["t.conf:4:5: warning: `use_vmac` is parsed but not acted on by vrrpd-real yet"]
-    );
-    assert_eq!(
         findings(&inst("    old_unicast_checksum")),
         ["t.conf:4:5: warning: `old_unicast_checksum` is parsed but not acted on by vrrpd-real yet"]
     );
@@ -563,5 +559,24 @@ fn garp_interval_belongs_to_garp_group_not_to_an_instance() {
     assert!(
         f[0].starts_with("t.conf:4:5: warning: unknown keyword `garp_interval` in vrrp_instance"),
         "{f:?}"
+    );
+}
+
+#[test]
+fn use_vmac_findings_as_keepalived() {
+    assert!(findings(&inst("    use_vmac vrrp.51\n    vmac_xmit_base")).is_empty());
+    assert_eq!(
+        findings(&inst("    use_vmac name-longer-than-15")),
+        ["t.conf:4:14: warning: VMAC interface name 'name-longer-than-15' too long or invalid characters - ignoring"]
+    );
+    assert_eq!(
+        findings(&inst("    use_vmac 02:00:00:00:00:01")),
+        ["t.conf:4:14: warning: a MAC address for use_vmac (02:00:00:00:00:01) is not supported: the RFC 5798 virtual MAC 00:00:5e:00:01:VRID is used"]
+    );
+    assert_eq!(
+        findings(&inst(
+            "    use_vmac\n    unicast_peer {\n        10.0.0.2\n    }"
+        )),
+        ["t.conf:4:5: warning: (VI_1) unicast with use_vmac requires vmac_xmit_base - setting"]
     );
 }

@@ -7,8 +7,7 @@ use vrrp_engine::config::{
     AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, IpPrefix,
     NftablesConfig, NotifyConfig, PortRange, RouteAddMode, RouteType, RuleAction, ScriptConfig,
     SyncGroupConfig, TrackFileConfig, TrackRef, UidRange, VirtualAddress, VirtualRoute,
-    VirtualRule,
-    VirtualServerConfig,
+    VirtualRule, VirtualServerConfig,
 };
 use vrrp_engine::keepalived::{self, Options};
 use vrrp_engine::Family;

@@ -133,8 +133,6 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
         msgs(&a.findings),
         [
             "2:18: warning: ignoring extra values after `state MASTER`: `| BACKUP`",
-            "4:5: warning: `use_vmac` is parsed but not acted on by vrrpd-real yet",
-            "5:5: warning: `vmac_xmit_base` is parsed but not acted on by vrrpd-real yet",
             "31:9: error: track_script `chk_nginx` of vrrp_instance VI_1 names no vrrp_script",
             "32:9: error: track_script `chk_disk` of vrrp_instance VI_1 names no vrrp_script",
             "41:5: warning: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`",

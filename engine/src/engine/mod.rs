@@ -118,9 +118,12 @@ impl Engine {
             groups: Vec::new(),
             starting: Vec::new(),
         };
-        for cfg in config.instances {
+        let vmacs = crate::vmac::plan(&config.instances, engine.global.strict);
+        for (cfg, vmac) in config.instances.into_iter().zip(vmacs) {
             let id = engine.instances.len() as u32;
-            engine.instances.push(Instance::new(InstanceId(id), cfg));
+            let mut inst = Instance::new(InstanceId(id), cfg);
+            inst.set_vmac(vmac);
+            engine.instances.push(inst);
             engine.order.push(id);
         }
         engine.build_groups(config.sync_groups, &[]);
@@ -510,7 +513,7 @@ impl Engine {
         let instances = &self.instances;
         self.demux = Demux::build(self.order.iter().map(|&n| {
             let i = &instances[n as usize];
-            (i.id, i.cfg.interface.as_str(), i.family, i.cfg.vrid)
+            (i.id, &*i.advert_iface, i.family, i.cfg.vrid)
         }));
     }
 
@@ -606,6 +609,34 @@ impl Engine {
     /// The `global_defs` in force.
     pub fn global_config(&self) -> &GlobalConfig {
         &self.global
+    }
+
+    /// The macvlan of an instance (`use_vmac`), also of one a reload removed.
+    pub fn vmac(&self, id: InstanceId) -> Option<&crate::vmac::Vmac> {
+        self.instances.get(id.0 as usize)?.vmac.as_ref()
+    }
+
+    /// The macvlans of the live instances, in configuration order: the driver creates them
+    /// before it runs the engine (at start-up, and before [`Engine::reconfigure`] for the
+    /// new ones) and removes them after the shutdown's outputs (after a reload's outputs
+    /// for those no longer listed), as keepalived 2.2.7 does. See [`crate::vmac`].
+    pub fn vmacs(&self) -> impl Iterator<Item = (InstanceId, &crate::vmac::Vmac)> + '_ {
+        self.order.iter().filter_map(|&n| {
+            let i = &self.instances[n as usize];
+            i.vmac.as_ref().map(|v| (i.id, v))
+        })
+    }
+
+    /// The interface a packet for `vrid` that reached `interface` is read on, for a driver
+    /// that models the kernel (the simulator): the macvlan of the instance with that VRID on
+    /// `interface`, when it has one without `vmac_xmit_base` (keepalived reads its adverts
+    /// there), else `interface`.
+    pub fn advert_interface<'s>(&'s self, interface: &'s str, family: Family, vrid: u8) -> &'s str {
+        self.order
+            .iter()
+            .map(|&n| &self.instances[n as usize])
+            .find(|i| &*i.iface == interface && i.family == family && i.cfg.vrid == vrid)
+            .map_or(interface, |i| &i.advert_iface)
     }
 
     /// The current state of an instance.

@@ -26,8 +26,10 @@ pub struct ReconfigureSummary {
     pub virtual_servers: crate::lvs::LvsReload,
 }
 
-/// What makes an instance the same one across a reload (keepalived's `vrrp_exist`).
-fn identity(cfg: &InstanceConfig) -> (&str, Family, u8, bool, Option<IpAddr>) {
+/// What makes an instance the same one across a reload (keepalived's `vrrp_exist`); here
+/// also `use_vmac` and `vmac_xmit_base`, which move its adverts and VIPs to other interfaces.
+#[allow(clippy::type_complexity)]
+fn identity(cfg: &InstanceConfig) -> (&str, Family, u8, bool, Option<IpAddr>, Option<&str>, bool) {
     let unicast = !cfg.unicast_peers.is_empty();
     (
         cfg.interface.as_str(),
@@ -35,6 +37,8 @@ fn identity(cfg: &InstanceConfig) -> (&str, Family, u8, bool, Option<IpAddr>) {
         cfg.vrid,
         unicast,
         cfg.unicast_src.filter(|_| unicast),
+        cfg.use_vmac.as_deref(),
+        cfg.vmac_xmit_base,
     )
 }
 
@@ -136,7 +140,9 @@ impl Engine {
 
         self.global = config.global;
         let mut order = Vec::with_capacity(config.instances.len());
+        let mut vmacs = crate::vmac::plan(&config.instances, self.global.strict).into_iter();
         for (k, (cfg, m)) in config.instances.into_iter().zip(matched).enumerate() {
+            let vmac = vmacs.next().flatten();
             match m {
                 Some(n) => {
                     if self.instances[n].cfg == cfg {
@@ -152,13 +158,16 @@ impl Engine {
                         .evaluate(&cfg, &tracks, cfg.priority.max(1))
                         .priority;
                     self.instances[n].src = self.tracker.source_address(&cfg);
+                    self.instances[n].set_vmac(vmac);
                     self.with_instance(n, |i, ctx| i.reconfigure(ctx, now, cfg, priority));
                     order.push(n as u32);
                 }
                 None => {
                     summary.added.push(cfg.name.clone());
                     let id = self.instances.len() as u32;
-                    self.instances.push(Instance::new(InstanceId(id), cfg));
+                    let mut inst = Instance::new(InstanceId(id), cfg);
+                    inst.set_vmac(vmac);
+                    self.instances.push(inst);
                     order.push(id);
                 }
             }

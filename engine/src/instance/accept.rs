@@ -24,7 +24,7 @@ impl Instance {
         let mut out: Vec<BlockedVip> = Vec::new();
         for v in self.all_vips() {
             let b = BlockedVip {
-                interface: self.vip_interface(&v.dev),
+                interface: self.vip_interface(v),
                 addr: v.addr,
             };
             if !out.contains(&b) {

@@ -86,6 +86,8 @@ pub(super) struct Daemon {
     pub tracked_files: Vec<(vrrp_engine::io::TrackFileId, String, std::path::PathBuf)>,
     /// Accept_Mode's nftables tables ([`super::accept`]).
     pub firewall: super::accept::Firewall,
+    /// Our `use_vmac` macvlans ([`super::vmac`]).
+    pub vmacs: super::vmac::Vmacs,
 }
 
 impl Daemon {
@@ -155,6 +157,7 @@ impl Daemon {
             tracked_files: Vec::new(),
             mails: tokio::task::JoinSet::new(),
             scheduled: Vec::new(),
+            vmacs: Default::default(),
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
@@ -166,6 +169,7 @@ impl Daemon {
         );
         d.sweep().await;
         d.sweep_firewall().await;
+        d.vmac_startup().await;
         // Engine time zero is when the daemon starts running the protocol: now, after the
         // set-up and the sweep of stale VIPs above (milliseconds that the simulator's model
         // of a daemon start does not have), or the `--start-at` instant.

@@ -7,7 +7,7 @@ use crate::os::socket::{TxBatch, VrrpSocket};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use vrrp_engine::config::{Config, VirtualAddress};
-use vrrp_engine::{Family, Input, InterfaceUpdate};
+use vrrp_engine::{Input, InterfaceUpdate};
 
 /// Every VIP address (and excluded VIP) of a configuration.
 pub fn vip_addrs(config: &Config) -> impl Iterator<Item = IpAddr> + '_ {
@@ -43,6 +43,7 @@ impl Daemon {
                 s.insert(t.name.clone());
             }
         }
+        s.extend(self.vmacs.live.keys().cloned());
         s
     }
 
@@ -148,18 +149,9 @@ impl Daemon {
     /// Opens the VRRP sockets (one per family in use) on an interface, or reopens them if
     /// its index changed.
     fn ensure_sockets(&mut self, name: &str, index: u32) {
-        let families: BTreeSet<u8> = self
-            .config
-            .instances
-            .iter()
-            .filter(|i| i.interface == name)
-            .map(|i| match i.family() {
-                Family::Ipv4 => 4,
-                Family::Ipv6 => 6,
-            })
-            .collect();
-        for f in families {
-            let family = if f == 4 { Family::Ipv4 } else { Family::Ipv6 };
+        // With `use_vmac`, adverts go and come on the macvlan (keepalived's sockets are
+        // there), unless `vmac_xmit_base`.
+        for family in self.advert_families(name) {
             let pos = self
                 .socks
                 .iter()

@@ -23,6 +23,7 @@
 //! - [`accept`]: Accept_Mode off, the VIPs' drop rules in our nftables table;
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
+//! - [`vmac`]: keepalived's `use_vmac` macvlans (created, swept, removed; sysctls);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
@@ -39,6 +40,7 @@ pub mod routes;
 pub mod status;
 pub mod trace;
 pub mod track_files;
+pub mod vmac;
 
 use driver::Daemon;
 use std::path::PathBuf;

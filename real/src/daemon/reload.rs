@@ -53,6 +53,14 @@ impl Daemon {
                 }
             }
         }
+        // New macvlans (and their sockets) first: a new instance may send at once.
+        let wanted = super::vmac::planned(&config);
+        self.create_vmacs(&wanted).await;
+        for v in &wanted {
+            if self.vmacs.live.contains_key(&v.name) && !self.ifaces.contains_key(&v.name) {
+                self.refresh(&v.name).await;
+            }
+        }
         match self.engine.reconfigure(now, config.clone()) {
             Ok(s) => {
                 for (names, what) in [
@@ -86,6 +94,9 @@ impl Daemon {
             }
         }
         self.firewall_reconfigure(&config).await;
+        // Removed instances have sent priority 0 from their macvlans: now they can go.
+        self.drain().await;
+        self.remove_stale_vmacs().await;
         self.vip_set = super::interfaces::vip_addrs(&config)
             .chain(self.held.keys().map(|(_, a)| *a))
             .collect();
@@ -110,6 +121,7 @@ impl Daemon {
             }
         }
         self.remove_tables().await;
+        self.vmac_shutdown().await;
         self.notify_tx = None;
         if let Some(task) = self.notify_task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;

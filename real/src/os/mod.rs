@@ -12,6 +12,7 @@
 //!   processes;
 //! - [`smtp`]: keepalived's SMTP dialogue for alert mails;
 //! - [`nft`]: Accept_Mode's nftables table, through `nft -j`;
+//! - [`vmac`]: macvlans for `use_vmac`, their sysctls and nftables rules;
 //! - [`probes`]: real-server probes (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`).
 
 pub mod files;
@@ -25,3 +26,4 @@ pub mod scripts;
 pub mod smtp;
 pub mod socket;
 pub mod timer;
+pub mod vmac;

@@ -204,8 +204,10 @@ impl Sim<'_> {
                     return;
                 };
                 self.obs.advert_delivered(now, to, src, &payload);
+                let base = self.interfaces[to].first().map_or("", String::as_str);
+                let iface = crate::backend::receiving_interface(engine, base, src, &payload);
                 let p = RxPacket {
-                    interface: self.interfaces[to].first().map_or("", String::as_str),
+                    interface: &iface,
                     src,
                     dst,
                     ttl,

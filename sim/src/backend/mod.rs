@@ -61,6 +61,18 @@ pub fn node_interfaces(config: &vrrp_engine::config::Config) -> Vec<String> {
     v
 }
 
+/// The interface a node reads an advert from `src` on, as its kernel would hand it over:
+/// the macvlan of the instance with that VRID when it has `use_vmac` without
+/// `vmac_xmit_base` (keepalived reads adverts there), else the node's interface `base`.
+pub fn receiving_interface(engine: &Engine, base: &str, src: IpAddr, payload: &[u8]) -> String {
+    match vrrp_engine::wire::peek_vrid(payload) {
+        Some(vrid) => engine
+            .advert_interface(base, vrrp_engine::Family::of(&src), vrid)
+            .to_string(),
+        None => base.to_string(),
+    }
+}
+
 /// What a backend does with the engine outputs that leave the node (the observer has seen
 /// them first; see [`report`]).
 pub trait Wire<'a> {

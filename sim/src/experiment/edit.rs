@@ -69,6 +69,12 @@ pub(crate) fn apply(config: &mut Config, e: &NodeEdit) -> Result<(), String> {
         if let Some(b) = e.advert_on_lower_priority {
             i.advert_on_lower_priority = b;
         }
+        if let Some(b) = e.use_vmac {
+            i.use_vmac = b.then(String::new);
+        }
+        if let Some(b) = e.vmac_xmit_base {
+            i.vmac_xmit_base = b;
+        }
     }
     for (name, se) in &e.scripts {
         let Some(s) = config.scripts.iter_mut().find(|s| &s.name == name) else {

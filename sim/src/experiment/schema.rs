@@ -573,6 +573,12 @@ pub struct NodeEdit {
     /// RFC 9568 advert on receiving a lower priority (on by default).
     #[serde(default)]
     pub advert_on_lower_priority: Option<bool>,
+    /// `use_vmac` (true: with the default name `vrrp.VRID`; false: without).
+    #[serde(default)]
+    pub use_vmac: Option<bool>,
+    /// `vmac_xmit_base`.
+    #[serde(default)]
+    pub vmac_xmit_base: Option<bool>,
     /// Edits of `vrrp_script` blocks, by name.
     #[serde(default)]
     pub scripts: BTreeMap<String, ScriptEdit>,

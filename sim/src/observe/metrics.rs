@@ -143,7 +143,8 @@ pub struct EventRow {
     pub time_s: String,
     /// Node name, or `-`.
     pub node: String,
-    /// `fault`, `state`, `vip_add`, `vip_del`, `garp`, `client_arp`, `vip_block`, `vip_unblock`, ...
+    /// `fault`, `state`, `vip_add`, `vip_del`, `garp`, `client_arp`, `vip_block`,
+    /// `vip_unblock`, `switch` (a virtual MAC moved to a node's port), ...
     pub kind: &'static str,
     /// Details.
     pub detail: String,

@@ -20,7 +20,9 @@ use vrrp_engine::io::{FaultCause, StateChange};
 use vrrp_engine::timing::{master_down_interval, normalize_interval};
 use vrrp_engine::tracking::CheckStatus;
 use vrrp_engine::wire;
-use vrrp_engine::{CheckOutcome, Engine, Family, Instant, Output, Reason, RxPacket, State};
+use vrrp_engine::{
+    CheckOutcome, Engine, Family, InstanceId, Instant, Output, Reason, RxPacket, State,
+};
 
 /// The observer of one run.
 pub struct Observer<'a> {
@@ -51,6 +53,8 @@ pub struct Observer<'a> {
     trace: Option<TraceSink>,
     /// The LVS side: real servers, directors' tables, client requests, fault detection.
     lvs: Lvs,
+    /// Per node, per instance id: its macvlan (`use_vmac`), kept by [`Observer::sync_config`].
+    vmacs: Vec<BTreeMap<u32, vrrp_engine::vmac::Vmac>>,
     seed: u64,
 }
 
@@ -148,12 +152,17 @@ impl<'a> Observer<'a> {
             ..Recording::default()
         });
         let lvs = Lvs::new(&variant, seed);
+        let mut world = World::new(vips, n, clients, arp_reresolve_after);
+        for (vip, mac) in configs.iter().flat_map(|c| vmac_vips(c)) {
+            world.set_vip_mac(vip, mac);
+        }
         Observer {
+            vmacs: vec![BTreeMap::new(); n],
             lvs,
             seed,
             configs: variant.nodes.iter().map(|p| p.config.clone()).collect(),
             variant,
-            world: World::new(vips, n, clients, arp_reresolve_after),
+            world,
             states,
             last_rx: vec![BTreeMap::new(); n],
             vrids: BTreeMap::new(),
@@ -255,6 +264,30 @@ impl<'a> Observer<'a> {
         cfg.scripts = engine.script_configs().cloned().collect();
         cfg.global = engine.global_config().clone();
         self.states[n].resize(cfg.instances.len(), State::Initialize);
+        self.vmacs[n] = (0..cfg.instances.len() as u32)
+            .filter_map(|id| Some((id, engine.vmac(InstanceId(id))?.clone())))
+            .collect();
+    }
+
+    /// Node `n` sent a frame on `interface` for `instance`: if that is the instance's
+    /// macvlan, the frame leaves with the virtual MAC and the switch learns `n`'s port.
+    fn vmac_frame(&mut self, now: Instant, n: usize, instance: InstanceId, interface: &str) {
+        let Some(v) = self.vmacs[n].get(&instance.0) else {
+            return;
+        };
+        if v.name != interface || !self.world.answers(n) {
+            return;
+        }
+        let mac = v.mac;
+        if self.world.frame_from(now, n, mac) {
+            let name = self.variant.nodes[n].name.clone();
+            let text = format!(
+                "switch: {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x} now at {name}",
+                mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+            );
+            self.event(now, Some(n), "switch", text);
+            self.record_world(now);
+        }
     }
 
     /// A daemon started on `n` (after its predecessor's VIPs were cleaned up).
@@ -409,7 +442,10 @@ impl<'a> Observer<'a> {
         }
         match out {
             Output::StateChanged(c) => self.state_changed(now, n, c),
-            Output::Transmit(_) => self.result.adverts_sent += 1,
+            Output::Transmit(x) => {
+                self.result.adverts_sent += 1;
+                self.vmac_frame(now, n, x.instance, &x.interface);
+            }
             Output::AddVip { vip, .. } => {
                 self.world.add_vip(now, n, vip.addr);
                 self.event(now, Some(n), "vip_add", vip.addr.to_string());
@@ -420,7 +456,14 @@ impl<'a> Observer<'a> {
                 self.event(now, Some(n), "vip_del", vip.addr.to_string());
                 self.record_world(now);
             }
-            Output::Announce { addr, .. } => self.event(now, Some(n), "garp", addr.to_string()),
+            Output::Announce {
+                addr,
+                instance,
+                interface,
+            } => {
+                self.event(now, Some(n), "garp", addr.to_string());
+                self.vmac_frame(now, n, *instance, interface);
+            }
             Output::Ipvs(c) => {
                 self.lvs.ipvs(now, n, c);
                 self.event(now, Some(n), "ipvs", ipvs_detail(c));
@@ -777,4 +820,26 @@ fn ipvs_detail(c: &vrrp_engine::lvs::IpvsChange) -> String {
 fn addrs(vips: &[vrrp_engine::io::BlockedVip]) -> String {
     let words: Vec<String> = vips.iter().map(|v| v.addr.to_string()).collect();
     words.join(" ")
+}
+
+/// The VIPs of `config` that sit on a macvlan (`use_vmac`: the instance's family, no other
+/// `dev`), with the virtual MAC clients resolve them to.
+fn vmac_vips(config: &Config) -> Vec<(IpAddr, [u8; 6])> {
+    let plan = vrrp_engine::vmac::plan(&config.instances, config.global.strict);
+    config
+        .instances
+        .iter()
+        .zip(plan)
+        .filter_map(|(i, v)| Some((i, v?)))
+        .flat_map(|(i, v)| {
+            i.vips
+                .iter()
+                .chain(&i.vips_excluded)
+                .filter(move |a| {
+                    Family::of(&a.addr) == v.family
+                        && a.dev.as_deref().is_none_or(|d| d == i.interface)
+                })
+                .map(move |a| (a.addr, v.mac))
+        })
+        .collect()
 }

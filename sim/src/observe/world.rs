@@ -6,8 +6,14 @@
 //! first calls [`World::advance`] to account for the time since the previous one.
 //! Client ARP entries change only on gratuitous ARP / NA (and on first resolution), unless
 //! `arp_reresolve_after` models Linux re-resolving an unreachable neighbour.
+//!
+//! A VIP of a `use_vmac` instance is different: clients' ARP entries hold its virtual MAC
+//! and never change; the switch sends frames for that MAC to the port it last saw a frame
+//! from it on ([`World::frame_from`]: the adverts of a Master without `vmac_xmit_base`, the
+//! gratuitous ARPs / NAs, the answer to a client's ARP request). So clients follow whichever
+//! node sent last, and are blackholed while that node does not hold the VIP.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::time::Duration;
 use vrrp_engine::Instant;
@@ -38,6 +44,12 @@ pub struct World {
     pub unhealthy_served: Duration,
     /// Per VIP: served at least once (downtime counts from then: start-up is not an outage).
     served_once: Vec<bool>,
+    /// Per VIP: the virtual MAC clients' ARP entries hold for it (`use_vmac`), if any.
+    vip_mac: Vec<Option<[u8; 6]>>,
+    /// The switch's MAC table for virtual MACs: the node whose port last sent a frame from it.
+    mac_port: BTreeMap<[u8; 6], usize>,
+    /// Per VIP with a virtual MAC: since when the node at its port does not answer for it.
+    vmac_wrong_since: Vec<Option<Instant>>,
 }
 
 impl World {
@@ -63,6 +75,9 @@ impl World {
             unhealthy: vec![false; nodes],
             unhealthy_served: Duration::ZERO,
             served_once: vec![false; n],
+            vip_mac: vec![None; n],
+            mac_port: BTreeMap::new(),
+            vmac_wrong_since: vec![None; n],
             vips,
         }
     }
@@ -99,6 +114,10 @@ impl World {
                 continue;
             }
             self.served_once[v] = true;
+            if let Some(mac) = self.vip_mac[v] {
+                self.advance_vmac(v, mac, now);
+                continue;
+            }
             for c in 0..self.arp.len() {
                 let target = match self.arp[c][v] {
                     None => {
@@ -129,6 +148,64 @@ impl World {
             }
         }
         self.last = now;
+    }
+
+    /// [`World::advance`] for VIP `v` (served now by someone) behind virtual MAC `mac`: every
+    /// client sends to the node at the switch port of `mac`.
+    fn advance_vmac(&mut self, v: usize, mac: [u8; 6], now: Instant) {
+        let dt = now - self.last;
+        let Some(&target) = self.mac_port.get(&mac) else {
+            // First contact: a client's ARP request, answered by a holder from its macvlan,
+            // which teaches the switch its port.
+            if let Some(n) = self.resolve(v) {
+                self.mac_port.insert(mac, n);
+            }
+            return;
+        };
+        if self.serves(target, v) {
+            self.vmac_wrong_since[v] = None;
+            if self.unhealthy.get(target).copied().unwrap_or(false) {
+                self.unhealthy_served += dt;
+            }
+            return;
+        }
+        let since = *self.vmac_wrong_since[v].get_or_insert(self.last);
+        let mut end = now;
+        if let Some(after) = self.reresolve_after {
+            // Clients re-resolve; a holder's ARP reply leaves its macvlan and moves the MAC.
+            let fix = since + after;
+            if fix < now {
+                end = fix.max(self.last);
+                if let Some(n) = self.resolve(v) {
+                    self.mac_port.insert(mac, n);
+                }
+                self.vmac_wrong_since[v] = None;
+            }
+        }
+        // Every client is pointed at the same port: the average is the VIP's time.
+        self.blackhole += end - self.last;
+    }
+
+    /// Clients resolve `vip` to the virtual MAC `mac` (its instance has `use_vmac`).
+    pub fn set_vip_mac(&mut self, vip: IpAddr, mac: [u8; 6]) {
+        if let Some(v) = self.index(&vip) {
+            self.vip_mac[v] = Some(mac);
+        }
+    }
+
+    /// `node` sent a frame from `mac` (an advert or announcement leaving its macvlan): the
+    /// switch now sends frames for `mac` to its port. Returns whether the port changed.
+    pub fn frame_from(&mut self, now: Instant, node: usize, mac: [u8; 6]) -> bool {
+        self.advance(now);
+        let before = self.mac_port.insert(mac, node);
+        if before != Some(node) {
+            for v in 0..self.vips.len() {
+                if self.vip_mac[v] == Some(mac) {
+                    self.vmac_wrong_since[v] = None;
+                }
+            }
+        }
+        before != Some(node)
     }
 
     /// `node` installed `vip`.
@@ -174,6 +251,10 @@ impl World {
     /// A gratuitous ARP / unsolicited NA for `vip` from `node` reached client `client`.
     pub fn announce(&mut self, now: Instant, client: usize, node: usize, vip: IpAddr) {
         self.advance(now);
+        if self.index(&vip).is_some_and(|v| self.vip_mac[v].is_some()) {
+            // The entry already holds the virtual MAC; the switch moved when it was sent.
+            return;
+        }
         if let (Some(v), Some(row)) = (self.index(&vip), self.arp.get_mut(client)) {
             row[v] = Some(node);
             self.wrong_since[client][v] = None;
@@ -185,6 +266,9 @@ impl World {
     /// a VIP of the experiment.
     pub fn target(&self, client: usize, vip: IpAddr) -> Option<usize> {
         let v = self.index(&vip)?;
+        if let Some(mac) = self.vip_mac[v] {
+            return self.mac_port.get(&mac).copied().or_else(|| self.resolve(v));
+        }
         let row = self.arp.get(client % self.arp.len())?;
         row[v].or_else(|| self.resolve(v))
     }
@@ -207,6 +291,9 @@ impl World {
 
     /// Where client 0's entry for the first VIP points (for plots).
     pub fn arp_target(&self) -> Option<usize> {
+        if let Some(Some(mac)) = self.vip_mac.first() {
+            return self.mac_port.get(mac).copied();
+        }
         self.arp.first().and_then(|r| r.first().copied().flatten())
     }
 
@@ -248,6 +335,37 @@ mod tests {
         w.advance(ms(1000));
         assert_eq!(w.downtime, Duration::from_millis(300));
         assert_eq!(w.blackhole, Duration::from_millis(20));
+    }
+
+    #[test]
+    fn with_a_virtual_mac_clients_follow_the_last_sender() {
+        let vip: IpAddr = "10.0.0.100".parse().unwrap();
+        let mac = [0, 0, 0x5e, 0, 1, 51];
+        let mut w = World::new(vec![vip], 2, 3, None);
+        w.set_vip_mac(vip, mac);
+        w.set_answering(ms(0), 0, true);
+        w.set_answering(ms(0), 1, true);
+        // Node 0 Master: its advert, then its VIP.
+        w.frame_from(ms(100), 0, mac);
+        w.add_vip(ms(100), 0, vip);
+        // Split brain from 1000 ms: node 1 takes over (advert, VIP, GARP); node 0 goes on
+        // sending adverts each second. Both hold the VIP: no blackhole whoever sent last.
+        w.frame_from(ms(1000), 1, mac);
+        w.add_vip(ms(1000), 1, vip);
+        w.announce(ms(1010), 2, 1, vip); // a GARP changes no ARP entry
+        w.frame_from(ms(1100), 0, mac);
+        assert_eq!(w.target(2, vip), Some(0));
+        // Node 0 steps back at 3000 ms (it heard node 1): clients keep going to node 0's
+        // port, where nobody answers, until node 1's next advert at 3400 ms.
+        w.frame_from(ms(2000), 1, mac);
+        w.frame_from(ms(2100), 0, mac);
+        w.remove_vip(ms(3000), 0, vip);
+        w.frame_from(ms(3400), 1, mac);
+        w.advance(ms(5000));
+        assert_eq!(w.blackhole, Duration::from_millis(400));
+        assert_eq!(w.downtime, Duration::ZERO);
+        assert_eq!(w.target(0, vip), Some(1));
+        assert_eq!(w.arp_target(), Some(1));
     }
 
     #[test]

@@ -122,6 +122,7 @@ struct Seen<'n> {
     ah: Option<Span>,
     unicast_peer: Option<Span>,
     state: Option<Span>,
+    vmac: Option<Span>,
 }
 
 /// Maps one `vrrp_instance NAME { ... }` block with `global_defs` defaults.
@@ -192,16 +193,10 @@ fn map_item<'n>(
             }
         }
         "use_vmac" => {
-            not_acted(d, item.key.span, k);
-            inst.use_vmac = Some(
-                item.args
-                    .first()
-                    .map(|w| w.text.clone())
-                    .unwrap_or_default(),
-            );
+            inst.use_vmac = Some(vmac_name(d, item));
+            seen.vmac = Some(item.key.span);
         }
         "vmac_xmit_base" => {
-            not_acted(d, item.key.span, k);
             flag(d, item);
             inst.vmac_xmit_base = true;
         }
@@ -596,6 +591,22 @@ fn finish(
     if strict {
         strict_rules(inst, seen, d);
     }
+    // keepalived 2.2.7 `vrrp_end_handler` and `vrrp_complete_instance`.
+    if let Some(span) = seen.vmac {
+        // The configuration keeps what the file says (so `--dump` round-trips);
+        // `vmac::plan` applies both rules.
+        if !inst.unicast_peers.is_empty() && !inst.vmac_xmit_base {
+            d.warn(
+                span,
+                format!("({name}) unicast with use_vmac requires vmac_xmit_base - setting"),
+            );
+        } else if strict && inst.vmac_xmit_base {
+            d.warn(
+                span,
+                format!("({name}) xmit_base is incompatible with strict mode - resetting"),
+            );
+        }
+    }
     // Accept_Mode: unset, it is on for the address owner and otherwise off only in strict
     // mode; strict mode turns it off for VRRPv2 (RFC 3768 has none) unless the owner.
     let owner = inst.priority == PRIORITY_OWNER;
@@ -732,4 +743,34 @@ fn advert(w: &Word, version: Version, d: &mut Diags) -> Option<Duration> {
 
 fn secs_checked(w: &Word, d: &mut Diags) -> Option<Duration> {
     super::values::secs_word(d, "advert_int", w, MAX_SECS)
+}
+
+/// `use_vmac [NAME]`: the macvlan's name, `""` for keepalived's default (`vrrp.VRID`). As
+/// keepalived 2.2.7's `vrrp_vmac_handler`, an invalid name is ignored with a warning; a MAC
+/// address argument (keepalived 2.2.7's own MAC for the macvlan) is not supported: the
+/// RFC 5798 virtual MAC is used.
+fn vmac_name(d: &mut Diags, item: &Node) -> String {
+    let mut name = String::new();
+    for w in item.args.iter().take(2) {
+        if w.text.contains(':') {
+            d.warn(
+                w.span,
+                format!(
+                    "a MAC address for use_vmac ({}) is not supported: the RFC 5798 virtual MAC 00:00:5e:00:01:VRID is used",
+                    w.text
+                ),
+            );
+        } else if !crate::vmac::valid_ifname(&w.text) {
+            d.warn(
+                w.span,
+                format!(
+                    "VMAC interface name '{}' too long or invalid characters - ignoring",
+                    w.text
+                ),
+            );
+        } else if name.is_empty() {
+            name = w.text.clone();
+        }
+    }
+    name
 }

@@ -201,7 +201,8 @@ impl Daemon {
         }
         let dst = sh.destination(m, n, from.ip(), p);
         sh.obs.advert_delivered(t, n, from.ip(), p);
-        let iface = sh.interfaces[n].first().cloned().unwrap_or_default();
+        let base = sh.interfaces[n].first().cloned().unwrap_or_default();
+        let iface = crate::backend::receiving_interface(&self.engine, &base, from.ip(), p);
         let p = RxPacket {
             interface: &iface,
             src: from.ip(),
