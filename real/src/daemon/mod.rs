@@ -34,6 +34,7 @@ pub mod reload;
 pub mod status;
 pub mod trace;
 pub mod track_files;
+pub mod track_procs;
 
 use driver::Daemon;
 use std::path::PathBuf;

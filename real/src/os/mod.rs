@@ -5,6 +5,7 @@
 //! - [`netlink`]: rtnetlink for interfaces, VIPs and link/address events;
 //! - [`ipvs`]: the IPVS table over generic netlink (services and real servers);
 //! - [`files`]: tracked files (`vrrp_track_file`): values, `init_file`, inotify;
+//! - [`procs`]: tracked processes (`vrrp_track_process`): names, matching, process events;
 //! - [`garp`]: gratuitous ARP and unsolicited NA frames on an AF_PACKET socket;
 //! - [`timer`]: one `timerfd` on `CLOCK_MONOTONIC`, armed at the engine's next deadline;
 //! - [`scripts`]: `vrrp_script` checks, `MISC_CHECK` scripts and notify scripts as child
@@ -17,6 +18,7 @@ pub mod garp;
 pub mod ipvs;
 pub mod netlink;
 pub mod probes;
+pub mod procs;
 pub mod scripts;
 pub mod smtp;
 pub mod socket;
