@@ -75,6 +75,11 @@ fn the_event_queue_moves_the_vip_at_the_exact_times() {
 fn turmoil_moves_it_at_the_same_times_to_the_tick() {
     assert_eq!(
         changes(turmoil_backend::run),
-        story(3_415_000_000, 12_611_000_000, 23_415_000_000, 23_416_000_000)
+        story(
+            3_415_000_000,
+            12_611_000_000,
+            23_415_000_000,
+            23_416_000_000
+        )
     );
 }

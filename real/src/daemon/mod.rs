@@ -21,6 +21,7 @@
 //! - [`reload`]: SIGHUP and shutdown;
 //! - [`control`]: the `--control` socket (run-time priority);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
+//! - [`track_procs`]: `vrrp_track_process` counts (process events connector or /proc scan);
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
 

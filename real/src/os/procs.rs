@@ -279,7 +279,7 @@ mod tests {
         let Ok(ev) = ProcEvents::open() else {
             return;
         };
-        let child = std::process::Command::new("true")
+        let mut child = std::process::Command::new("true")
             .spawn()
             .expect("spawn true");
         let pid = child.id();
@@ -295,6 +295,7 @@ mod tests {
                 ProcEvent::Exec(p) | ProcEvent::Comm(p) | ProcEvent::Exit(p) => *p == pid,
             }));
         }
+        let _ = child.wait();
         let me = std::process::id();
         assert!(
             seen.contains(&ProcEvent::Fork {

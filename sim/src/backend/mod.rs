@@ -24,8 +24,8 @@ use crate::experiment::Experiment;
 use crate::observe::observer::Observer;
 use std::net::IpAddr;
 use vrrp_engine::config::Config;
-use vrrp_engine::lvs::{CheckerId, ProbeResult};
 use vrrp_engine::io::ProcessChange;
+use vrrp_engine::lvs::{CheckerId, ProbeResult};
 use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, Output, Transmit};
 
 /// What one run needs.
