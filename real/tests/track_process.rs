@@ -4,8 +4,9 @@
 //! answers only in the initial network namespace: run with `ip netns exec`, as every test
 //! here runs it, its subscription is refused ("Failed to set/clear process event listen -
 //! errno 111 - Connection refused"), it then reads no /proc either, counts no process and
-//! keeps a weight-0 instance in FAULT for good. The first test shows that; vrrpd-real scans
-//! /proc instead there, and the second test checks what keepalived does where it can see
+//! keeps a weight-0 instance in FAULT for good. The first test shows that, and that vrrpd-real
+//! (which scans /proc there) becomes Master on the same node with the same file; the second
+//! test checks what keepalived does where it can see
 //! processes (`track_process.c`): killing the tracked process moves the VIP, starting it
 //! again brings it back.
 
@@ -58,7 +59,7 @@ fn keepalived_tracks_no_process_in_a_network_namespace() {
     let fake = start_fake(&lab, 0, &fake_binary(&dir, &name));
     let vip = lab.addr(100).to_string();
     let text = conf("A", 150, &vip, Some(&name));
-    let _k = start_keepalived(&lab, 0, &dir, "k", &text);
+    let k = start_keepalived(&lab, 0, &dir, "k", &text);
     assert!(
         wait_until(Duration::from_secs(8), || log(&dir, "k").contains(
             "(VI_1) entering FAULT state (tracked process web quorum not achieved)"
@@ -79,6 +80,16 @@ fn keepalived_tracks_no_process_in_a_network_namespace() {
         "keepalived took the VIP:\n{}",
         log(&dir, "k")
     );
+    // The difference: vrrpd-real, on the same node with the same file, scans /proc, counts
+    // the process and becomes Master.
+    lab.signal(k, libc::SIGTERM);
+    let _r = start_daemon(&lab, 0, &dir, "r", &text);
+    assert!(
+        wait_until(Duration::from_secs(8), || lab.has_addr(0, &vip)),
+        "vrrpd-real did not become Master:\n{}",
+        log(&dir, "r")
+    );
+    assert!(log(&dir, "r").contains("scanning /proc every 100 ms"));
     lab.signal(fake, libc::SIGTERM);
 }
 

@@ -92,6 +92,11 @@ impl ProcWatch {
     /// other new or renamed processes.
     fn diff_scan(&mut self) -> Vec<Step> {
         let all = procs::scan(self.want_cmdline());
+        self.diff(&all)
+    }
+
+    /// [`ProcWatch::diff_scan`] against the processes `all`.
+    fn diff(&mut self, all: &BTreeMap<u32, ProcName>) -> Vec<Step> {
         let mut steps = Vec::new();
         let gone: Vec<u32> = self
             .counted
@@ -103,7 +108,7 @@ impl ProcWatch {
         for pid in gone {
             self.set(pid, none.clone(), ProcessChange::Exit, &mut steps);
         }
-        for (pid, p) in &all {
+        for (pid, p) in all {
             let m = self.matching(p);
             let before = self.counted.get(pid);
             if before == Some(&m) || (before.is_none() && !m.iter().any(|&x| x)) {
@@ -268,5 +273,43 @@ impl Daemon {
                 },
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc(ppid: u32, comm: &str) -> ProcName {
+        ProcName {
+            ppid,
+            comm: comm.into(),
+            cmdline: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_scan_tells_forks_exits_and_renames_apart() {
+        let mut w = ProcWatch {
+            source: Source::Scan(tokio::time::interval(procs::SCAN_INTERVAL)),
+            tracked: vec![(TrackProcessId(0), TrackProcessConfig::new("web", "nginx"))],
+            counted: BTreeMap::new(),
+            counts: vec![0],
+        };
+        let mut all = BTreeMap::from([(1, proc(0, "init")), (10, proc(1, "nginx"))]);
+        // Started by something not counted: an exec.
+        assert_eq!(w.diff(&all), vec![(0, 1, ProcessChange::Other)]);
+        // The counted nginx forks a worker.
+        all.insert(11, proc(10, "nginx"));
+        assert_eq!(w.diff(&all), vec![(0, 2, ProcessChange::Fork)]);
+        // Nothing changed: nothing reported.
+        assert_eq!(w.diff(&all), vec![]);
+        // The worker renames itself; the master exits.
+        all.insert(11, proc(10, "worker"));
+        all.remove(&10);
+        assert_eq!(
+            w.diff(&all),
+            vec![(0, 1, ProcessChange::Exit), (0, 0, ProcessChange::Other)]
+        );
     }
 }
