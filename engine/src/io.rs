@@ -25,6 +25,24 @@ pub struct ScriptId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TrackFileId(pub u32);
 
+/// Index of a tracked process in the configuration's `track_processes` (kept across a
+/// reload by name; see [`crate::Engine::track_processes`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TrackProcessId(pub u32);
+
+/// What changed a tracked process's count: it decides which delay applies (keepalived
+/// 2.2.7 applies `fork_delay` only to forks and `terminate_delay` only to exits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessChange {
+    /// A counted process forked a child, which counts too.
+    Fork,
+    /// A counted process exited.
+    Exit,
+    /// Anything else: the first scan, an exec, a change of name, a rescan.
+    Other,
+}
+
 /// An input to the engine.
 #[derive(Clone, Debug)]
 pub enum Input<'a> {
@@ -47,6 +65,17 @@ pub enum Input<'a> {
         file: TrackFileId,
         /// Its value.
         value: i64,
+    },
+    /// The number of running processes that match a `vrrp_track_process` changed (or is
+    /// first known), as the driver sees it now. The engine applies `quorum` /
+    /// `quorum_max`, `fork_delay` / `terminate_delay` and each instance's weight.
+    ProcessCount {
+        /// Which tracked process.
+        process: TrackProcessId,
+        /// How many match now.
+        count: u32,
+        /// What changed it.
+        change: ProcessChange,
     },
     /// Change an instance's configured priority (the operator's "priority change").
     SetPriority {
@@ -206,6 +235,8 @@ pub enum FaultCause {
     TrackedInterface(String),
     /// A `track_file` reads a fault value.
     TrackedFile(String),
+    /// A weight-0 `track_process` is out of its quorum (in it, with `reverse`).
+    TrackedProcess(String),
 }
 
 /// A state change, for logs, traces and notify scripts.

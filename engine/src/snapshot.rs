@@ -24,6 +24,24 @@ pub struct Snapshot {
     /// `vrrp_sync_group`s with at least one member, in configuration order.
     #[serde(default)]
     pub sync_groups: Vec<SyncGroupSnapshot>,
+    /// `vrrp_track_process`es, by name.
+    #[serde(default)]
+    pub processes: Vec<ProcessSnapshot>,
+}
+
+/// One `vrrp_track_process`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessSnapshot {
+    /// Its id.
+    pub id: crate::io::TrackProcessId,
+    /// Block name.
+    pub name: String,
+    /// Matching processes as last reported.
+    pub count: u32,
+    /// Whether the quorum counts as met.
+    pub have_quorum: bool,
+    /// When a running `fork_delay` / `terminate_delay` ends.
+    pub delay_until: Option<Instant>,
 }
 
 /// One `vrrp_sync_group`.

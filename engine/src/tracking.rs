@@ -1,14 +1,16 @@
-//! keepalived-style tracking: `vrrp_script` checks with rise/fall, tracked interfaces and
-//! tracked files, and the effective priority or FAULT they give an instance.
+//! keepalived-style tracking: `vrrp_script` checks with rise/fall, tracked interfaces,
+//! tracked files and tracked processes, and the effective priority or FAULT they give an
+//! instance.
 //!
 //! Weight semantics (keepalived's, see `notes/keepalived-users.md` §4): weight 0 means FAULT
 //! while failing; a positive weight is added while passing; a negative weight is added while
 //! failing. The effective priority is clamped to 1..=254; an owner (255) stays 255.
 
 use crate::config::{
-    Config, InstanceConfig, ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackRef,
+    Config, InstanceConfig, ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackProcessConfig,
+    TrackProcessRef, TrackRef,
 };
-use crate::io::{CheckOutcome, FaultCause, InterfaceUpdate, ScriptId};
+use crate::io::{CheckOutcome, FaultCause, InterfaceUpdate, ProcessChange, ScriptId};
 use crate::time::Instant;
 use crate::types::{Family, PRIORITY_OWNER};
 use core::net::IpAddr;
@@ -92,13 +94,89 @@ impl ScriptState {
     }
 }
 
-/// Everything tracked on one host: scripts, interfaces, files.
+/// Runtime state of one `vrrp_track_process` (keepalived 2.2.7 `vrrp_tracked_process_t`).
+#[derive(Clone, Debug)]
+pub(crate) struct ProcessState {
+    pub cfg: TrackProcessConfig,
+    /// Matching processes as the driver last reported.
+    pub count: u32,
+    /// Whether the quorum counts as met (lags `count` while a delay runs).
+    pub have_quorum: bool,
+    /// A running `fork_delay` or `terminate_delay`: when it ends, `have_quorum` follows
+    /// `count`.
+    pub delay_until: Option<Instant>,
+}
+
+impl ProcessState {
+    pub fn new(cfg: TrackProcessConfig) -> Self {
+        ProcessState {
+            have_quorum: cfg.in_quorum(0),
+            cfg,
+            count: 0,
+            delay_until: None,
+        }
+    }
+
+    /// A new count at `now`, keepalived 2.2.7's `check_process` / `check_process_fork` /
+    /// `check_process_termination` folded into counts: a count back on the side of the
+    /// current verdict cancels a running delay; a count that crosses the quorum's bounds
+    /// changes the verdict at once, or after `fork_delay` when a fork crossed it (up into
+    /// the quorum or past `quorum_max`) and after `terminate_delay` when an exit did. While
+    /// a delay runs, further crossings the same way wait for it. Returns whether
+    /// `have_quorum` changed now.
+    pub fn update(&mut self, count: u32, change: ProcessChange, now: Instant) -> bool {
+        self.count = count;
+        let want = self.cfg.in_quorum(count);
+        if want == self.have_quorum {
+            self.delay_until = None;
+            return false;
+        }
+        if self.delay_until.is_some() {
+            return false;
+        }
+        let delay = match change {
+            ProcessChange::Fork => self.cfg.fork_delay,
+            ProcessChange::Exit => self.cfg.terminate_delay,
+            ProcessChange::Other => core::time::Duration::ZERO,
+        };
+        if delay.is_zero() {
+            self.have_quorum = want;
+            return true;
+        }
+        self.delay_until = Some(now + delay);
+        false
+    }
+
+    /// The delay ended: the verdict follows the count (`process_gained_quorum_timer_thread`,
+    /// `process_lost_quorum_timer_thread`). Returns whether it changed.
+    pub fn delay_over(&mut self) -> bool {
+        self.delay_until = None;
+        let want = self.cfg.in_quorum(self.count);
+        let changed = want != self.have_quorum;
+        self.have_quorum = want;
+        changed
+    }
+}
+
+/// One tracked process of an instance, weight and direction resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ProcessTrack {
+    pub name: String,
+    pub weight: i32,
+    pub reverse: bool,
+}
+
+/// Everything tracked on one host: scripts, interfaces, files, processes.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Tracker {
     pub scripts: Vec<ScriptState>,
     pub script_index: BTreeMap<String, ScriptId>,
     pub files: Vec<(TrackFileConfig, i64)>,
     pub file_index: BTreeMap<String, usize>,
+    /// Every `vrrp_track_process` ever configured, by id; removed ones stay (never
+    /// reported again), so ids are never reused.
+    pub processes: Vec<ProcessState>,
+    pub process_index: BTreeMap<String, usize>,
     pub interfaces: BTreeMap<String, InterfaceUpdate>,
 }
 
@@ -109,6 +187,7 @@ pub(crate) struct Tracks {
     pub scripts: Vec<TrackRef>,
     pub interfaces: Vec<TrackRef>,
     pub files: Vec<TrackRef>,
+    pub processes: Vec<ProcessTrack>,
 }
 
 /// A member's sync group as tracking sees it: its configuration and whether any member is
@@ -149,6 +228,19 @@ impl Tracks {
             name: t.name.clone(),
             weight: Some(w),
         };
+        let process = |t: &TrackProcessRef| {
+            let own = tracker
+                .process_index
+                .get(&t.name)
+                .and_then(|&i| tracker.processes.get(i))
+                .map(|p| (p.cfg.weight, p.cfg.reverse));
+            let (w, r) = own.unwrap_or((0, false));
+            ProcessTrack {
+                name: t.name.clone(),
+                weight: t.weight.unwrap_or(w),
+                reverse: t.reverse.unwrap_or(r),
+            }
+        };
         let keep_weights = group.is_none_or(|g| g.cfg.tracking_weight);
         let mut tracks = Tracks::default();
         for t in &cfg.track_scripts {
@@ -171,6 +263,13 @@ impl Tracks {
                 (false, _) => {}
             }
         }
+        // keepalived 2.2.7 `vrrp_complete_instance` leaves a member's own tracked processes
+        // and their weights alone, whatever the group says.
+        for t in &cfg.track_processes {
+            if !tracks.processes.iter().any(|p| p.name == t.name) {
+                tracks.processes.push(process(t));
+            }
+        }
         let Some(g) = group else {
             return tracks;
         };
@@ -190,6 +289,19 @@ impl Tracks {
         }
         for t in &g.cfg.track_files {
             merge(&mut tracks.files, t, file_weight(t));
+        }
+        // `add_vrrp_to_track_process`: as for the others, but the member keeps its own
+        // direction when it already tracks the process.
+        for t in &g.cfg.track_processes {
+            let mut p = process(t);
+            if g.has_owner {
+                p.weight = 0;
+            }
+            match tracks.processes.iter_mut().find(|o| o.name == t.name) {
+                Some(o) if o.weight != 0 => o.weight = p.weight,
+                Some(_) => {}
+                None => tracks.processes.push(p),
+            }
         }
         tracks
     }
@@ -248,6 +360,26 @@ impl Tracker {
             file_index.insert(f.name.clone(), i);
         }
         self.file_index = file_index;
+        // keepalived re-reads /proc on reload and sets every quorum from the count it finds:
+        // a kept process keeps its count (the driver scans again) with no delay running.
+        let mut process_index = BTreeMap::new();
+        for p in &config.track_processes {
+            let i = match self.process_index.get(&p.name) {
+                Some(&i) => {
+                    let st = &mut self.processes[i];
+                    st.cfg = p.clone();
+                    st.delay_until = None;
+                    st.have_quorum = st.cfg.in_quorum(st.count);
+                    i
+                }
+                None => {
+                    self.processes.push(ProcessState::new(p.clone()));
+                    self.processes.len() - 1
+                }
+            };
+            process_index.insert(p.name.clone(), i);
+        }
+        self.process_index = process_index;
     }
 
     pub fn new(config: &Config) -> Self {
@@ -274,11 +406,25 @@ impl Tracker {
             .enumerate()
             .map(|(i, f)| (f.name.clone(), i))
             .collect();
+        let processes = config
+            .track_processes
+            .iter()
+            .cloned()
+            .map(ProcessState::new)
+            .collect();
+        let process_index = config
+            .track_processes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect();
         Tracker {
             scripts,
             script_index,
             files,
             file_index,
+            processes,
+            process_index,
             interfaces: BTreeMap::new(),
         }
     }
@@ -356,6 +502,28 @@ impl Tracker {
                 } else {
                     sum = sum.saturating_add(delta);
                 }
+            }
+        }
+        // keepalived 2.2.7 `initialise_process_tracking_priorities` /
+        // `process_update_track_process_status`: weight 0 means FAULT without the quorum
+        // (with it, for `reverse`); a positive weight counts with the quorum, a negative
+        // one without it, negated by `reverse`.
+        for t in &tracks.processes {
+            let Some(p) = self
+                .process_index
+                .get(&t.name)
+                .and_then(|&i| self.processes.get(i))
+            else {
+                continue;
+            };
+            let w = i64::from(t.weight);
+            let m = if t.reverse { -1 } else { 1 };
+            if w == 0 {
+                if p.have_quorum == t.reverse {
+                    fault.get_or_insert(FaultCause::TrackedProcess(t.name.clone()));
+                }
+            } else if (w > 0) == p.have_quorum {
+                sum += w * m;
             }
         }
         let priority = if base == PRIORITY_OWNER {

@@ -5,9 +5,9 @@ use core::time::Duration;
 use proptest::prelude::*;
 use vrrp_engine::config::{
     AuthConfig, Config, GarpConfig, GlobalConfig, InitialState, InstanceConfig, IpPrefix,
-    NftablesConfig, NotifyConfig, PortRange, RouteAddMode, RouteType, RuleAction, ScriptConfig,
-    SyncGroupConfig, TrackFileConfig, TrackRef, UidRange, VirtualAddress, VirtualRoute,
-    VirtualRule, VirtualServerConfig,
+    NftablesConfig, NotifyConfig, ParamMatch, PortRange, RouteAddMode, RouteType, RuleAction,
+    ScriptConfig, SyncGroupConfig, TrackFileConfig, TrackProcessConfig, TrackProcessRef, TrackRef,
+    UidRange, VirtualAddress, VirtualRoute, VirtualRule, VirtualServerConfig,
 };
 use vrrp_engine::keepalived::{self, Options};
 use vrrp_engine::Family;
@@ -23,6 +23,11 @@ const SOUP: &[&str] = &[
     "TCP_CHECK",
     "url",
     "vrrp_track_file",
+    "vrrp_track_process",
+    "process",
+    "quorum_max",
+    "param_match",
+    "track_process",
     "interface",
     "virtual_router_id",
     "priority",
@@ -243,6 +248,76 @@ fn track_file(i: usize) -> impl Strategy<Value = TrackFileConfig> {
             weight: w,
             init_value: v,
         }
+    })
+}
+
+fn track_process(i: usize) -> impl Strategy<Value = TrackProcessConfig> {
+    (
+        (
+            "[a-z][a-z0-9/._-]{0,10}",
+            prop::collection::vec("[a-z0-9-]{1,6}", 0..3),
+            0u8..4,
+            any::<bool>(),
+        ),
+        (
+            -254i32..=254,
+            any::<bool>(),
+            1u32..100,
+            prop::option::of(0u32..200),
+        ),
+        (0u64..=3_600_000_000, 0u64..=3_600_000_000),
+    )
+        .prop_map(
+            move |((name, params, pm, full), (weight, reverse, q, qm), (fd, td))| {
+                let mut t = TrackProcessConfig::new(format!("tp_{i}"), name);
+                t.param_match = match pm {
+                    0 if params.is_empty() => ParamMatch::None,
+                    0 | 1 => ParamMatch::Exact,
+                    2 => ParamMatch::Initial,
+                    _ => ParamMatch::Partial,
+                };
+                t.full_command = full || t.param_match != ParamMatch::None;
+                t.params = params;
+                t.weight = weight;
+                t.reverse = reverse;
+                t.quorum = q;
+                t.quorum_max = qm.map(|m| if m == 0 { 0 } else { m.max(q) });
+                if t.quorum_max == Some(0) {
+                    t.quorum = 0;
+                }
+                t.fork_delay = Duration::from_micros(fd);
+                t.terminate_delay = Duration::from_micros(td);
+                t
+            },
+        )
+}
+
+/// `track_process` lists over the given names (each at most once).
+fn process_refs(names: Vec<String>) -> impl Strategy<Value = Vec<TrackProcessRef>> {
+    let n = names.len();
+    prop::sample::subsequence(names, 0..=n).prop_flat_map(|names| {
+        let k = names.len();
+        (
+            Just(names),
+            prop::collection::vec(
+                (
+                    prop::option::of(-254i32..=254),
+                    prop::option::of(any::<bool>()),
+                ),
+                k,
+            ),
+        )
+            .prop_map(|(names, ws)| {
+                names
+                    .into_iter()
+                    .zip(ws)
+                    .map(|(name, (weight, reverse))| TrackProcessRef {
+                        name,
+                        weight,
+                        reverse: reverse.filter(|_| weight.is_some()),
+                    })
+                    .collect()
+            })
     })
 }
 
@@ -646,8 +721,11 @@ fn virtual_server() -> impl Strategy<Value = VirtualServerConfig> {
 }
 
 fn config() -> impl Strategy<Value = Config> {
-    (global(), 0usize..3, 0usize..2, 0usize..4).prop_flat_map(|(g, ns, nf, ni)| {
+    (global(), 0usize..3, 0usize..2, 0usize..4, 0usize..3).prop_flat_map(|(g, ns, nf, ni, np)| {
         let scripts: Vec<_> = (0..ns).map(script).collect();
+        let processes: Vec<_> = (0..np).map(track_process).collect();
+        let pnames: Vec<String> = (0..np).map(|i| format!("tp_{i}")).collect();
+        let process_lists = prop::collection::vec(process_refs(pnames), 6);
         let files: Vec<_> = (0..nf).map(track_file).collect();
         let snames: Vec<String> = (0..ns).map(|i| format!("chk_{i}")).collect();
         let fnames: Vec<String> = (0..nf).map(|i| format!("tf_{i}")).collect();
@@ -685,6 +763,7 @@ fn config() -> impl Strategy<Value = Config> {
                             track_scripts,
                             track_interfaces: Vec::new(),
                             track_files,
+                            track_processes: Vec::new(),
                             tracking_weight,
                             notify,
                             smtp_alert: smtp,
@@ -700,9 +779,24 @@ fn config() -> impl Strategy<Value = Config> {
             insts,
             groups,
             prop::collection::vec(virtual_server(), 0..2),
+            (processes, process_lists),
         )
             .prop_map(
-                |(global, scripts, track_files, mut instances, sync_groups, virtual_servers)| {
+                |(
+                    global,
+                    scripts,
+                    track_files,
+                    mut instances,
+                    mut sync_groups,
+                    virtual_servers,
+                    (track_processes, mut lists),
+                )| {
+                    for i in &mut instances {
+                        i.track_processes = lists.pop().unwrap_or_default();
+                    }
+                    for g in &mut sync_groups {
+                        g.track_processes = lists.pop().unwrap_or_default();
+                    }
                     // vrrp_strict: keepalived (and the front end) turns these off, and
                     // refuses unicast peers.
                     if global.strict {
@@ -733,6 +827,7 @@ fn config() -> impl Strategy<Value = Config> {
                         global,
                         scripts,
                         track_files,
+                        track_processes,
                         instances,
                         sync_groups,
                         virtual_servers,

@@ -25,6 +25,9 @@ pub struct Config {
     pub scripts: Vec<ScriptConfig>,
     /// `vrrp_track_file` blocks, in file order.
     pub track_files: Vec<TrackFileConfig>,
+    /// `vrrp_track_process` blocks, in file order.
+    #[serde(default)]
+    pub track_processes: Vec<TrackProcessConfig>,
     /// `vrrp_instance` blocks, in file order.
     pub instances: Vec<InstanceConfig>,
     /// `vrrp_sync_group` blocks, in file order.
@@ -265,6 +268,76 @@ pub struct TrackFileConfig {
     pub init_value: Option<i64>,
 }
 
+/// How `vrrp_track_process` compares a process's parameters (keepalived 2.2.7
+/// `check_params`); parameters are compared only with `full_command`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamMatch {
+    /// No parameter check (no `param_match` and no parameters after `process NAME`).
+    #[default]
+    None,
+    /// The parameters equal the given ones (`param_match` alone, or parameters given).
+    Exact,
+    /// The given parameters are the first ones, the last given one possibly cut short
+    /// (`param_match initial`).
+    Initial,
+    /// The given parameters are the first ones (`param_match partial`).
+    Partial,
+}
+
+/// A `vrrp_track_process`: the number of running processes that match feeds the priority
+/// (keepalived 2.2.7 `track_process.c`, `vrrp_track.c`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackProcessConfig {
+    /// The block's name, referenced by `track_process`.
+    pub name: String,
+    /// `process NAME [PARAM...]`: the name (`/proc/PID/stat`'s comm, or argv\[0\] with
+    /// `full_command`).
+    pub process: String,
+    /// The parameters after the name on the `process` line.
+    pub params: Vec<String>,
+    /// `param_match [initial|partial]`.
+    pub param_match: ParamMatch,
+    /// `full_command` (also set by parameters or `param_match`): match the command line.
+    pub full_command: bool,
+    /// `weight N [reverse]` (default 0: FAULT while the quorum is not met).
+    pub weight: i32,
+    /// `reverse` after the weight: the weight applies the other way round.
+    pub reverse: bool,
+    /// `quorum N` (default 1): the fewest matching processes that are "up".
+    pub quorum: u32,
+    /// `quorum_max N` (default none): the most matching processes that are "up".
+    pub quorum_max: Option<u32>,
+    /// `fork_delay` (or `delay`): how long a quorum reached by a fork waits to count.
+    pub fork_delay: core::time::Duration,
+    /// `terminate_delay` (or `delay`): how long a quorum lost by an exit waits to count.
+    pub terminate_delay: core::time::Duration,
+}
+
+impl TrackProcessConfig {
+    /// A tracked process with keepalived's defaults.
+    pub fn new(name: impl Into<String>, process: impl Into<String>) -> Self {
+        TrackProcessConfig {
+            name: name.into(),
+            process: process.into(),
+            params: Vec::new(),
+            param_match: ParamMatch::None,
+            full_command: false,
+            weight: 0,
+            reverse: false,
+            quorum: 1,
+            quorum_max: None,
+            fork_delay: core::time::Duration::ZERO,
+            terminate_delay: core::time::Duration::ZERO,
+        }
+    }
+
+    /// Whether `count` matching processes make the quorum: `quorum..=quorum_max`.
+    pub fn in_quorum(&self, count: u32) -> bool {
+        count >= self.quorum && self.quorum_max.is_none_or(|m| count <= m)
+    }
+}
+
 /// `state` in a `vrrp_instance`: the state an instance would like to start in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -328,6 +401,28 @@ impl TrackRef {
     }
 }
 
+/// A `track_process` line of an instance or sync group: `NAME [weight N [reverse|noreverse]]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackProcessRef {
+    /// The `vrrp_track_process` name.
+    pub name: String,
+    /// `weight N`: overrides the block's weight.
+    pub weight: Option<i32>,
+    /// `reverse` / `noreverse` after the weight: overrides the block's.
+    pub reverse: Option<bool>,
+}
+
+impl TrackProcessRef {
+    /// A reference without overrides.
+    pub fn new(name: impl Into<String>) -> Self {
+        TrackProcessRef {
+            name: name.into(),
+            weight: None,
+            reverse: None,
+        }
+    }
+}
+
 /// Notify commands of an instance (keepalived's `notify_*`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotifyConfig {
@@ -383,6 +478,9 @@ pub struct InstanceConfig {
     pub track_interfaces: Vec<TrackRef>,
     /// `track_file`.
     pub track_files: Vec<TrackRef>,
+    /// `track_process`.
+    #[serde(default)]
+    pub track_processes: Vec<TrackProcessRef>,
     /// `notify_*`.
     pub notify: NotifyConfig,
     /// `preempt` (default) / `nopreempt`.
@@ -449,6 +547,7 @@ impl InstanceConfig {
             track_scripts: Vec::new(),
             track_interfaces: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             notify: NotifyConfig::default(),
             preempt: true,
             preempt_delay: Duration::ZERO,
@@ -502,6 +601,9 @@ pub struct SyncGroupConfig {
     /// `track_file` of the group: tracked by every member.
     #[serde(default)]
     pub track_files: Vec<TrackRef>,
+    /// `track_process` of the group: tracked by every member.
+    #[serde(default)]
+    pub track_processes: Vec<TrackProcessRef>,
     /// `sync_group_tracking_weight` (or the deprecated `global_tracking`): members keep the
     /// weights of their own tracked scripts, interfaces and files (off: they are ignored).
     #[serde(default)]
@@ -523,6 +625,7 @@ impl SyncGroupConfig {
             track_scripts: Vec::new(),
             track_interfaces: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             tracking_weight: false,
             smtp_alert: None,
             notify: NotifyConfig::default(),

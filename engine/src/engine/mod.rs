@@ -18,12 +18,18 @@ mod validate;
 pub use reconfigure::ReconfigureSummary;
 pub use validate::ConfigError;
 
-use crate::config::{Config, GlobalConfig, InstanceConfig, ScriptConfig, TrackFileConfig};
+use crate::config::{
+    Config, GlobalConfig, InstanceConfig, ScriptConfig, TrackFileConfig, TrackProcessConfig,
+};
 use crate::counters::{DiscardCounters, DiscardReason};
 use crate::instance::{Ctx, Instance};
-use crate::io::{CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId};
+use crate::io::{
+    CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId, TrackProcessId,
+};
 use crate::lvs::{IpvsTable, Lvs};
-use crate::snapshot::{InstanceSnapshot, ScriptSnapshot, Snapshot, SyncGroupSnapshot};
+use crate::snapshot::{
+    InstanceSnapshot, ProcessSnapshot, ScriptSnapshot, Snapshot, SyncGroupSnapshot,
+};
 use crate::time::Instant;
 use crate::tracking::Tracker;
 use crate::types::Family;
@@ -164,6 +170,22 @@ impl Engine {
                 if let Some(f) = self.tracker.files.get_mut(file.0 as usize) {
                     f.1 = value;
                     self.start_and_retrack(now);
+                }
+            }
+            Input::ProcessCount {
+                process,
+                count,
+                change,
+            } => {
+                if let Some(p) = self.tracker.processes.get_mut(process.0 as usize) {
+                    let before = p.delay_until;
+                    let changed = p.update(count, change, now);
+                    if let Some(at) = p.delay_until.filter(|&at| before != Some(at)) {
+                        self.deadlines.push(at, TimerKey::Process(process.0));
+                    }
+                    if changed {
+                        self.start_and_retrack(now);
+                    }
                 }
             }
             Input::SetPriority { instance, priority } => {
@@ -407,15 +429,19 @@ impl Engine {
     fn settle(&mut self) {
         let instances = &self.instances;
         let scripts = &self.tracker.scripts;
+        let processes = &self.tracker.processes;
         let checkers = &self.lvs.checkers;
         let startup = self.startup_armed;
         let live = |at: Instant, key: TimerKey| match key {
             TimerKey::Startup => startup == Some(at),
             TimerKey::Script(s) => scripts[s as usize].next_run == Some(at),
+            TimerKey::Process(p) => processes[p as usize].delay_until == Some(at),
             TimerKey::Instance(n) => instances[n as usize].armed == Some(at),
             TimerKey::Checker(c) => checkers.get(c as usize).is_some_and(|k| k.next == Some(at)),
         };
-        if self.deadlines.len() > 4 * (self.order.len() + scripts.len() + checkers.len()) + 64 {
+        if self.deadlines.len()
+            > 4 * (self.order.len() + scripts.len() + processes.len() + checkers.len()) + 64
+        {
             self.deadlines.compact(live);
         }
         self.deadlines.settle(live);
@@ -443,6 +469,12 @@ impl Engine {
                 TimerKey::Script(s) => {
                     if self.tracker.scripts[s as usize].next_run == Some(at) {
                         self.run_script(s as usize, at, now);
+                    }
+                }
+                TimerKey::Process(p) => {
+                    let st = &mut self.tracker.processes[p as usize];
+                    if st.delay_until == Some(at) && st.delay_over() {
+                        self.start_and_retrack(now);
                     }
                 }
                 TimerKey::Instance(n) => {
@@ -588,6 +620,17 @@ impl Engine {
             .map(|&i| (TrackFileId(i as u32), &self.tracker.files[i].0))
     }
 
+    /// The `vrrp_track_process`es in force with their ids (by name), for a driver that
+    /// counts matching processes and reports them with [`Input::ProcessCount`].
+    pub fn track_processes(
+        &self,
+    ) -> impl Iterator<Item = (TrackProcessId, &TrackProcessConfig)> + '_ {
+        self.tracker
+            .process_index
+            .values()
+            .map(|&i| (TrackProcessId(i as u32), &self.tracker.processes[i].cfg))
+    }
+
     /// The configuration of a script (also of one a reconfiguration removed).
     pub fn script_config(&self, id: ScriptId) -> Option<&ScriptConfig> {
         self.tracker.scripts.get(id.0 as usize).map(|s| &s.cfg)
@@ -703,6 +746,19 @@ impl Engine {
                     name: g.cfg.name.clone(),
                     state: g.state,
                     members: g.members.iter().map(|&m| InstanceId(m)).collect(),
+                })
+                .collect(),
+            processes: self
+                .track_processes()
+                .map(|(id, _)| {
+                    let p = &self.tracker.processes[id.0 as usize];
+                    ProcessSnapshot {
+                        id,
+                        name: p.cfg.name.clone(),
+                        count: p.count,
+                        have_quorum: p.have_quorum,
+                        delay_until: p.delay_until,
+                    }
                 })
                 .collect(),
         }

@@ -12,7 +12,7 @@ use core::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// What a deadline belongs to. At equal deadlines the start-up runs first, then scripts (in
-/// id order), then instances (in id order): the order a scan in configuration order gave;
+/// id order), then process delays, then instances (in id order): the order a scan in configuration order gave;
 /// real-server checkers come last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TimerKey {
@@ -20,6 +20,8 @@ pub(crate) enum TimerKey {
     Startup,
     /// A `vrrp_script` is due to run.
     Script(u32),
+    /// A `vrrp_track_process`'s `fork_delay` or `terminate_delay` ends.
+    Process(u32),
     /// An instance's earliest timer (Adver_Timer, Master_Down_Timer, announcements).
     Instance(u32),
     /// A real-server checker's next probe.

@@ -5,7 +5,7 @@
 use super::map::values::fmt_secs;
 use crate::config::{
     AuthConfig, Config, GarpConfig, InitialState, InstanceConfig, NotifyConfig, OptionLines,
-    TrackRef, VirtualAddress,
+    ParamMatch, TrackProcessConfig, TrackProcessRef, TrackRef, VirtualAddress,
 };
 use core::fmt::Write as _;
 
@@ -40,6 +40,9 @@ pub fn print(config: &Config) -> String {
         }
         w.close();
     }
+    for t in &config.track_processes {
+        track_process(&mut w, t);
+    }
     for i in &config.instances {
         instance(&mut w, i);
     }
@@ -53,6 +56,7 @@ pub fn print(config: &Config) -> String {
         tracks(&mut w, "track_script", &g.track_scripts);
         tracks(&mut w, "track_interface", &g.track_interfaces);
         tracks(&mut w, "track_file", &g.track_files);
+        process_tracks(&mut w, &g.track_processes);
         if g.tracking_weight {
             w.line(&["sync_group_tracking_weight"]);
         }
@@ -272,6 +276,7 @@ fn instance(w: &mut Writer, i: &InstanceConfig) {
     tracks(w, "track_script", &i.track_scripts);
     tracks(w, "track_interface", &i.track_interfaces);
     tracks(w, "track_file", &i.track_files);
+    process_tracks(w, &i.track_processes);
     notify(w, &i.notify);
     w.line(&[if i.preempt { "preempt" } else { "nopreempt" }]);
     w.line(&["preempt_delay", &fmt_secs(i.preempt_delay)]);
@@ -357,6 +362,66 @@ fn tracks(w: &mut Writer, keyword: &str, list: &[TrackRef]) {
             Some(n) => w.line(&[&r.name, "weight", &n.to_string()]),
             None => w.line(&[&r.name]),
         }
+    }
+    w.close();
+}
+
+/// A `vrrp_track_process` block: `quorum` before `quorum_max` (keepalived checks each
+/// against the other as it reads them), `quorum` left out when `quorum_max 0` sets it to 0.
+fn track_process(w: &mut Writer, t: &TrackProcessConfig) {
+    w.open(&["vrrp_track_process", &t.name]);
+    let mut line = vec!["process", t.process.as_str()];
+    line.extend(t.params.iter().map(String::as_str));
+    w.line(&line);
+    match t.param_match {
+        ParamMatch::None => {}
+        ParamMatch::Exact => w.line(&["param_match"]),
+        ParamMatch::Initial => w.line(&["param_match", "initial"]),
+        ParamMatch::Partial => w.line(&["param_match", "partial"]),
+    }
+    if t.full_command {
+        w.line(&["full_command"]);
+    }
+    let weight = t.weight.to_string();
+    if t.reverse {
+        w.line(&["weight", &weight, "reverse"]);
+    } else {
+        w.line(&["weight", &weight]);
+    }
+    if t.quorum >= 1 {
+        w.line(&["quorum", &t.quorum.to_string()]);
+    }
+    if let Some(m) = t.quorum_max {
+        w.line(&["quorum_max", &m.to_string()]);
+    }
+    if !t.fork_delay.is_zero() {
+        w.line(&["fork_delay", &fmt_secs(t.fork_delay)]);
+    }
+    if !t.terminate_delay.is_zero() {
+        w.line(&["terminate_delay", &fmt_secs(t.terminate_delay)]);
+    }
+    w.close();
+}
+
+fn process_tracks(w: &mut Writer, list: &[TrackProcessRef]) {
+    if list.is_empty() {
+        return;
+    }
+    w.open(&["track_process"]);
+    for r in list {
+        let weight = r.weight.map(|n| n.to_string());
+        let mut line = vec![r.name.as_str()];
+        // keepalived reads `reverse` only after a weight; a reference without one takes
+        // the block's weight, and so needs none written to keep `reverse`.
+        if let Some(n) = &weight {
+            line.extend(["weight", n.as_str()]);
+            match r.reverse {
+                Some(true) => line.push("reverse"),
+                Some(false) => line.push("noreverse"),
+                None => {}
+            }
+        }
+        w.line(&line);
     }
     w.close();
 }

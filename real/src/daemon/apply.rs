@@ -321,6 +321,7 @@ impl Daemon {
             "config": self.opts.file,
             "instances": snap.instances,
             "scripts": snap.scripts,
+            "processes": snap.processes,
             "unmatched": snap.unmatched,
             "vips": vips,
             "virtual_servers": snap.virtual_servers,

@@ -88,6 +88,8 @@ pub(super) struct Daemon {
     pub firewall: super::accept::Firewall,
     /// Our `use_vmac` macvlans ([`super::vmac`]).
     pub vmacs: super::vmac::Vmacs,
+    /// The tracked processes' counts and their source (`None` when none is tracked).
+    pub proc_watch: Option<super::track_procs::ProcWatch>,
 }
 
 impl Daemon {
@@ -155,6 +157,7 @@ impl Daemon {
                 .map_err(|e| tracing::warn!("inotify: {e}: tracked files are read only at start"))
                 .ok(),
             tracked_files: Vec::new(),
+            proc_watch: None,
             mails: tokio::task::JoinSet::new(),
             scheduled: Vec::new(),
             vmacs: Default::default(),
@@ -177,6 +180,7 @@ impl Daemon {
         // File values first, so instances start with the priority they give. Inputs before
         // the origin are at engine time zero (`now` saturates).
         d.setup_track_files();
+        d.setup_track_procs();
         for name in d.interface_names() {
             d.refresh(&name).await;
         }
@@ -254,6 +258,13 @@ impl Daemon {
                     None => std::future::pending().await,
                 }
             };
+            let procw = self.proc_watch.as_mut();
+            let proc_steps = async {
+                match procw {
+                    Some(w) => w.next().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 _ = term.recv() => break,
@@ -305,6 +316,7 @@ impl Daemon {
                     }
                 }
                 evs = file_events => self.on_file_events(evs),
+                steps = proc_steps => self.report_steps(steps),
             }
             if self.fatal {
                 break;

@@ -25,6 +25,7 @@
 //! - [`control`]: the `--control` socket (run-time priority);
 //! - [`vmac`]: keepalived's `use_vmac` macvlans (created, swept, removed; sysctls);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
+//! - [`track_procs`]: `vrrp_track_process` counts (process events connector or /proc scan);
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - the OS adapters themselves are in [`crate::os`].
 
@@ -40,6 +41,7 @@ pub mod routes;
 pub mod status;
 pub mod trace;
 pub mod track_files;
+pub mod track_procs;
 pub mod vmac;
 
 use driver::Daemon;

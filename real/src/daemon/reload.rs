@@ -102,6 +102,7 @@ impl Daemon {
             .collect();
         self.config = config;
         self.setup_track_files();
+        self.setup_track_procs();
         self.refresh_all().await;
     }
 

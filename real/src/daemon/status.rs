@@ -1,5 +1,5 @@
 //! Status JSON (`SIGUSR1`, `--status FILE`): the engine's snapshot (every instance, the
-//! scripts, the per-reason counters of packets no instance took) and the VIPs we hold.
+//! scripts, the tracked processes, the per-reason counters of packets no instance took) and the VIPs we hold.
 
 use serde_json::{json, Value};
 use std::path::Path;

@@ -6,6 +6,7 @@
 //! - [`routes`]: rtnetlink for `virtual_routes` / `virtual_rules` and their start-up sweep;
 //! - [`ipvs`]: the IPVS table over generic netlink (services and real servers);
 //! - [`files`]: tracked files (`vrrp_track_file`): values, `init_file`, inotify;
+//! - [`procs`]: tracked processes (`vrrp_track_process`): names, matching, process events;
 //! - [`garp`]: gratuitous ARP and unsolicited NA frames on an AF_PACKET socket;
 //! - [`timer`]: one `timerfd` on `CLOCK_MONOTONIC`, armed at the engine's next deadline;
 //! - [`scripts`]: `vrrp_script` checks, `MISC_CHECK` scripts and notify scripts as child
@@ -21,6 +22,7 @@ pub mod ipvs;
 pub mod netlink;
 pub mod nft;
 pub mod probes;
+pub mod procs;
 pub mod routes;
 pub mod scripts;
 pub mod smtp;

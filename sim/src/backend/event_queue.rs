@@ -336,6 +336,15 @@ impl Sim<'_> {
                     );
                 }
             }
+            Fault::Process {
+                node,
+                process,
+                count,
+            } => {
+                let e = self.engines[*node].as_mut();
+                super::set_process(&mut self.obs, e, now, *node, process, *count);
+                self.drain(*node);
+            }
             Fault::Priority {
                 node,
                 instance,

@@ -24,6 +24,7 @@ use crate::experiment::Experiment;
 use crate::observe::observer::Observer;
 use std::net::IpAddr;
 use vrrp_engine::config::Config;
+use vrrp_engine::io::ProcessChange;
 use vrrp_engine::lvs::{CheckerId, ProbeResult};
 use vrrp_engine::{Engine, Input, Instant, InterfaceUpdate, Output, Transmit};
 
@@ -167,8 +168,9 @@ pub fn start_engine(
     config: Config,
 ) -> Option<Engine> {
     match Engine::with_seed(config, now, obs.engine_seed(n)) {
-        Ok(e) => {
+        Ok(mut e) => {
             obs.sync_config(n, &e);
+            feed_processes(obs, &mut e, now, n);
             Some(e)
         }
         Err(e) => {
@@ -188,9 +190,73 @@ pub fn reload_engine(
     config: Config,
 ) {
     match engine.reconfigure(now, config) {
-        Ok(_) => obs.sync_config(n, engine),
+        Ok(_) => {
+            obs.sync_config(n, engine);
+            feed_processes(obs, engine, now, n);
+        }
         Err(e) => obs.event(now, Some(n), "fault", format!("reload refused: {e}")),
     }
+}
+
+/// Node `n`'s tracked-process counts to its engine, as the daemon reports them at start
+/// and after a reload (before the interfaces, so instances start with them): the count a
+/// `process_stop` / `process_start` set, else the block's `quorum` (the node's services run).
+pub fn feed_processes(obs: &Observer<'_>, engine: &mut Engine, now: Instant, n: usize) {
+    let list: Vec<_> = engine
+        .track_processes()
+        .map(|(id, c)| (id, c.name.clone(), c.quorum))
+        .collect();
+    for (process, name, quorum) in list {
+        let count = obs.processes.get(&(n, name)).copied().unwrap_or(quorum);
+        engine.handle(
+            now,
+            Input::ProcessCount {
+                process,
+                count,
+                change: ProcessChange::Other,
+            },
+        );
+    }
+}
+
+/// A `process_stop` / `process_start` fault on node `n`: the model's count, then the running
+/// engine's input (an exit when fewer run; a start is an exec, which keepalived counts at
+/// once). Drain afterwards.
+pub fn set_process(
+    obs: &mut Observer<'_>,
+    engine: Option<&mut Engine>,
+    now: Instant,
+    n: usize,
+    name: &str,
+    count: u32,
+) {
+    let before = obs.processes.insert((n, name.to_string()), count);
+    let Some(engine) = engine else {
+        return;
+    };
+    let Some((process, cfg)) = engine.track_processes().find(|(_, c)| c.name == name) else {
+        obs.event(
+            now,
+            Some(n),
+            "fault",
+            format!("no vrrp_track_process {name} on this node"),
+        );
+        return;
+    };
+    let before = before.unwrap_or(cfg.quorum);
+    let change = if count < before {
+        ProcessChange::Exit
+    } else {
+        ProcessChange::Other
+    };
+    engine.handle(
+        now,
+        Input::ProcessCount {
+            process,
+            count,
+            change,
+        },
+    );
 }
 
 /// What a node tells its engine about its interfaces: every one `names` lists, with the

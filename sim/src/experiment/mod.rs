@@ -805,6 +805,23 @@ impl Resolver<'_> {
                         behaviour: model::CheckBehaviour::Fail,
                     })
                 }
+                FaultSpec::ProcessStop { node, process, .. } => {
+                    idx(&mut *self, node).map(|n| Fault::Process {
+                        node: n,
+                        process: process.clone(),
+                        count: 0,
+                    })
+                }
+                FaultSpec::ProcessStart {
+                    node,
+                    process,
+                    count,
+                    ..
+                } => idx(&mut *self, node).map(|n| Fault::Process {
+                    node: n,
+                    process: process.clone(),
+                    count: *count,
+                }),
                 FaultSpec::CheckPass { node, script, .. } => {
                     idx(&mut *self, node).map(|n| Fault::Check {
                         node: n,

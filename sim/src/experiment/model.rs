@@ -255,6 +255,15 @@ pub enum Fault {
         /// New behaviour.
         behaviour: CheckBehaviour,
     },
+    /// The number of running processes a `vrrp_track_process` matches changes on a node.
+    Process {
+        /// Node.
+        node: usize,
+        /// The `vrrp_track_process` name.
+        process: String,
+        /// How many run from now on.
+        count: u32,
+    },
     /// Configured priority change.
     Priority {
         /// Node.
@@ -310,6 +319,11 @@ impl Fault {
                 script,
                 behaviour,
             } => format!("check {script} on {} {behaviour:?}", n(node)),
+            Fault::Process {
+                node,
+                process,
+                count,
+            } => format!("process {process} on {}: {count} running", n(node)),
             Fault::Reload { node, .. } => format!("reload {}", n(node)),
             Fault::RealServer { addr, state } => {
                 format!("real server {addr} {}", state.describe())

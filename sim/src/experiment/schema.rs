@@ -397,6 +397,28 @@ pub enum FaultSpec {
         #[serde(default)]
         jitter: Dur,
     },
+    /// The tracked process stops on a node: no process matches it any more (`vrrp_track_process`
+    /// name; its processes exit).
+    ProcessStop {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+        /// The vrrp_track_process name.
+        process: String,
+    },
+    /// The tracked process runs again on a node: `count` processes match it (default 1).
+    ProcessStart {
+        /// When.
+        at: Dur,
+        /// Which node.
+        node: String,
+        /// The vrrp_track_process name.
+        process: String,
+        /// How many processes match from then on.
+        #[serde(default = "one_u32")]
+        count: u32,
+    },
     /// Set a node's configured priority.
     Priority {
         /// When.
@@ -473,6 +495,8 @@ impl FaultSpec {
             | FaultSpec::CheckFail { at, .. }
             | FaultSpec::CheckPass { at, .. }
             | FaultSpec::CheckFlap { at, .. }
+            | FaultSpec::ProcessStop { at, .. }
+            | FaultSpec::ProcessStart { at, .. }
             | FaultSpec::Priority { at, .. }
             | FaultSpec::Reload { at, .. }
             | FaultSpec::RealServer { at, .. } => *at,
@@ -490,6 +514,8 @@ impl FaultSpec {
             | FaultSpec::CheckFail { node, .. }
             | FaultSpec::CheckPass { node, .. }
             | FaultSpec::CheckFlap { node, .. }
+            | FaultSpec::ProcessStop { node, .. }
+            | FaultSpec::ProcessStart { node, .. }
             | FaultSpec::Priority { node, .. }
             | FaultSpec::Reload { node, .. } => vec![node.as_str()],
             FaultSpec::Partition { groups, .. } => {

@@ -96,6 +96,11 @@ pub fn assess(exp: &Experiment, v: &Variant) -> Assessment {
             Fault::RealServer { .. } => {
                 Some("real_server: the lab has no real servers (LVS is not replayed)".to_string())
             }
+            Fault::Process { .. } => Some(
+                "process_stop / process_start: the lab starts and stops no processes (vrrpd-real \
+                 counts this host's processes by name, the namespaces share them)"
+                    .to_string(),
+            ),
             Fault::Check {
                 behaviour: CheckBehaviour::Flap { .. },
                 ..
@@ -148,6 +153,8 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::LinkUp(_) => "link_up",
         Fault::Check { .. } => "check",
         Fault::Priority { .. } => "priority",
+        Fault::Process { count: 0, .. } => "process_stop",
+        Fault::Process { .. } => "process_start",
         Fault::Reload { .. } => "reload",
         Fault::RealServer { .. } => "real_server",
     }
@@ -754,6 +761,9 @@ impl Runner<'_> {
                         return Err("check_flap is not supported by the lab".into())
                     }
                 }
+            }
+            Fault::Process { .. } => {
+                return Err("process_stop / process_start are not supported by the lab".into())
             }
             Fault::Priority { .. } | Fault::Reload { .. } if self.scheduled.contains(&i) => {}
             Fault::Priority {

@@ -42,6 +42,9 @@ pub struct Observer<'a> {
     grace: Duration,
     /// Ground truth of the health checks.
     pub checks: CheckTable,
+    /// Ground truth of the tracked processes: (node, `vrrp_track_process` name) -> how many
+    /// run, once a `process_stop` / `process_start` set it (before: the block's quorum).
+    pub processes: BTreeMap<(usize, String), u32>,
     result: RunResult,
     /// Takeovers by timer waiting for their theory value: (node, instance, after priority 0).
     pending_theory: Vec<(usize, usize, bool)>,
@@ -170,6 +173,7 @@ impl<'a> Observer<'a> {
             mdi_max,
             grace,
             checks: CheckTable::new(seed),
+            processes: BTreeMap::new(),
             result,
             rec,
             pending_theory: Vec::new(),

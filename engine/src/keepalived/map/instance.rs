@@ -5,7 +5,7 @@ use super::super::diag::{Diags, Span};
 use super::super::parser::{Node, Word};
 use super::global::{garp_keyword, version, MAX_SECS};
 use super::routes::{self, RulePriorities};
-use super::track::{track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
+use super::track::{track_process_ref, track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
 use super::values::{flag, int, ip, ip_word, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
 use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
@@ -44,6 +44,7 @@ const KNOWN: &[&str] = &[
     "track_script",
     "track_interface",
     "track_file",
+    "track_process",
     "notify_master",
     "notify_backup",
     "notify_fault",
@@ -80,7 +81,6 @@ const IGNORED: &[&str] = &[
     "use_ipvlan",
     "native_ipv6",
     "track_src_ip",
-    "track_process",
     "track_bfd",
     "promote_secondaries",
     "lvs_sync_daemon_interface",
@@ -267,6 +267,11 @@ fn map_item<'n>(
         "track_file" => {
             for line in item.items() {
                 inst.track_files.push(track_ref(line, FILE_WEIGHT, d));
+            }
+        }
+        "track_process" => {
+            for line in item.items() {
+                inst.track_processes.extend(track_process_ref(line, d));
             }
         }
         "notify_master" => inst.notify.master = text(d, item).or(inst.notify.master.take()),

@@ -30,6 +30,7 @@ const TOP: &[&str] = &[
     "global_defs",
     "vrrp_script",
     "vrrp_track_file",
+    "vrrp_track_process",
     "vrrp_instance",
     "vrrp_sync_group",
     "virtual_server",
@@ -41,7 +42,6 @@ const TOP_IGNORED: &[&str] = &[
     "static_ipaddress",
     "static_routes",
     "static_rules",
-    "vrrp_track_process",
     "garp_group",
     "bfd_instance",
     "linkbeat_interfaces",
@@ -71,13 +71,22 @@ pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
                     cfg.track_files.push(t);
                 }
             }
+            "vrrp_track_process" => {
+                if let Some(t) = track::map_track_process(node, d) {
+                    cfg.track_processes.push(t);
+                }
+            }
             "vrrp_instance" => {
-                let (inst, m) = instance::map_instance(node, &cfg.global, &mut rule_prios, d);
+                let (mut inst, m) = instance::map_instance(node, &cfg.global, &mut rule_prios, d);
+                let (name, defined) = (inst.name.clone(), &cfg.track_processes);
+                track::resolve_process_refs(node, &name, defined, &mut inst.track_processes, d);
                 cfg.instances.push(inst);
                 meta.instances.push(m);
             }
             "vrrp_sync_group" => {
-                let (g, m) = sync::map_sync_group(node, d);
+                let (mut g, m) = sync::map_sync_group(node, d);
+                let (name, defined) = (g.name.clone(), &cfg.track_processes);
+                track::resolve_process_refs(node, &name, defined, &mut g.track_processes, d);
                 cfg.sync_groups.push(g);
                 meta.sync_groups.push(m);
             }

@@ -2,7 +2,7 @@
 
 use super::super::diag::{Diags, Span};
 use super::super::parser::Node;
-use super::track::{block_name, track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
+use super::track::{block_name, track_process_ref, track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
 use super::values::{switch_or_keep, text};
 use super::{not_acted, unknown};
 use crate::config::SyncGroupConfig;
@@ -21,6 +21,7 @@ const KNOWN: &[&str] = &[
     "track_script",
     "track_interface",
     "track_file",
+    "track_process",
     "sync_group_tracking_weight",
     "global_tracking",
     "notify_master",
@@ -31,7 +32,7 @@ const KNOWN: &[&str] = &[
     "smtp_alert",
 ];
 
-const IGNORED: &[&str] = &["track_process", "track_bfd", "notify_priority_changes"];
+const IGNORED: &[&str] = &["track_bfd", "notify_priority_changes"];
 
 /// Maps a `vrrp_sync_group NAME { ... }` block.
 pub(crate) fn map_sync_group(node: &Node, d: &mut Diags) -> (SyncGroupConfig, SyncMeta) {
@@ -66,6 +67,11 @@ pub(crate) fn map_sync_group(node: &Node, d: &mut Diags) -> (SyncGroupConfig, Sy
             "track_file" => {
                 for line in item.items() {
                     g.track_files.push(track_ref(line, FILE_WEIGHT, d));
+                }
+            }
+            "track_process" => {
+                for line in item.items() {
+                    g.track_processes.extend(track_process_ref(line, d));
                 }
             }
             "sync_group_tracking_weight" => g.tracking_weight = true,

@@ -128,6 +128,17 @@ pub(super) async fn daemon(shared: Rc<RefCell<Shared>>, n: usize) -> turmoil::Re
                         }
                         d.drain(&mut sh, t);
                     }
+                    Some(Control::Process { process, count }) => {
+                        crate::backend::set_process(
+                            &mut sh.obs,
+                            Some(&mut d.engine),
+                            t,
+                            n,
+                            &process,
+                            count,
+                        );
+                        d.drain(&mut sh, t);
+                    }
                     Some(Control::Reload(config)) => {
                         crate::backend::reload_engine(&mut sh.obs, &mut d.engine, t, n, *config);
                         d.drain(&mut sh, t);

@@ -449,6 +449,24 @@ impl<'a> Run<'a> {
                     );
                 }
             }
+            Fault::Process {
+                node,
+                process,
+                count,
+            } => {
+                if self.running[*node] {
+                    self.send(
+                        *node,
+                        Control::Process {
+                            process: process.clone(),
+                            count: *count,
+                        },
+                    );
+                } else {
+                    let mut sh = self.shared.borrow_mut();
+                    crate::backend::set_process(&mut sh.obs, None, now, *node, process, *count);
+                }
+            }
             Fault::Priority {
                 node,
                 instance,

@@ -32,6 +32,13 @@ pub(super) enum Control {
     },
     /// Reload with a new configuration (the engine's reconfiguration).
     Reload(Box<Config>),
+    /// A tracked process's count changes (`process_stop` / `process_start`).
+    Process {
+        /// The `vrrp_track_process` name.
+        process: String,
+        /// How many run now.
+        count: u32,
+    },
 }
 
 /// Something the outer loop does at the first tick at or after its time.
