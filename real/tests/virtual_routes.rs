@@ -116,8 +116,13 @@ fn routes_follow_the_master(
 #[test]
 fn routes_and_rules_are_on_the_master_only_and_move_on_failover() {
     assert_root();
-    routes_follow_the_master("keepalived", "proto keepalived", start_keepalived);
-    routes_follow_the_master("vrrpd-real", "proto 118", start_daemon);
+    side_by_side(|keepalived| {
+        if keepalived {
+            routes_follow_the_master("keepalived", "proto keepalived", start_keepalived)
+        } else {
+            routes_follow_the_master("vrrpd-real", "proto 118", start_daemon)
+        }
+    });
 }
 
 #[test]

@@ -141,66 +141,77 @@ fn check(tag: &str, frames: &[(String, String)], link: &str, advert_src: &str) {
     assert_eq!(garps, [VMAC; 5], "{tag}: {frames:?}");
 }
 
+/// The sysctl `net.ipv4.conf.eth0.NAME` on host 0.
+fn base_sysctl(lab: &Lab, name: &str) -> String {
+    vrrp_lab::sh(
+        "ip",
+        &[
+            "netns",
+            "exec",
+            &lab.hosts[0].ns,
+            "cat",
+            &format!("/proc/sys/net/ipv4/conf/eth0/{name}"),
+        ],
+    )
+    .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    .unwrap_or_default()
+}
+
 #[test]
 fn adverts_and_garps_leave_from_the_virtual_mac_as_with_keepalived() {
     assert_root();
-    let lab = Lab::new(3).expect("lab");
-    let dir = tmpdir("vmac");
     let extra = "    use_vmac\n";
-    let (k, klink) = run(&lab, &dir, "k", extra, start_keepalived);
-    check("keepalived", &k, &klink, VMAC);
-    // keepalived 2.2.7 leaves arp_ignore/arp_filter at 1 on the base after SIGTERM (it
-    // restores the values its netlink reflector read after setting them): put them back.
-    for name in ["arp_ignore", "arp_filter"] {
-        let path = format!("net.ipv4.conf.eth0.{name}=0");
-        vrrp_lab::sh(
-            "ip",
-            &["netns", "exec", &lab.hosts[0].ns, "sysctl", "-qw", &path],
-        )
-        .expect("sysctl");
-    }
-    let (r, rlink) = run(&lab, &dir, "r", extra, start_daemon);
-    check("vrrpd-real", &r, &rlink, VMAC);
-    // vrrpd-real restores the base's sysctls it changed.
-    for name in ["arp_ignore", "arp_filter"] {
-        let got = vrrp_lab::sh(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &lab.hosts[0].ns,
-                "cat",
-                &format!("/proc/sys/net/ipv4/conf/eth0/{name}"),
-            ],
-        )
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-        assert_eq!(got, "0", "vrrpd-real left {name} changed");
-    }
+    side_by_side(|keepalived| {
+        let lab = Lab::new(3).expect("lab");
+        if keepalived {
+            let dir = tmpdir("vmac-k");
+            let (k, klink) = run(&lab, &dir, "k", extra, start_keepalived);
+            check("keepalived", &k, &klink, VMAC);
+        } else {
+            let dir = tmpdir("vmac-r");
+            let (r, rlink) = run(&lab, &dir, "r", extra, start_daemon);
+            check("vrrpd-real", &r, &rlink, VMAC);
+            // vrrpd-real restores the base's sysctls it changed (keepalived 2.2.7 leaves
+            // arp_ignore/arp_filter at 1: it restores the values its netlink reflector read
+            // after setting them).
+            for name in ["arp_ignore", "arp_filter"] {
+                assert_eq!(
+                    base_sysctl(&lab, name),
+                    "0",
+                    "vrrpd-real left {name} changed"
+                );
+            }
+        }
+    });
 }
 
 #[test]
 fn xmit_base_sends_adverts_from_the_base_as_with_keepalived() {
     assert_root();
-    let lab = Lab::new(3).expect("lab");
-    let dir = tmpdir("vmac-xmit-base");
-    let base = vrrp_lab::sh(
-        "ip",
-        &["-n", &lab.hosts[0].ns, "-br", "link", "show", "eth0"],
-    )
-    .map(|o| {
-        String::from_utf8_lossy(&o.stdout)
-            .split_whitespace()
-            .nth(2)
-            .unwrap_or_default()
-            .to_string()
-    })
-    .expect("eth0");
     let extra = "    use_vmac\n    vmac_xmit_base\n";
-    let (k, klink) = run(&lab, &dir, "k", extra, start_keepalived);
-    check("keepalived", &k, &klink, &base);
-    let (r, rlink) = run(&lab, &dir, "r", extra, start_daemon);
-    check("vrrpd-real", &r, &rlink, &base);
+    side_by_side(|keepalived| {
+        let lab = Lab::new(3).expect("lab");
+        let base = vrrp_lab::sh(
+            "ip",
+            &["-n", &lab.hosts[0].ns, "-br", "link", "show", "eth0"],
+        )
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .nth(2)
+                .unwrap_or_default()
+                .to_string()
+        })
+        .expect("eth0");
+        let (what, tag, start): (&str, &str, Start) = if keepalived {
+            ("keepalived", "k", start_keepalived)
+        } else {
+            ("vrrpd-real", "r", start_daemon)
+        };
+        let dir = tmpdir(&format!("vmac-xmit-base-{tag}"));
+        let (frames, link) = run(&lab, &dir, tag, extra, start);
+        check(what, &frames, &link, &base);
+    });
 }
 
 /// Host 0 runs `high` (priority 150), host 1 `low` (100), both with `use_vmac`: the VIP is
