@@ -212,10 +212,9 @@ fn mixed_families_are_counted() {
     );
 }
 
-#[test]
-fn address_list_mismatch_is_counted_but_accepted() {
-    let mut e = backup();
-    let b = vrrp_engine::wire::Advert {
+/// A valid advert from the peer whose address list is not ours.
+fn other_address_list() -> Vec<u8> {
+    vrrp_engine::wire::Advert {
         version: Version::V2,
         vrid: 51,
         priority: 100,
@@ -227,7 +226,13 @@ fn address_list_mismatch_is_counted_but_accepted() {
         IpAddr::V4(PEER),
         GROUP,
         vrrp_engine::wire::ChecksumMode::PseudoHeader,
-    );
+    )
+}
+
+#[test]
+fn address_list_mismatch_is_counted_but_accepted() {
+    let mut e = backup();
+    let b = other_address_list();
     rx(&mut e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0");
     let c = e.snapshot().instances[0].counters;
     assert_eq!(c.address_list_mismatch, 1);
@@ -240,19 +245,7 @@ fn an_instances_skip_check_adv_addr_does_not_compare_the_address_list() {
     i.auth = Some(AuthConfig::Pass("123456".into()));
     i.skip_check_adv_addr = true;
     let mut e = started(config(i), 0, Instant::ZERO);
-    let b = vrrp_engine::wire::Advert {
-        version: Version::V2,
-        vrid: 51,
-        priority: 100,
-        interval: 1,
-        auth: Auth::pass("123456"),
-        addrs: vec![IpAddr::V4(Ipv4Addr::new(172, 20, 0, 200))],
-    }
-    .emit(
-        IpAddr::V4(PEER),
-        GROUP,
-        vrrp_engine::wire::ChecksumMode::PseudoHeader,
-    );
+    let b = other_address_list();
     rx(&mut e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0");
     let c = e.snapshot().instances[0].counters;
     assert_eq!(c.address_list_mismatch, 0);
