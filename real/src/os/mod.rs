@@ -21,6 +21,7 @@ pub mod ipvs;
 pub mod netlink;
 pub mod nft;
 pub mod probes;
+pub mod route_events;
 pub mod routes;
 pub mod scripts;
 pub mod smtp;
