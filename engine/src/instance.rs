@@ -42,6 +42,15 @@ pub(crate) struct SyncView<'a> {
     pub held_fault: bool,
 }
 
+/// A tracked route or rule deleted behind a Master's back ([`Instance::drop_to_backup`]).
+#[derive(Clone, Debug)]
+pub(crate) enum Gone {
+    /// A `virtual_routes` line.
+    Route(crate::config::VirtualRoute),
+    /// A `virtual_rules` line.
+    Rule(crate::config::VirtualRule),
+}
+
 /// One virtual router.
 #[derive(Clone, Debug)]
 pub(crate) struct Instance {
@@ -413,16 +422,28 @@ impl Instance {
     /// The virtual rules, then the virtual routes, then the VIPs (keepalived 2.2.7
     /// `vrrp_restore_interface`).
     fn remove_vips(&mut self, ctx: &mut Ctx<'_>) {
+        self.remove_vips_but(ctx, None);
+    }
+
+    /// [`Instance::remove_vips`] but for a route or rule already gone (keepalived marks it
+    /// not `set` before `set_vrrp_backup`, so it is not deleted again).
+    fn remove_vips_but(&mut self, ctx: &mut Ctx<'_>, gone: Option<&Gone>) {
         if !self.vips_installed {
             return;
         }
         for rule in &self.cfg.virtual_rules {
+            if matches!(gone, Some(Gone::Rule(r)) if r == rule) {
+                continue;
+            }
             ctx.out.push_back(Output::RemoveRule {
                 instance: self.id,
                 rule: rule.clone(),
             });
         }
         for route in &self.cfg.virtual_routes {
+            if matches!(gone, Some(Gone::Route(r)) if r == route) {
+                continue;
+            }
             ctx.out.push_back(Output::RemoveRoute {
                 instance: self.id,
                 route: route.clone(),
@@ -488,6 +509,35 @@ impl Instance {
         self.announce.stop();
         self.remove_vips(ctx);
         self.unblock_vips(ctx, &[]);
+    }
+
+    /// keepalived 2.2.7 `set_vrrp_backup`, when a tracked route or rule of a Master was
+    /// deleted behind its back (`gone`; `None` for the other Master members of its sync
+    /// group): a priority-0 advert, the rules, routes (but `gone`) and VIPs removed
+    /// (`vrrp_state_leave_master(vrrp, true)`), Backup, and Master_Down_Timer set to
+    /// Skew_Time "for a quick transition back to master": it takes over again after
+    /// Skew_Time unless a Master's advert comes first, and installs everything again.
+    pub fn drop_to_backup(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        now: Instant,
+        reason: Reason,
+        gone: Option<&Gone>,
+    ) {
+        if self.state != State::Master {
+            return;
+        }
+        self.send_advert(ctx, PRIORITY_STOP);
+        self.adver_timer = None;
+        self.announce.stop();
+        self.remove_vips_but(ctx, gone);
+        self.unblock_vips(ctx, &[]);
+        self.transition(ctx, now, State::Backup, reason);
+        self.preempt_until = None;
+        self.master_addr = None;
+        self.master_priority = None;
+        self.master_down_timer = Some(now + self.skew_time());
+        self.want_master = false;
     }
 
     /// RFC 5798 §6.4.1 / §6.4.3: become Backup with Master_Down_Timer = Master_Down_Interval.

@@ -93,6 +93,24 @@ pub enum Input<'a> {
         /// What came of it.
         result: ProbeResult,
     },
+    /// One of an instance's `virtual_routes`, installed by the driver for it, was deleted
+    /// by someone else (an `RTM_DELROUTE` the driver did not cause). A tracked route (with a
+    /// `dev`, without `no_track`) makes its Master leave for BACKUP as keepalived 2.2.7's
+    /// `netlink_route_filter` / `set_vrrp_backup` do; anything else is ignored.
+    RouteDeleted {
+        /// The instance that installed it.
+        instance: InstanceId,
+        /// The route, as configured (the driver matched the kernel's message to it).
+        route: VirtualRoute,
+    },
+    /// One of an instance's `virtual_rules` was deleted by someone else (`RTM_DELRULE`): as
+    /// [`Input::RouteDeleted`], keepalived 2.2.7's `netlink_rule_filter` (without `no_track`).
+    RuleDeleted {
+        /// The instance that installed it.
+        instance: InstanceId,
+        /// The rule, as configured.
+        rule: VirtualRule,
+    },
     /// Stop every instance: a Master sends priority 0 and releases its VIPs (RFC 5798 §6.4.3).
     /// Virtual servers are taken out of IPVS as keepalived's checker process does on exit.
     Shutdown,
@@ -198,11 +216,25 @@ pub enum Reason {
         /// The group's name.
         group: String,
     },
+    /// A Master's tracked `virtual_routes` route was deleted by someone else ([`Input::RouteDeleted`];
+    /// keepalived 2.2.7 `netlink_route_filter`, `set_vrrp_backup`): Backup, back to Master
+    /// after Skew_Time unless a better router takes over (the other Master members of its
+    /// sync group leave the same way, with [`Reason::SyncGroup`]).
+    RouteDeleted {
+        /// The route, as keepalived writes it.
+        route: String,
+    },
+    /// A Master's tracked `virtual_rules` rule was deleted by someone else
+    /// ([`Input::RuleDeleted`]; keepalived 2.2.7 `netlink_rule_filter`).
+    RuleDeleted {
+        /// The rule, as keepalived writes it.
+        rule: String,
+    },
 }
 
 /// The reason in words (logs, the simulator's `events.csv`): `startup`, `address owner`,
 /// `master down timer`, `higher priority N from ADDR`, `shutdown`, `removed by reload`, `fault: CAUSE` (the cause's
-/// `Debug` form), `fault cleared`, `sync group NAME`.
+/// `Debug` form), `fault cleared`, `sync group NAME`, `route deleted: ROUTE`, `rule deleted: RULE`.
 impl core::fmt::Display for Reason {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
@@ -217,6 +249,8 @@ impl core::fmt::Display for Reason {
             Reason::Fault { cause } => write!(f, "fault: {cause:?}"),
             Reason::FaultCleared => f.write_str("fault cleared"),
             Reason::SyncGroup { group } => write!(f, "sync group {group}"),
+            Reason::RouteDeleted { route } => write!(f, "route deleted: {route}"),
+            Reason::RuleDeleted { rule } => write!(f, "rule deleted: {rule}"),
         }
     }
 }

@@ -407,7 +407,6 @@ fn route() -> impl Strategy<Value = VirtualRoute> {
                     src,
                     from: from.filter(|_| v6),
                     via,
-                    dev,
                     table,
                     metric,
                     scope,
@@ -416,7 +415,9 @@ fn route() -> impl Strategy<Value = VirtualRoute> {
                     tos,
                     onlink,
                     mode,
-                    no_track,
+                    // keepalived does not track a route without `dev` (as `no_track`).
+                    no_track: no_track || dev.is_none(),
+                    dev,
                 }
             },
         )

@@ -90,8 +90,12 @@ fn route_defaults_types_families_and_synonyms() {
         "2001:db8:1::/48 from 2001:db8:2::/48 via inet6 fe80::1 preference 9 table main",
     ]);
     assert_eq!(r.len(), 7);
-    // Defaults: unicast, main table, IPv4, no metric or scope, prepend.
-    assert_eq!(r[0], VirtualRoute::to(pfx("198.51.100.0/24")));
+    // Defaults: unicast, main table, IPv4, no metric or scope, prepend; not tracked without
+    // `dev` (keepalived 2.2.7 `alloc_route` sets `dont_track`).
+    let mut want = VirtualRoute::to(pfx("198.51.100.0/24"));
+    want.no_track = true;
+    assert_eq!(r[0], want);
+    assert!(!r[5].no_track, "a route with `dev` is tracked");
     assert_eq!(r[0].table, TABLE_MAIN);
     assert_eq!(
         (r[1].kind, r[1].dst),
@@ -119,13 +123,13 @@ fn route_defaults_types_families_and_synonyms() {
     assert_eq!(
         text,
         [
-            "198.51.100.0/24",
-            "blackhole 198.51.100.0/25",
-            "unreachable 2001:db8::/32",
-            "throw 0.0.0.0/0",
-            "prohibit ::/0 table 255",
+            "198.51.100.0/24 no_track",
+            "blackhole 198.51.100.0/25 no_track",
+            "unreachable 2001:db8::/32 no_track",
+            "throw 0.0.0.0/0 no_track",
+            "prohibit ::/0 table 255 no_track",
             "203.0.113.7/32 via 10.0.0.1 dev eth0 metric 7 add",
-            "2001:db8:1::/48 from 2001:db8:2::/48 via fe80::1 metric 9",
+            "2001:db8:1::/48 from 2001:db8:2::/48 via fe80::1 metric 9 no_track",
         ]
     );
 }
@@ -162,12 +166,21 @@ fn route_findings_have_their_position() {
             "t.conf:10:9: error: prefix `/33` of `192.0.2.0/33` is not in 0..32",
             "t.conf:11:28: error: scope `galaxy` not found or invalid for route",
             "t.conf:12:22: error: `dev` in a route expects a value, got nothing",
+            "t.conf:13:9: warning: cannot track route 192.0.2.0/24 with no interface \
+             specified, not tracking (keepalived warns the same; add `dev` to track it or \
+             `no_track` to silence this)",
             "t.conf:13:22: warning: `gw` for routes is deprecated; write `via` (keepalived reads \
              it as that)",
+            "t.conf:14:9: warning: cannot track route 192.0.2.0/24 with no interface \
+             specified, not tracking (keepalived warns the same; add `dev` to track it or \
+             `no_track` to silence this)",
             "t.conf:14:22: warning: `mtu` in a route is not supported by vrrpd-real: ignored \
              (the route is installed without it)",
             "t.conf:15:22: warning: `nexthop` in a route is not supported by vrrpd-real: this \
              route is not installed",
+            "t.conf:16:9: warning: cannot track route 192.0.2.0/24 with no interface \
+             specified, not tracking (keepalived warns the same; add `dev` to track it or \
+             `no_track` to silence this)",
             "t.conf:16:31: warning: a tracked route has its own protocol: `protocol` is reset \
              (keepalived: \"Route cannot be tracked if protocol is not RTPROT_KEEPALIVED\"); \
              add `no_track` to keep it",
@@ -182,7 +195,11 @@ fn route_findings_have_their_position() {
         .collect();
     assert_eq!(
         kept,
-        ["192.0.2.0/24 via 10.0.0.1", "192.0.2.0/24", "192.0.2.0/24"]
+        [
+            "192.0.2.0/24 via 10.0.0.1 no_track",
+            "192.0.2.0/24 no_track",
+            "192.0.2.0/24 no_track"
+        ]
     );
 }
 

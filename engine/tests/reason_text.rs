@@ -30,6 +30,18 @@ fn every_reason_in_words() {
             "fault: InterfaceDown(\"eth0\")",
         ),
         (Reason::FaultCleared, "fault cleared"),
+        (
+            Reason::RouteDeleted {
+                route: "203.0.113.0/24 dev eth0".into(),
+            },
+            "route deleted: 203.0.113.0/24 dev eth0",
+        ),
+        (
+            Reason::RuleDeleted {
+                rule: "inet from 10.0.0.1/32 preference 100 table 100".into(),
+            },
+            "rule deleted: inet from 10.0.0.1/32 preference 100 table 100",
+        ),
     ];
     for (r, text) in cases {
         assert_eq!(r.to_string(), text);

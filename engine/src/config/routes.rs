@@ -180,10 +180,11 @@ pub struct VirtualRoute {
     /// `add` / `prepend` / `append`.
     #[serde(default)]
     pub mode: RouteAddMode,
-    /// `no_track`. keepalived 2.2.7 (`netlink_route_filter`, `set_vrrp_backup`) makes a
-    /// Master leave for BACKUP when one of its routes with a `dev` is deleted by someone
-    /// else, unless `no_track`; that deletion tracking is not done here, so this only keeps
-    /// a `protocol` of the line.
+    /// `no_track`: the route is not tracked. A tracked route (with a `dev`) deleted by
+    /// someone else makes its Master leave for BACKUP ([`crate::Input::RouteDeleted`];
+    /// keepalived 2.2.7 `netlink_route_filter`, `set_vrrp_backup`). The front end sets it on
+    /// a route without `dev`, as keepalived does (with its warning). Also keeps a
+    /// `protocol` of the line.
     pub no_track: bool,
 }
 
@@ -337,9 +338,9 @@ pub struct VirtualRule {
     /// `protocol N`: kept only with `no_track`, as keepalived (a tracked rule has its own
     /// protocol). Unset: the daemon's own tag.
     pub protocol: Option<u8>,
-    /// `no_track`. keepalived 2.2.7 (`netlink_rule_filter`) makes a Master leave for
-    /// BACKUP when one of its rules is deleted by someone else, unless `no_track`; not done
-    /// here, so this only keeps a `protocol` of the line.
+    /// `no_track`: the rule is not tracked. A tracked rule deleted by someone else makes
+    /// its Master leave for BACKUP ([`crate::Input::RuleDeleted`]; keepalived 2.2.7
+    /// `netlink_rule_filter`). Also keeps a `protocol` of the line.
     pub no_track: bool,
 }
 

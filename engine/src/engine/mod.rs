@@ -5,12 +5,15 @@
 //! - this file: the engine's state, inputs, timers due, outputs, snapshot;
 //! - [`reconfigure`](self::reconfigure): a new configuration applied to a running engine
 //!   (keepalived's reload);
+//! - `routes`: a tracked `virtual_routes` route or `virtual_rules` rule deleted behind a
+//!   Master's back (keepalived 2.2.7 `set_vrrp_backup`);
 //! - `sync`: `vrrp_sync_group`s, members that change state together (keepalived 2.2.7);
 //! - `timers`: the deadline heap; `demux`: (interface, family, VRID) -> instance;
 //!   `validate`: what makes a configuration runnable.
 
 mod demux;
 mod reconfigure;
+mod routes;
 mod sync;
 mod timers;
 mod validate;
@@ -193,6 +196,12 @@ impl Engine {
                     i.base_priority = priority.max(1);
                     self.start_and_retrack(now);
                 }
+            }
+            Input::RouteDeleted { instance, route } => {
+                self.handle_deleted(now, instance, crate::instance::Gone::Route(route))
+            }
+            Input::RuleDeleted { instance, rule } => {
+                self.handle_deleted(now, instance, crate::instance::Gone::Rule(rule))
             }
             Input::Shutdown => self.shutdown(now),
         }

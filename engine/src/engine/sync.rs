@@ -186,7 +186,7 @@ impl Engine {
     }
 
     /// The group's new state, with its notify output unless `quiet`.
-    fn set_group_state_quiet(&mut self, g: usize, to: State, now: Instant, quiet: bool) {
+    pub(super) fn set_group_state_quiet(&mut self, g: usize, to: State, now: Instant, quiet: bool) {
         let group = &mut self.groups[g];
         let from = group.state;
         if from == to {

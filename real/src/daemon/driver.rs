@@ -90,6 +90,8 @@ pub(super) struct Daemon {
     pub vmacs: super::vmac::Vmacs,
     /// The tracked processes' counts and their source (`None` when none is tracked).
     pub proc_watch: Option<super::track_procs::ProcWatch>,
+    /// The virtual routes and rules we installed ([`super::routes`]).
+    pub installed: super::routes::Installed,
 }
 
 impl Daemon {
@@ -101,7 +103,16 @@ impl Daemon {
         tokio::spawn(conn);
         use rtnetlink::MulticastGroup as G;
         let (ev_conn, _ev_handle, nl_events) =
-            rtnetlink::new_multicast_connection(&[G::Link, G::Ipv4Ifaddr, G::Ipv6Ifaddr])
+            // Routes and rules: deletions of ours behind our back ([`super::routes`]).
+            rtnetlink::new_multicast_connection(&[
+                G::Link,
+                G::Ipv4Ifaddr,
+                G::Ipv6Ifaddr,
+                G::Ipv4Route,
+                G::Ipv6Route,
+                G::Ipv4Rule,
+                G::Ipv6Rule,
+            ])
                 .map_err(|e| format!("netlink events: {e}"))?;
         tokio::spawn(ev_conn);
         let node = config.global.router_id.clone().unwrap_or_else(|| {
@@ -161,6 +172,7 @@ impl Daemon {
             mails: tokio::task::JoinSet::new(),
             scheduled: Vec::new(),
             vmacs: Default::default(),
+            installed: Default::default(),
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",

@@ -200,11 +200,14 @@ impl Daemon {
         }
     }
 
-    /// A link or address event from netlink.
+    /// A link, address, route or rule event from netlink.
     pub(super) async fn on_netlink(
         &mut self,
         msg: rtnetlink::packet_core::NetlinkMessage<rtnetlink::packet_route::RouteNetlinkMessage>,
     ) {
+        if self.on_route_event(&msg) {
+            return;
+        }
         let Some(ev) = netlink::classify(msg) else {
             return;
         };

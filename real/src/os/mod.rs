@@ -23,6 +23,7 @@ pub mod netlink;
 pub mod nft;
 pub mod probes;
 pub mod procs;
+pub mod route_events;
 pub mod routes;
 pub mod scripts;
 pub mod smtp;

@@ -517,6 +517,19 @@ pub(crate) fn route(line: &Node, d: &mut Diags) -> Option<VirtualRoute> {
     let family = c.family.unwrap_or(Family::Ipv4);
     r.family = family;
     r.dst = dst.resolve(family);
+    if !r.no_track && r.dev.is_none() {
+        // keepalived 2.2.7 `alloc_route`: a deletion is matched by its interface, so a
+        // route without one is not tracked (`dont_track` set, as `no_track` would).
+        c.d.warn(
+            line.key.span,
+            format!(
+                "cannot track route {} with no interface specified, not tracking (keepalived \
+                 warns the same; add `dev` to track it or `no_track` to silence this)",
+                r.dst
+            ),
+        );
+        r.no_track = true;
+    }
     r.from = from.map(|p| p.resolve(family));
     Some(r)
 }
