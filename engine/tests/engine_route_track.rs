@@ -10,15 +10,8 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use support::*;
-use vrrp_engine::config::{Config, IpPrefix, RuleAction, VirtualRoute, VirtualRule};
+use vrrp_engine::config::{Config, RuleAction, VirtualRoute, VirtualRule};
 use vrrp_engine::{Input, InstanceId, Instant, Output, Reason, State, Version};
-
-fn pfx(a: [u8; 4], len: u8) -> IpPrefix {
-    IpPrefix {
-        addr: IpAddr::V4(Ipv4Addr::from(a)),
-        len,
-    }
-}
 
 /// `203.0.113.0/24 dev eth0 table 100`: tracked.
 fn tracked() -> VirtualRoute {

@@ -9,15 +9,8 @@ mod support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use support::*;
-use vrrp_engine::config::{Config, IpPrefix, RouteType, RuleAction, VirtualRoute, VirtualRule};
+use vrrp_engine::config::{Config, RouteType, RuleAction, VirtualRoute, VirtualRule};
 use vrrp_engine::{Input, Instant, Output, State, Version};
-
-fn pfx(a: [u8; 4], len: u8) -> IpPrefix {
-    IpPrefix {
-        addr: IpAddr::V4(Ipv4Addr::from(a)),
-        len,
-    }
-}
 
 /// `192.0.2.0/24 via 172.20.0.1`.
 fn via_route() -> VirtualRoute {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
-use vrrp_engine::config::{Config, InstanceConfig, VirtualAddress};
+use vrrp_engine::config::{Config, InstanceConfig, IpPrefix, VirtualAddress};
 use vrrp_engine::wire::{self, Advert, Auth, ChecksumMode};
 use vrrp_engine::{
     CheckOutcome, Engine, Input, Instant, InterfaceUpdate, Output, RxPacket, State, Version,
@@ -13,6 +13,14 @@ use vrrp_engine::{
 
 /// The LAN's VIP.
 pub const VIP: Ipv4Addr = Ipv4Addr::new(172, 20, 0, 100);
+
+/// The IPv4 prefix `a/len`.
+pub fn pfx(a: [u8; 4], len: u8) -> IpPrefix {
+    IpPrefix {
+        addr: IpAddr::V4(Ipv4Addr::from(a)),
+        len,
+    }
+}
 
 /// Host address of node `n` (172.20.0.11, .12, ...), as in the seed lab.
 pub fn host_addr(n: usize) -> Ipv4Addr {

@@ -229,6 +229,33 @@ fn looks_like_prefix(s: &str) -> bool {
         || s.contains(':')
 }
 
+/// A line's `protocol` as keepalived keeps it: only with `no_track` (a tracked line carries
+/// our tag, so that its deletion can be recognised), with keepalived's warning when a tracked
+/// line names another one.
+fn tracked_protocol(
+    c: &mut Cursor<'_, '_>,
+    no_track: bool,
+    protocol: Option<u8>,
+    word: Option<&Word>,
+    kind: &str,
+    kind_title: &str,
+) -> Option<u8> {
+    if no_track {
+        return protocol;
+    }
+    if let Some(w) = word.filter(|_| protocol.is_some_and(|p| p != RTPROT_KEEPALIVED)) {
+        c.d.warn(
+            w.span,
+            format!(
+                "a tracked {kind} has its own protocol: `protocol` is reset (keepalived: \
+                 \"{kind_title} cannot be tracked if protocol is not RTPROT_KEEPALIVED\"); add \
+                 `no_track` to keep it"
+            ),
+        );
+    }
+    None
+}
+
 /// Reads the words of one line, keyword by keyword, with the errors keepalived reports.
 struct Cursor<'a, 'd> {
     words: Vec<&'a Word>,
@@ -501,19 +528,14 @@ pub(crate) fn route(line: &Node, d: &mut Diags) -> Option<VirtualRoute> {
         c.d.error(line.key.span, "a route must have a destination");
         return None;
     };
-    if !r.no_track && r.protocol.is_some_and(|p| p != RTPROT_KEEPALIVED) {
-        if let Some(w) = protocol_word {
-            c.d.warn(
-                w.span,
-                "a tracked route has its own protocol: `protocol` is reset (keepalived: \
-                 \"Route cannot be tracked if protocol is not RTPROT_KEEPALIVED\"); add \
-                 `no_track` to keep it",
-            );
-        }
-    }
-    if !r.no_track {
-        r.protocol = None;
-    }
+    r.protocol = tracked_protocol(
+        &mut c,
+        r.no_track,
+        r.protocol,
+        protocol_word,
+        "route",
+        "Route",
+    );
     let family = c.family.unwrap_or(Family::Ipv4);
     r.family = family;
     r.dst = dst.resolve(family);
@@ -781,19 +803,14 @@ pub(crate) fn rule(line: &Node, d: &mut Diags) -> Option<ParsedRule> {
         );
         return None;
     }
-    if !r.no_track && r.protocol.is_some_and(|p| p != RTPROT_KEEPALIVED) {
-        if let Some(w) = protocol_word {
-            c.d.warn(
-                w.span,
-                "a tracked rule has its own protocol: `protocol` is reset (keepalived: \
-                 \"Rule cannot be tracked if protocol is not RTPROT_KEEPALIVED\"); add \
-                 `no_track` to keep it",
-            );
-        }
-    }
-    if !r.no_track {
-        r.protocol = None;
-    }
+    r.protocol = tracked_protocol(
+        &mut c,
+        r.no_track,
+        r.protocol,
+        protocol_word,
+        "rule",
+        "Rule",
+    );
     let family = c.family.unwrap_or(Family::Ipv4);
     r.family = family;
     r.action = action;
