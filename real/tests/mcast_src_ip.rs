@@ -15,7 +15,7 @@ fn advert_sources(
     dir: &std::path::Path,
     tag: &str,
     extra: &str,
-    start: fn(&Lab, usize, &std::path::Path, &str, &str) -> u32,
+    start: Start,
 ) -> Vec<String> {
     let vip = lab.addr(100).to_string();
     let cap = Capture::start(lab, 1, dir, &format!("{tag}-cap"));
@@ -55,28 +55,44 @@ fn advert_sources(
     srcs
 }
 
-#[test]
-fn adverts_leave_from_mcast_src_ip_as_with_keepalived() {
-    assert_root();
+/// One run on a LAN of its own, host 0 with a secondary address: (the sources of the
+/// Master's adverts, the secondary, the primary).
+fn run(tag: &str, with_option: bool, start: Start) -> (Vec<String>, String, String) {
     let lab = Lab::new(2).expect("lab");
-    let dir = tmpdir("mcast-src-ip");
+    let dir = tmpdir(&format!("mcast-src-ip-{tag}"));
     let secondary = lab.addr(50).to_string();
     ns_ip(
         &lab.hosts[0].ns,
         &["addr", "add", &format!("{secondary}/24"), "dev", "eth0"],
     );
-    let extra = format!("    mcast_src_ip {secondary}\n");
-    let primary = lab.hosts[0].ip.to_string();
-    let k = advert_sources(&lab, &dir, "k", &extra, start_keepalived);
-    assert_eq!(
-        k,
-        std::slice::from_ref(&secondary),
-        "keepalived:\n{}",
-        log(&dir, "k")
-    );
-    let r = advert_sources(&lab, &dir, "r", &extra, start_daemon);
-    assert_eq!(r, [secondary], "vrrpd-real:\n{}", log(&dir, "r"));
+    let extra = if with_option {
+        format!("    mcast_src_ip {secondary}\n")
+    } else {
+        String::new()
+    };
+    let srcs = advert_sources(&lab, &dir, tag, &extra, start);
+    (srcs, secondary, lab.hosts[0].ip.to_string())
+}
+
+type Start = fn(&Lab, usize, &std::path::Path, &str, &str) -> u32;
+
+#[test]
+fn adverts_leave_from_mcast_src_ip_as_with_keepalived() {
+    assert_root();
+    // keepalived and vrrpd-real with the option, and vrrpd-real without it, at once.
+    let (k, r, p) = std::thread::scope(|s| {
+        let k = s.spawn(|| run("k", true, start_keepalived));
+        let r = s.spawn(|| run("r", true, start_daemon));
+        let p = s.spawn(|| run("p", false, start_daemon));
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| h.join().expect("run failed");
+        (join(k), join(r), join(p))
+    });
+    assert_eq!(k.0, std::slice::from_ref(&k.1), "keepalived");
+    assert_eq!(r.0, std::slice::from_ref(&r.1), "vrrpd-real");
     // Without it, the primary address.
-    let p = advert_sources(&lab, &dir, "p", "", start_daemon);
-    assert_eq!(p, [primary], "vrrpd-real:\n{}", log(&dir, "p"));
+    assert_eq!(
+        p.0,
+        std::slice::from_ref(&p.2),
+        "vrrpd-real without mcast_src_ip"
+    );
 }

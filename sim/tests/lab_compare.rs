@@ -319,10 +319,10 @@ fn one_way_partition_blackhole_agrees_in_both_worlds() {
         )
     };
     let text = format!(
-        "name = \"oneway-lab\"\nduration = \"21s\"\nseeds = 1\n\
+        "name = \"oneway-lab\"\nduration = \"17s\"\nseeds = 1\n\
          [clients]\narp_reresolve_after = \"60s\"\n{}{}\
-         [[timeline]]\nat = \"10s\"\naction = \"one_way_partition\"\nfrom = [\"master\"]\nto = [\"backup\"]\n\
-         [[timeline]]\nat = \"15s\"\naction = \"heal\"\n\
+         [[timeline]]\nat = \"9s\"\naction = \"one_way_partition\"\nfrom = [\"master\"]\nto = [\"backup\"]\n\
+         [[timeline]]\nat = \"14s\"\naction = \"heal\"\n\
          [[variants]]\nname = \"keepalived-defaults\"\n\
          [[variants]]\nname = \"vrrp-strict\"\n{}{}",
         node("master", "172.20.0.11", 200),
@@ -353,9 +353,9 @@ fn one_way_partition_blackhole_agrees_in_both_worlds() {
         );
     }
     // keepalived's defaults: no blackhole; strict: from the heal (the Backup steps back on
-    // the Master's first advert after 15 s, at 15.21875 s) to the end of the run. The
+    // the Master's first advert after 14 s, at 14.21875 s) to the end of the run. The
     // partition starts after the Master's second start-up burst (garp_master_delay 5 s after
     // its takeover at 3.22 s), which would otherwise bring the clients back.
     assert!(sim[0].1 < 0.010, "{sim:?}");
-    assert!((sim[1].1 - (21.0 - 15.21875)).abs() < 0.002, "{sim:?}");
+    assert!((sim[1].1 - (17.0 - 14.21875)).abs() < 0.002, "{sim:?}");
 }
