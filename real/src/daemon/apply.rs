@@ -280,6 +280,15 @@ impl Daemon {
         if self.opts.status_file.is_some() {
             self.write_status();
         }
+        self.update_systemd_status();
+    }
+
+    /// systemd's `STATUS=` line, sent when it changed ([`super::systemd::summary`]).
+    pub(super) fn update_systemd_status(&mut self) {
+        let snap = self.engine.snapshot();
+        let line =
+            super::systemd::summary(snap.instances.iter().map(|i| (i.name.as_str(), i.state)));
+        self.systemd.status(line);
     }
 
     /// A sync group's state change: log line, trace line, the group's notify scripts

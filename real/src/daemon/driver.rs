@@ -92,12 +92,18 @@ pub(super) struct Daemon {
     pub proc_watch: Option<super::track_procs::ProcWatch>,
     /// The virtual routes and rules we installed ([`super::routes`]).
     pub installed: super::routes::Installed,
+    /// systemd's notification socket ([`super::systemd`]).
+    pub systemd: super::systemd::Notifier,
 }
 
 impl Daemon {
     /// Opens netlink, the timer, the trace and the control socket, removes VIPs a previous
     /// run left, builds the engine and reports every interface to it.
-    pub async fn start(config: Config, opts: Options) -> Result<Daemon, String> {
+    pub async fn start(
+        config: Config,
+        opts: Options,
+        systemd: super::systemd::Notifier,
+    ) -> Result<Daemon, String> {
         let origin = timer::monotonic();
         let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| format!("netlink: {e}"))?;
         tokio::spawn(conn);
@@ -173,6 +179,7 @@ impl Daemon {
             scheduled: Vec::new(),
             vmacs: Default::default(),
             installed: Default::default(),
+            systemd,
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
@@ -239,6 +246,17 @@ impl Daemon {
         // The timer is a timerfd with nanosecond resolution: ask the kernel for little slack.
         // SAFETY: prctl(PR_SET_TIMERSLACK) takes a plain integer.
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0) };
+        // The first drain starts the protocol (every instance's first state change): the
+        // configuration is applied, tell systemd.
+        self.drain().await;
+        self.update_systemd_status();
+        self.systemd.ready();
+        // Pings from the loop itself: a loop stuck anywhere stops them.
+        let mut watchdog = self.systemd.watchdog_period().map(|p| {
+            let mut i = tokio::time::interval(p);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
         loop {
             self.drain().await;
             let next = match (self.engine.poll_timeout(), self.scheduled.first()) {
@@ -274,6 +292,12 @@ impl Daemon {
             let proc_steps = async {
                 match procw {
                     Some(w) => w.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let ping = async {
+                match watchdog.as_mut() {
+                    Some(i) => i.tick().await,
                     None => std::future::pending().await,
                 }
             };
@@ -329,6 +353,7 @@ impl Daemon {
                 }
                 evs = file_events => self.on_file_events(evs),
                 steps = proc_steps => self.report_steps(steps),
+                _ = ping => self.systemd.watchdog(),
             }
             if self.fatal {
                 break;

@@ -27,6 +27,7 @@
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`track_procs`]: `vrrp_track_process` counts (process events connector or /proc scan);
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
+//! - [`systemd`]: systemd's `sd_notify` protocol (ready, reloading, stopping, status, watchdog);
 //! - the OS adapters themselves are in [`crate::os`].
 
 pub mod accept;
@@ -39,6 +40,7 @@ pub mod lvs;
 pub mod reload;
 pub mod routes;
 pub mod status;
+pub mod systemd;
 pub mod trace;
 pub mod track_files;
 pub mod track_procs;
@@ -210,6 +212,8 @@ pub fn run(opts: Options) -> ExitCode {
         }
     }
     lock_memory(opts.lock_memory, config.global.no_swap);
+    // Before the runtime starts any thread: reading it clears the environment variables.
+    let sd = systemd::Notifier::from_env();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -222,7 +226,7 @@ pub fn run(opts: Options) -> ExitCode {
     };
     let pid_file = opts.pid_file.clone();
     let code = rt.block_on(async move {
-        match Daemon::start(config, opts).await {
+        match Daemon::start(config, opts, sd).await {
             Ok(mut d) => d.run().await,
             Err(e) => {
                 tracing::error!("{e}");

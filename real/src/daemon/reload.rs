@@ -16,7 +16,17 @@ impl Daemon {
     /// `now` is when the reload happens (the signal's arrival, or the instant a scheduled
     /// `reload` command named): reading and checking the file takes milliseconds (more in a
     /// debug build) that timers restarted by the reload must not inherit.
+    ///
+    /// systemd hears `RELOADING=1` before and `READY=1` after, whatever the outcome.
     pub(super) async fn reload(&mut self, now: Instant) {
+        self.systemd.reloading(crate::os::timer::monotonic());
+        self.reload_config(now).await;
+        self.update_systemd_status();
+        self.systemd.ready();
+    }
+
+    /// [`Daemon::reload`] without the notifications.
+    async fn reload_config(&mut self, now: Instant) {
         tracing::info!(
             "reload at {:.6} s: reading {}",
             self.secs(now),
@@ -109,6 +119,7 @@ impl Daemon {
     /// Every instance shuts down at `now` (a Master sends priority 0 and releases its VIPs),
     /// the outputs are carried out, anything still held is removed, notifies finish.
     pub(super) async fn shutdown(&mut self, now: Instant) {
+        self.systemd.stopping();
         tracing::info!(
             "shutting down at {:.6} s: releasing every instance",
             self.secs(now)
