@@ -34,6 +34,8 @@ pub struct Notifier {
     last_status: Option<String>,
     /// A send already failed and was logged: further failures are logged at debug level.
     failed: bool,
+    /// `STOPPING=1` was sent: the shutdown's own state changes do not replace its status.
+    stopping: bool,
 }
 
 impl Notifier {
@@ -62,6 +64,7 @@ impl Notifier {
             watchdog,
             last_status: None,
             failed: false,
+            stopping: false,
         }
     }
 
@@ -85,6 +88,7 @@ impl Notifier {
 
     /// `STOPPING=1`: the shutdown has started.
     pub fn stopping(&mut self) {
+        self.stopping = true;
         self.send("STOPPING=1\nSTATUS=stopping");
     }
 
@@ -95,7 +99,7 @@ impl Notifier {
 
     /// `STATUS=line`, unless it is the one last sent.
     pub fn status(&mut self, line: String) {
-        if self.target.is_none() || self.last_status.as_deref() == Some(line.as_str()) {
+        if self.target.is_none() || self.stopping || self.last_status.as_deref() == Some(line.as_str()) {
             return;
         }
         self.send(&format!("STATUS={line}"));
@@ -215,6 +219,7 @@ mod tests {
         n.reloading(Duration::from_micros(1_234_567));
         n.status("1 instance: VI_1 MASTER".into());
         n.stopping();
+        n.status("1 instance: VI_1 INIT".into());
         let mut got = Vec::new();
         let mut buf = [0u8; 512];
         while let Ok(k) = rx.recv(&mut buf) {
