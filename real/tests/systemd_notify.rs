@@ -41,10 +41,10 @@ fn listen(sock: UnixDatagram) -> Heard {
         let mut buf = [0u8; 4096];
         loop {
             match sock.recv(&mut buf) {
-                Ok(n) => h
-                    .lock()
-                    .unwrap()
-                    .push((Instant::now(), String::from_utf8_lossy(&buf[..n]).into_owned())),
+                Ok(n) => h.lock().unwrap().push((
+                    Instant::now(),
+                    String::from_utf8_lossy(&buf[..n]).into_owned(),
+                )),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
                 Err(_) => return,
@@ -66,7 +66,12 @@ fn messages(heard: &Heard) -> Vec<String> {
 }
 
 fn count(heard: &Heard, msg: &str) -> usize {
-    heard.lock().unwrap().iter().filter(|(_, m)| m == msg).count()
+    heard
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, m)| m == msg)
+        .count()
 }
 
 #[test]

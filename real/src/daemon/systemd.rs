@@ -51,7 +51,10 @@ impl Notifier {
         let target = socket.and_then(|s| match open(&s) {
             Ok(t) => Some(t),
             Err(e) => {
-                tracing::warn!("NOTIFY_SOCKET {}: {e}: no notifications", s.to_string_lossy());
+                tracing::warn!(
+                    "NOTIFY_SOCKET {}: {e}: no notifications",
+                    s.to_string_lossy()
+                );
                 None
             }
         });
@@ -99,7 +102,10 @@ impl Notifier {
 
     /// `STATUS=line`, unless it is the one last sent.
     pub fn status(&mut self, line: String) {
-        if self.target.is_none() || self.stopping || self.last_status.as_deref() == Some(line.as_str()) {
+        if self.target.is_none()
+            || self.stopping
+            || self.last_status.as_deref() == Some(line.as_str())
+        {
             return;
         }
         self.send(&format!("STATUS={line}"));
@@ -184,7 +190,11 @@ mod tests {
         );
         assert_eq!(summary([("VI_6", State::Fault)]), "1 instance: VI_6 FAULT");
         assert_eq!(
-            summary([("a", State::Initialize), ("b", State::Master), ("c", State::Master)]),
+            summary([
+                ("a", State::Initialize),
+                ("b", State::Master),
+                ("c", State::Master)
+            ]),
             "3 instances: a INIT, b MASTER, c MASTER"
         );
         assert_eq!(summary([]), "0 instances");
