@@ -92,6 +92,8 @@ pub(super) struct Daemon {
     pub proc_watch: Option<super::track_procs::ProcWatch>,
     /// The virtual routes and rules we installed ([`super::routes`]).
     pub installed: super::routes::Installed,
+    /// `--metrics`: samples published for the HTTP thread ([`super::metrics`]).
+    pub metrics: Option<super::metrics::Metrics>,
 }
 
 impl Daemon {
@@ -133,6 +135,10 @@ impl Daemon {
         let (check_tx, check_rx) = mpsc::unbounded_channel();
         let (probe_tx, probe_rx) = mpsc::unbounded_channel();
         let ipvs = super::lvs::open_ipvs(&config)?;
+        let metrics = match opts.metrics {
+            Some(addr) => Some(super::metrics::start(addr)?),
+            None => None,
+        };
         let (notify_tx, notify_task) = scripts::notify_queue();
         // keepalived spreads its checkers' first runs with random(); so do we.
         let seed = super::lvs::random_seed();
@@ -173,6 +179,7 @@ impl Daemon {
             scheduled: Vec::new(),
             vmacs: Default::default(),
             installed: Default::default(),
+            metrics,
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
@@ -241,6 +248,7 @@ impl Daemon {
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong, 0, 0, 0) };
         loop {
             self.drain().await;
+            self.publish_metrics();
             let next = match (self.engine.poll_timeout(), self.scheduled.first()) {
                 (Some(e), Some((s, _))) => Some(e.min(*s)),
                 (e, s) => e.or(s.map(|s| s.0)),
