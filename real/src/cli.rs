@@ -54,6 +54,9 @@ pub struct Args {
     /// Write the status JSON here on SIGUSR1 and after every state change.
     #[arg(long = "status")]
     pub status_file: Option<PathBuf>,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address and port (docs/metrics.md).
+    #[arg(long = "metrics", value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// Write a JSONL trace of states, packets and VIPs here (schema: docs/trace.md).
     #[arg(long = "trace")]
     pub trace_file: Option<PathBuf>,
@@ -126,6 +129,7 @@ pub fn run() -> ExitCode {
             pid_file: args.pid_file,
             status_file: args.status_file,
             trace_file: args.trace_file,
+            metrics: args.metrics,
             strict: args.strict,
             config_id: args.config_id.clone(),
             control_socket: args.control_socket,

@@ -233,6 +233,9 @@ impl Daemon {
             return;
         };
         let name = cfg.name.clone();
+        if let Some(m) = &mut self.metrics {
+            m.transition(sc.instance, sc.from, sc.to);
+        }
         tracing::info!(
             "{name}: {} -> {} ({}), priority {}",
             sc.from.as_str(),

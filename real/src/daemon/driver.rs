@@ -94,6 +94,8 @@ pub(super) struct Daemon {
     pub installed: super::routes::Installed,
     /// systemd's notification socket ([`super::systemd`]).
     pub systemd: super::systemd::Notifier,
+    /// `--metrics`: samples published for the HTTP thread ([`super::metrics`]).
+    pub metrics: Option<super::metrics::Metrics>,
 }
 
 impl Daemon {
@@ -139,6 +141,10 @@ impl Daemon {
         let (check_tx, check_rx) = mpsc::unbounded_channel();
         let (probe_tx, probe_rx) = mpsc::unbounded_channel();
         let ipvs = super::lvs::open_ipvs(&config)?;
+        let metrics = match opts.metrics {
+            Some(addr) => Some(super::metrics::start(addr)?),
+            None => None,
+        };
         let (notify_tx, notify_task) = scripts::notify_queue();
         // keepalived spreads its checkers' first runs with random(); so do we.
         let seed = super::lvs::random_seed();
@@ -180,6 +186,7 @@ impl Daemon {
             vmacs: Default::default(),
             installed: Default::default(),
             systemd,
+            metrics,
         };
         tracing::info!(
             "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
@@ -259,6 +266,7 @@ impl Daemon {
         });
         loop {
             self.drain().await;
+            self.publish_metrics();
             let next = match (self.engine.poll_timeout(), self.scheduled.first()) {
                 (Some(e), Some((s, _))) => Some(e.min(*s)),
                 (e, s) => e.or(s.map(|s| s.0)),

@@ -26,6 +26,7 @@
 //! - [`vmac`]: keepalived's `use_vmac` macvlans (created, swept, removed; sysctls);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
 //! - [`track_procs`]: `vrrp_track_process` counts (process events connector or /proc scan);
+//! - [`metrics`]: `--metrics`, Prometheus metrics served off the engine's thread;
 //! - [`status`]: the status JSON; [`trace`]: the JSONL trace;
 //! - [`systemd`]: systemd's `sd_notify` protocol (ready, reloading, stopping, status, watchdog);
 //! - the OS adapters themselves are in [`crate::os`].
@@ -37,6 +38,7 @@ pub mod control;
 pub mod driver;
 pub mod interfaces;
 pub mod lvs;
+pub mod metrics;
 pub mod reload;
 pub mod routes;
 pub mod status;
@@ -67,6 +69,8 @@ pub struct Options {
     pub pid_file: Option<PathBuf>,
     /// `--status FILE`: where the status JSON goes (on SIGUSR1 and after each state change).
     pub status_file: Option<PathBuf>,
+    /// `--metrics ADDR:PORT`: where Prometheus metrics are served ([`metrics`]).
+    pub metrics: Option<std::net::SocketAddr>,
     /// `--trace FILE`: JSONL trace.
     pub trace_file: Option<PathBuf>,
     /// Treat configuration warnings as errors.

@@ -18,6 +18,7 @@
 
 pub mod files;
 pub mod garp;
+pub mod http;
 pub mod ipvs;
 pub mod netlink;
 pub mod nft;
