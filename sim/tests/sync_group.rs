@@ -2,11 +2,13 @@
 //! together, at the exact times keepalived 2.2.7's rules give (1 ms latency, VRRPv2, 1 s
 //! adverts; priorities 150 and 100).
 
+mod support;
+
 use std::path::Path;
+use support::{state_changes, Run};
 use vrrp_engine::State;
-use vrrp_sim::backend::{event_queue, turmoil_backend, RunSpec};
+use vrrp_sim::backend::{event_queue, turmoil_backend};
 use vrrp_sim::experiment::{load, Experiment};
-use vrrp_sim::observe::metrics::{Captured, Recording, RunResult};
 
 fn experiment() -> Experiment {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/sync-group.toml");
@@ -14,32 +16,10 @@ fn experiment() -> Experiment {
 }
 
 /// Every state change as (node, instance, new state, time in ns).
-fn changes(
-    run: fn(RunSpec<'_>) -> (RunResult, Option<Recording>),
-) -> Vec<(usize, u32, State, u64)> {
-    let exp = experiment();
-    let (r, rec) = run(RunSpec {
-        experiment: &exp,
-        variant: &exp.variants[0],
-        seed: 0,
-        record: true,
-        capture: true,
-        trace: false,
-    });
-    assert!(r.violations.is_empty(), "{:?}", r.violations);
-    rec.unwrap()
-        .captured
+fn changes(run: Run) -> Vec<(usize, u32, State, u64)> {
+    state_changes(&experiment(), run)
         .iter()
-        .filter_map(|c| match c {
-            Captured::State {
-                at,
-                node,
-                instance,
-                to,
-                ..
-            } => Some((*node, *instance, *to, at.offset().as_nanos() as u64)),
-            Captured::Transmit { .. } => None,
-        })
+        .map(|c| (c.node, c.instance, c.to, c.at.offset().as_nanos() as u64))
         .collect()
 }
 

@@ -2,12 +2,13 @@
 //! ff02::12, the faults mapped onto turmoil (partition, link down, kill, restart) against the
 //! event queue, the refusal of what turmoil cannot model, and the cost estimate.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use vrrp_sim::backend::RunSpec;
+use support::{state_changes, Run};
 use vrrp_sim::backend::{event_queue, turmoil_backend};
 use vrrp_sim::experiment::{load, parse};
-use vrrp_sim::observe::metrics::Captured;
 
 fn repo(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
@@ -105,38 +106,17 @@ fn node(name: &str, addr: &str, state: &str, prio: u8, vip: &str) -> String {
 }
 
 /// Transitions (node, from, to, µs) of one run on `run`.
-fn transitions(
-    text: &str,
-    run: fn(
-        RunSpec<'_>,
-    ) -> (
-        vrrp_sim::observe::metrics::RunResult,
-        Option<vrrp_sim::observe::metrics::Recording>,
-    ),
-) -> Vec<(usize, String, String, u128)> {
+fn transitions(text: &str, run: Run) -> Vec<(usize, String, String, u128)> {
     let exp = parse(Path::new("t.toml"), text).expect("valid experiment");
-    let (r, rec) = run(RunSpec {
-        experiment: &exp,
-        variant: &exp.variants[0],
-        seed: 0,
-        record: true,
-        capture: true,
-        trace: false,
-    });
-    assert!(r.violations.is_empty(), "{:?}", r.violations);
-    rec.unwrap()
-        .captured
+    state_changes(&exp, run)
         .iter()
-        .filter_map(|c| match c {
-            Captured::State {
-                at, node, from, to, ..
-            } => Some((
-                *node,
-                from.as_str().to_string(),
-                to.as_str().to_string(),
-                at.offset().as_micros(),
-            )),
-            Captured::Transmit { .. } => None,
+        .map(|c| {
+            (
+                c.node,
+                c.from.as_str().to_string(),
+                c.to.as_str().to_string(),
+                c.at.offset().as_micros(),
+            )
         })
         .collect()
 }
