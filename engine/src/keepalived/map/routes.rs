@@ -229,33 +229,6 @@ fn looks_like_prefix(s: &str) -> bool {
         || s.contains(':')
 }
 
-/// A line's `protocol` as keepalived keeps it: only with `no_track` (a tracked line carries
-/// our tag, so that its deletion can be recognised), with keepalived's warning when a tracked
-/// line names another one.
-fn tracked_protocol(
-    c: &mut Cursor<'_, '_>,
-    no_track: bool,
-    protocol: Option<u8>,
-    word: Option<&Word>,
-    kind: &str,
-    kind_title: &str,
-) -> Option<u8> {
-    if no_track {
-        return protocol;
-    }
-    if let Some(w) = word.filter(|_| protocol.is_some_and(|p| p != RTPROT_KEEPALIVED)) {
-        c.d.warn(
-            w.span,
-            format!(
-                "a tracked {kind} has its own protocol: `protocol` is reset (keepalived: \
-                 \"{kind_title} cannot be tracked if protocol is not RTPROT_KEEPALIVED\"); add \
-                 `no_track` to keep it"
-            ),
-        );
-    }
-    None
-}
-
 /// Reads the words of one line, keyword by keyword, with the errors keepalived reports.
 struct Cursor<'a, 'd> {
     words: Vec<&'a Word>,
@@ -268,7 +241,46 @@ struct Cursor<'a, 'd> {
     what: &'static str,
 }
 
-impl<'a> Cursor<'a, '_> {
+impl<'a, 'd> Cursor<'a, 'd> {
+    /// A cursor at the first word of `line`, a `what` (`route` or `rule`).
+    fn new(line: &'a Node, d: &'d mut Diags, what: &'static str) -> Self {
+        Cursor {
+            words: words(line),
+            i: 0,
+            d,
+            family: None,
+            bad: false,
+            what,
+        }
+    }
+
+    /// A line's `protocol` as keepalived keeps it: only with `no_track` (a tracked line
+    /// carries our tag, so that its deletion can be recognised), with keepalived's warning
+    /// when a tracked line names another one (`word`).
+    fn tracked_protocol(
+        &mut self,
+        no_track: bool,
+        protocol: Option<u8>,
+        word: Option<&Word>,
+    ) -> Option<u8> {
+        if no_track {
+            return protocol;
+        }
+        if let Some(w) = word.filter(|_| protocol.is_some_and(|p| p != RTPROT_KEEPALIVED)) {
+            let what = self.what;
+            let title = if what == "route" { "Route" } else { "Rule" };
+            self.d.warn(
+                w.span,
+                format!(
+                    "a tracked {what} has its own protocol: `protocol` is reset (keepalived: \
+                     \"{title} cannot be tracked if protocol is not RTPROT_KEEPALIVED\"); add \
+                     `no_track` to keep it"
+                ),
+            );
+        }
+        None
+    }
+
     /// The value after keyword `kw` (the cursor moves onto it).
     fn value(&mut self, kw: &Word) -> Option<&'a Word> {
         self.i += 1;
@@ -395,14 +407,7 @@ pub(crate) fn route(line: &Node, d: &mut Diags) -> Option<VirtualRoute> {
     if line.key.text.is_empty() {
         return None;
     }
-    let mut c = Cursor {
-        words: words(line),
-        i: 0,
-        d,
-        family: None,
-        bad: false,
-        what: "route",
-    };
+    let mut c = Cursor::new(line, d, "route");
     let mut dst: Option<Pfx> = None;
     let mut from: Option<Pfx> = None;
     let mut r = VirtualRoute::to(IpPrefix::any(Family::Ipv4));
@@ -528,14 +533,7 @@ pub(crate) fn route(line: &Node, d: &mut Diags) -> Option<VirtualRoute> {
         c.d.error(line.key.span, "a route must have a destination");
         return None;
     };
-    r.protocol = tracked_protocol(
-        &mut c,
-        r.no_track,
-        r.protocol,
-        protocol_word,
-        "route",
-        "Route",
-    );
+    r.protocol = c.tracked_protocol(r.no_track, r.protocol, protocol_word);
     let family = c.family.unwrap_or(Family::Ipv4);
     r.family = family;
     r.dst = dst.resolve(family);
@@ -601,14 +599,7 @@ pub(crate) fn rule(line: &Node, d: &mut Diags) -> Option<ParsedRule> {
     if line.key.text.is_empty() {
         return None;
     }
-    let mut c = Cursor {
-        words: words(line),
-        i: 0,
-        d,
-        family: None,
-        bad: false,
-        what: "rule",
-    };
+    let mut c = Cursor::new(line, d, "rule");
     let mut from: Option<Pfx> = None;
     let mut to: Option<Pfx> = None;
     let mut action: Option<RuleAction> = None;
@@ -803,14 +794,7 @@ pub(crate) fn rule(line: &Node, d: &mut Diags) -> Option<ParsedRule> {
         );
         return None;
     }
-    r.protocol = tracked_protocol(
-        &mut c,
-        r.no_track,
-        r.protocol,
-        protocol_word,
-        "rule",
-        "Rule",
-    );
+    r.protocol = c.tracked_protocol(r.no_track, r.protocol, protocol_word);
     let family = c.family.unwrap_or(Family::Ipv4);
     r.family = family;
     r.action = action;
