@@ -205,11 +205,21 @@ fn debian_root() -> (PathBuf, Option<Duration>) {
     if complete(&root) {
         return (root, None);
     }
+    // Under the lock, a `.tmp-` folder is what an interrupted preparation left.
+    if let Ok(entries) = std::fs::read_dir(&cache) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     let start = Instant::now();
     let tmp = cache.join(format!(".tmp-{ROOT_NAME}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    let mut cmd = Command::new("debootstrap");
-    cmd.args(["--variant=minbase", &format!("--include={INCLUDE}"), SUITE])
+    // In a mount namespace of its own: the /proc and /sys it mounts in the new root go with
+    // it, even if it is killed half-way.
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--mount", "--propagation", "private", "debootstrap"])
+        .args(["--variant=minbase", &format!("--include={INCLUDE}"), SUITE])
         .arg(&tmp);
     if let Some(mirror) = host_mirror() {
         cmd.arg(mirror);
@@ -310,6 +320,17 @@ fn package_holds_daemon_unit_man_page_and_example_conffile_and_installs_on_debia
             .to_string()
     };
     assert_eq!(field("Package"), "vrrpd-real");
+    // Debian's changelog names the version being packaged in its top entry.
+    let changelog =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/debian/changelog"))
+            .expect("real/debian/changelog");
+    let top = changelog.lines().next().unwrap_or_default();
+    assert!(
+        top.starts_with(&format!("vrrpd-real ({}) ", field("Version"))),
+        "real/debian/changelog's top entry `{top}` is not the package's version {}: add one",
+        field("Version")
+    );
+    mode_of("/usr/share/doc/vrrpd-real/changelog.Debian.gz");
     assert_eq!(field("Section"), "net");
     assert!(field("Depends").contains("libc6"), "{}", field("Depends"));
     assert_eq!(
