@@ -4,7 +4,8 @@
 #  1. Installs the system packages the tests and tools need, if any is missing:
 #     keepalived, tshark, nginx, iproute2, nftables, curl, procps (reference peer, packet checks, the
 #     namespace lab); qemu-system-x86, busybox-static, kmod, ipvsadm, lz4 (the IPVS VM of
-#     lab/src/vm.rs: this machine's kernel has no IPVS). apt-get update runs only when something
+#     lab/src/vm.rs: this machine's kernel has no IPVS); debootstrap (the clean Debian 12 root
+#     real/tests/deb_package.rs installs the package in). apt-get update runs only when something
 #     is missing; nothing is ever removed (--no-remove). Without root this step passes only if
 #     everything is already installed.
 #  2. cargo fmt --check, cargo clippy -D warnings, cargo doc with warnings denied.
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(keepalived tshark nginx iproute2 nftables curl procps
-    qemu-system-x86 busybox-static kmod ipvsadm lz4)
+    qemu-system-x86 busybox-static kmod ipvsadm lz4 debootstrap)
 
 header() {
     printf '\n==> %s\n' "$*"
@@ -97,6 +98,10 @@ install_packages
 if ! cargo nextest --version >/dev/null 2>&1; then
     header "installing cargo-nextest"
     cargo install cargo-nextest --locked
+fi
+if ! cargo deb --version >/dev/null 2>&1; then
+    header "installing cargo-deb"
+    cargo install cargo-deb --locked
 fi
 
 RESULTS=()

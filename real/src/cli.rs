@@ -1,6 +1,6 @@
 //! Argument parsing and the `-t` configuration test.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vrrp_engine::keepalived::{self, FsLoader, Options};
@@ -96,11 +96,18 @@ pub struct Args {
     /// Test aid, with `--ipvs-apply`: print the table as the engine's `IpvsTable` JSON.
     #[arg(long = "ipvs-json", hide = true, requires = "ipvs_apply")]
     pub ipvs_json: bool,
+    /// Print the manual page, vrrpd-real(8), as roff (the Debian package's copy is this).
+    #[arg(long = "man-page", hide = true)]
+    pub man_page: bool,
 }
 
 /// Runs the command line; the exit code is the process's.
 pub fn run() -> ExitCode {
     let args = Args::parse();
+    if args.man_page {
+        print!("{}", crate::man::render(Args::command()));
+        return ExitCode::SUCCESS;
+    }
     if let Some([socket, command]) = args.control_send.as_deref() {
         return match vrrp_real::daemon::control::send(socket.as_ref(), command) {
             Ok(answer) => {

@@ -5,6 +5,7 @@
 //! ([`vrrp_real::daemon`]).
 
 mod cli;
+mod man;
 
 use std::process::ExitCode;
 
