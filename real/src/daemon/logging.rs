@@ -14,8 +14,9 @@
 //!   `WARNING: ` / `ERROR: ` after the time.
 //! - `-D` adds the detail lines keepalived adds with `-D` (VIPs set and removed, gratuitous
 //!   ARPs, priority-0 adverts, each advert sent, ...: our `debug!` events); `-DD` adds
-//!   `trace!` events. keepalived sends its `-D` lines at `LOG_INFO`, so do we (a default
-//!   `*.info` syslog rule keeps them); `-DD` lines go at `LOG_DEBUG`.
+//!   `trace!` events and the libraries' own debug lines (otherwise only their warnings).
+//!   keepalived sends its `-D` lines at `LOG_INFO`, so do we (a default `*.info` syslog rule
+//!   keeps them); `-DD` lines go at `LOG_DEBUG`.
 //! - Under systemd, when stderr is the journal (`$JOURNAL_STREAM` names it): with syslog on,
 //!   `-l` writes nothing (the journal already gets every line through `/dev/log`, with its
 //!   facility and identity; the unit's `-n -l` would otherwise store each line twice); with
@@ -134,7 +135,13 @@ pub fn init(opts: &LogOptions, foreground: bool) -> bool {
     };
     let shows = console.is_some();
     let syslog = opts.syslog.then(|| Syslog::new(opts));
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(max_level(opts.detail));
+    // Our own lines as `-D` asks; the libraries' (netlink, TLS, HTTP) only when they warn,
+    // unless `-DD`.
+    let max = max_level(opts.detail);
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(if opts.detail >= 2 { max } else { Level::WARN })
+        .with_target("vrrp_real", max)
+        .with_target("vrrp_engine", max);
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(console)
