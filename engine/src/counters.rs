@@ -115,6 +115,25 @@ impl DiscardCounters {
         *c = c.saturating_add(1);
     }
 
+    /// The count of one reason.
+    pub fn get(&self, reason: DiscardReason) -> u64 {
+        match reason {
+            DiscardReason::Length => self.length,
+            DiscardReason::Version => self.version,
+            DiscardReason::Type => self.r#type,
+            DiscardReason::Ttl => self.ttl,
+            DiscardReason::Checksum => self.checksum,
+            DiscardReason::Vrid => self.vrid,
+            DiscardReason::Auth => self.auth,
+            DiscardReason::Interval => self.interval,
+            DiscardReason::Family => self.family,
+            DiscardReason::Peer => self.peer,
+            DiscardReason::Destination => self.destination,
+            DiscardReason::Own => self.own,
+            DiscardReason::Inactive => self.inactive,
+        }
+    }
+
     /// Add another set of counters to these (e.g. summing several engines or instances).
     pub fn add(&mut self, o: &DiscardCounters) {
         self.length += o.length;
@@ -219,6 +238,7 @@ mod tests {
             c.count(r);
             let counters = serde_json::to_value(c).unwrap();
             assert_eq!(counters[r.as_str()], 1, "{r}");
+            assert_eq!((c.get(r), c.total()), (1, 1), "{r}");
         }
     }
 }

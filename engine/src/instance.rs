@@ -643,6 +643,15 @@ impl Instance {
 
     /// Apply a new tracking verdict: priority, and entering or leaving FAULT.
     pub fn apply_verdict(&mut self, ctx: &mut Ctx<'_>, now: Instant, verdict: Verdict) {
+        if verdict.priority != self.priority {
+            ctx.out
+                .push_back(Output::PriorityChanged(crate::io::PriorityChange {
+                    instance: self.id,
+                    from: self.priority,
+                    to: verdict.priority,
+                    at: now,
+                }));
+        }
         self.priority = verdict.priority;
         self.fault = verdict.fault.clone();
         match (self.state, verdict.fault) {

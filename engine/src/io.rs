@@ -290,6 +290,41 @@ pub struct StateChange {
     pub at: Instant,
 }
 
+/// A `vrrp_script`'s result as rise / fall count it: its first result after it started
+/// being tracked, or a change (keepalived 2.2.7 `vrrp_script_child_thread` logs both:
+/// "VRRP_Script(chk) succeeded", "... failed", "... timed_out"). For logs and traces; every
+/// instance tracking the script applies its own weight.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptChange {
+    /// Which script.
+    pub script: ScriptId,
+    /// Its name (`vrrp_script NAME`).
+    pub name: String,
+    /// Whether it now counts as succeeding.
+    pub good: bool,
+    /// The run that decided it.
+    pub outcome: CheckOutcome,
+    /// Whether this is the script's first result (not a change).
+    pub first: bool,
+    /// When.
+    pub at: Instant,
+}
+
+/// An instance's effective priority changed while it runs: a tracked item's weight, or the
+/// operator's priority (keepalived 2.2.7 `vrrp_set_effective_priority`: "(VI_1) Changing
+/// effective priority from 100 to 80"). For logs and traces.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorityChange {
+    /// Which instance.
+    pub instance: InstanceId,
+    /// The priority it had.
+    pub from: u8,
+    /// The priority it has now.
+    pub to: u8,
+    /// When.
+    pub at: Instant,
+}
+
 /// A `vrrp_sync_group` changed state, for logs, traces and the group's notify scripts.
 ///
 /// `to` is [`State::Initialize`] on shutdown (keepalived's `STOP`). The driver runs the
@@ -376,6 +411,12 @@ pub enum Output {
     StateChanged(StateChange),
     /// A `vrrp_sync_group` changed state: it follows its members' state changes.
     SyncGroupChanged(SyncGroupChange),
+    /// A `vrrp_script`'s first result, or a change of its result: before the priority and
+    /// state changes it causes.
+    ScriptChanged(ScriptChange),
+    /// An instance's effective priority changed (after the script, file or process change
+    /// that moved it, before any state change it causes).
+    PriorityChanged(PriorityChange),
     /// Send a VRRP packet.
     Transmit(Transmit),
     /// Install a virtual address (becoming Master).

@@ -75,7 +75,9 @@
 //! - **Checks.** [`Output::RunCheck`] asks the driver to run a `vrrp_script` once, whatever
 //!   the number of instances tracking it; the driver answers with [`Input::CheckResult`]
 //!   echoing the sequence number (stale answers are ignored), and each instance applies its
-//!   own weight.
+//!   own weight. A script's first result and every change of its result come out as
+//!   [`Output::ScriptChanged`], before the [`Output::PriorityChanged`] and the state changes
+//!   it causes (keepalived 2.2.7 logs them in that order); both are for logs and traces.
 //! - **Reconfiguration** follows keepalived's reload: see [`Engine::reconfigure`].
 //! - **Cost.** A received advert is O(1) to find its instance (a VRID table per interface)
 //!   and O(log n) to re-arm its timer; [`Engine::poll_timeout`] is O(1); a wake-up costs
@@ -126,7 +128,7 @@ pub mod tracking;
 pub use alerts::Alert;
 pub use engine::{ConfigError, Engine, ReconfigureSummary};
 pub use io::{
-    CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, Reason, RxPacket, ScriptId, State,
-    SyncGroupChange, Transmit,
+    CheckOutcome, Input, InstanceId, InterfaceUpdate, Output, PriorityChange, Reason, RxPacket,
+    ScriptChange, ScriptId, State, SyncGroupChange, Transmit,
 };
 pub use snapshot::Snapshot;

@@ -11,7 +11,7 @@
 //! maps an engine [`Output`] to its line for a driver that does.
 
 use crate::config::InstanceConfig;
-use crate::io::{InstanceId, Output, Reason, State};
+use crate::io::{CheckOutcome, InstanceId, Output, Reason, State};
 use crate::lvs::{IpvsChange, ServiceKey};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -161,6 +161,26 @@ pub enum TraceEvent {
         /// The rule in keepalived's syntax.
         rule: String,
     },
+    /// A `vrrp_script`'s first result, or a change of its result.
+    Script {
+        /// The script's name.
+        script: String,
+        /// Whether it now counts as succeeding.
+        good: bool,
+        /// The run that decided it.
+        outcome: CheckOutcome,
+        /// Whether this was its first result.
+        first: bool,
+    },
+    /// An instance's effective priority changed.
+    Priority {
+        /// The instance.
+        instance: String,
+        /// The priority it had.
+        from: u8,
+        /// The priority it has now.
+        to: u8,
+    },
     /// A `vrrp_sync_group` changed state.
     SyncGroup {
         /// The group's name.
@@ -268,6 +288,17 @@ impl TraceEvent {
                 instance: name(instance.0),
                 rule: rule.to_string(),
             },
+            Output::ScriptChanged(c) => TraceEvent::Script {
+                script: c.name.clone(),
+                good: c.good,
+                outcome: c.outcome,
+                first: c.first,
+            },
+            Output::PriorityChanged(c) => TraceEvent::Priority {
+                instance: name(c.instance.0),
+                from: c.from,
+                to: c.to,
+            },
             Output::RunCheck { .. } | Output::RunProbe { .. } | Output::Alert(_) => return None,
             // Accept_Mode's firewall changes: logged by the daemon, events in the simulator.
             Output::BlockVips { .. } | Output::UnblockVips { .. } => return None,
@@ -291,6 +322,8 @@ impl TraceEvent {
             TraceEvent::RuleAdd { .. } => "rule_add",
             TraceEvent::RuleDel { .. } => "rule_del",
             TraceEvent::SyncGroup { .. } => "sync_group",
+            TraceEvent::Script { .. } => "script",
+            TraceEvent::Priority { .. } => "priority",
         }
     }
 }

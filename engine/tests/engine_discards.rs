@@ -296,3 +296,27 @@ fn a_flood_of_random_bytes_changes_no_state() {
         n
     );
 }
+
+#[test]
+fn anomalies_count_bad_packets_not_good_adverts() {
+    let mut e = backup();
+    let peer = IpAddr::V4(PEER);
+    assert_eq!(e.anomalies(), 0, "a good advert is no anomaly");
+    rx(&mut e, &good(), 255, peer, GROUP, "eth0");
+    assert_eq!(e.anomalies(), 0);
+    rx(&mut e, &good(), 64, peer, GROUP, "eth0");
+    assert_eq!(e.anomalies(), 1, "a wrong TTL");
+    rx(&mut e, &[0x21, 51], 255, peer, GROUP, "eth0");
+    assert_eq!(e.anomalies(), 2, "a short packet");
+    let other = advert_bytes(Version::V2, 77, 100, 1, PEER, Auth::pass("123456"));
+    rx(&mut e, &other, 255, peer, GROUP, "eth0");
+    assert_eq!(e.anomalies(), 3, "an unknown VRID");
+    assert_eq!(
+        e.counters(e.instance_ids().next().unwrap())
+            .unwrap()
+            .discarded
+            .ttl,
+        1
+    );
+    assert_eq!(e.unmatched().vrid, 1);
+}

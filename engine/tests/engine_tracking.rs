@@ -193,8 +193,19 @@ fn a_check_that_never_reports_times_out_at_the_next_run() {
     // No result: at 2 s (interval = timeout = 2 s) the run counts as timed out, a new one starts.
     e.handle_timeout(secs(2.0));
     let next = drain(&mut e);
+    // The timeout is the script's first result (a failure), then the new run, then the
+    // priority it costs.
     assert!(
-        matches!(next[0], Output::RunCheck { seq: 2, .. }),
+        matches!(&next[0], Output::ScriptChanged(c) if !c.good
+            && c.outcome == CheckOutcome::Timeout && c.first),
+        "{next:?}"
+    );
+    assert!(
+        matches!(next[1], Output::RunCheck { seq: 2, .. }),
+        "{next:?}"
+    );
+    assert!(
+        matches!(&next[2], Output::PriorityChanged(p) if (p.from, p.to) == (100, 70)),
         "{next:?}"
     );
     assert_eq!(prio(&e), 70);
@@ -365,5 +376,71 @@ fn invalid_configs_are_refused_with_a_reason() {
     assert_eq!(
         Engine::new(c, Instant::ZERO).unwrap_err().to_string(),
         "vrrp_instance VI_1: track_script nope names no vrrp_script"
+    );
+}
+
+#[test]
+fn a_scripts_first_result_and_each_change_come_out_before_the_priority_they_move() {
+    // weight -5, fall 2, rise 1, interval 2 s: runs at 0, 2, 4, ... s.
+    let mut e = started(with_script(100, -5, 1, 2), 0, Instant::ZERO);
+    let fails_between = |t: Instant| {
+        if t >= secs(3.0) && t < secs(7.0) {
+            CheckOutcome::Fail
+        } else {
+            CheckOutcome::Pass
+        }
+    };
+    let log = run_alone(&mut e, secs(9.0), fails_between);
+    let told: Vec<(Instant, String)> = log
+        .iter()
+        .filter_map(|(t, o)| match o {
+            Output::ScriptChanged(c) => Some((
+                *t,
+                format!(
+                    "{} good={} {:?} first={}",
+                    c.name, c.good, c.outcome, c.first
+                ),
+            )),
+            Output::PriorityChanged(p) => Some((*t, format!("prio {} -> {}", p.from, p.to))),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            // keepalived logs the first result too ("VRRP_Script(chk) succeeded").
+            (secs(0.0), "chk_nginx good=true Pass first=true".to_string()),
+            // One failure (at 4 s) is below fall 2: nothing; the second (6 s) changes it.
+            (
+                secs(6.0),
+                "chk_nginx good=false Fail first=false".to_string()
+            ),
+            (secs(6.0), "prio 100 -> 95".to_string()),
+            (
+                secs(8.0),
+                "chk_nginx good=true Pass first=false".to_string()
+            ),
+            (secs(8.0), "prio 95 -> 100".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn the_operators_priority_is_a_priority_change() {
+    let mut e = started(with_script(100, -5, 1, 1), 0, Instant::ZERO);
+    drain(&mut e);
+    let id = e.instance_ids().next().unwrap();
+    e.handle(
+        secs(1.0),
+        Input::SetPriority {
+            instance: id,
+            priority: 150,
+        },
+    );
+    let out = drain(&mut e);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::PriorityChanged(p) if (p.from, p.to) == (100, 150))),
+        "{out:?}"
     );
 }

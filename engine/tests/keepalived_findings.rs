@@ -580,3 +580,23 @@ fn use_vmac_findings_as_keepalived() {
         ["t.conf:4:5: warning: (VI_1) unicast with use_vmac requires vmac_xmit_base - setting"]
     );
 }
+
+#[test]
+fn log_unknown_vrids_is_read_and_printed_back() {
+    let text = format!("global_defs {{\n    log_unknown_vrids\n}}\n{}", inst(""));
+    assert!(findings(&text).is_empty(), "{:?}", findings(&text));
+    let cfg = keepalived::parse_str("t.conf", &text, &Options::default())
+        .unwrap()
+        .config;
+    assert!(cfg.global.log_unknown_vrids);
+    let printed = keepalived::print(&cfg);
+    assert!(printed.contains("    log_unknown_vrids\n"), "{printed}");
+    let back = keepalived::parse_str("t.conf", &printed, &Options::default())
+        .unwrap()
+        .config;
+    assert_eq!(back, cfg);
+    let off = keepalived::parse_str("t.conf", &inst(""), &Options::default())
+        .unwrap()
+        .config;
+    assert!(!off.global.log_unknown_vrids);
+}

@@ -197,6 +197,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     higher_prio_send_advert: sec && skip,
                     startup_delay: sd,
                     no_swap: v3 != strict,
+                    log_unknown_vrids: v3 && sec,
                     smtp_helo_name: helo,
                     smtp_alert: Some(strict),
                     smtp_alert_vrrp: alert_vrrp,

@@ -36,12 +36,32 @@ pub struct Args {
     /// Stay in the foreground (keepalived's `-n`).
     #[arg(short = 'n', long = "dont-fork")]
     pub foreground: bool,
-    /// Log to the console (keepalived's `-l`).
+    /// Log to the console too, in the foreground (keepalived's `-l`).
     #[arg(short = 'l', long = "log-console")]
     pub log_console: bool,
-    /// Detailed log (keepalived's `-D`).
-    #[arg(short = 'D', long = "log-detail")]
-    pub detailed: bool,
+    /// Detailed log (keepalived's `-D`): VIPs, announcements, adverts; twice for more.
+    #[arg(short = 'D', long = "log-detail", action = clap::ArgAction::Count)]
+    pub detailed: u8,
+    /// Syslog facility (keepalived's `-S`): 0-7 or local0-local7, daemon (default) or user.
+    #[arg(short = 'S', long = "log-facility", value_name = "FACILITY",
+          value_parser = vrrp_real::daemon::logging::Facility::parse)]
+    pub log_facility: Option<vrrp_real::daemon::logging::Facility>,
+    /// Do not log to syslog (keepalived's `-G`).
+    #[arg(short = 'G', long = "no-syslog")]
+    pub no_syslog: bool,
+    /// The syslog identity (default `vrrpd-real`; keepalived's VRRP process logs as
+    /// `Keepalived_vrrp`).
+    #[arg(
+        long = "syslog-ident",
+        value_name = "IDENT",
+        default_value = "vrrpd-real"
+    )]
+    pub syslog_ident: String,
+    /// Discarded packets are logged as a summary per instance and reason at most this
+    /// often (the first ones at once).
+    #[arg(long = "discard-log-interval", value_name = "DURATION", default_value = "10s",
+          value_parser = humantime::parse_duration)]
+    pub discard_log_interval: std::time::Duration,
     /// Pid file (keepalived's `-p`).
     #[arg(short = 'p', long = "pid")]
     pub pid_file: Option<PathBuf>,
@@ -131,8 +151,15 @@ pub fn run() -> ExitCode {
         return vrrp_real::daemon::run(vrrp_real::daemon::Options {
             file: args.file,
             foreground: args.foreground,
-            log_console: args.log_console,
-            detailed: args.detailed,
+            log: vrrp_real::daemon::logging::LogOptions {
+                console: args.log_console,
+                detail: args.detailed,
+                syslog: !args.no_syslog,
+                facility: args.log_facility.unwrap_or_default(),
+                ident: args.syslog_ident.clone(),
+                ..Default::default()
+            },
+            discard_log_interval: args.discard_log_interval,
             pid_file: args.pid_file,
             status_file: args.status_file,
             trace_file: args.trace_file,

@@ -100,6 +100,11 @@ pub struct GlobalConfig {
     /// `vrrp_no_swap`: the daemon locks its pages in memory as they are touched (nothing for
     /// the engine).
     pub no_swap: bool,
+    /// `log_unknown_vrids`: the daemon logs adverts for VRIDs it does not run (keepalived
+    /// 2.2.7 `vrrp_dispatcher_read`, one line per advert; ours a periodic summary). Off: such
+    /// adverts are only counted (a shared LAN carries other routers' VRIDs).
+    #[serde(default)]
+    pub log_unknown_vrids: bool,
     /// Where the daemon keeps the drop rules of Accept_Mode off (`nftables`,
     /// `nftables_priority`, `nftables_counters`, `nftables_ifindex`; `vrrp_iptables` read as
     /// `nftables`, as keepalived 2.2.7 built without iptables does). Nothing for the engine:
@@ -161,6 +166,7 @@ impl Default for GlobalConfig {
             higher_prio_send_advert: false,
             startup_delay: Duration::ZERO,
             no_swap: false,
+            log_unknown_vrids: false,
             nftables: NftablesConfig::default(),
         }
     }

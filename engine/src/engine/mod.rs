@@ -65,6 +65,9 @@ pub struct Engine {
     now: Instant,
     stopped: bool,
     unmatched: DiscardCounters,
+    /// Packets discarded (not as our own or for an inactive instance) or accepted with
+    /// another address list, ever ([`Engine::anomalies`]).
+    anomalies: u64,
     /// The check engine: virtual servers, real servers, checkers.
     lvs: Lvs,
     /// The IPVS table the changes polled so far build.
@@ -122,6 +125,7 @@ impl Engine {
             now,
             stopped: false,
             unmatched: DiscardCounters::default(),
+            anomalies: 0,
             lvs,
             ipvs: IpvsTable::default(),
             groups: Vec::new(),
@@ -257,6 +261,7 @@ impl Engine {
         let family = Family::of(&rx.src);
         if Family::of(&rx.dst) != family {
             self.unmatched.count(DiscardReason::Family);
+            self.anomalies += 1;
             return;
         }
         let table = self.demux.table(rx.interface, family);
@@ -269,6 +274,7 @@ impl Engine {
                     Some(n) => self.instances[n].discard(reason),
                     None => self.unmatched.count(reason),
                 }
+                self.anomalies += 1;
                 return;
             }
         };
@@ -276,14 +282,22 @@ impl Engine {
             // RFC 5798 §7.1: "MUST verify that the VRID is configured on the receiving
             // interface ... If the above check fails, the receiver MUST discard the packet".
             self.unmatched.count(DiscardReason::Vrid);
+            self.anomalies += 1;
             return;
         };
         // The source address is cached on the instance (refreshed on every interface or
         // tracking change): the receive path does no map lookups.
         let prev = self.instances[n].state;
+        // Our own looped adverts and adverts to an inactive instance are no anomaly.
+        let noted = |c: &crate::counters::InstanceCounters| {
+            let d = &c.discarded;
+            d.total() - d.own - d.inactive + c.address_list_mismatch
+        };
+        let before = noted(&self.instances[n].counters);
         self.with_instance(n, |i, ctx| {
             i.receive(ctx, now, &pkt, rx.src, rx.dst, rx.ttl)
         });
+        self.anomalies += noted(&self.instances[n].counters) - before;
         self.rearm_instance(n);
         self.sync_after(n, prev, now);
     }
@@ -303,9 +317,30 @@ impl Engine {
         }
         s.in_flight = None;
         s.issued_at = None;
-        if s.apply(outcome) {
+        if self.apply_script(script.0 as usize, outcome, now) {
             self.start_and_retrack(now);
         }
+    }
+
+    /// Applies one result to script `s`; its first result and a change of its result come
+    /// out as [`Output::ScriptChanged`] (before what they cause). Returns whether the
+    /// result changed.
+    fn apply_script(&mut self, s: usize, outcome: CheckOutcome, now: Instant) -> bool {
+        let script = &mut self.tracker.scripts[s];
+        let first = script.last_outcome.is_none();
+        let changed = script.apply(outcome);
+        if changed || first {
+            self.out
+                .push_back(Output::ScriptChanged(crate::io::ScriptChange {
+                    script: ScriptId(s as u32),
+                    name: script.cfg.name.clone(),
+                    good: script.status == crate::tracking::CheckStatus::Good,
+                    outcome,
+                    first,
+                    at: now,
+                }));
+        }
+        changed
     }
 
     /// Start instances that can start, then re-evaluate tracking for all (configuration
@@ -521,7 +556,7 @@ impl Engine {
             next = now + interval;
         }
         let timeout = script.cfg.effective_timeout();
-        let mut status_changed = false;
+        let mut timed_out = false;
         let mut run = true;
         if script.in_flight.is_some() {
             // keepalived skips a run while the previous one is still going; one that has
@@ -531,9 +566,11 @@ impl Engine {
                 run = false;
             } else {
                 script.in_flight = None;
-                status_changed = script.apply(CheckOutcome::Timeout);
+                timed_out = true;
             }
         }
+        let status_changed = timed_out && self.apply_script(s, CheckOutcome::Timeout, now);
+        let script = &mut self.tracker.scripts[s];
         if run {
             script.last_seq += 1;
             script.in_flight = Some(script.last_seq);
@@ -594,6 +631,25 @@ impl Engine {
     /// The ids of the live instances, in configuration order.
     pub fn instance_ids(&self) -> impl Iterator<Item = InstanceId> + '_ {
         self.order.iter().map(|&n| InstanceId(n))
+    }
+
+    /// The receive and send counters of instance `id` (live or retired): cheaper than a
+    /// [`Engine::snapshot`] for a driver that summarises discards as they happen.
+    pub fn counters(&self, id: InstanceId) -> Option<&crate::counters::InstanceCounters> {
+        self.instances.get(id.0 as usize).map(|i| &i.counters)
+    }
+
+    /// Packets that matched no instance (unknown interface or VRID, unparseable), per reason.
+    pub fn unmatched(&self) -> &DiscardCounters {
+        &self.unmatched
+    }
+
+    /// How many packets were discarded (other than our own looped adverts and adverts to an
+    /// instance in Initialize or FAULT), or accepted with an address list other than ours,
+    /// since the engine was built: a driver that summarises them reads the counters only
+    /// when this moved (O(1) per received batch).
+    pub fn anomalies(&self) -> u64 {
+        self.anomalies
     }
 
     /// The id of the `vrrp_script` called `name`.

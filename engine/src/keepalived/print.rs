@@ -175,6 +175,9 @@ fn global(w: &mut Writer, config: &Config) {
     if g.no_swap {
         w.line(&["vrrp_no_swap"]);
     }
+    if g.log_unknown_vrids {
+        w.line(&["log_unknown_vrids"]);
+    }
     nftables(w, &g.nftables);
     w.close();
 }

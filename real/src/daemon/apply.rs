@@ -50,10 +50,11 @@ impl Daemon {
         if let Err(e) = res {
             let name = self.name_of(tx.instance);
             tracing::warn!("{name}: sending advert on {}: {e}", tx.interface);
-        } else if tracing::enabled!(tracing::Level::DEBUG) {
+        } else if tracing::enabled!(tracing::Level::TRACE) {
+            // One line per advert: -DD only (keepalived logs none).
             let name = self.name_of(tx.instance);
-            tracing::debug!(
-                "{name}: advert {} -> {} prio {}",
+            tracing::trace!(
+                "({name}) advert {} -> {} prio {}",
                 tx.src,
                 tx.dst,
                 vrrp_engine::wire::peek_priority(&tx.payload).unwrap_or(0)
@@ -89,8 +90,9 @@ impl Daemon {
                 let ifname = interface.to_string();
                 match self.ifindex(&ifname) {
                     Some(idx) => match netlink::add_vip(&self.handle, idx, &vip).await {
-                        Ok(()) => tracing::info!(
-                            "{name}: added VIP {}/{} on {ifname}",
+                        // keepalived logs "(VI_1) setting VIPs." with -D only.
+                        Ok(()) => tracing::debug!(
+                            "({name}) setting VIP {}/{} on {ifname}",
                             vip.addr,
                             vip.prefix_len
                         ),
@@ -112,7 +114,9 @@ impl Daemon {
                 self.held.remove(&(ifname.clone(), vip.addr));
                 if let Some(idx) = self.ifindex(&ifname) {
                     match netlink::del_addr(&self.handle, idx, vip.addr).await {
-                        Ok(_) => tracing::info!("{name}: removed VIP {} from {ifname}", vip.addr),
+                        Ok(_) => {
+                            tracing::debug!("({name}) removing VIP {} from {ifname}", vip.addr)
+                        }
                         Err(e) => {
                             tracing::warn!("{name}: removing VIP {} from {ifname}: {e}", vip.addr)
                         }
@@ -128,6 +132,15 @@ impl Daemon {
                 self.announce(&name, &interface, addr);
             }
             Output::StateChanged(sc) => self.on_state(sc),
+            Output::ScriptChanged(sc) => {
+                let exit = self.script_exits.get(&sc.script).copied();
+                tracing::info!("{}", super::log_lines::script_change(&sc, exit));
+            }
+            Output::PriorityChanged(pc) => {
+                let name = self.name_of(pc.instance);
+                let line = super::log_lines::priority_change(&name, pc.from, pc.to);
+                tracing::info!("{line}");
+            }
             Output::SyncGroupChanged(gc) => self.on_group_state(gc),
             Output::Alert(alert) => self.send_alert(alert),
             Output::BlockVips { instance, vips } => self.block_vips(instance, vips).await,
@@ -177,7 +190,12 @@ impl Daemon {
                 if let Err(e) = self.announcer.send(i.index, &f) {
                     tracing::warn!("{name}: announcing {addr} on {ifname}: {e}");
                 } else {
-                    tracing::debug!("{name}: announced {addr} on {ifname}");
+                    let what = if addr.is_ipv4() {
+                        "gratuitous ARP"
+                    } else {
+                        "unsolicited NA"
+                    };
+                    tracing::debug!("({name}) Sending {what} on {ifname} for {addr}");
                 }
             }
             _ => tracing::debug!("{name}: no MAC on {ifname}: {addr} not announced"),
@@ -191,11 +209,12 @@ impl Daemon {
             return;
         };
         let tx = self.check_tx.clone();
-        let done = move |outcome| {
+        let done = move |outcome, exit| {
             let _ = tx.send(CheckDone {
                 script,
                 seq,
                 outcome,
+                exit,
             });
         };
         let global = self.engine.global_config();
@@ -204,7 +223,7 @@ impl Daemon {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!("vrrp_script {}: {e}: counted as failing", cfg.name);
-                done(CheckOutcome::Fail);
+                done(CheckOutcome::Fail, scripts::ScriptExit::NotStarted);
                 return;
             }
         };
@@ -214,16 +233,16 @@ impl Daemon {
                     "vrrp_script {}: refused by enable_script_security ({why}): counted as failing",
                     cfg.name
                 );
-                done(CheckOutcome::Fail);
+                done(CheckOutcome::Fail, scripts::ScriptExit::NotStarted);
                 return;
             }
         }
         let cmdline = cfg.script.clone();
         let name = cfg.name.clone();
         tokio::spawn(async move {
-            let outcome = scripts::run_check(&cmdline, run_as, timeout).await;
-            tracing::debug!("vrrp_script {name}: {outcome:?}");
-            done(outcome);
+            let (outcome, exit) = scripts::run_check(&cmdline, run_as, timeout).await;
+            tracing::trace!("vrrp_script {name}: {exit:?}");
+            done(outcome, exit);
         });
     }
 
@@ -236,13 +255,7 @@ impl Daemon {
         if let Some(m) = &mut self.metrics {
             m.transition(sc.instance, sc.from, sc.to);
         }
-        tracing::info!(
-            "{name}: {} -> {} ({}), priority {}",
-            sc.from.as_str(),
-            sc.to.as_str(),
-            sc.reason,
-            sc.priority
-        );
+        tracing::info!("{}", super::log_lines::state_change(&name, &sc));
         // keepalived 2.2.7 (`clear_diff_vrrp`): an instance a reload removed gets the FAULT
         // notifies unless it already was in FAULT (`notify_deleted` is not supported).
         let word = match (sc.to, &sc.reason) {
@@ -297,9 +310,11 @@ impl Daemon {
     /// A sync group's state change: log line, trace line, the group's notify scripts
     /// (queued after its members', as the engine orders them).
     fn on_group_state(&mut self, gc: vrrp_engine::SyncGroupChange) {
+        // keepalived 2.2.7 (vrrp_sync.c): "VRRP_Group(G) Syncing instances to MASTER state".
         tracing::info!(
-            "sync group {}: {} -> {}",
+            "VRRP_Group({}) Syncing instances to {} state ({} -> {})",
             gc.group,
+            gc.state_word(),
             gc.from.as_str(),
             gc.state_word()
         );

@@ -202,7 +202,7 @@ impl Daemon {
                 }
             },
             Action::Reload => {
-                self.reload(at).await;
+                self.reload(at, "control command").await;
                 ("ok reload".into(), None)
             }
             Action::Stop => ("ok stop".into(), Some(at)),

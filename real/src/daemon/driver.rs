@@ -34,6 +34,8 @@ pub(super) struct CheckDone {
     pub script: ScriptId,
     pub seq: u64,
     pub outcome: CheckOutcome,
+    /// How the script ended, for the log line of a result change.
+    pub exit: scripts::ScriptExit,
 }
 
 /// Netlink multicast messages (links and addresses).
@@ -96,6 +98,10 @@ pub(super) struct Daemon {
     pub systemd: super::systemd::Notifier,
     /// `--metrics`: samples published for the HTTP thread ([`super::metrics`]).
     pub metrics: Option<super::metrics::Metrics>,
+    /// Discarded packets summarised in the log ([`super::discards`]).
+    pub discards: super::discards::DiscardLog,
+    /// How each script's last run ended (the log line of a result change says it).
+    pub script_exits: BTreeMap<ScriptId, scripts::ScriptExit>,
 }
 
 impl Daemon {
@@ -107,6 +113,7 @@ impl Daemon {
         systemd: super::systemd::Notifier,
     ) -> Result<Daemon, String> {
         let origin = timer::monotonic();
+        let opts_interval = opts.discard_log_interval;
         let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| format!("netlink: {e}"))?;
         tokio::spawn(conn);
         use rtnetlink::MulticastGroup as G;
@@ -187,10 +194,11 @@ impl Daemon {
             installed: Default::default(),
             systemd,
             metrics,
+            discards: super::discards::DiscardLog::new(opts_interval),
+            script_exits: BTreeMap::new(),
         };
         tracing::info!(
-            "vrrpd-real {} starting: {} ({} instances, {} virtual servers), node {}",
-            env!("CARGO_PKG_VERSION"),
+            "Configuration file {}: {} instances, {} virtual servers, node {}",
             d.opts.file.display(),
             d.config.instances.len(),
             d.config.virtual_servers.len(),
@@ -258,12 +266,16 @@ impl Daemon {
         self.drain().await;
         self.update_systemd_status();
         self.systemd.ready();
+        tracing::info!("Startup complete");
         // Pings from the loop itself: a loop stuck anywhere stops them.
         let mut watchdog = self.systemd.watchdog_period().map(|p| {
             let mut i = tokio::time::interval(p);
             i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             i
         });
+        // Discards held back by the summary interval are logged when it ends.
+        let mut discard_tick = tokio::time::interval(self.discards.interval());
+        discard_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.drain().await;
             self.publish_metrics();
@@ -325,7 +337,10 @@ impl Daemon {
                     self.run_timers_until(now);
                 }
                 (n, r) = readable => match r {
-                    Ok(()) => self.on_packets(n),
+                    Ok(()) => {
+                        self.on_packets(n);
+                        self.log_discards();
+                    }
                     Err(e) => {
                         tracing::warn!("receive on {}: {e}", self.socks[n].ifname);
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -333,6 +348,7 @@ impl Daemon {
                 },
                 Some(c) = self.check_rx.recv() => {
                     let now = self.timers_then_now();
+                    self.script_exits.insert(c.script, c.exit);
                     self.engine.handle(now, Input::CheckResult {
                         script: c.script,
                         seq: c.seq,
@@ -350,7 +366,7 @@ impl Daemon {
                 Some((msg, _)) = self.nl_events.next() => self.on_netlink(msg).await,
                 _ = hup.recv() => {
                     let now = self.timers_then_now();
-                    self.reload(now).await;
+                    self.reload(now, "SIGHUP").await;
                 }
                 _ = usr1.recv() => self.write_status(),
                 cmd = command => {
@@ -362,6 +378,7 @@ impl Daemon {
                 evs = file_events => self.on_file_events(evs),
                 steps = proc_steps => self.report_steps(steps),
                 _ = ping => self.systemd.watchdog(),
+                _ = discard_tick.tick() => self.log_discards(),
             }
             if self.fatal {
                 break;
@@ -394,6 +411,13 @@ impl Daemon {
             }
             self.engine.handle_timeout(due);
             last = Some(due);
+        }
+    }
+
+    /// The discard summary lines due now ([`super::discards`]).
+    fn log_discards(&mut self) {
+        for line in self.discards.check(&self.engine, std::time::Instant::now()) {
+            tracing::info!("{line}");
         }
     }
 

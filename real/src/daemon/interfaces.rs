@@ -105,7 +105,10 @@ impl Daemon {
             None if info.index == 0 => {
                 tracing::warn!("interface {name} does not exist: its instances stay in FAULT")
             }
-            None => tracing::info!(
+            // keepalived 2.2.7 logs addresses with -D only ("Assigned address 10.0.0.1 for
+            // interface eth0") and a link change always (keepalived_netlink.c: "Netlink
+            // reports eth0 down").
+            None => tracing::debug!(
                 "interface {name}: index {} {} ipv4 {:?} ipv6 {:?}",
                 info.index,
                 if info.up { "up" } else { "down" },
@@ -114,11 +117,11 @@ impl Daemon {
             ),
             Some(o) if o.up != info.up => {
                 tracing::info!(
-                    "interface {name}: link {}",
+                    "Netlink reports {name} {}",
                     if info.up { "up" } else { "down" }
                 )
             }
-            Some(_) => tracing::info!(
+            Some(_) => tracing::debug!(
                 "interface {name}: addresses now ipv4 {:?} ipv6 {:?}",
                 info.ipv4,
                 info.ipv6_ll

@@ -9,7 +9,7 @@
 //! `sendmmsg`, which keeps that order.
 //!
 //! What lives where:
-//! - this file: start-up (configuration, capabilities, detaching, logging, pid file);
+//! - this file: start-up (logging, configuration, capabilities, detaching, pid file);
 //! - [`driver`]: the event loop and the drain of engine outputs;
 //! - [`apply`]: each output carried out on the OS (adverts, VIPs, ARP/NA, checks, state
 //!   changes with their logs, notify scripts, status and trace);
@@ -22,6 +22,9 @@
 //! - [`alerts`]: keepalived's SMTP alerts, each mail sent off the protocol loop;
 //! - [`accept`]: Accept_Mode off, the VIPs' drop rules in our nftables table;
 //! - [`reload`]: SIGHUP and shutdown;
+//! - [`logging`]: the console, syslog and the journal, `-D`; [`log_lines`]: the words of
+//!   the event lines (keepalived's where it logs the same event); [`discards`]: discarded
+//!   packets summarised;
 //! - [`control`]: the `--control` socket (run-time priority);
 //! - [`vmac`]: keepalived's `use_vmac` macvlans (created, swept, removed; sysctls);
 //! - [`track_files`]: `vrrp_track_file` values read and watched;
@@ -35,8 +38,11 @@ pub mod accept;
 pub mod alerts;
 pub mod apply;
 pub mod control;
+pub mod discards;
 pub mod driver;
 pub mod interfaces;
+pub mod log_lines;
+pub mod logging;
 pub mod lvs;
 pub mod metrics;
 pub mod reload;
@@ -61,10 +67,11 @@ pub struct Options {
     pub file: PathBuf,
     /// `-n`: stay in the foreground (otherwise detach).
     pub foreground: bool,
-    /// `-l`: log to the console (stderr). Logs always go to stderr; without `-n` it is closed.
-    pub log_console: bool,
-    /// `-D`: detailed (debug) log.
-    pub detailed: bool,
+    /// `-l`, `-D`, `-S`, `-G`: where the log goes and how detailed ([`logging`]).
+    pub log: logging::LogOptions,
+    /// `--discard-log-interval`: at most one discard summary per instance and reason this
+    /// often ([`discards`]).
+    pub discard_log_interval: Duration,
     /// `-p`: pid file.
     pub pid_file: Option<PathBuf>,
     /// `--status FILE`: where the status JSON goes (on SIGUSR1 and after each state change).
@@ -166,6 +173,23 @@ pub fn missing_capabilities() -> Vec<&'static str> {
 
 /// Runs the daemon until SIGTERM/SIGINT; the exit code is the process's.
 pub fn run(opts: Options) -> ExitCode {
+    // Logging first, so that configuration errors reach syslog too (as keepalived's do);
+    // when the console does not show the lines, start-up errors also go to stderr.
+    let console = logging::init(&opts.log, opts.foreground);
+    let say = |error: bool, line: &str| {
+        if error {
+            tracing::error!("{line}");
+        } else {
+            tracing::warn!("{line}");
+        }
+        if !console {
+            eprintln!("{line}");
+        }
+    };
+    tracing::info!(
+        "Starting vrrpd-real {} (keepalived 2.2.7 configuration)",
+        env!("CARGO_PKG_VERSION")
+    );
     let kopts = keepalived::Options {
         strict: opts.strict,
         config_id: Some(config_id(opts.config_id.as_deref())),
@@ -173,42 +197,36 @@ pub fn run(opts: Options) -> ExitCode {
     let config = match keepalived::load(&opts.file, &FsLoader, &kopts) {
         Ok(l) => {
             for f in &l.findings {
-                eprintln!("{f}");
+                say(false, &f.to_string());
             }
             select(l.config, &opts)
         }
         Err(findings) => {
             for f in &findings.0 {
-                eprintln!("{f}");
+                say(true, &f.to_string());
             }
+            say(true, "Stopped: the configuration has errors");
             return ExitCode::from(1);
         }
     };
     let missing = missing_capabilities();
     if !missing.is_empty() {
-        eprintln!(
-            "vrrpd-real: missing capabilities: {} (raw VRRP and packet sockets need CAP_NET_RAW, \
-             addresses need CAP_NET_ADMIN)",
-            missing.join(", ")
+        say(
+            true,
+            &format!(
+                "vrrpd-real: missing capabilities: {} (raw VRRP and packet sockets need \
+                 CAP_NET_RAW, addresses need CAP_NET_ADMIN)",
+                missing.join(", ")
+            ),
         );
         return ExitCode::from(1);
     }
     if !opts.foreground {
-        if let Err(e) = nix::unistd::daemon(false, opts.log_console) {
-            eprintln!("vrrpd-real: cannot detach: {e}");
+        if let Err(e) = nix::unistd::daemon(false, opts.log.console) {
+            say(true, &format!("vrrpd-real: cannot detach: {e}"));
             return ExitCode::from(1);
         }
     }
-    let level = if opts.detailed {
-        tracing::Level::DEBUG
-    } else {
-        tracing::Level::INFO
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
     if let Some(p) = &opts.pid_file {
         if let Err(e) = std::fs::write(p, format!("{}\n", std::process::id())) {
             tracing::error!("cannot write pid file {}: {e}", p.display());

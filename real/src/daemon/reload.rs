@@ -18,19 +18,25 @@ impl Daemon {
     /// debug build) that timers restarted by the reload must not inherit.
     ///
     /// systemd hears `RELOADING=1` before and `READY=1` after, whatever the outcome.
-    pub(super) async fn reload(&mut self, now: Instant) {
+    pub(super) async fn reload(&mut self, now: Instant, why: &str) {
         self.systemd.reloading(crate::os::timer::monotonic());
-        self.reload_config(now).await;
+        // keepalived 2.2.7 logs "Reloading ..." (parent) and "Reloading" (VRRP child).
+        tracing::info!("Reloading ({why})");
+        if self.reload_config(now).await {
+            tracing::info!("Reload complete");
+        } else {
+            tracing::error!("Reload failed: the running configuration is kept");
+        }
         self.update_systemd_status();
         self.systemd.ready();
     }
 
-    /// [`Daemon::reload`] without the notifications.
-    async fn reload_config(&mut self, now: Instant) {
+    /// [`Daemon::reload`] without the notifications; whether the new file was applied.
+    async fn reload_config(&mut self, now: Instant) -> bool {
         tracing::info!(
-            "reload at {:.6} s: reading {}",
-            self.secs(now),
-            self.opts.file.display()
+            "Configuration file {} (reload at {:.6} s)",
+            self.opts.file.display(),
+            self.secs(now)
         );
         let kopts = keepalived::Options {
             strict: self.opts.strict,
@@ -48,7 +54,7 @@ impl Daemon {
                     tracing::error!("reload: {x}");
                 }
                 tracing::error!("reload: configuration has errors, keeping the running one");
-                return;
+                return false;
             }
         };
         if self.ipvs.is_none() {
@@ -59,7 +65,7 @@ impl Daemon {
                     // whole daemon with it.
                     tracing::error!("reload: {e}: stopping");
                     self.fatal = true;
-                    return;
+                    return false;
                 }
             }
         }
@@ -100,7 +106,7 @@ impl Daemon {
             }
             Err(e) => {
                 tracing::error!("reload: {e}; keeping the running configuration");
-                return;
+                return false;
             }
         }
         self.firewall_reconfigure(&config).await;
@@ -114,14 +120,16 @@ impl Daemon {
         self.setup_track_files();
         self.setup_track_procs();
         self.refresh_all().await;
+        true
     }
 
     /// Every instance shuts down at `now` (a Master sends priority 0 and releases its VIPs),
     /// the outputs are carried out, anything still held is removed, notifies finish.
     pub(super) async fn shutdown(&mut self, now: Instant) {
         self.systemd.stopping();
+        // keepalived 2.2.7: "Stopping", then "Stopped Keepalived v2.2.7".
         tracing::info!(
-            "shutting down at {:.6} s: releasing every instance",
+            "Stopping (at {:.6} s: releasing every instance)",
             self.secs(now)
         );
         self.engine.handle(now, Input::Shutdown);
@@ -139,6 +147,6 @@ impl Daemon {
             let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         self.drop_mails();
-        tracing::info!("stopped");
+        tracing::info!("Stopped vrrpd-real {}", env!("CARGO_PKG_VERSION"));
     }
 }

@@ -237,9 +237,15 @@ pub async fn run_script(cmdline: &str, run_as: Option<RunAs>, timeout: Duration)
 }
 
 /// Runs one check: exit 0 is a pass; still running after `timeout`, it is stopped as
-/// [`run_script`] does and the result is a timeout.
-pub async fn run_check(cmdline: &str, run_as: Option<RunAs>, timeout: Duration) -> CheckOutcome {
-    match run_script(cmdline, run_as, timeout).await {
+/// [`run_script`] does and the result is a timeout. Returns the outcome and how the script
+/// ended (for the log line of a result change).
+pub async fn run_check(
+    cmdline: &str,
+    run_as: Option<RunAs>,
+    timeout: Duration,
+) -> (CheckOutcome, ScriptExit) {
+    let exit = run_script(cmdline, run_as, timeout).await;
+    let outcome = match exit {
         ScriptExit::Exited(0) => CheckOutcome::Pass,
         ScriptExit::Exited(_) | ScriptExit::Signaled(_) | ScriptExit::NotStarted => {
             CheckOutcome::Fail
@@ -251,7 +257,8 @@ pub async fn run_check(cmdline: &str, run_as: Option<RunAs>, timeout: Duration) 
             );
             CheckOutcome::Timeout
         }
-    }
+    };
+    (outcome, exit)
 }
 
 /// One notify command to run.

@@ -145,6 +145,8 @@ pub fn report<'a>(
             false
         }
         Output::AddVip { .. } | Output::RemoveVip { .. } | Output::Alert(_) => false,
+        // Script results and priority changes: events for the observer, nothing to model.
+        Output::ScriptChanged(_) | Output::PriorityChanged(_) => false,
         Output::Ipvs(_) | Output::RealServerChanged { .. } | Output::QuorumChanged { .. } => false,
         // Routes and rules are recorded by the observer; nothing on the simulated LAN
         // depends on them.

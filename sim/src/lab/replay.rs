@@ -228,6 +228,28 @@ fn line(
                 at: now,
             })
         }
+        TraceEvent::Script {
+            script,
+            good,
+            outcome,
+            first,
+        } => Output::ScriptChanged(vrrp_engine::ScriptChange {
+            // The lab's events name the script; its id is not in the trace.
+            script: vrrp_engine::ScriptId(0),
+            name: script.clone(),
+            good: *good,
+            outcome: *outcome,
+            first: *first,
+            at: now,
+        }),
+        TraceEvent::Priority { instance, from, to } => {
+            Output::PriorityChanged(vrrp_engine::PriorityChange {
+                instance: inst(instance),
+                from: *from,
+                to: *to,
+                at: now,
+            })
+        }
         TraceEvent::Rx { src, hex, .. } => {
             obs.advert_delivered(now, n, *src, hex);
             return;

@@ -513,6 +513,26 @@ impl<'a> Observer<'a> {
             Output::UnblockVips { vips, .. } => {
                 self.event(now, Some(n), "vip_unblock", addrs(vips))
             }
+            Output::ScriptChanged(c) => self.event(
+                now,
+                Some(n),
+                "script",
+                format!(
+                    "{} {} ({:?}{})",
+                    c.name,
+                    if c.good { "succeeded" } else { "failed" },
+                    c.outcome,
+                    if c.first { ", first result" } else { "" }
+                ),
+            ),
+            Output::PriorityChanged(c) => {
+                let name = self.configs[n]
+                    .instances
+                    .get(c.instance.0 as usize)
+                    .map_or("?", |i| i.name.as_str());
+                let detail = format!("{name} priority {} -> {}", c.from, c.to);
+                self.event(now, Some(n), "priority", detail)
+            }
             Output::RunCheck { .. } | Output::RunProbe { .. } => {}
         }
     }

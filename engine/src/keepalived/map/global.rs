@@ -41,6 +41,7 @@ const KNOWN: &[&str] = &[
     "vrrp_higher_prio_send_advert",
     "vrrp_startup_delay",
     "vrrp_no_swap",
+    "log_unknown_vrids",
     "nftables",
     "nftables_priority",
     "nftables_counters",
@@ -98,6 +99,8 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
             }
             // keepalived's handler takes no argument (`vrrp_no_swap_handler`).
             "vrrp_no_swap" => g.no_swap = true,
+            // No argument either (`vrrp_log_unknown_vrids_handler`).
+            "log_unknown_vrids" => g.log_unknown_vrids = true,
             "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = switch(d, item),
             "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = switch(d, item),
             "router_id" => {
