@@ -301,9 +301,7 @@ impl Engine {
         if s.in_flight != Some(seq) {
             return; // stale or unknown: a newer run supersedes it
         }
-        s.in_flight = None;
-        s.issued_at = None;
-        if s.apply(outcome) {
+        if s.finish(now, outcome) {
             self.start_and_retrack(now);
         }
     }
@@ -530,14 +528,14 @@ impl Engine {
             if now.saturating_duration_since(issued) < timeout {
                 run = false;
             } else {
-                script.in_flight = None;
-                status_changed = script.apply(CheckOutcome::Timeout);
+                status_changed = script.finish(now, CheckOutcome::Timeout);
             }
         }
         if run {
             script.last_seq += 1;
             script.in_flight = Some(script.last_seq);
             script.issued_at = Some(now);
+            script.last_started = Some(now);
             self.out.push_back(Output::RunCheck {
                 script: ScriptId(s as u32),
                 seq: script.last_seq,
@@ -725,6 +723,7 @@ impl Engine {
                         next_timer: i.next_deadline(),
                         preempt_until: i.preempt_until,
                         last_transition: i.last_transition,
+                        last_takeover: i.last_takeover,
                         counters: i.counters,
                     }
                 })
@@ -744,6 +743,9 @@ impl Engine {
                     last_outcome: s.last_outcome,
                     running: s.in_flight.is_some(),
                     tracked: self.tracked_scripts[n],
+                    last_started: s.last_started,
+                    last_run: s.last_run,
+                    results: s.results,
                 })
                 .collect(),
             unmatched: self.unmatched,
