@@ -21,6 +21,8 @@ impl Daemon {
     pub(super) async fn reload(&mut self, now: Instant) {
         self.systemd.reloading(crate::os::timer::monotonic());
         self.reload_config(now).await;
+        // Renamed or re-prioritised instances show at the next scrape.
+        self.touch_metrics();
         self.update_systemd_status();
         self.systemd.ready();
     }
