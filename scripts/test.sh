@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(keepalived tshark nginx iproute2 nftables curl procps
-    qemu-system-x86 busybox-static kmod ipvsadm lz4 debootstrap)
+    qemu-system-x86 busybox-static kmod ipvsadm lz4 debootstrap prometheus)
 
 header() {
     printf '\n==> %s\n' "$*"

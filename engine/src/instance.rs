@@ -6,6 +6,7 @@ use crate::announce::AnnouncePlan;
 use crate::config::{AuthConfig, GlobalConfig, InstanceConfig, VirtualAddress};
 use crate::counters::{DiscardReason, InstanceCounters};
 use crate::io::{FaultCause, InstanceId, Output, Reason, State, StateChange, Transmit};
+use crate::snapshot::Takeover;
 use crate::time::Instant;
 use crate::timing::{
     interval_from_wire, interval_to_wire, master_down_interval, normalize_interval, skew_time,
@@ -87,6 +88,11 @@ pub(crate) struct Instance {
     pub counters: InstanceCounters,
     pub vips_installed: bool,
     pub last_transition: Option<Instant>,
+    /// The last sign of another Master while Backup: its last advert accepted, or entering
+    /// BACKUP ([`crate::snapshot::Takeover`]).
+    pub master_heard: Option<Instant>,
+    /// The last BACKUP -> MASTER transition.
+    pub last_takeover: Option<Takeover>,
     /// The deadline this instance has on the engine's heap (entries that differ are stale).
     pub armed: Option<Instant>,
     /// Removed by a reconfiguration: inert, kept so its id is never reused.
@@ -133,6 +139,8 @@ impl Instance {
             counters: InstanceCounters::default(),
             vips_installed: false,
             last_transition: None,
+            master_heard: None,
+            last_takeover: None,
             armed: None,
             retired: false,
             tracks: Tracks::default(),
@@ -329,6 +337,17 @@ impl Instance {
         let from = self.state;
         self.state = to;
         self.last_transition = Some(now);
+        match (from, to) {
+            (State::Backup, State::Master) => {
+                self.last_takeover = Some(Takeover {
+                    since: self.master_heard.unwrap_or(now),
+                    at: now,
+                })
+            }
+            // Entering BACKUP is where the wait for a Master's advert starts.
+            (_, State::Backup) => self.master_heard = Some(now),
+            _ => {}
+        }
         let alert = alerts::instance_alert(
             ctx.global,
             &self.cfg,
@@ -749,7 +768,12 @@ impl Instance {
             self.counters.priority_zero_received += 1;
         }
         match self.state {
-            State::Backup => self.backup_receive(now, pkt, src),
+            State::Backup => {
+                // A sign of a Master, whatever its priority (a lower one's too: it still
+                // holds the VIPs until it hears us).
+                self.master_heard = Some(now);
+                self.backup_receive(now, pkt, src)
+            }
             State::Master => self.master_receive(ctx, now, pkt, src),
             State::Initialize | State::Fault => {}
         }

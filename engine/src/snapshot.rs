@@ -81,6 +81,68 @@ pub struct RealServerSnapshot {
     pub failed_checkers: u32,
     /// Checkers, in configuration order: whether each is up.
     pub checkers_up: Vec<bool>,
+    /// Checkers, in configuration order: verdict, last probe and counts.
+    #[serde(default)]
+    pub checkers: Vec<CheckerSnapshot>,
+}
+
+/// One health checker of a real server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckerSnapshot {
+    /// keepalived's keyword: `TCP_CHECK`, `HTTP_GET`, `SSL_GET` or `MISC_CHECK`.
+    pub kind: String,
+    /// Its verdict: up (it keeps its real server in the pool).
+    pub up: bool,
+    /// Whether any probe has given a verdict yet.
+    pub has_run: bool,
+    /// The last probe that ended: when, how long it took, whether it passed.
+    pub last_probe: Option<ProbeRecord>,
+    /// Probes that passed (each retry counts), since start; kept across a reload.
+    pub probes_passed: u64,
+    /// Probes that failed (each retry counts), since start; kept across a reload.
+    pub probes_failed: u64,
+}
+
+/// One finished run of a check (a `vrrp_script`, a real-server probe), in engine time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeRecord {
+    /// When it was started (asked of the driver).
+    pub started: Instant,
+    /// When its result came in.
+    pub ended: Instant,
+    /// Whether it passed (a real-server probe's own result, before `retry` counts it).
+    pub passed: bool,
+}
+
+impl ProbeRecord {
+    /// How long it ran: from the request to the result, as the engine saw them.
+    pub fn duration(&self) -> Duration {
+        self.ended - self.started
+    }
+}
+
+/// The last takeover of an instance: its last BACKUP -> MASTER transition.
+///
+/// `since` is the last sign of another Master the Backup had: the last advert it accepted
+/// (priority 0 included: a Master that stops or goes FAULT), or, if it accepted none while
+/// Backup, the instant it entered BACKUP. So after a Master's crash the duration is about
+/// Master_Down_Interval (RFC 5798 §6.4.2: from its last advert to the timer's end), after a
+/// priority-0 advert about Skew_Time, and after a preemption (a lower-priority Master's
+/// adverts heard until then) at most one of its advert intervals. A transition to MASTER from
+/// INIT or FAULT (the address owner) is not a takeover and leaves it as it was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Takeover {
+    /// The last sign of another Master (see above).
+    pub since: Instant,
+    /// When this instance became Master.
+    pub at: Instant,
+}
+
+impl Takeover {
+    /// From the last sign of the old Master to becoming Master.
+    pub fn duration(&self) -> Duration {
+        self.at - self.since
+    }
 }
 
 /// One instance.
@@ -128,6 +190,9 @@ pub struct InstanceSnapshot {
     pub preempt_until: Option<Instant>,
     /// When it last changed state.
     pub last_transition: Option<Instant>,
+    /// Its last takeover (BACKUP -> MASTER), if any.
+    #[serde(default)]
+    pub last_takeover: Option<Takeover>,
     /// Packet counters.
     pub counters: InstanceCounters,
 }
@@ -151,4 +216,24 @@ pub struct ScriptSnapshot {
     pub running: bool,
     /// Whether any instance tracks it (only those are run).
     pub tracked: bool,
+    /// When the run in flight, or else the last run, was started.
+    #[serde(default)]
+    pub last_started: Option<Instant>,
+    /// The last run that ended: when, how long, whether it passed.
+    #[serde(default)]
+    pub last_run: Option<ProbeRecord>,
+    /// Results since start (kept across a reload for a script that stays).
+    #[serde(default)]
+    pub results: ScriptResults,
+}
+
+/// How many runs of a `vrrp_script` gave each result.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptResults {
+    /// Exit status 0.
+    pub pass: u64,
+    /// Any other exit status.
+    pub fail: u64,
+    /// Killed at its `timeout`, or found still running past it.
+    pub timeout: u64,
 }

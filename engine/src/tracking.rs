@@ -11,6 +11,7 @@ use crate::config::{
     TrackProcessRef, TrackRef,
 };
 use crate::io::{CheckOutcome, FaultCause, InterfaceUpdate, ProcessChange, ScriptId};
+use crate::snapshot::{ProbeRecord, ScriptResults};
 use crate::time::Instant;
 use crate::types::{Family, PRIORITY_OWNER};
 use core::net::IpAddr;
@@ -44,6 +45,12 @@ pub(crate) struct ScriptState {
     pub retired: bool,
     pub last_seq: u64,
     pub last_outcome: Option<CheckOutcome>,
+    /// When the run in flight, or else the last one, was asked for.
+    pub last_started: Option<Instant>,
+    /// The last run that ended.
+    pub last_run: Option<ProbeRecord>,
+    /// Results since start.
+    pub results: ScriptResults,
 }
 
 impl ScriptState {
@@ -65,7 +72,30 @@ impl ScriptState {
             retired: false,
             last_seq: 0,
             last_outcome: None,
+            last_started: None,
+            last_run: None,
+            results: ScriptResults::default(),
         }
+    }
+
+    /// The run in flight ended at `now` with `outcome` (also one the engine timed out): its
+    /// time and count are recorded, then the result applies ([`ScriptState::apply`]).
+    /// Returns whether the status changed.
+    pub fn finish(&mut self, now: Instant, outcome: CheckOutcome) -> bool {
+        let started = self.issued_at.take().unwrap_or(now);
+        self.in_flight = None;
+        self.last_run = Some(ProbeRecord {
+            started,
+            ended: now,
+            passed: outcome == CheckOutcome::Pass,
+        });
+        let n = match outcome {
+            CheckOutcome::Pass => &mut self.results.pass,
+            CheckOutcome::Fail => &mut self.results.fail,
+            CheckOutcome::Timeout => &mut self.results.timeout,
+        };
+        *n += 1;
+        self.apply(outcome)
     }
 
     /// Apply one result; returns whether the status changed.

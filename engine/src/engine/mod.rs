@@ -315,8 +315,6 @@ impl Engine {
         if s.in_flight != Some(seq) {
             return; // stale or unknown: a newer run supersedes it
         }
-        s.in_flight = None;
-        s.issued_at = None;
         if self.apply_script(script.0 as usize, outcome, now) {
             self.start_and_retrack(now);
         }
@@ -328,7 +326,8 @@ impl Engine {
     fn apply_script(&mut self, s: usize, outcome: CheckOutcome, now: Instant) -> bool {
         let script = &mut self.tracker.scripts[s];
         let first = script.last_outcome.is_none();
-        let changed = script.apply(outcome);
+        // `finish` records the run (time, counts) for the snapshot, then applies it.
+        let changed = script.finish(now, outcome);
         if changed || first {
             self.out
                 .push_back(Output::ScriptChanged(crate::io::ScriptChange {
@@ -565,7 +564,6 @@ impl Engine {
             if now.saturating_duration_since(issued) < timeout {
                 run = false;
             } else {
-                script.in_flight = None;
                 timed_out = true;
             }
         }
@@ -575,6 +573,7 @@ impl Engine {
             script.last_seq += 1;
             script.in_flight = Some(script.last_seq);
             script.issued_at = Some(now);
+            script.last_started = Some(now);
             self.out.push_back(Output::RunCheck {
                 script: ScriptId(s as u32),
                 seq: script.last_seq,
@@ -781,6 +780,7 @@ impl Engine {
                         next_timer: i.next_deadline(),
                         preempt_until: i.preempt_until,
                         last_transition: i.last_transition,
+                        last_takeover: i.last_takeover,
                         counters: i.counters,
                     }
                 })
@@ -800,6 +800,9 @@ impl Engine {
                     last_outcome: s.last_outcome,
                     running: s.in_flight.is_some(),
                     tracked: self.tracked_scripts[n],
+                    last_started: s.last_started,
+                    last_run: s.last_run,
+                    results: s.results,
                 })
                 .collect(),
             unmatched: self.unmatched,

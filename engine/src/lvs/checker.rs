@@ -20,6 +20,7 @@ use super::plan::{CheckerKind, CheckerPlan};
 use super::pool::{CheckerFlags, VsState};
 use super::probe::{Probe, ProbeResult};
 use crate::io::Output;
+use crate::snapshot::ProbeRecord;
 use crate::time::Instant;
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -50,6 +51,10 @@ pub(crate) struct Checker {
     pub in_flight: bool,
     /// When the next probe is due, if one is scheduled.
     pub next: Option<Instant>,
+    /// The last probe that ended, and the counts of passes and failures (for metrics).
+    pub last_probe: Option<ProbeRecord>,
+    pub probes_passed: u64,
+    pub probes_failed: u64,
 }
 
 impl Checker {
@@ -78,6 +83,9 @@ impl Checker {
             seq: 0,
             in_flight: false,
             next: Some(first),
+            last_probe: None,
+            probes_passed: 0,
+            probes_failed: 0,
         }
     }
 
@@ -96,6 +104,47 @@ impl Checker {
         self.flags.has_run = old.flags.has_run;
         if old.retry_it > 0 && self.plan.retry > 0 {
             self.retry_it = old.retry_it.min(self.plan.retry - 1);
+        }
+        // The record of its probes carries over too (counters do not reset on a reload).
+        self.last_probe = old.last_probe;
+        self.probes_passed = old.probes_passed;
+        self.probes_failed = old.probes_failed;
+    }
+
+    /// keepalived's keyword for the checker.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.plan.kind {
+            CheckerKind::Tcp(_) => "TCP_CHECK",
+            CheckerKind::Http { tls: false, .. } => "HTTP_GET",
+            CheckerKind::Http { tls: true, .. } => "SSL_GET",
+            CheckerKind::Misc { .. } => "MISC_CHECK",
+        }
+    }
+
+    /// Whether one probe's result passes, before `retry` counts it: a connection; the URL's
+    /// status and digest; exit 0 (or 2..=255 with `misc_dynamic`). A probe that could not
+    /// run is `None` (a MISC script that cannot exec counts as exit 0, as in keepalived).
+    fn passes(&self, r: &ProbeResult) -> Option<bool> {
+        match (&self.plan.kind, r) {
+            (CheckerKind::Misc { .. }, ProbeResult::NotRun) => Some(true),
+            (_, ProbeResult::NotRun) => None,
+            (CheckerKind::Tcp(_), r) => Some(matches!(r, ProbeResult::Connected)),
+            (CheckerKind::Http { urls, .. }, r) => Some(self.http_ok(urls, r)),
+            (CheckerKind::Misc { dynamic, .. }, ProbeResult::Exit(status)) => {
+                Some(*status == 0 || (*dynamic && *status >= 2))
+            }
+            (CheckerKind::Misc { .. }, _) => Some(false),
+        }
+    }
+
+    /// Whether an HTTP result passes the URL being checked.
+    fn http_ok(&self, urls: &[super::plan::UrlPlan], r: &ProbeResult) -> bool {
+        let url = &urls[self.url_it.unwrap_or(0).min(urls.len() - 1)].url;
+        match r {
+            ProbeResult::Http {
+                status, body_md5, ..
+            } => url.accepts(*status) && url.digest.is_none_or(|d| d == *body_md5),
+            _ => false,
         }
     }
 
@@ -164,6 +213,18 @@ impl Checker {
         out: &mut VecDeque<Output>,
     ) {
         self.in_flight = false;
+        if let Some(passed) = self.passes(result) {
+            self.last_probe = Some(ProbeRecord {
+                started: self.started,
+                ended: now,
+                passed,
+            });
+            if passed {
+                self.probes_passed += 1;
+            } else {
+                self.probes_failed += 1;
+            }
+        }
         if *result == ProbeResult::NotRun {
             if let CheckerKind::Misc { .. } = self.plan.kind {
                 // keepalived's script child that cannot exec exits 0: a pass.
@@ -242,13 +303,7 @@ impl Checker {
         };
         let n_urls = urls.len();
         let fast_recovery = *fast_recovery;
-        let url = &urls[self.url_it.unwrap_or(0).min(n_urls - 1)].url;
-        let ok = match r {
-            ProbeResult::Http {
-                status, body_md5, ..
-            } => url.accepts(*status) && url.digest.is_none_or(|d| d == *body_md5),
-            _ => false,
-        };
+        let ok = self.http_ok(urls, r);
         #[derive(PartialEq)]
         enum Method {
             New,

@@ -362,7 +362,7 @@ impl Lvs {
 
     /// The state of every virtual server, for [`crate::Engine::snapshot`].
     pub fn snapshot(&self) -> Vec<crate::snapshot::VirtualServerSnapshot> {
-        use crate::snapshot::{RealServerSnapshot, VirtualServerSnapshot};
+        use crate::snapshot::{CheckerSnapshot, RealServerSnapshot, VirtualServerSnapshot};
         self.servers
             .iter()
             .enumerate()
@@ -384,6 +384,19 @@ impl Lvs {
                             .iter()
                             .filter(|c| c.vs == v && c.rs == r)
                             .map(|c| c.flags.is_up)
+                            .collect(),
+                        checkers: self
+                            .checkers
+                            .iter()
+                            .filter(|c| c.vs == v && c.rs == r)
+                            .map(|c| CheckerSnapshot {
+                                kind: c.kind_name().to_string(),
+                                up: c.flags.is_up,
+                                has_run: c.flags.has_run,
+                                last_probe: c.last_probe,
+                                probes_passed: c.probes_passed,
+                                probes_failed: c.probes_failed,
+                            })
                             .collect(),
                     })
                     .collect(),

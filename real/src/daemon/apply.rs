@@ -149,7 +149,11 @@ impl Daemon {
                 script,
                 seq,
                 timeout,
-            } => self.run_check(script, seq, timeout),
+            } => {
+                // The script's state gauge (running) shows in the next sample.
+                self.touch_metrics();
+                self.run_check(script, seq, timeout)
+            }
             Output::Transmit(tx) => self.queue_advert(tx),
             Output::RunProbe {
                 checker,
@@ -162,12 +166,18 @@ impl Daemon {
                 real_server,
                 alive,
                 notify,
-            } => self.on_real_server(service, real_server, alive, notify),
+            } => {
+                self.touch_metrics();
+                self.on_real_server(service, real_server, alive, notify)
+            }
             Output::QuorumChanged {
                 service,
                 up,
                 notify,
-            } => self.on_quorum(service, up, notify),
+            } => {
+                self.touch_metrics();
+                self.on_quorum(service, up, notify)
+            }
             Output::AddRoute { instance, route } => self.add_route(instance, route).await,
             Output::RemoveRoute { instance, route } => self.remove_route(instance, route).await,
             Output::AddRule { instance, rule } => self.add_rule(instance, rule).await,

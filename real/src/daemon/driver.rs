@@ -354,6 +354,7 @@ impl Daemon {
                         seq: c.seq,
                         outcome: c.outcome,
                     });
+                    self.touch_metrics();
                 }
                 Some(p) = self.probe_rx.recv() => {
                     let now = self.timers_then_now();

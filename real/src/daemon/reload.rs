@@ -27,6 +27,8 @@ impl Daemon {
         } else {
             tracing::error!("Reload failed: the running configuration is kept");
         }
+        // Renamed or re-prioritised instances show at the next scrape.
+        self.touch_metrics();
         self.update_systemd_status();
         self.systemd.ready();
     }

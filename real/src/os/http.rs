@@ -1,6 +1,8 @@
 //! A minimal HTTP/1.1 server (hyper) for `GET /metrics`, on a thread and runtime of its own:
 //! scrapes, and their encoding, never run on the engine loop's thread. One task accepts, one
-//! task per connection, so a slow or stuck scraper holds only its own connection.
+//! task per connection, so a slow or stuck scraper holds only its own connection. The thread
+//! runs at nice [`NICE`]: a flood of scrapes takes CPU time only when the engine's thread does
+//! not want it (CFS lets a waking nice-0 thread run before a niced one).
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -18,11 +20,14 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 /// A scraper that sends no complete request in this time is dropped.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The HTTP thread's niceness (the engine's thread keeps the daemon's, 0 by default).
+pub const NICE: i32 = 10;
+
 /// Serves `GET /metrics` on `listener` with the text `body` returns, on a new thread, until
 /// the process ends.
 pub fn serve<F>(listener: std::net::TcpListener, body: F) -> std::io::Result<()>
 where
-    F: Fn() -> String + Send + Sync + 'static,
+    F: Fn() -> Bytes + Send + Sync + 'static,
 {
     listener.set_nonblocking(true)?;
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -31,14 +36,22 @@ where
     let body = Arc::new(body);
     std::thread::Builder::new()
         .name("metrics".into())
-        .spawn(move || rt.block_on(accept(listener, body)))?;
+        .spawn(move || {
+            // SAFETY: setpriority(2) on this thread (Linux niceness is per thread); lowering
+            // one's own priority needs no privilege. A failure only leaves it at the default.
+            unsafe {
+                let tid = libc::gettid() as libc::id_t;
+                libc::setpriority(libc::PRIO_PROCESS, tid, NICE);
+            }
+            rt.block_on(accept(listener, body))
+        })?;
     Ok(())
 }
 
 /// Accepts scrapers forever.
 async fn accept<F>(listener: std::net::TcpListener, body: Arc<F>)
 where
-    F: Fn() -> String + Send + Sync + 'static,
+    F: Fn() -> Bytes + Send + Sync + 'static,
 {
     let listener = match TcpListener::from_std(listener) {
         Ok(l) => l,
@@ -80,12 +93,12 @@ where
 }
 
 /// `GET /metrics` (or `HEAD`) gets the text; other paths 404, other methods 405.
-fn respond(req: &Request<Incoming>, body: &dyn Fn() -> String) -> Response<Full<Bytes>> {
+fn respond(req: &Request<Incoming>, body: &dyn Fn() -> Bytes) -> Response<Full<Bytes>> {
     let status = match (req.method(), req.uri().path()) {
         (&Method::GET | &Method::HEAD, "/metrics") => {
             return Response::builder()
                 .header(hyper::header::CONTENT_TYPE, CONTENT_TYPE)
-                .body(Full::new(Bytes::from(body())))
+                .body(Full::new(body()))
                 .unwrap_or_default();
         }
         (_, "/metrics") => StatusCode::METHOD_NOT_ALLOWED,

@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use vrrp_lab::Lab;
 
+pub mod scrape;
+
 /// The daemon binary.
 pub const BIN: &str = env!("CARGO_BIN_EXE_vrrpd-real");
 

@@ -1,28 +1,18 @@
-//! `--metrics ADDR:PORT`: Prometheus metrics (`GET /metrics`, text exposition format).
-//!
-//! The engine loop never waits on a scrape: after a drain it publishes a [`Sample`] (the
-//! engine's [`Snapshot`], the daemon's transition counts and the VIPs held) on a
-//! `tokio::sync::watch` channel, on every state change and otherwise at most every
-//! [`REFRESH`]; the HTTP task ([`crate::os::http`]) takes the latest sample and encodes it with
-//! `prometheus-client` on its own time. Metric names and their keepalived-exporter
-//! counterparts are in docs/metrics.md.
+//! A [`Sample`] as Prometheus text: the instance and script families here, the LVS ones in
+//! [`super::lvs`]. Names and labels are listed in docs/metrics.md.
 
+use super::Sample;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
+use prometheus_client::registry::{Registry, Unit};
+use std::sync::atomic::AtomicU64;
 use vrrp_engine::counters::DiscardCounters;
 use vrrp_engine::io::State;
-use vrrp_engine::snapshot::{InstanceSnapshot, Snapshot};
+use vrrp_engine::snapshot::InstanceSnapshot;
 use vrrp_engine::tracking::CheckStatus;
-use vrrp_engine::{Family as AddrFamily, InstanceId};
-
-/// How stale a published sample may get while no state changes (adverts keep counting).
-pub const REFRESH: Duration = Duration::from_millis(500);
+use vrrp_engine::Family as AddrFamily;
 
 /// Every state, in the order the gauges are written.
 const STATES: [State; 4] = [
@@ -32,110 +22,11 @@ const STATES: [State; 4] = [
     State::Fault,
 ];
 
-/// What the HTTP task renders: one consistent view taken by the engine loop.
-#[derive(Clone, Debug)]
-pub struct Sample {
-    /// The engine's snapshot.
-    pub snapshot: Snapshot,
-    /// State changes so far, per instance and (from, to).
-    pub transitions: BTreeMap<(InstanceId, State, State), u64>,
-    /// VIPs held, per instance (configured VIPs while installed).
-    pub vips: BTreeMap<InstanceId, u64>,
-}
-
-/// The daemon's side: transition counts and the channel it publishes on.
-pub struct Metrics {
-    tx: tokio::sync::watch::Sender<Option<Arc<Sample>>>,
-    transitions: BTreeMap<(InstanceId, State, State), u64>,
-    last: Option<std::time::Instant>,
-    dirty: bool,
-}
-
-/// The HTTP task's side: the latest sample.
-pub type Latest = tokio::sync::watch::Receiver<Option<Arc<Sample>>>;
-
-impl Metrics {
-    /// A publisher and the receiver the HTTP task reads.
-    pub fn new() -> (Metrics, Latest) {
-        let (tx, rx) = tokio::sync::watch::channel(None);
-        let m = Metrics {
-            tx,
-            transitions: BTreeMap::new(),
-            last: None,
-            dirty: true,
-        };
-        (m, rx)
-    }
-
-    /// Counts one state change; the next [`Metrics::due`] is true at once.
-    pub fn transition(&mut self, id: InstanceId, from: State, to: State) {
-        *self.transitions.entry((id, from, to)).or_default() += 1;
-        self.dirty = true;
-    }
-
-    /// Whether a sample should be published now (a state change, or [`REFRESH`] passed).
-    pub fn due(&self) -> bool {
-        self.dirty || self.last.is_none_or(|t| t.elapsed() >= REFRESH)
-    }
-
-    /// Publishes a sample (a cheap pointer swap; the scrape encodes it).
-    pub fn publish(&mut self, snapshot: Snapshot, vips: BTreeMap<InstanceId, u64>) {
-        let sample = Sample {
-            snapshot,
-            transitions: self.transitions.clone(),
-            vips,
-        };
-        self.tx.send_replace(Some(Arc::new(sample)));
-        self.last = Some(std::time::Instant::now());
-        self.dirty = false;
-    }
-}
-
-/// Binds `addr` (an error stops the start-up, as keepalived's bad options do) and starts the
-/// HTTP thread serving the latest sample.
-pub fn start(addr: std::net::SocketAddr) -> Result<Metrics, String> {
-    let listener =
-        std::net::TcpListener::bind(addr).map_err(|e| format!("metrics on {addr}: {e}"))?;
-    let (m, latest) = Metrics::new();
-    crate::os::http::serve(listener, move || {
-        // Clone the pointer and let go of the channel before encoding.
-        let sample = latest.borrow().clone();
-        sample
-            .map(|s| render(&s))
-            .unwrap_or_else(|| "# EOF\n".into())
-    })
-    .map_err(|e| format!("metrics on {addr}: {e}"))?;
-    tracing::info!("metrics on http://{addr}/metrics");
-    Ok(m)
-}
-
-impl super::driver::Daemon {
-    /// Publishes a metrics sample when one is due (after a state change, else every
-    /// [`REFRESH`]); a pointer swap, never a wait on a scraper.
-    pub(super) fn publish_metrics(&mut self) {
-        if !self.metrics.as_ref().is_some_and(Metrics::due) {
-            return;
-        }
-        let snapshot = self.engine.snapshot();
-        let vips = snapshot
-            .instances
-            .iter()
-            .map(|i| {
-                let n = match (i.vips_installed, self.engine.instance_config(i.id)) {
-                    (true, Some(c)) => c.vips.len() as u64,
-                    _ => 0,
-                };
-                (i.id, n)
-            })
-            .collect();
-        if let Some(m) = &mut self.metrics {
-            m.publish(snapshot, vips);
-        }
-    }
-}
-
 /// A label set: (name, value) pairs in order.
-type Labels = Vec<(&'static str, String)>;
+pub type Labels = Vec<(&'static str, String)>;
+
+/// A gauge holding seconds (durations, timestamps).
+pub type Seconds = Gauge<f64, AtomicU64>;
 
 fn family_name(f: AddrFamily) -> &'static str {
     match f {
@@ -144,16 +35,20 @@ fn family_name(f: AddrFamily) -> &'static str {
     }
 }
 
+/// The labels of an instance's series. `vrrp_instance`, not `instance`: Prometheus gives
+/// every scraped series its own `instance` label (the target), and a clash would rename ours
+/// to `exported_instance`.
 fn instance_labels(i: &InstanceSnapshot) -> Labels {
     vec![
-        ("instance", i.name.clone()),
+        ("vrrp_instance", i.name.clone()),
         ("interface", i.interface.clone()),
         ("vrid", i.vrid.to_string()),
         ("family", family_name(i.family).to_string()),
     ]
 }
 
-fn with(mut l: Labels, k: &'static str, v: impl Into<String>) -> Labels {
+/// `l` with one more label.
+pub fn with(mut l: Labels, k: &'static str, v: impl Into<String>) -> Labels {
     l.push((k, v.into()));
     l
 }
@@ -178,7 +73,7 @@ fn discards(d: &DiscardCounters) -> [(&'static str, u64); 13] {
 }
 
 /// Registers a family of gauges or counters under `name` and returns it for filling in.
-fn fam<M>(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, M>
+pub fn fam<M>(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, M>
 where
     M: Default + prometheus_client::metrics::TypedMetric + std::fmt::Debug + Send + Sync + 'static,
     M: prometheus_client::encoding::EncodeMetric,
@@ -188,70 +83,89 @@ where
     f
 }
 
+/// [`fam`] for gauges in seconds: `name` gets the `_seconds` suffix (and OpenMetrics' `UNIT`).
+pub fn secs(reg: &mut Registry, name: &str, help: &str) -> Family<Labels, Seconds> {
+    let f = Family::<Labels, Seconds>::default();
+    reg.register_with_unit(name, help, Unit::Seconds, f.clone());
+    f
+}
+
 /// The Prometheus text exposition of a sample (counters get `_total` from the encoder).
 pub fn render(s: &Sample) -> String {
     let mut reg = Registry::default();
+    instances(&mut reg, s);
+    scripts(&mut reg, s);
+    super::lvs::register(&mut reg, s);
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = encode(&mut out, &reg);
+    out
+}
+
+/// The per-instance families, and the discards no instance took.
+fn instances(reg: &mut Registry, s: &Sample) {
     let state = fam::<Gauge>(
-        &mut reg,
+        reg,
         "vrrp_instance_state",
         "1 for the instance's current state, 0 for the others",
     );
-    let prio = fam::<Gauge>(&mut reg, "vrrp_instance_priority", "Configured priority");
+    let prio = fam::<Gauge>(reg, "vrrp_instance_priority", "Configured priority");
     let eff = fam::<Gauge>(
-        &mut reg,
+        reg,
         "vrrp_instance_effective_priority",
         "Priority after tracked scripts, interfaces, files and processes",
     );
     let master_prio = fam::<Gauge>(
-        &mut reg,
+        reg,
         "vrrp_instance_master_priority",
         "The Master's priority as last heard (ours while Master)",
     );
-    let vips = fam::<Gauge>(&mut reg, "vrrp_instance_vips", "Virtual addresses held");
+    let vips = fam::<Gauge>(reg, "vrrp_instance_vips", "Virtual addresses held");
+    let takeover = secs(
+        reg,
+        "vrrp_instance_last_takeover",
+        "Last BACKUP to MASTER change: from the old Master's last advert (priority 0 \
+         included; else from entering BACKUP) to becoming Master, in engine time",
+    );
     let trans = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_instance_transitions",
         "State changes, by from and to state",
     );
     let became_master = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_instance_became_master",
         "Times the instance became Master",
     );
     let sent = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_adverts_sent",
         "Adverts sent (each unicast copy counts)",
     );
     let rcvd = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_adverts_received",
         "Adverts received that passed every check",
     );
     let p0_sent = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_priority_zero_adverts_sent",
         "Priority-0 adverts sent",
     );
     let p0_rcvd = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_priority_zero_adverts_received",
         "Priority-0 adverts received",
     );
     let mismatch = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_address_list_mismatch",
         "Accepted adverts whose address list differs from ours",
     );
     let disc = fam::<Counter>(
-        &mut reg,
+        reg,
         "vrrp_discards",
         "Received packets discarded, by reason (instance labels empty: no instance matched)",
-    );
-    let script = fam::<Gauge>(
-        &mut reg,
-        "vrrp_script_status",
-        "vrrp_script result after rise/fall: 1 good, 0 bad",
     );
     for i in &s.snapshot.instances {
         let l = instance_labels(i);
@@ -267,6 +181,9 @@ pub fn render(s: &Sample) -> String {
         }
         vips.get_or_create(&l)
             .set(s.vips.get(&i.id).copied().unwrap_or(0) as i64);
+        if let Some(t) = i.last_takeover {
+            takeover.get_or_create(&l).set(t.duration().as_secs_f64());
+        }
         let c = &i.counters;
         sent.get_or_create(&l).inc_by(c.adverts_sent);
         rcvd.get_or_create(&l).inc_by(c.adverts_accepted);
@@ -285,7 +202,7 @@ pub fn render(s: &Sample) -> String {
             trans.get_or_create(&with(l, "to", to.as_str())).inc_by(*n);
         }
     }
-    let none: Labels = ["instance", "interface", "vrid", "family"]
+    let none: Labels = ["vrrp_instance", "interface", "vrid", "family"]
         .into_iter()
         .map(|k| (k, String::new()))
         .collect();
@@ -293,20 +210,68 @@ pub fn render(s: &Sample) -> String {
         disc.get_or_create(&with(none.clone(), "reason", reason))
             .inc_by(n);
     }
+}
+
+/// The `vrrp_script` families.
+fn scripts(reg: &mut Registry, s: &Sample) {
+    let status = fam::<Gauge>(
+        reg,
+        "vrrp_script_status",
+        "vrrp_script result after rise/fall: 1 good, 0 bad",
+    );
+    let state = fam::<Gauge>(
+        reg,
+        "vrrp_script_state",
+        "1 for the script's current state (idle or running), 0 for the other",
+    );
+    let last_run = secs(
+        reg,
+        "vrrp_script_last_run_timestamp",
+        "When the script's run in flight, or else its last run, started (Unix time)",
+    );
+    let duration = secs(
+        reg,
+        "vrrp_script_last_run_duration",
+        "How long the last finished run took (to its result, or to its timeout)",
+    );
+    let runs = fam::<Counter>(
+        reg,
+        "vrrp_script_runs",
+        "Finished runs by result (pass: exit 0, fail, timeout)",
+    );
     for sc in &s.snapshot.scripts {
-        script
-            .get_or_create(&vec![("script", sc.name.clone())])
+        let l: Labels = vec![("script", sc.name.clone())];
+        status
+            .get_or_create(&l)
             .set((sc.status == CheckStatus::Good) as i64);
+        for (name, on) in [("idle", !sc.running), ("running", sc.running)] {
+            state
+                .get_or_create(&with(l.clone(), "state", name))
+                .set(on as i64);
+        }
+        if let Some(at) = sc.last_started {
+            last_run.get_or_create(&l).set(s.wall(at));
+        }
+        if let Some(r) = sc.last_run {
+            duration.get_or_create(&l).set(r.duration().as_secs_f64());
+        }
+        for (result, n) in [
+            ("pass", sc.results.pass),
+            ("fail", sc.results.fail),
+            ("timeout", sc.results.timeout),
+        ] {
+            runs.get_or_create(&with(l.clone(), "result", result))
+                .inc_by(n);
+        }
     }
-    let mut out = String::new();
-    // Writing into a String cannot fail.
-    let _ = encode(&mut out, &reg);
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+    use vrrp_engine::snapshot::Snapshot;
 
     #[test]
     fn an_empty_sample_has_only_the_unmatched_discards() {
@@ -321,6 +286,7 @@ mod tests {
             },
             transitions: BTreeMap::new(),
             vips: BTreeMap::new(),
+            epoch: Duration::ZERO,
         };
         let text = render(&s);
         // Families without series are left out by the encoder.
