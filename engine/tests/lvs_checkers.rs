@@ -1170,7 +1170,14 @@ fn group_entries_are_checked() {
     let bad = |entries: &str| -> Vec<String> {
         match parse_str("g.conf", &group_conf(entries), &Options::default()) {
             Ok(_) => Vec::new(),
-            Err(f) => f.0.iter().map(|x| x.to_string()).collect(),
+            // The errors (a group left with only its fwmark also gets keepalived's
+            // warning about the virtual server's `protocol`).
+            Err(f) => f
+                .0
+                .iter()
+                .map(|x| x.to_string())
+                .filter(|x| x.contains(": error: "))
+                .collect(),
         }
     };
     assert_eq!(

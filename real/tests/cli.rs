@@ -200,6 +200,62 @@ fn lvs_findings_agree_with_keepalived_config_test() {
     }
 }
 
+/// The defaults and corrections keepalived 2.2.7's `-t` reports once the file is read
+/// (`validate_check_config`: no protocol, scheduler or forwarding method set, ports of
+/// fwmark, DR and group real servers, no real servers; `lbalgo_handler`'s unknown
+/// scheduler), `vrrpd-real -t` reports as many times each, quoting keepalived's words; and
+/// it says `ha_suspend` and a group shared by two virtual servers are not acted on.
+#[test]
+fn lvs_defaults_and_corrections_agree_with_keepalived_config_test() {
+    let file = fixture("keepalived/lvs_defaults.conf");
+    let k = Command::new("keepalived")
+        .args(["-t", "-l", "-n", "-f", &file])
+        .output()
+        .expect("keepalived is installed (scripts/test.sh installs it)");
+    let k_text =
+        String::from_utf8_lossy(&k.stderr).to_string() + &String::from_utf8_lossy(&k.stdout);
+    let o = run(&["-t", "-f", &file]);
+    assert_eq!(o.status.code(), Some(0), "warnings only");
+    let ours = stderr_lines(&o);
+    for phrase in [
+        "Invalid lvs_scheduler 'bogus' - ignoring",
+        "no protocol set - defaulting to UDP",
+        "no scheduler set, setting default 'wlc'",
+        "no forwarding method set, setting default NAT",
+        "ports don't match",
+        "ports don't match - resetting",
+        "has port specified - clearing",
+        "has port specified - port will be ignored",
+        "protocol specified for fwmark - protocol will be ignored",
+        "has no real servers - ignoring",
+    ] {
+        let theirs = k_text.lines().filter(|l| l.contains(phrase)).count();
+        let mine = ours.iter().filter(|l| l.contains(phrase)).count();
+        assert!(theirs > 0, "keepalived never says {phrase:?}:\n{k_text}");
+        assert_eq!(
+            mine,
+            theirs,
+            "{phrase:?}\nkeepalived:\n{k_text}\nvrrpd-real:\n{}",
+            ours.join("\n")
+        );
+    }
+    for ours_only in [
+        ":11:5: warning: `ha_suspend` is parsed but not acted on by vrrpd-real yet",
+        ":25:22: warning: virtual_server_group `G` is already used by the virtual_server at",
+    ] {
+        assert!(
+            ours.iter().any(|l| l.contains(ours_only)),
+            "{ours_only:?}: {}",
+            ours.join("\n")
+        );
+    }
+    // Every line is a warning at a position of the file.
+    assert!(
+        ours.iter().all(|l| l.starts_with(&format!("{file}:"))),
+        "{ours:?}"
+    );
+}
+
 /// A file with a virtual server on a kernel without IPVS (this machine's): keepalived 2.2.7
 /// stops altogether ("IPVS: Can't initialize ipvs", its checker process exits FATAL and takes
 /// the VRRP half with it, exit 1), and so does vrrpd-real, before sending anything; also when
