@@ -1316,12 +1316,12 @@ fn group_entries_are_checked() {
             Ok(_) => Vec::new(),
             // The errors (a group left with only its fwmark also gets keepalived's
             // warning about the virtual server's `protocol`).
-            Err(f) => f
-                .0
-                .iter()
-                .map(|x| x.to_string())
-                .filter(|x| x.contains(": error: "))
-                .collect(),
+            Err(f) => {
+                f.0.iter()
+                    .map(|x| x.to_string())
+                    .filter(|x| x.contains(": error: "))
+                    .collect()
+            }
         }
     };
     assert_eq!(

@@ -264,7 +264,8 @@ fn lvs_defaults_and_corrections_agree_with_keepalived_config_test() {
 /// if still running.
 #[test]
 fn virtual_servers_without_ipvs_stop_the_daemon_as_keepalived_does() {
-    let rs = "  real_server 10.9.0.2 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n";
+    let rs =
+        "  real_server 10.9.0.2 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n";
     let addr = temp_conf(
         "no-ipvs",
         &format!("virtual_server 10.9.0.100 80 {{\n  delay_loop 2\n  protocol TCP\n{rs}"),
@@ -319,7 +320,15 @@ fn virtual_servers_without_ipvs_stop_the_daemon_as_keepalived_does() {
         );
     }
     // -P: VRRP only, nothing to program: it runs until stopped (timeout's 124).
-    let p = exec(&["2", bin, "-P", "-n", "-l", "-f", &addr.display().to_string()]);
+    let p = exec(&[
+        "2",
+        bin,
+        "-P",
+        "-n",
+        "-l",
+        "-f",
+        &addr.display().to_string(),
+    ]);
     assert_eq!(
         p.status.code(),
         Some(124),

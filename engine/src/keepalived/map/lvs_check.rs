@@ -121,7 +121,10 @@ fn forwarding_default(node: &Node, vs: &VirtualServerConfig, d: &mut Diags) {
         seen.push(a);
         !dup && r.forwarding.is_none()
     });
-    let sorry_needs = vs.sorry_server.as_ref().is_some_and(|s| s.forwarding.is_none());
+    let sorry_needs = vs
+        .sorry_server
+        .as_ref()
+        .is_some_and(|s| s.forwarding.is_none());
     if rs_needs || sorry_needs {
         d.warn(
             node.key.span,
@@ -151,10 +154,20 @@ fn ports(
             continue;
         }
         seen.push(a);
-        servers.push((n.key.span, "real server", a.port(), r.forwarding.unwrap_or(default)));
+        servers.push((
+            n.key.span,
+            "real server",
+            a.port(),
+            r.forwarding.unwrap_or(default),
+        ));
     }
     if let (Some(s), Some(n)) = (&vs.sorry_server, item(node, "sorry_server")) {
-        servers.push((n.key.span, "sorry server", s.addr.port(), s.forwarding.unwrap_or(default)));
+        servers.push((
+            n.key.span,
+            "sorry server",
+            s.addr.port(),
+            s.forwarding.unwrap_or(default),
+        ));
     }
     for (span, what, port, fwd) in servers {
         if fwd == Forwarding::Nat || port == 0 {
