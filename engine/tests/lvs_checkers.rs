@@ -607,13 +607,23 @@ fn ssl_get_probes_over_tls_with_http_get_timing() {
     b.probe_at(at(30045));
 }
 
+/// One case of the SNI test: virtual server, real server and checker lines, and per URL the
+/// expected server name and `Host:`.
+type SniCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    [(Option<&'static str>, &'static str); 2],
+);
+
 /// `enable_sni` sends as the TLS server name the URL's `virtualhost`, else the checker's,
 /// else the virtual server's (check_ssl.c `ssl_connect`), skipping the real server's one,
 /// which `Host:` does use (check_http.c `http_request`); no virtualhost at all: no name.
 #[test]
 fn enable_sni_takes_the_server_name_from_the_virtualhost_in_force() {
     let urls = "url {\npath /a\n}\nurl {\npath /b\nvirtualhost url.example\n}";
-    let cases: [(&str, &str, &str, [(Option<&str>, &str); 2]); 5] = [
+    // (vs lines, rs lines, checker lines, per URL: (SNI, Host:)).
+    let cases: [SniCase; 5] = [
         (
             "virtualhost vs.example",
             "",
