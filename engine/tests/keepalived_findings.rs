@@ -465,7 +465,7 @@ fn lvs_keywords_are_checked_and_the_seed_http_get_is_explained() {
     assert_eq!(
         findings(t),
         [
-            "t.conf:1:1: warning: virtual server has no `protocol`: keepalived defaults to UDP",
+            "t.conf:1:1: warning: virtual server has no `protocol`: keepalived defaults to UDP (\"no protocol set - defaulting to UDP\")",
             "t.conf:5:5: warning: unknown keyword `persistance_timeout` in virtual_server; did you mean `persistence_timeout`?",
             "t.conf:7:9: warning: unknown keyword `weigth` in real_server; did you mean `weight`?",
             "t.conf:10:13: warning: unknown keyword `nb_get_retry` in TCP_CHECK: keepalived takes this old name of `retry` only in HTTP_GET and SSL_GET; use `retry`",

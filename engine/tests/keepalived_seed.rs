@@ -175,10 +175,12 @@ fn seed_2_4_virtual_server() {
     // keepalived 2.2.7 `-t` on the same block reports the placeholder `NAT|DR|TUN` (line 4,
     // "unknown [NAT|DR|TUN] routing method", NAT used instead), `nb_get_retry` (line 17),
     // `path`, `digest`, `status_code` (25-27) as unknown and drops the HTTP_GET for having no
-    // url. A bad value is an error here, as everywhere in this front end.
+    // url, then sets NAT ("no forwarding method set"). A bad value is an error here, as
+    // everywhere in this front end.
     assert_eq!(
         msgs(&a.findings),
         [
+            "1:1: warning: virtual server has no `lb_kind`: keepalived uses NAT (\"no forwarding method set, setting default NAT\")",
             "4:13: error: `lb_kind` expects NAT, DR or TUN, got `NAT|DR|TUN` (keepalived: unknown routing method)",
             "17:13: warning: unknown keyword `nb_get_retry` in TCP_CHECK: keepalived takes this old name of `retry` only in HTTP_GET and SSL_GET; use `retry`",
             "24:9: warning: HTTP_GET has no `url { }` block with a `path`: keepalived ignores this checker (\"HTTP/SSL_GET checker has no urls specified\")",
@@ -255,4 +257,41 @@ fn captured_keepalived_2_2_7_config() {
     assert_eq!(uni.unicast_src, Some(ip("10.77.0.11")));
     assert_eq!(uni.unicast_peers, [ip("10.77.0.12")]);
     assert!(!l.findings.iter().any(|f| f.severity == Severity::Error));
+}
+
+/// The defaults and corrections keepalived 2.2.7's `validate_check_config` reports, at the
+/// virtual or real server they are about (real/tests/cli.rs compares them with keepalived's
+/// own `-t` output on the same file).
+#[test]
+fn lvs_defaults_and_corrections_are_warned_where_they_apply() {
+    let path = fixture("keepalived/lvs_defaults.conf");
+    let a = keepalived::analyze(Path::new(&path), &FsLoader, &Options::default());
+    let udp = "warning: virtual server has no `protocol`: keepalived defaults to UDP (\"no protocol set - defaulting to UDP\")";
+    let wlc = "warning: virtual server has no `lb_algo`: keepalived uses wlc (\"no scheduler set, setting default 'wlc'\")";
+    let nat = "warning: virtual server has no `lb_kind`: keepalived uses NAT (\"no forwarding method set, setting default NAT\")";
+    let group_port = "warning: real server port 80 differs from the group entry's port 81 outside NAT (keepalived: \"ports don't match\")";
+    assert_eq!(
+        msgs(&a.findings),
+        [
+            format!("10:1: {udp}"),
+            format!("10:1: {wlc}"),
+            format!("10:1: {nat}"),
+            "11:5: warning: `ha_suspend` is parsed but not acted on by vrrpd-real yet".into(),
+            format!("17:1: {udp}"),
+            format!("17:1: {wlc}"),
+            "18:13: warning: unknown scheduler `bogus`: keepalived ignores it (\"Invalid lvs_scheduler 'bogus' - ignoring\") and uses wlc; it knows rr wrr lc wlc lblc sh mh dh fo ovf lblcr sed nq twos".into(),
+            format!("20:5: {group_port}"),
+            format!("25:22: warning: virtual_server_group `G` is already used by the virtual_server at {path}:17:22: a group shared by several virtual servers is parsed but not acted on by vrrpd-real yet"),
+            format!("29:5: {group_port}"),
+            "35:5: warning: `protocol` of a fwmark virtual server: keepalived ignores it (\"protocol specified for fwmark - protocol will be ignored\")".into(),
+            "38:5: warning: sorry server port 80 with a fwmark virtual server is not used outside NAT: keepalived clears it (\"has port specified - clearing\")".into(),
+            "39:5: warning: real server port 80 with a fwmark virtual server is not used outside NAT: keepalived clears it (\"has port specified - clearing\")".into(),
+            "52:5: warning: real server port 80 with a fwmark virtual server is not used outside NAT: keepalived ignores it (\"has port specified - port will be ignored\")".into(),
+            format!("57:1: {nat}"),
+            "61:5: warning: real server port 8443 differs from the virtual server's 443 outside NAT: keepalived uses 443 (\"ports don't match - resetting\")".into(),
+            "71:1: warning: virtual server has no real servers: keepalived ignores it (\"has no real servers - ignoring\")".into(),
+        ]
+    );
+    // The unknown scheduler leaves the default; the file still loads.
+    assert!(a.config.virtual_servers[1].scheduler.is_none());
 }

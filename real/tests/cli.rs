@@ -200,18 +200,83 @@ fn lvs_findings_agree_with_keepalived_config_test() {
     }
 }
 
+/// The defaults and corrections keepalived 2.2.7's `-t` reports once the file is read
+/// (`validate_check_config`: no protocol, scheduler or forwarding method set, ports of
+/// fwmark, DR and group real servers, no real servers; `lbalgo_handler`'s unknown
+/// scheduler), `vrrpd-real -t` reports as many times each, quoting keepalived's words; and
+/// it says `ha_suspend` and a group shared by two virtual servers are not acted on.
+#[test]
+fn lvs_defaults_and_corrections_agree_with_keepalived_config_test() {
+    let file = fixture("keepalived/lvs_defaults.conf");
+    let k = Command::new("keepalived")
+        .args(["-t", "-l", "-n", "-f", &file])
+        .output()
+        .expect("keepalived is installed (scripts/test.sh installs it)");
+    let k_text =
+        String::from_utf8_lossy(&k.stderr).to_string() + &String::from_utf8_lossy(&k.stdout);
+    let o = run(&["-t", "-f", &file]);
+    assert_eq!(o.status.code(), Some(0), "warnings only");
+    let ours = stderr_lines(&o);
+    for phrase in [
+        "Invalid lvs_scheduler 'bogus' - ignoring",
+        "no protocol set - defaulting to UDP",
+        "no scheduler set, setting default 'wlc'",
+        "no forwarding method set, setting default NAT",
+        "ports don't match",
+        "ports don't match - resetting",
+        "has port specified - clearing",
+        "has port specified - port will be ignored",
+        "protocol specified for fwmark - protocol will be ignored",
+        "has no real servers - ignoring",
+    ] {
+        let theirs = k_text.lines().filter(|l| l.contains(phrase)).count();
+        let mine = ours.iter().filter(|l| l.contains(phrase)).count();
+        assert!(theirs > 0, "keepalived never says {phrase:?}:\n{k_text}");
+        assert_eq!(
+            mine,
+            theirs,
+            "{phrase:?}\nkeepalived:\n{k_text}\nvrrpd-real:\n{}",
+            ours.join("\n")
+        );
+    }
+    for ours_only in [
+        ":11:5: warning: `ha_suspend` is parsed but not acted on by vrrpd-real yet",
+        ":25:22: warning: virtual_server_group `G` is already used by the virtual_server at",
+    ] {
+        assert!(
+            ours.iter().any(|l| l.contains(ours_only)),
+            "{ours_only:?}: {}",
+            ours.join("\n")
+        );
+    }
+    // Every line is a warning at a position of the file.
+    assert!(
+        ours.iter().all(|l| l.starts_with(&format!("{file}:"))),
+        "{ours:?}"
+    );
+}
+
 /// A file with a virtual server on a kernel without IPVS (this machine's): keepalived 2.2.7
 /// stops altogether ("IPVS: Can't initialize ipvs", its checker process exits FATAL and takes
-/// the VRRP half with it, exit 1), and so does vrrpd-real, before sending anything. `-P`
-/// (VRRP only) leaves the virtual servers out. Both run in a namespace of their own with only
-/// `lo`, and are stopped after 3 s if still running.
+/// the VRRP half with it, exit 1), and so does vrrpd-real, before sending anything; also when
+/// the only virtual server is a `virtual_server group`. `-P` (VRRP only) leaves the virtual
+/// servers out. Both run in a namespace of their own with only `lo`, and are stopped after 3 s
+/// if still running.
 #[test]
 fn virtual_servers_without_ipvs_stop_the_daemon_as_keepalived_does() {
-    let conf = temp_conf(
+    let rs =
+        "  real_server 10.9.0.2 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n";
+    let addr = temp_conf(
         "no-ipvs",
-        "virtual_server 10.9.0.100 80 {\n  delay_loop 2\n  protocol TCP\n  real_server 10.9.0.2 80 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n",
+        &format!("virtual_server 10.9.0.100 80 {{\n  delay_loop 2\n  protocol TCP\n{rs}"),
     );
-    let conf = conf.display().to_string();
+    let group = temp_conf(
+        "no-ipvs-group",
+        &format!(
+            "virtual_server_group G {{\n  10.9.0.100 80\n}}\n\
+             virtual_server group G {{\n  delay_loop 2\n  protocol TCP\n{rs}"
+        ),
+    );
     let ns = vrrp_lab::Netns::new().expect("a namespace");
     let pid_dir = std::env::temp_dir().join(format!("vrrpd-real-cli-{}-pids", std::process::id()));
     std::fs::create_dir_all(&pid_dir).expect("pid dir");
@@ -224,35 +289,46 @@ fn virtual_servers_without_ipvs_stop_the_daemon_as_keepalived_does() {
             .output()
             .expect("ip netns exec runs")
     };
-    let ka = exec(&[
-        "3",
-        "keepalived",
+    let bin = env!("CARGO_BIN_EXE_vrrpd-real");
+    for conf in [&addr, &group] {
+        let conf = conf.display().to_string();
+        let ka = exec(&[
+            "3",
+            "keepalived",
+            "-n",
+            "-l",
+            "-f",
+            &conf,
+            "-p",
+            &pid("ka"),
+            "-c",
+            &pid("kc"),
+            "-r",
+            &pid("kr"),
+        ]);
+        let ka_text =
+            String::from_utf8_lossy(&ka.stdout).to_string() + &String::from_utf8_lossy(&ka.stderr);
+        assert_eq!(ka.status.code(), Some(1), "keepalived {conf}: {ka_text}");
+        assert!(ka_text.contains("IPVS: Can't initialize ipvs"), "{ka_text}");
+
+        let us = exec(&["3", bin, "-n", "-l", "-f", &conf]);
+        let us_text = String::from_utf8_lossy(&us.stderr);
+        assert_eq!(us.status.code(), Some(1), "vrrpd-real {conf}: {us_text}");
+        assert!(
+            us_text.contains("IPVS: Can't initialize ipvs: kernel has no IPVS"),
+            "{us_text}"
+        );
+    }
+    // -P: VRRP only, nothing to program: it runs until stopped (timeout's 124).
+    let p = exec(&[
+        "2",
+        bin,
+        "-P",
         "-n",
         "-l",
         "-f",
-        &conf,
-        "-p",
-        &pid("ka"),
-        "-c",
-        &pid("kc"),
-        "-r",
-        &pid("kr"),
+        &addr.display().to_string(),
     ]);
-    let ka_text =
-        String::from_utf8_lossy(&ka.stdout).to_string() + &String::from_utf8_lossy(&ka.stderr);
-    assert_eq!(ka.status.code(), Some(1), "keepalived: {ka_text}");
-    assert!(ka_text.contains("IPVS: Can't initialize ipvs"), "{ka_text}");
-
-    let bin = env!("CARGO_BIN_EXE_vrrpd-real");
-    let us = exec(&["3", bin, "-n", "-l", "-f", &conf]);
-    let us_text = String::from_utf8_lossy(&us.stderr);
-    assert_eq!(us.status.code(), Some(1), "vrrpd-real: {us_text}");
-    assert!(
-        us_text.contains("IPVS: Can't initialize ipvs: kernel has no IPVS"),
-        "{us_text}"
-    );
-    // -P: VRRP only, nothing to program: it runs until stopped (timeout's 124).
-    let p = exec(&["2", bin, "-P", "-n", "-l", "-f", &conf]);
     assert_eq!(
         p.status.code(),
         Some(124),

@@ -11,6 +11,15 @@
 //! - every real server down brings the sorry server in, and it leaves when they are back;
 //! - requests from a client namespace through the VIP reach the real servers in the
 //!   proportions wrr promises (weights 1:2:3 give exactly 10:20:30 of 60 new connections);
+//! - `rr` splits 60 new connections evenly, and with `persistence_timeout` one client always
+//!   reaches one real server; lblc, lblcr, dh, sed, nq and persistent wrr / sh services are
+//!   programmed as keepalived programs them;
+//! - SIGHUP with an edited file (a scheduler changed, a real server added and one removed, a
+//!   virtual server removed, a group address added): the same table as keepalived's after
+//!   its reload, and neither daemon removes or re-adds a kept real server (their logs); at
+//!   SIGTERM after it keepalived leaves the service the reload added to the group behind
+//!   (with no destination), vrrpd-real removes it;
+//! - a file whose only virtual server is a `virtual_server group` programs IPVS;
 //! - the checker process's mails (`smtp_alert`): every real server's change (on by default)
 //!   and the quorum changes of the port-80 service, to an SMTP sink in `cl` (a bash script
 //!   behind `busybox nc -ll -e`, the guest has no Python): the same messages, Date header
@@ -139,6 +148,112 @@ virtual_server 10.0.0.103 80 {
         weight 7
     }
 }
+virtual_server 10.0.0.100 8081 {
+    delay_loop 30
+    lb_algo rr
+    lb_kind NAT
+    persistence_timeout 50
+    protocol TCP
+    real_server 10.0.1.11 80 {
+        weight 1
+    }
+    real_server 10.0.1.12 80 {
+        weight 1
+    }
+}
+virtual_server 10.0.0.120 80 {
+    lb_algo lblc
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.13 80 {
+    }
+}
+virtual_server 10.0.0.121 80 {
+    lb_algo lblcr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.13 80 {
+    }
+}
+virtual_server 10.0.0.122 80 {
+    lb_algo dh
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.13 80 {
+    }
+}
+virtual_server 10.0.0.123 80 {
+    lb_algo sed
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.13 80 {
+    }
+}
+virtual_server 10.0.0.124 80 {
+    lb_algo nq
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.13 80 {
+    }
+}
+virtual_server 10.0.0.125 80 {
+    lb_algo wrr
+    lb_kind NAT
+    persistence_timeout 30
+    protocol TCP
+    real_server 10.0.1.13 80 {
+        weight 3
+    }
+}
+virtual_server 10.0.0.126 80 {
+    lb_algo sh
+    lb_kind DR
+    persistence_timeout 30
+    protocol TCP
+    real_server 10.0.1.13 80 {
+    }
+}
+"#;
+
+/// The file both daemons reload to (SIGHUP): [`CONF`] with the scheduler of 10.0.0.102
+/// changed (sh -> lc), a real server added to and one removed from 10.0.0.101:443, the UDP
+/// virtual server removed and an address added to the group.
+fn reload_conf() -> String {
+    let edits = [
+        ("    lb_algo sh\n    lb_kind DR\n    protocol TCP\n", "    lb_algo lc\n    lb_kind DR\n    protocol TCP\n"),
+        (
+            "    real_server 10.0.1.11 443 {\n        weight 1\n    }\n",
+            "    real_server 10.0.1.13 443 {\n        weight 2\n    }\n",
+        ),
+        ("    10.0.0.110-111 80\n", "    10.0.0.110-111 80\n    10.0.0.112 80\n"),
+        (
+            "virtual_server 10.0.0.103 80 {\n    delay_loop 30\n    lb_algo wlc\n    persistence_timeout 600\n    protocol UDP\n    real_server 10.0.1.11 80 {\n        weight 7\n    }\n}\n",
+            "",
+        ),
+    ];
+    let mut text = CONF.to_string();
+    for (from, to) in edits {
+        assert_eq!(text.matches(from).count(), 1, "{from:?}");
+        text = text.replace(from, to);
+    }
+    text
+}
+
+/// A file whose only virtual server is a `virtual_server group`: both daemons must open
+/// IPVS for it (vrrpd-real once counted only address and fwmark services).
+const GROUP_ONLY: &str = r#"
+virtual_server_group only {
+    10.0.0.130-131 80
+}
+virtual_server group only {
+    delay_loop 30
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 10.0.1.12 80 {
+        weight 3
+    }
+}
 "#;
 
 /// One SMTP session on stdin/stdout (run by `busybox nc -ll -e` per connection): the
@@ -226,12 +341,23 @@ timed() {
     since "$t0"
 }
 is_w() { [ "$(weight "$1" "$2")" = "$3" ]; } # SERVICE DEST WEIGHT ("" = absent)
-all_in() { [ "$(dests)" -ge 12 ] && is_w 10.0.0.100:80 10.0.1.20:80 "" && is_w 10.0.0.100:8080 10.0.1.11:80 5; }
-export -f table weight dests is_w all_in
+all_in() { [ "$(dests)" -ge 21 ] && is_w 10.0.0.100:80 10.0.1.20:80 "" && is_w 10.0.0.100:8080 10.0.1.11:80 5; }
+# The reload's changes are all in the table.
+reloaded() {
+    is_w 10.0.0.101:443 10.0.1.13:443 2 && is_w 10.0.0.101:443 10.0.1.11:443 "" &&
+        table | grep -Eq '^TCP +10.0.0.102:80 +lc' && table | grep -Eq '^TCP +10.0.0.112:80 +rr' &&
+        ! table | grep -Eq '^UDP +10.0.0.103:80'
+}
+# Counts, from line $2 on of log $1, the lines matching the extended regex $3.
+log_count() { tail -n +"$2" "$1" | grep -Eic "$3" || true; }
+export -f table weight dests is_w all_in reloaded
 
 run_daemon() { # NAME CMD...
     local name=$1
     shift
+    cp /etc/lvs.conf /tmp/lvs.conf
+    # Each daemon starts from an empty table (keepalived leaves one service behind, below).
+    ip netns exec dir ipvsadm -C
     serve rs1 1; serve rs2 2; serve rs3 3
     ip netns exec sorry busybox httpd -p 10.0.1.20:80 -h /tmp/www-sorry </dev/null
     echo "@@ DAEMON $name"
@@ -252,6 +378,20 @@ run_daemon() { # NAME CMD...
         case "$body" in rs1) c1=$((c1+1));; rs2) c2=$((c2+1));; rs3) c3=$((c3+1));; esac
     done
     echo "@@ COUNTS $c1 $c2 $c3"
+    # rr on 8080 (weights 5 and 5 do not matter): 60 new connections split evenly.
+    c1=0 c2=0
+    for i in $(seq 60); do
+        body=$(vm_http_get cl 10.0.0.100 8080 /) || { echo "request $i failed"; exit 1; }
+        case "$body" in rs1) c1=$((c1+1));; rs2) c2=$((c2+1));; esac
+    done
+    echo "@@ RR_COUNTS $c1 $c2"
+    # Persistent rr on 8081: the one client address always reaches the same real server.
+    c1=0 c2=0
+    for i in $(seq 20); do
+        body=$(vm_http_get cl 10.0.0.100 8081 /) || { echo "request $i failed"; exit 1; }
+        case "$body" in rs1) c1=$((c1+1));; rs2) c2=$((c2+1));; esac
+    done
+    echo "@@ PERSIST_COUNTS $c1 $c2"
 
     # rs2 stops listening: out; back: in.
     local t0
@@ -290,6 +430,19 @@ run_daemon() { # NAME CMD...
     table
     echo "@@ END"
 
+    # SIGHUP with the edited file: only the difference is applied; the real servers kept
+    # (those of 10.0.0.100, with checkers) are neither removed nor added again.
+    local mark=$(( $(wc -l < /tmp/$name.log) + 1 ))
+    cp /etc/lvs-reload.conf /tmp/lvs.conf
+    kill -HUP $pid
+    vm_wait 20 reloaded || { table; cat /tmp/$name.log; exit 1; }
+    sleep 2
+    echo "@@ PHASE reloaded"
+    table
+    echo "@@ END"
+    echo "@@ RELOAD_KEPT_CHURN $(log_count /tmp/$name.log $mark '(remov|add)(ing|ed) service \[10\.0\.1\.1[123]\]:tcp:80 .*10\.0\.0\.100')"
+    echo "@@ RELOAD_REMOVED $(log_count /tmp/$name.log $mark 'remov.* service \[10\.0\.1\.11\]:tcp:443')"
+
     local sent=$(count eml) conns=$(count conn)
     kill -TERM $pid
     wait $pid
@@ -307,8 +460,27 @@ run_daemon() { # NAME CMD...
     rm -f /tmp/mail/*
 }
 
-run_daemon keepalived keepalived -C -n -l -D -f /etc/lvs.conf -p /run/ka.pid -c /run/ka-c.pid
-run_daemon vrrpd-real /usr/local/bin/vrrpd-real -C -n -l -f /etc/lvs.conf
+run_daemon keepalived keepalived -C -n -l -D -f /tmp/lvs.conf -p /run/ka.pid -c /run/ka-c.pid
+run_daemon vrrpd-real /usr/local/bin/vrrpd-real -C -n -l -f /tmp/lvs.conf
+
+group_only() { # NAME CMD...: the table a file with only a group gets
+    local name=$1
+    shift
+    echo "@@ DAEMON $name"
+    ip netns exec dir ipvsadm -C
+    ip netns exec dir "$@" >/tmp/$name-group.log 2>&1 &
+    local pid=$!
+    vm_wait 10 bash -c "table | grep -Eq '^TCP +10.0.0.131:80 +rr'" || cat /tmp/$name-group.log
+    sleep 1
+    echo "@@ PHASE group_only"
+    table
+    echo "@@ END"
+    kill -TERM $pid
+    wait $pid
+    echo "@@ GROUP_EXIT $?"
+}
+group_only keepalived keepalived -C -n -l -D -f /etc/lvs-group.conf -p /run/ka.pid -c /run/ka-c.pid
+group_only vrrpd-real /usr/local/bin/vrrpd-real -C -n -l -f /etc/lvs-group.conf
 echo "@@ DONE"
 "#;
 
@@ -374,6 +546,14 @@ fn vrrpd_real_programs_ipvs_as_keepalived_does() {
         binaries: vec![PathBuf::from(BIN)],
         files: vec![
             (PathBuf::from("/etc/lvs.conf"), CONF.as_bytes().to_vec()),
+            (
+                PathBuf::from("/etc/lvs-reload.conf"),
+                reload_conf().into_bytes(),
+            ),
+            (
+                PathBuf::from("/etc/lvs-group.conf"),
+                GROUP_ONLY.as_bytes().to_vec(),
+            ),
             (PathBuf::from("/etc/smtp-sink.sh"), SINK.as_bytes().to_vec()),
         ],
         script: SCRIPT.to_string(),
@@ -389,7 +569,14 @@ fn vrrpd_real_programs_ipvs_as_keepalived_does() {
     println!("VM: boot {:?}, total {:?}", run.boot_time, run.total);
 
     // The tables, phase by phase, are the same.
-    for phase in ["start", "rs1_down", "all_down", "recovered", "stopped"] {
+    for phase in [
+        "start",
+        "rs1_down",
+        "all_down",
+        "recovered",
+        "reloaded",
+        "group_only",
+    ] {
         assert_eq!(
             us.tables.get(phase),
             ka.tables.get(phase),
@@ -409,15 +596,59 @@ fn vrrpd_real_programs_ipvs_as_keepalived_does() {
         "TCP 10.0.0.111:80 rr",
         "FWM 9 rr",
         "  -> 10.0.1.13:0 Route 2",
+        "TCP 10.0.0.100:8081 rr persistent 50",
+        "TCP 10.0.0.120:80 lblc",
+        "TCP 10.0.0.121:80 lblcr",
+        "TCP 10.0.0.122:80 dh",
+        "TCP 10.0.0.123:80 sed",
+        "TCP 10.0.0.124:80 nq",
+        "TCP 10.0.0.125:80 wrr persistent 30",
+        "  -> 10.0.1.13:80 Masq 3",
+        "TCP 10.0.0.126:80 sh persistent 30",
     ] {
         assert!(
             start.contains(&line.to_string()),
             "keepalived's table has no {line:?}: {start:?}"
         );
     }
+    let reloaded = &ka.tables["reloaded"];
+    for line in [
+        "TCP 10.0.0.102:80 lc",
+        "  -> 10.0.1.13:443 Route 2",
+        "TCP 10.0.0.112:80 rr",
+    ] {
+        assert!(
+            reloaded.contains(&line.to_string()),
+            "keepalived's reloaded table has no {line:?}: {reloaded:?}"
+        );
+    }
     assert!(
-        ka.tables["stopped"].is_empty(),
-        "keepalived leaves nothing when stopped"
+        !reloaded.iter().any(|l| l.starts_with("UDP 10.0.0.103:80")),
+        "{reloaded:?}"
+    );
+    let group = &ka.tables["group_only"];
+    for line in [
+        "TCP 10.0.0.130:80 rr",
+        "TCP 10.0.0.131:80 rr",
+        "  -> 10.0.1.12:80 Masq 3",
+    ] {
+        assert!(
+            group.contains(&line.to_string()),
+            "keepalived's group-only table has no {line:?}: {group:?}"
+        );
+    }
+    // At SIGTERM keepalived 2.2.7 removes everything but the service the reload added to the
+    // group (left with no destination: its shutdown misses a group entry added by a reload);
+    // vrrpd-real removes that one too.
+    assert_eq!(
+        ka.tables["stopped"],
+        ["TCP 10.0.0.112:80 rr"],
+        "keepalived's table after SIGTERM"
+    );
+    assert_eq!(
+        us.tables["stopped"],
+        Vec::<String>::new(),
+        "vrrpd-real leaves nothing when stopped"
     );
     for r in [ka, us] {
         assert_eq!(r.values.get("EXIT").map(String::as_str), Some("0"));
@@ -430,6 +661,30 @@ fn vrrpd_real_programs_ipvs_as_keepalived_does() {
             r.values.get("SORRY_SERVES").map(String::as_str),
             Some("yes")
         );
+        assert_eq!(
+            r.values.get("RR_COUNTS").map(String::as_str),
+            Some("30 30"),
+            "rr over 60 connections"
+        );
+        let persist = r.values.get("PERSIST_COUNTS").map(String::as_str);
+        assert!(
+            matches!(persist, Some("20 0") | Some("0 20")),
+            "persistence: one client, one real server: {persist:?}"
+        );
+        // The reload removed the dropped real server and touched none of the kept ones.
+        assert_eq!(
+            r.values.get("RELOAD_KEPT_CHURN").map(String::as_str),
+            Some("0"),
+            "{}",
+            run.report()
+        );
+        assert_ne!(
+            r.values.get("RELOAD_REMOVED").map(String::as_str),
+            Some("0"),
+            "the log names the real server the reload removed\n{}",
+            run.report()
+        );
+        assert_eq!(r.values.get("GROUP_EXIT").map(String::as_str), Some("0"));
     }
 
     // The mails: the same messages (each daemon's own run of the same phases), as many as

@@ -263,8 +263,31 @@ fn the_experiment_s_detections_sit_on_the_formula() {
             l.requests
         );
         assert!(r.violations.is_empty(), "{:?}", r.violations);
-        // Ten faults, each followed by both directors.
-        assert_eq!(l.faults.len(), 20, "{} seed {}", r.variant, r.seed);
+        // Ten faults, each followed by both directors; with alpha, each director's start-up
+        // too, for both real servers, each entry measured against its formula.
+        let alpha: Vec<_> = l.faults.iter().filter(|f| f.kind == "alpha").collect();
+        assert_eq!(
+            l.faults.len() - alpha.len(),
+            20,
+            "{} seed {}",
+            r.variant,
+            r.seed
+        );
+        if r.variant == "seed-alpha" {
+            assert_eq!(alpha.len(), 4, "{alpha:#?}");
+            for f in &alpha {
+                assert!(
+                    f.recovery.is_some() && f.recovery_bounds.is_some(),
+                    "{f:#?}"
+                );
+                assert_eq!(f.recovery_within, Some(true), "{f:#?}");
+                // 1 s + [0, 6 s] + round trips below a millisecond.
+                let x = f.recovery.unwrap();
+                assert!((1.0..7.01).contains(&x), "{f:#?}");
+            }
+        } else {
+            assert!(alpha.is_empty(), "{}: {alpha:#?}", r.variant);
+        }
         for f in &l.faults {
             if f.detection_bounds.is_some() && f.detection.is_some() {
                 measured += 1;

@@ -89,6 +89,19 @@ pub struct CheckerSettings {
     pub inhibit: bool,
 }
 
+/// Whether `config` has a virtual server the engine will program, a `virtual_server group`
+/// included: keepalived 2.2.7's `start_check` initialises IPVS (and stops with "IPVS: Can't
+/// initialize ipvs" without it) when a virtual server is left after `validate_check_config`
+/// has dropped those without real servers.
+pub fn needs_ipvs(config: &crate::config::Config) -> bool {
+    !plan::plan(
+        &config.virtual_servers,
+        &config.virtual_server_groups,
+        &config.global,
+    )
+    .is_empty()
+}
+
 /// Every real server of `config` the engine would program, with its service, in the
 /// engine's order (addresses completed as IPVS gets them; sorry servers not included).
 /// A group's virtual server is named by its first service.

@@ -372,22 +372,30 @@ fn plan_checker(
                 SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
                 SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
             };
+            // `Host:` (check_http.c `http_request`): the URL's, the checker's, the real
+            // server's, then the virtual server's virtualhost.
             let vhost = h
                 .virtualhost
                 .clone()
                 .or_else(|| rs.virtualhost.clone())
                 .or_else(|| vs.virtualhost.clone());
+            // SNI (check_ssl.c `ssl_connect`, `enable_sni`): the same order without the real
+            // server's.
+            let sni_host = h.virtualhost.clone().or_else(|| vs.virtualhost.clone());
             let urls = h
                 .urls
                 .iter()
-                .map(|u| {
-                    let named = u.virtualhost.clone().or_else(|| vhost.clone());
-                    UrlPlan {
-                        url: u.clone(),
-                        host: named.clone().unwrap_or_else(|| fallback.clone()),
-                        // enable_sni sends the virtual host in force, if there is one.
-                        sni: if h.enable_sni { named } else { None },
-                    }
+                .map(|u| UrlPlan {
+                    url: u.clone(),
+                    host: u
+                        .virtualhost
+                        .clone()
+                        .or_else(|| vhost.clone())
+                        .unwrap_or_else(|| fallback.clone()),
+                    sni: h
+                        .enable_sni
+                        .then(|| u.virtualhost.clone().or_else(|| sni_host.clone()))
+                        .flatten(),
                 })
                 .collect();
             CheckerKind::Http {

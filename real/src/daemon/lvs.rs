@@ -21,9 +21,10 @@ pub(super) struct ProbeDone {
     pub result: ProbeResult,
 }
 
-/// Opens IPVS if `config` has a virtual server the engine will program.
+/// Opens IPVS if `config` has a virtual server the engine will program (an address, a
+/// fwmark or a `group`).
 pub(super) fn open_ipvs(config: &Config) -> Result<Option<Ipvs>, String> {
-    if !config.virtual_servers.iter().any(|v| v.service.is_some()) {
+    if !vrrp_engine::lvs::needs_ipvs(config) {
         return Ok(None);
     }
     Ipvs::open()

@@ -26,6 +26,10 @@
 //! - A request is an error when its real server is in any fault state (`slow` included),
 //!   unserved when no director answers or has no destination, and counted apart when the
 //!   sorry server takes it.
+//! - A real server whose checkers have `alpha` starts out of the table at each start of a
+//!   director's daemon: that start is followed as a fault of kind `alpha` (nothing to
+//!   detect: `up_at` is the start), its recovery the first entry into the table, against
+//!   [`alpha_entry_bounds`]. A fault or a stop before the entry leaves it unmeasured.
 //! - Random numbers: probe round trips and requests each draw from their own ChaCha8
 //!   stream seeded from the run's seed, so adding LVS to an experiment leaves its other
 //!   random draws as they were, and both backends draw the same requests.
@@ -35,7 +39,7 @@ use crate::experiment::model::{RsState, Variant};
 use crate::experiment::schema::LatencySpec;
 use crate::observe::metrics::{LvsFault, LvsResult};
 use crate::observe::world::World;
-use crate::report::theory::{detection_bounds, recovery_bounds, Bounds};
+use crate::report::theory::{alpha_entry_bounds, detection_bounds, recovery_bounds, Bounds};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -168,13 +172,14 @@ impl Sched {
     }
 }
 
-/// One fault on one real server, followed on one director.
+/// One fault on one real server (or an `alpha` start-up, `state` `None`), followed on one
+/// director.
 #[derive(Clone, Debug)]
 struct Record {
     node: usize,
     service: ServiceKey,
     rs: SocketAddr,
-    state: RsState,
+    state: Option<RsState>,
     checkers: String,
     t_fault: Instant,
     detected: Option<Instant>,
@@ -288,10 +293,45 @@ impl Lvs {
         self.tables.get(n)
     }
 
-    /// Node `n`'s daemon started.
-    pub fn node_started(&mut self, n: usize) {
-        if let Some(r) = self.running.get_mut(n) {
-            *r = true;
+    /// Node `n`'s daemon started at `now`: its real servers with `alpha` are followed until
+    /// they enter its table.
+    pub fn node_started(&mut self, now: Instant, n: usize) {
+        let Some(r) = self.running.get_mut(n) else {
+            return;
+        };
+        *r = true;
+        let mut pairs: Vec<(ServiceKey, SocketAddr)> = self.settings[n]
+            .iter()
+            .filter(|c| c.alpha)
+            .map(|c| (c.service, c.real_server))
+            .collect();
+        pairs.dedup();
+        for (service, rs) in pairs {
+            let healthy = self
+                .server(rs)
+                .is_none_or(|i| self.servers[i].state == RsState::Up);
+            if !healthy || self.active_in(n, &service, rs) {
+                continue;
+            }
+            let checkers: Vec<&CheckerSettings> = self.settings[n]
+                .iter()
+                .filter(|c| c.service == service && c.real_server == rs)
+                .collect();
+            let record = Record {
+                node: n,
+                service,
+                rs,
+                state: None,
+                checkers: checker_names(&checkers),
+                t_fault: now,
+                detected: None,
+                detection: Bounds::Never,
+                up: Some(now),
+                recovered: None,
+                recovery: alpha_entry_bounds(&checkers, self.rtt_bounds(rs)),
+                open: true,
+            };
+            self.records.push(record);
         }
     }
 
@@ -300,8 +340,11 @@ impl Lvs {
         if let Some(r) = self.running.get_mut(n) {
             *r = false;
         }
-        for r in self.records.iter_mut().filter(|r| r.node == n) {
+        for r in self.records.iter_mut().filter(|r| r.node == n && r.open) {
             r.open = false;
+            if r.state.is_none() {
+                r.recovery = Bounds::Unknown;
+            }
         }
     }
 
@@ -330,7 +373,13 @@ impl Lvs {
             }
             let active = self.active_in(n, &r.service, r.rs);
             let r = &mut self.records[k];
-            if r.detected.is_none() {
+            if r.state.is_none() {
+                // An alpha start-up: its entry.
+                if active {
+                    r.recovered = Some(now);
+                    r.open = false;
+                }
+            } else if r.detected.is_none() {
                 if !active {
                     r.detected = Some(now);
                 }
@@ -360,6 +409,13 @@ impl Lvs {
         };
         let before = std::mem::replace(&mut self.servers[i].state, state);
         if before == RsState::Up && state != RsState::Up {
+            // An alpha start-up not over yet: no longer the formula's case.
+            for r in self.records.iter_mut() {
+                if r.rs == addr && r.open && r.state.is_none() {
+                    r.open = false;
+                    r.recovery = Bounds::Unknown;
+                }
+            }
             let rtt = self.rtt_bounds(addr);
             for n in 0..self.tables.len() {
                 if !self.running[n] {
@@ -376,24 +432,12 @@ impl Lvs {
                         .iter()
                         .filter(|c| c.service == service && c.real_server == addr)
                         .collect();
-                    let names: Vec<&str> = checkers
-                        .iter()
-                        .map(|c| match c.class {
-                            CheckerClass::Tcp => "TCP_CHECK",
-                            CheckerClass::Http { .. } => "HTTP_GET",
-                            CheckerClass::Misc { .. } => "MISC_CHECK",
-                        })
-                        .collect();
                     let record = Record {
                         node: n,
                         service,
                         rs: addr,
-                        state,
-                        checkers: if names.is_empty() {
-                            "none".into()
-                        } else {
-                            names.join("+")
-                        },
+                        state: Some(state),
+                        checkers: checker_names(&checkers),
                         t_fault: now,
                         detected: None,
                         detection: detection_bounds(&checkers, state, rtt),
@@ -406,7 +450,11 @@ impl Lvs {
                 }
             }
         } else if before != RsState::Up && state == RsState::Up {
-            for r in self.records.iter_mut().filter(|r| r.rs == addr && r.open) {
+            for r in self
+                .records
+                .iter_mut()
+                .filter(|r| r.rs == addr && r.open && r.state.is_some())
+            {
                 if r.detected.is_some() {
                     r.up = Some(now);
                 } else {
@@ -612,8 +660,10 @@ impl Lvs {
                 node: self.names[r.node].clone(),
                 service: r.service.to_string(),
                 real_server: r.rs.to_string(),
-                kind: r.state.name(),
-                fault: r.state.describe(),
+                kind: r.state.map_or("alpha", |s| s.name()),
+                fault: r
+                    .state
+                    .map_or_else(|| "alpha start-up".to_string(), |s| s.describe()),
                 checkers: r.checkers,
                 t_fault: secs(r.t_fault),
                 detected_at: r.detected.map(secs),
@@ -628,6 +678,23 @@ impl Lvs {
             });
         }
         Some(result)
+    }
+}
+
+/// The checker names of a real server (`TCP_CHECK`, `HTTP_GET+MISC_CHECK`, `none`).
+fn checker_names(checkers: &[&CheckerSettings]) -> String {
+    let names: Vec<&str> = checkers
+        .iter()
+        .map(|c| match c.class {
+            CheckerClass::Tcp => "TCP_CHECK",
+            CheckerClass::Http { .. } => "HTTP_GET",
+            CheckerClass::Misc { .. } => "MISC_CHECK",
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join("+")
     }
 }
 

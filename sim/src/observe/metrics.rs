@@ -96,7 +96,9 @@ pub struct LvsFault {
     pub service: String,
     /// The real server.
     pub real_server: String,
-    /// The fault: `down`, `blackhole`, `slow`, `http_status`, `wrong_body`.
+    /// The fault: `down`, `blackhole`, `slow`, `http_status`, `wrong_body`; or `alpha`: a
+    /// director's start with `alpha` checkers (out of the table until they pass; `up_at` is
+    /// the start, the recovery its first entry).
     pub kind: &'static str,
     /// The fault with its value (`slow 4s`, `http_status 500`).
     pub fault: String,

@@ -297,7 +297,7 @@ impl<'a> Observer<'a> {
     /// A daemon started on `n` (after its predecessor's VIPs were cleaned up).
     pub fn node_started(&mut self, now: Instant, n: usize, link_up: bool) {
         self.lvs_catch_up(now);
-        self.lvs.node_started(n);
+        self.lvs.node_started(now, n);
         self.world.clear_node(now, n);
         self.world.set_answering(now, n, link_up);
         self.event(now, Some(n), "start", "daemon started".into());

@@ -477,7 +477,14 @@ struct LvsCell {
 }
 
 /// Fault kinds in the order the plots show them.
-const LVS_KINDS: [&str; 5] = ["down", "blackhole", "slow", "http_status", "wrong_body"];
+const LVS_KINDS: [&str; 6] = [
+    "down",
+    "blackhole",
+    "slow",
+    "http_status",
+    "wrong_body",
+    "alpha",
+];
 
 /// Detection (or recovery) time of every real-server fault: one panel per fault kind, one
 /// row per variant, one colour per real server; the formula's band drawn behind the
@@ -497,6 +504,8 @@ pub fn lvs_times(path: &Path, title: &str, results: &[RunResult], which: LvsTime
             .flat_map(|l| l.faults.iter())
         {
             let (value, band) = match which {
+                // An alpha start-up has nothing to detect (its entry is in the recovery plot).
+                LvsTime::Detection if f.kind == "alpha" => continue,
                 LvsTime::Detection => (f.detection, f.detection_bounds),
                 LvsTime::Recovery => {
                     if f.up_at.is_none() {

@@ -1,6 +1,7 @@
 //! Closed-form expectations the simulator is validated against: the false-takeover rate of
 //! a Backup under loss, and the detection and recovery times of keepalived's LVS health
-//! checkers ([`detection_bounds`], [`recovery_bounds`]).
+//! checkers ([`detection_bounds`], [`recovery_bounds`]), and when a real server with `alpha`
+//! first enters the table after start-up ([`alpha_entry_bounds`]).
 
 use crate::experiment::model::RsState;
 use std::time::Duration;
@@ -221,6 +222,53 @@ pub fn recovery_bounds(
     )
 }
 
+/// keepalived's `BOOTSTRAP_DELAY`: the checkers start 1 s after the checker process
+/// (`register_checkers_thread`).
+const BOOTSTRAP_DELAY: Duration = Duration::from_secs(1);
+
+/// Start-up entry time of one `alpha` checker on a healthy real server: from the daemon's
+/// start to the checker's first success, which an alpha checker needs before its server
+/// counts as up (`alpha` starts it failed; without `alpha` it starts up and this is
+/// `Never`).
+///
+/// The first probe starts `1 s + f·W` after the start (`W` = `warmup`, `f` in [0, 1]: the
+/// random spread of `register_checkers_thread`). TCP_CHECK and MISC_CHECK are up at the end
+/// of that probe; HTTP_GET with `n` URLs needs every URL to pass, `G` apart after each end
+/// (`G = delay_loop`, 0 with `fast_recovery`): entry in `[1 s + n·d_ok + (n-1)·G, 1 s + W +
+/// n·d_ok + (n-1)·G]`, the lower end with the shortest round trip, the upper with the
+/// longest. Once up, faults follow [`checker_detection`] as without `alpha`.
+pub fn alpha_entry(c: &CheckerSettings, rtt: (Duration, Duration)) -> Bounds {
+    if !c.alpha {
+        return Bounds::Never;
+    }
+    let (n, gap) = match &c.class {
+        CheckerClass::Http {
+            urls,
+            fast_recovery,
+        } => (
+            urls.len().max(1) as u32,
+            if *fast_recovery {
+                Duration::ZERO
+            } else {
+                c.delay_loop
+            },
+        ),
+        CheckerClass::Tcp | CheckerClass::Misc { .. } => (1, Duration::ZERO),
+    };
+    let pass = |d: Duration| d * n + gap * (n - 1);
+    Bounds::Range(
+        BOOTSTRAP_DELAY + pass(rtt.0),
+        BOOTSTRAP_DELAY + c.warmup + pass(rtt.1),
+    )
+}
+
+/// Start-up entry time of a real server with `checkers`: it enters when its last alpha
+/// checker has passed once, so the band is the largest lower end and the largest upper end
+/// ([`alpha_entry`]); `Never` without an alpha checker (it is in the table from the start).
+pub fn alpha_entry_bounds(checkers: &[&CheckerSettings], rtt: (Duration, Duration)) -> Bounds {
+    combine(checkers.iter().map(|c| alpha_entry(c, rtt)), Duration::max)
+}
+
 fn combine(all: impl Iterator<Item = Bounds>, pick: fn(Duration, Duration) -> Duration) -> Bounds {
     let mut out = Bounds::Never;
     for b in all {
@@ -262,6 +310,19 @@ mod tests {
             alpha: false,
             inhibit: false,
         }
+    }
+
+    #[test]
+    fn alpha_enters_after_the_first_pass() {
+        let rtt = (Duration::from_millis(2), Duration::from_millis(4));
+        let mut c = tcp(3, 3, 6, 3);
+        assert_eq!(alpha_entry_bounds(&[&c], rtt), Bounds::Never);
+        c.alpha = true;
+        // 1 s + [0, warmup 6 s] + one round trip.
+        assert_eq!(
+            alpha_entry_bounds(&[&c], rtt),
+            Bounds::Range(Duration::from_millis(1_002), Duration::from_millis(7_004))
+        );
     }
 
     #[test]

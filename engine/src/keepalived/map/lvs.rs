@@ -329,13 +329,17 @@ pub(crate) fn map_virtual_server(node: &Node, d: &mut Diags) -> VirtualServerCon
                     if SCHEDULERS.contains(&w.text.as_str()) {
                         vs.scheduler = Some(w.text.clone());
                     } else {
+                        // keepalived 2.2.7 `lbalgo_handler`: "Invalid lvs_scheduler - ignoring",
+                        // and the default scheduler applies.
                         let hint = super::super::suggest::suggest(&w.text, SCHEDULERS)
                             .map(|s| format!("; did you mean `{s}`?"))
                             .unwrap_or_default();
-                        d.error(
+                        d.warn(
                             w.span,
                             format!(
-                                "unknown scheduler `{}` (keepalived knows {}){hint}",
+                                "unknown scheduler `{}`: keepalived ignores it (\"Invalid \
+                                 lvs_scheduler '{}' - ignoring\") and uses wlc; it knows {}{hint}",
+                                w.text,
                                 w.text,
                                 SCHEDULERS.join(" ")
                             ),
@@ -391,7 +395,10 @@ pub(crate) fn map_virtual_server(node: &Node, d: &mut Diags) -> VirtualServerCon
                     }
                 }
             }
-            "ha_suspend" => vs.ha_suspend = true,
+            "ha_suspend" => {
+                vs.ha_suspend = true;
+                super::not_acted(d, item.key.span, "ha_suspend");
+            }
             // keepalived 2.2.7 `vs_smtp_alert_handler`: a bad value keeps the setting.
             "smtp_alert" => vs.smtp_alert = switch_or_keep(d, item).or(vs.smtp_alert),
             "virtualhost" => vs.virtualhost = text(d, item),
@@ -662,19 +669,6 @@ fn range_entry(
     })
 }
 
-/// Every `virtual_server group NAME` names a group of the file.
-pub(crate) fn check_groups(nodes: &[Node], cfg: &crate::config::Config, d: &mut Diags) {
-    let vs_nodes = nodes.iter().filter(|n| n.key.text == "virtual_server");
-    for (node, vs) in vs_nodes.zip(&cfg.virtual_servers) {
-        if let Some(g) = &vs.group {
-            if !cfg.virtual_server_groups.iter().any(|x| &x.name == g) {
-                let span = node.args.get(1).map_or(node.key.span, |w| w.span);
-                d.error(span, format!("no virtual_server_group `{g}` in the file"));
-            }
-        }
-    }
-}
-
 /// The IPVS service of a virtual server, as keepalived derives it (`alloc_vs`,
 /// `validate_check_config`).
 fn service_key(
@@ -704,13 +698,8 @@ fn service_key(
                 Some(w) => super::values::int_word(d, "virtual_server", w, 0, 65_535)? as u16,
                 None => 0,
             };
-            let protocol = protocol.unwrap_or_else(|| {
-                d.warn(
-                    node.key.span,
-                    "virtual server has no `protocol`: keepalived defaults to UDP",
-                );
-                Protocol::Udp
-            });
+            // keepalived's default (warned by `lvs_check`).
+            let protocol = protocol.unwrap_or(Protocol::Udp);
             Some(ServiceKey::Addr {
                 protocol,
                 addr: SocketAddr::new(ip, port),

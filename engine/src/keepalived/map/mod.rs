@@ -6,6 +6,7 @@
 pub(crate) mod global;
 pub(crate) mod instance;
 pub(crate) mod lvs;
+pub(crate) mod lvs_check;
 pub(crate) mod routes;
 pub(crate) mod sync;
 pub(crate) mod track;
@@ -102,7 +103,7 @@ pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
             _ => unknown(d, node, "the top level", &[TOP, TOP_IGNORED]),
         }
     }
-    lvs::check_groups(nodes, &cfg, d);
+    lvs_check::check_virtual_servers(nodes, &cfg, d);
     (cfg, meta)
 }
 
