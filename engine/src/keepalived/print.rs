@@ -465,13 +465,34 @@ impl Writer {
             if n > 0 {
                 self.out.push(' ');
             }
-            if needs_quotes(word) {
-                let _ = write!(self.out, "\"{word}\"");
+            if needs_quotes(word) && word.contains('"') {
+                // No quoting holds a `"` (the lexer has no escapes): such a value can only
+                // be a command read as several words joined by one space (an unquoted word
+                // such as `b"` keeps its quote), so write it back as those words.
+                self.words(word.split(' '));
             } else {
-                self.out.push_str(word);
+                self.word(word);
             }
         }
         self.out.push('\n');
+    }
+
+    /// Words separated by one space, each quoted as it needs.
+    fn words<'w>(&mut self, words: impl Iterator<Item = &'w str>) {
+        for (n, word) in words.enumerate() {
+            if n > 0 {
+                self.out.push(' ');
+            }
+            self.word(word);
+        }
+    }
+
+    fn word(&mut self, word: &str) {
+        if needs_quotes(word) {
+            let _ = write!(self.out, "\"{word}\"");
+        } else {
+            self.out.push_str(word);
+        }
     }
 
     fn open(&mut self, words: &[&str]) {
