@@ -279,7 +279,7 @@ fn instance_config(k: usize, s: &InstanceSpec, scen: &Scenario) -> InstanceConfi
         });
     }
     if let Some((n, w)) = s.track_file {
-        if scen.track_files % 3 > 0 {
+        if !scen.track_files.is_multiple_of(3) {
             i.track_files.push(TrackRef {
                 name: format!("file_{}", n % (scen.track_files % 3)),
                 weight: w.map(|w| i32::from(w % 300)),
@@ -420,7 +420,9 @@ fn config(scen: &Scenario, replaced: &[(u8, InstanceSpec)]) -> Config {
 /// What the harness knows of the engine, to check outputs against.
 #[derive(Default)]
 struct World {
-    /// The latest `now` given to the engine.
+    /// The harness's clock: inputs come at this time.
+    clock: Instant,
+    /// The latest `now` given to the engine (it knows no later time than this).
     now: Instant,
     /// The latest time stamp seen on an output.
     last_stamp: Instant,
@@ -572,6 +574,7 @@ impl World {
     /// One `handle_timeout` at `at`, then the check that nothing due is left.
     fn wake(&mut self, e: &mut Engine, at: Instant) {
         self.now = self.now.max(at);
+        self.clock = self.clock.max(at);
         self.wakeups += 1;
         e.handle_timeout(at);
         self.drain(e);
@@ -590,12 +593,13 @@ impl World {
             if next > until || self.wakeups >= MAX_WAKEUPS {
                 break;
             }
-            self.wake(e, next.max(self.now));
+            self.wake(e, next.max(self.clock));
         }
-        self.now = self.now.max(until);
+        self.clock = self.clock.max(until);
     }
 
     fn input(&mut self, e: &mut Engine, at: Instant, input: Input<'_>) {
+        self.now = self.now.max(at);
         e.handle(at, input);
         self.drain(e);
     }
@@ -632,11 +636,9 @@ fn build_advert(
     };
     let advert = Advert {
         version,
-        vrid: cfg.vrid.wrapping_add(if a.vrid_delta % 8 == 0 {
-            a.vrid_delta
-        } else {
-            0
-        }),
+        vrid: cfg
+            .vrid
+            .wrapping_add(if a.vrid_delta < 32 { a.vrid_delta } else { 0 }),
         priority: a.priority,
         interval: a.interval.unwrap_or(wire_interval),
         auth,
@@ -698,7 +700,7 @@ fuzz_target!(|scen: Scenario| {
         if w.wakeups >= MAX_WAKEUPS {
             break;
         }
-        let now = w.now;
+        let now = w.clock;
         let at = Instant::from_offset(now.offset().saturating_sub(skew));
         skew = Duration::ZERO;
         match step {
@@ -883,6 +885,6 @@ fuzz_target!(|scen: Scenario| {
         }
     }
     // Run on a little so the last inputs' timers fire too.
-    let end = w.now + Duration::from_secs(5);
+    let end = w.clock + Duration::from_secs(5);
     w.advance(&mut e, end);
 });
