@@ -61,7 +61,9 @@ impl Conditions {
     ) -> String {
         let mut line = raw.to_string();
         for _ in 0..MAX_EXPANSIONS {
+            // `ws` slices (bytes); columns count characters, as the lexer does.
             let ws = line.len() - line.trim_start().len();
+            let ws_col = line[..ws].chars().count();
             let body = &line[ws..];
             if let Some(cond) = body.strip_prefix('@') {
                 let (rev, id_and_rest) = match cond.strip_prefix('^') {
@@ -76,16 +78,17 @@ impl Conditions {
                 if matches == rev {
                     return String::new();
                 }
-                // Keep the columns: the prefix becomes spaces.
+                // Keep the columns: the prefix becomes spaces, one per character.
                 let prefix = body.len() - id_and_rest.len() + end;
-                line = format!("{}{}", " ".repeat(ws + prefix), &body[prefix..]);
+                let pad = ws_col + body[..prefix].chars().count();
+                line = format!("{}{}", " ".repeat(pad), &body[prefix..]);
                 continue;
             }
             if body.starts_with('$') {
                 if let Some((name, value)) = definition(body) {
                     if value.ends_with('\\') {
                         d.error(
-                            span(ws),
+                            span(ws_col),
                             format!(
                                 "multi-line definition `${name}` (a value ending with `\\`) is \
                                  not supported by vrrpd-real"
@@ -99,7 +102,7 @@ impl Conditions {
             }
             if body.starts_with("~SEQ") || body.starts_with("~LST") {
                 d.error(
-                    span(ws),
+                    span(ws_col),
                     format!("`{}` is not supported by vrrpd-real", &body[..4]),
                 );
                 return String::new();
@@ -204,6 +207,24 @@ mod tests {
             "\n    \tpriority 85\n       weight 2\n\n"
         );
         assert_eq!(run(None, text).0, "\n\n       weight 2\n\n");
+    }
+
+    /// Found by the `keepalived_conf` fuzz target (FUZZING.md): a kept `@ID` line whose id
+    /// or indentation holds multi-byte characters moved what follows by their bytes, so its
+    /// findings pointed past the end of the line.
+    #[test]
+    fn columns_after_a_condition_count_characters() {
+        let (out, _) = run(
+            Some("é"),
+            "@é x
+\u{3000}@^b\u{e9} y",
+        );
+        assert_eq!(out, "   x\n      y");
+        let (_, f) = run(None, "\u{3000}~SEQ(i, 1, 3)");
+        assert_eq!(
+            f,
+            ["t.conf:1:2: error: `~SEQ` is not supported by vrrpd-real"]
+        );
     }
 
     #[test]
