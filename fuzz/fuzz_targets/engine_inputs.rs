@@ -877,6 +877,7 @@ fuzz_target!(|scen: Scenario| {
             }
             Step::Reload(changes) => {
                 let cfg = config(&scen, changes);
+                w.now = w.now.max(at);
                 if e.reconfigure(at, cfg).is_ok() {
                     w.drain(&mut e);
                 }
