@@ -877,3 +877,21 @@ fn print_round_trips_a_command_with_a_quote_inside_a_word() {
     assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
     assert_eq!(again.config, first.config, "\n{printed}");
 }
+
+/// Found by the `keepalived_conf` fuzz target (FUZZING.md): a value that `print` writes first
+/// on a line of its own (a list item) was read back by the preprocessor as a condition
+/// (`@x`), a definition (`$A=1`) or an unsupported sequence (`~LST(a)`).
+#[test]
+fn print_quotes_list_items_the_preprocessor_would_take() {
+    let text = "global_defs {\n    notification_email { ~LST(a) @x $A=1 }\n}\n";
+    let first = keepalived::analyze_str("k.conf", text, &Options::default());
+    assert!(!first.has_errors(), "{:?}", first.findings);
+    assert_eq!(
+        first.config.global.notification_email,
+        ["~LST(a)", "@x", "$A=1"]
+    );
+    let printed = keepalived::print(&first.config);
+    let again = keepalived::analyze_str("p.conf", &printed, &Options::default());
+    assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
+    assert_eq!(again.config, first.config, "\n{printed}");
+}

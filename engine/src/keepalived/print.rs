@@ -512,10 +512,14 @@ impl Writer {
     }
 }
 
-/// Whether a word must be quoted to come back as one and the same word.
+/// Whether a word must be quoted to come back as one and the same word: the lexer would
+/// split or misread it, or, first on a line, the preprocessor would take it for a condition
+/// (`@ID`), a definition (`$NAME=`) or a sequence (`~SEQ`, `~LST`).
 fn needs_quotes(word: &str) -> bool {
     word.is_empty()
         || word == "include"
-        || word.starts_with(['#', '!', '"'])
+        || word.starts_with(['#', '!', '"', '@', '$'])
+        || word.starts_with("~SEQ")
+        || word.starts_with("~LST")
         || word.contains(|c: char| c.is_whitespace() || c == '{' || c == '}')
 }
