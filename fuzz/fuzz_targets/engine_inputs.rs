@@ -11,7 +11,8 @@
 //!   change, and again at least every Advertisement_Interval while it stays Master
 //!   (RFC 5798 §6.4.3);
 //! - priority rules: the effective priority is 1..=254, 255 only for the address owner; a
-//!   Master's adverts carry its effective priority; priority 0 is sent only by a Master on
+//!   Master's adverts carry its effective priority (checked over a drain in which it did
+//!   not change, since a change sends no advert); priority 0 is sent only by a Master on
 //!   its way out; a Master that accepts an advert of a higher priority (or an equal one from
 //!   a higher address) does not stay Master (RFC 5798 §6.4.3);
 //! - VIPs follow the state: added only when not installed, removed only when installed, and
@@ -430,6 +431,8 @@ struct World {
     last_advert: BTreeMap<InstanceId, Instant>,
     /// The VIPs each instance has installed.
     vips: BTreeMap<InstanceId, BTreeSet<IpAddr>>,
+    /// Each instance's effective priority at the last drain.
+    priority: BTreeMap<InstanceId, u8>,
     /// The latest `RunCheck` sequence number of each script.
     checks: BTreeMap<ScriptId, u64>,
     /// Our addresses per interface, as last reported.
@@ -525,7 +528,7 @@ impl World {
     }
 
     /// Invariants of the state the engine is in after a drain.
-    fn check_state(&self, e: &Engine, batch: &[Output]) {
+    fn check_state(&mut self, e: &Engine, batch: &[Output]) {
         let snap = e.snapshot();
         for s in &snap.instances {
             assert!(s.effective_priority >= 1, "effective priority 0");
@@ -553,22 +556,31 @@ impl World {
                     .map(|v| v.addr)
                     .collect();
                 assert_eq!(installed, configured, "{} Master with other VIPs", s.name);
-                // The last advert of this batch carries the effective priority.
-                let last_prio = batch.iter().rev().find_map(|o| match o {
-                    Output::Transmit(x) if x.instance == s.id => Some(x.payload[2]),
-                    _ => None,
-                });
-                if let Some(p) = last_prio {
-                    assert_eq!(
-                        p, s.effective_priority,
-                        "{} advertises another priority",
-                        s.name
-                    );
+                // A Master's adverts carry its effective priority. A change of priority sends
+                // no advert (keepalived 2.2.7 `vrrp_set_effective_priority`: the next one
+                // carries it), so a batch in which it changed may hold adverts of the old one.
+                if self.priority.get(&s.id) == Some(&s.effective_priority) {
+                    for o in batch {
+                        if let Output::Transmit(x) = o {
+                            if x.instance == s.id && x.payload[2] != 0 {
+                                assert_eq!(
+                                    x.payload[2], s.effective_priority,
+                                    "{} advertises another priority",
+                                    s.name
+                                );
+                            }
+                        }
+                    }
                 }
             } else {
                 assert!(installed.is_empty(), "{} {:?} holds VIPs", s.name, s.state);
             }
         }
+        self.priority = snap
+            .instances
+            .iter()
+            .map(|s| (s.id, s.effective_priority))
+            .collect();
     }
 
     /// One `handle_timeout` at `at`, then the check that nothing due is left.
