@@ -880,16 +880,20 @@ fn print_round_trips_a_command_with_a_quote_inside_a_word() {
 
 /// Found by the `keepalived_conf` fuzz target (FUZZING.md): a value that `print` writes first
 /// on a line of its own (a list item) was read back by the preprocessor as a condition
-/// (`@x`), a definition (`$A=1`) or an unsupported sequence (`~LST(a)`).
+/// (`@x`), a definition (`$A=1`) or an unsupported sequence (`~LST(a)`); quoting every such
+/// word then broke a command holding a `"` (`script ~LSTc/check"x`).
 #[test]
 fn print_quotes_list_items_the_preprocessor_would_take() {
-    let text = "global_defs {\n    notification_email { ~LST(a) @x $A=1 }\n}\n";
+    // Not first on its line, such a word needs no quotes; a `"` in it could not be quoted.
+    let text = "global_defs {\n    notification_email { ~LST(a) @x $A=1 }\n}\n\
+                vrrp_script chk {\n    script ~LSTc/check\"x\n}\n";
     let first = keepalived::analyze_str("k.conf", text, &Options::default());
     assert!(!first.has_errors(), "{:?}", first.findings);
     assert_eq!(
         first.config.global.notification_email,
         ["~LST(a)", "@x", "$A=1"]
     );
+    assert_eq!(first.config.scripts[0].script, "~LSTc/check\"x");
     let printed = keepalived::print(&first.config);
     let again = keepalived::analyze_str("p.conf", &printed, &Options::default());
     assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
