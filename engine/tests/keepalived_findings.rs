@@ -580,3 +580,20 @@ fn use_vmac_findings_as_keepalived() {
         ["t.conf:4:5: warning: (VI_1) unicast with use_vmac requires vmac_xmit_base - setting"]
     );
 }
+
+/// Found by the `keepalived_conf` fuzz target (FUZZING.md): after a `$NAME` expansion,
+/// findings had the columns of the expanded line, past the end of the file's line when the
+/// value is longer than its name. A token from the value points at the `$`; what follows
+/// keeps its own column.
+#[test]
+fn columns_after_a_definition_are_the_files() {
+    let t = "$N=a_long_node_name\nglobal_defs {\n    router_id $N extra\n}\n\
+             $W=x y\nglobal_defs {\n    router_id $W\n}\n";
+    assert_eq!(
+        findings(t),
+        [
+            "t.conf:3:18: warning: ignoring extra values after `router_id a_long_node_name`: `extra`",
+            "t.conf:7:15: warning: ignoring extra values after `router_id x`: `y`",
+        ]
+    );
+}

@@ -189,9 +189,9 @@ fn expand(path: &Path, file: u32, text: &str, cx: &mut Cx<'_>, depth: usize, out
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let text = cx.conditions.apply(file, text, &dir, cx.diags);
+    let (text, columns) = cx.conditions.apply(file, text, &dir, cx.diags);
     let diags = &mut *cx.diags;
-    let tokens = lex(file, &text, diags);
+    let tokens = lex(file, &text, &columns, diags);
     let mut iter = tokens.into_iter().peekable();
     let mut prev_line: Option<u32> = None;
     while let Some(tok) = iter.next() {
