@@ -232,11 +232,7 @@ mod tests {
     /// findings pointed past the end of the line.
     #[test]
     fn columns_after_a_condition_count_characters() {
-        let (out, _) = run(
-            Some("é"),
-            "@é x
-\u{3000}@^b\u{e9} y",
-        );
+        let (out, _) = run(Some("é"), "@é x\n\u{3000}@^b\u{e9} y");
         assert_eq!(out, "   x\n      y");
         let (_, f) = run(None, "\u{3000}~SEQ(i, 1, 3)");
         assert_eq!(
