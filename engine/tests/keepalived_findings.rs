@@ -600,3 +600,20 @@ fn log_unknown_vrids_is_read_and_printed_back() {
         .config;
     assert!(!off.global.log_unknown_vrids);
 }
+
+/// Found by the `keepalived_conf` fuzz target (FUZZING.md): after a `$NAME` expansion,
+/// findings had the columns of the expanded line, past the end of the file's line when the
+/// value is longer than its name. A token from the value points at the `$`; what follows
+/// keeps its own column.
+#[test]
+fn columns_after_a_definition_are_the_files() {
+    let t = "$N=a_long_node_name\nglobal_defs {\n    router_id $N extra\n}\n\
+             $W=x y\nglobal_defs {\n    router_id $W\n}\n";
+    assert_eq!(
+        findings(t),
+        [
+            "t.conf:3:18: warning: ignoring extra values after `router_id a_long_node_name`: `extra`",
+            "t.conf:7:15: warning: ignoring extra values after `router_id x`: `y`",
+        ]
+    );
+}

@@ -100,3 +100,44 @@ fn real_directory_glob() {
     let l = res.expect("loads");
     assert_eq!(names(&l.config), ["A", "B"]);
 }
+
+/// Found by the `keepalived_conf` fuzz target (FUZZING.md): a file that includes itself
+/// twice was read 2^16 times (11 s) before the depth limit stopped it; three times would take
+/// hours. A file on the include stack is not read again.
+#[test]
+fn a_file_including_itself_is_read_once() {
+    let loader = MemLoader::new().with("a.conf", "include a.conf\ninclude a.conf\n");
+    let err =
+        keepalived::load(Path::new("a.conf"), &loader, &Options::default()).expect_err("loop");
+    let lines: Vec<String> = err.0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "a.conf:1:9: error: `a.conf` includes itself (include loop): not read again",
+            "a.conf:2:9: error: `a.conf` includes itself (include loop): not read again",
+        ]
+    );
+}
+
+/// Includes of includes multiply without a loop (each file includes the next twice): the
+/// number of files read in one load is bounded.
+#[test]
+fn files_read_in_one_load_are_bounded() {
+    let mut loader = MemLoader::new();
+    for n in 0..12 {
+        loader.insert(
+            format!("f{n}.conf"),
+            format!("include f{0}.conf\ninclude f{0}.conf\n", n + 1),
+        );
+    }
+    loader.insert("f12.conf", "");
+    let a = keepalived::analyze(Path::new("f0.conf"), &loader, &Options::default());
+    let errors: Vec<&str> = a.findings.iter().map(|f| f.message.as_str()).collect();
+    assert!(!errors.is_empty(), "8191 files to read without a word");
+    assert!(
+        errors
+            .iter()
+            .all(|m| m.starts_with("more than 4096 files read (includes of includes)")),
+        "{errors:?}"
+    );
+}

@@ -857,3 +857,46 @@ proptest! {
         prop_assert_eq!(&a.config, &cfg, "\n{}", text);
     }
 }
+
+/// Found by the `keepalived_conf` fuzz target (FUZZING.md): an unquoted word keeps a `"`
+/// inside it (`backup"`), and a command's words are joined by one space, so a command can
+/// hold a `"` and spaces, which no quoted word can: `print` wrote it as one quoted word,
+/// which read back as an unterminated string.
+#[test]
+fn print_round_trips_a_command_with_a_quote_inside_a_word() {
+    let text = "vrrp_sync_group G {\n    group {\n        VI_1\n    }\n    \
+                notify_master \"/etc/keepalived/router.sh master \" /bin/x backup\"\n}\n\
+                vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n}\n";
+    let first = keepalived::analyze_str("k.conf", text, &Options::default());
+    assert!(!first.has_errors(), "{:?}", first.findings);
+    assert_eq!(
+        first.config.sync_groups[0].notify.master.as_deref(),
+        Some("/etc/keepalived/router.sh master  /bin/x backup\"")
+    );
+    let printed = keepalived::print(&first.config);
+    let again = keepalived::analyze_str("p.conf", &printed, &Options::default());
+    assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
+    assert_eq!(again.config, first.config, "\n{printed}");
+}
+
+/// Found by the `keepalived_conf` fuzz target (FUZZING.md): a value that `print` writes first
+/// on a line of its own (a list item) was read back by the preprocessor as a condition
+/// (`@x`), a definition (`$A=1`) or an unsupported sequence (`~LST(a)`); quoting every such
+/// word then broke a command holding a `"` (`script ~LSTc/check"x`).
+#[test]
+fn print_quotes_list_items_the_preprocessor_would_take() {
+    // Not first on its line, such a word needs no quotes; a `"` in it could not be quoted.
+    let text = "global_defs {\n    notification_email { ~LST(a) @x $A=1 }\n}\n\
+                vrrp_script chk {\n    script ~LSTc/check\"x\n}\n";
+    let first = keepalived::analyze_str("k.conf", text, &Options::default());
+    assert!(!first.has_errors(), "{:?}", first.findings);
+    assert_eq!(
+        first.config.global.notification_email,
+        ["~LST(a)", "@x", "$A=1"]
+    );
+    assert_eq!(first.config.scripts[0].script, "~LSTc/check\"x");
+    let printed = keepalived::print(&first.config);
+    let again = keepalived::analyze_str("p.conf", &printed, &Options::default());
+    assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
+    assert_eq!(again.config, first.config, "\n{printed}");
+}

@@ -32,23 +32,33 @@ pub(crate) struct Token {
     pub span: Span,
 }
 
-/// Splits `text` (file number `file`) into tokens; problems go to `diags`.
-pub(crate) fn lex(file: u32, text: &str, diags: &mut Diags) -> Vec<Token> {
+/// Splits `text` (file number `file`) into tokens; problems go to `diags`. `columns` says
+/// which column of the file each character of each line came from (the preprocessor's
+/// expansions); a character it does not cover keeps its own.
+pub(crate) fn lex(file: u32, text: &str, columns: &[Vec<u32>], diags: &mut Diags) -> Vec<Token> {
     let mut out = Vec::new();
     for (idx, line) in text.lines().enumerate() {
         let line_no = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-        lex_line(file, line_no, line, &mut out, diags);
+        let cols = columns.get(idx).map_or(&[][..], Vec::as_slice);
+        lex_line(file, line_no, line, cols, &mut out, diags);
     }
     out
 }
 
-fn lex_line(file: u32, line_no: u32, line: &str, out: &mut Vec<Token>, diags: &mut Diags) {
+fn lex_line(
+    file: u32,
+    line_no: u32,
+    line: &str,
+    cols: &[u32],
+    out: &mut Vec<Token>,
+    diags: &mut Diags,
+) {
     let mut chars = line.chars().peekable();
     let mut col: u32 = 0;
     let span = |col: u32| Span {
         file,
         line: line_no,
-        col,
+        col: cols.get(col as usize - 1).copied().unwrap_or(col),
     };
     while let Some(c) = chars.next() {
         col = col.saturating_add(1);

@@ -143,6 +143,11 @@ fn components(path: &Path) -> Vec<String> {
 /// How deep includes may nest before we assume a loop.
 const MAX_INCLUDE_DEPTH: usize = 16;
 
+/// How many files one load may read: includes of includes multiply (a file that includes
+/// the next one twice, sixteen deep, reads the last 65,536 times), so past this the rest
+/// are refused rather than taking minutes. keepalived 2.2.7 has no such bound.
+const MAX_FILES_READ: usize = 4096;
+
 /// Reads `path` and everything it includes into one token stream.
 pub(crate) fn load_tokens(
     path: &Path,
@@ -172,6 +177,8 @@ pub(crate) fn load_tokens(
         loader,
         conditions,
         diags,
+        stack: vec![normalize(path)],
+        files_read: 1,
     };
     expand(path, file, &text, &mut cx, 0, &mut out);
     Some(out)
@@ -182,6 +189,11 @@ struct Cx<'a> {
     loader: &'a dyn Loader,
     conditions: &'a mut Conditions,
     diags: &'a mut Diags,
+    /// The files being expanded, outermost first (normalized): one of them included again
+    /// is an include loop.
+    stack: Vec<PathBuf>,
+    /// Files read so far, against [`MAX_FILES_READ`].
+    files_read: usize,
 }
 
 fn expand(path: &Path, file: u32, text: &str, cx: &mut Cx<'_>, depth: usize, out: &mut Vec<Token>) {
@@ -189,9 +201,9 @@ fn expand(path: &Path, file: u32, text: &str, cx: &mut Cx<'_>, depth: usize, out
         .parent()
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let text = cx.conditions.apply(file, text, &dir, cx.diags);
+    let (text, columns) = cx.conditions.apply(file, text, &dir, cx.diags);
     let diags = &mut *cx.diags;
-    let tokens = lex(file, &text, diags);
+    let tokens = lex(file, &text, &columns, diags);
     let mut iter = tokens.into_iter().peekable();
     let mut prev_line: Option<u32> = None;
     while let Some(tok) = iter.next() {
@@ -261,10 +273,31 @@ fn include_one(
     files.sort();
     for f in files {
         let display = f.display().to_string();
+        let key = normalize(&f);
+        if cx.stack.contains(&key) {
+            cx.diags.error(
+                span,
+                format!("`{display}` includes itself (include loop): not read again"),
+            );
+            continue;
+        }
+        if cx.files_read >= MAX_FILES_READ {
+            cx.diags.error(
+                span,
+                format!(
+                    "more than {MAX_FILES_READ} files read (includes of includes): \
+                     `{display}` is not"
+                ),
+            );
+            continue;
+        }
+        cx.files_read += 1;
         match loader.read(&f) {
             Ok(text) => {
                 let file = cx.diags.add_file(display);
+                cx.stack.push(key);
                 expand(&f, file, &text, cx, depth + 1, out);
+                cx.stack.pop();
             }
             Err(e) => cx
                 .diags

@@ -26,6 +26,10 @@ pub(crate) struct Conditions {
     defs: BTreeMap<String, String>,
 }
 
+/// Where each character of each preprocessed line came from: its 1-based column in the
+/// file's line (a `$NAME`'s value points at the `$`), so findings keep the file's columns.
+pub(crate) type Columns = Vec<Vec<u32>>;
+
 impl Conditions {
     /// Conditions for configuration id `config_id`.
     pub fn new(config_id: Option<String>) -> Conditions {
@@ -35,9 +39,11 @@ impl Conditions {
         }
     }
 
-    /// The text of `file` (whose folder is `dir`) with conditions applied, line for line.
-    pub fn apply(&mut self, file: u32, text: &str, dir: &str, d: &mut Diags) -> String {
+    /// The text of `file` (whose folder is `dir`) with conditions applied, line for line,
+    /// and where each of its characters came from ([`Columns`]).
+    pub fn apply(&mut self, file: u32, text: &str, dir: &str, d: &mut Diags) -> (String, Columns) {
         let mut out = String::with_capacity(text.len());
+        let mut columns = Vec::new();
         for (n, raw) in text.split('\n').enumerate() {
             if n > 0 {
                 out.push('\n');
@@ -47,9 +53,11 @@ impl Conditions {
                 line: n as u32 + 1,
                 col: col as u32 + 1,
             };
-            out.push_str(&self.line(raw, dir, &span, d));
+            let (line, cols) = self.line(raw, dir, &span, d);
+            out.push_str(&line);
+            columns.push(cols);
         }
-        out
+        (out, columns)
     }
 
     fn line(
@@ -58,10 +66,13 @@ impl Conditions {
         dir: &str,
         span: &dyn Fn(usize) -> Span,
         d: &mut Diags,
-    ) -> String {
+    ) -> (String, Vec<u32>) {
         let mut line = raw.to_string();
+        let mut cols: Vec<u32> = (1..=raw.chars().count() as u32).collect();
         for _ in 0..MAX_EXPANSIONS {
+            // `ws` slices (bytes); columns count characters, as the lexer does.
             let ws = line.len() - line.trim_start().len();
+            let ws_col = line[..ws].chars().count();
             let body = &line[ws..];
             if let Some(cond) = body.strip_prefix('@') {
                 let (rev, id_and_rest) = match cond.strip_prefix('^') {
@@ -69,23 +80,24 @@ impl Conditions {
                     None => (false, cond),
                 };
                 let Some(end) = id_and_rest.find([' ', '\t']) else {
-                    return String::new();
+                    return (String::new(), Vec::new());
                 };
                 let id = &id_and_rest[..end];
                 let matches = self.config_id.as_deref() == Some(id);
                 if matches == rev {
-                    return String::new();
+                    return (String::new(), Vec::new());
                 }
-                // Keep the columns: the prefix becomes spaces.
+                // Keep the columns: the prefix becomes spaces, one per character.
                 let prefix = body.len() - id_and_rest.len() + end;
-                line = format!("{}{}", " ".repeat(ws + prefix), &body[prefix..]);
+                let pad = ws_col + body[..prefix].chars().count();
+                line = format!("{}{}", " ".repeat(pad), &body[prefix..]);
                 continue;
             }
             if body.starts_with('$') {
                 if let Some((name, value)) = definition(body) {
                     if value.ends_with('\\') {
                         d.error(
-                            span(ws),
+                            span(ws_col),
                             format!(
                                 "multi-line definition `${name}` (a value ending with `\\`) is \
                                  not supported by vrrpd-real"
@@ -94,30 +106,36 @@ impl Conditions {
                     } else {
                         self.defs.insert(name.to_string(), value.to_string());
                     }
-                    return String::new();
+                    return (String::new(), Vec::new());
                 }
             }
             if body.starts_with("~SEQ") || body.starts_with("~LST") {
                 d.error(
-                    span(ws),
+                    span(ws_col),
                     format!("`{}` is not supported by vrrpd-real", &body[..4]),
                 );
-                return String::new();
+                return (String::new(), Vec::new());
             }
             match self.substitute(&line, dir) {
-                Some(next) => line = next,
-                None => return line,
+                Some((next, from, to, len)) => {
+                    // The value's characters all point at the `$` they replace.
+                    let at = cols.get(from).copied().unwrap_or(1);
+                    cols.splice(from..to.min(cols.len()), core::iter::repeat_n(at, len));
+                    line = next;
+                }
+                None => return (line, cols),
             }
         }
         d.error(
             span(0),
             format!("definitions expand more than {MAX_EXPANSIONS} times on this line (a loop?)"),
         );
-        String::new()
+        (String::new(), Vec::new())
     }
 
-    /// The line with its first known `$NAME` / `${NAME}` replaced, or `None` if it has none.
-    fn substitute(&self, line: &str, dir: &str) -> Option<String> {
+    /// The line with its first known `$NAME` / `${NAME}` replaced, or `None` if it has none;
+    /// with the replaced characters (`from..to`) and the number of characters put there.
+    fn substitute(&self, line: &str, dir: &str) -> Option<(String, usize, usize, usize)> {
         let bytes = line.as_bytes();
         let mut i = 0;
         while let Some(off) = line[i..].find('$') {
@@ -145,7 +163,10 @@ impl Conditions {
                     _ => self.defs.get(name).cloned(),
                 };
                 if let Some(v) = value {
-                    return Some(format!("{}{v}{}", &line[..at], &line[end..]));
+                    let from = line[..at].chars().count();
+                    let to = from + line[at..end].chars().count();
+                    let text = format!("{}{v}{}", &line[..at], &line[end..]);
+                    return Some((text, from, to, v.chars().count()));
                 }
             }
             i = at + 1;
@@ -183,7 +204,7 @@ mod tests {
         let mut d = Diags::default();
         let f = d.add_file("t.conf".into());
         let mut c = Conditions::new(id.map(String::from));
-        let out = c.apply(f, text, "/etc/keepalived", &mut d);
+        let (out, _) = c.apply(f, text, "/etc/keepalived", &mut d);
         let findings = d
             .into_findings(false)
             .iter()
@@ -204,6 +225,20 @@ mod tests {
             "\n    \tpriority 85\n       weight 2\n\n"
         );
         assert_eq!(run(None, text).0, "\n\n       weight 2\n\n");
+    }
+
+    /// Found by the `keepalived_conf` fuzz target (FUZZING.md): a kept `@ID` line whose id
+    /// or indentation holds multi-byte characters moved what follows by their bytes, so its
+    /// findings pointed past the end of the line.
+    #[test]
+    fn columns_after_a_condition_count_characters() {
+        let (out, _) = run(Some("é"), "@é x\n\u{3000}@^b\u{e9} y");
+        assert_eq!(out, "   x\n      y");
+        let (_, f) = run(None, "\u{3000}~SEQ(i, 1, 3)");
+        assert_eq!(
+            f,
+            ["t.conf:1:2: error: `~SEQ` is not supported by vrrpd-real"]
+        );
     }
 
     #[test]

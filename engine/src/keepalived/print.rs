@@ -468,13 +468,33 @@ impl Writer {
             if n > 0 {
                 self.out.push(' ');
             }
-            if needs_quotes(word) {
-                let _ = write!(self.out, "\"{word}\"");
+            if needs_quotes(word, n == 0) && word.contains('"') {
+                // No quoting holds a `"` (the lexer has no escapes): such a value can only
+                // be a command read as several words joined by one space (an unquoted word
+                // such as `b"` keeps its quote), so write it back as those words.
+                for (k, part) in word.split(' ').enumerate() {
+                    if k > 0 {
+                        self.out.push(' ');
+                    }
+                    self.word(part, n == 0 && k == 0);
+                }
             } else {
-                self.out.push_str(word);
+                self.word(word, n == 0);
             }
         }
         self.out.push('\n');
+    }
+
+    /// One word, quoted as it needs; `first` on its line.
+    fn word(&mut self, word: &str, first: bool) {
+        if needs_quotes(word, first) && !word.contains('"') {
+            let _ = write!(self.out, "\"{word}\"");
+        } else {
+            // Unquoted: a word with a `"` cannot be quoted (no escapes). Read back, it is
+            // one word unless it starts with `"`; first on a line with a preprocessor
+            // prefix it cannot be written at all (nor in keepalived's syntax).
+            self.out.push_str(word);
+        }
     }
 
     fn open(&mut self, words: &[&str]) {
@@ -494,10 +514,14 @@ impl Writer {
     }
 }
 
-/// Whether a word must be quoted to come back as one and the same word.
-fn needs_quotes(word: &str) -> bool {
+/// Whether a word must be quoted to come back as one and the same word: the lexer would
+/// split or misread it, or, first on its line, the preprocessor would take it for a
+/// condition (`@ID`), a definition (`$NAME=`) or a sequence (`~SEQ`, `~LST`).
+fn needs_quotes(word: &str, first: bool) -> bool {
     word.is_empty()
         || word == "include"
         || word.starts_with(['#', '!', '"'])
+        || (first && (word.starts_with(['@', '$']) || word.starts_with("~SEQ")))
+        || (first && word.starts_with("~LST"))
         || word.contains(|c: char| c.is_whitespace() || c == '{' || c == '}')
 }
