@@ -5,7 +5,7 @@
 //! one propagation delay, a check needs `fall` runs to fail. An invariant that ignores this
 //! cries wolf; one that waits for ever finds nothing. [`Bounds`] derives every wait from the
 //! RFC timers of the configurations a run may use (RFC 3768 / RFC 5798 §6.1, §6.4), and
-//! [`Invariants`] keeps two clocks the checks below run on. Both need a **healthy** network
+//! `Invariants` keeps two clocks the checks below run on. Both need a **healthy** network
 //! (no cut, no loss or burst, every link up, the configured latency); a change of health
 //! restarts them.
 //!
@@ -408,6 +408,7 @@ impl Invariants {
         n: usize,
         engine: &Engine,
         config: &Config,
+        node_name: &str,
     ) -> Vec<(&'static str, String)> {
         self.driven = true;
         let mut found = Vec::new();
@@ -430,7 +431,7 @@ impl Invariants {
                 found.push((
                     "announce-on-takeover",
                     format!(
-                        "{} became MASTER without announcing {} (garp_master_repeat {})",
+                        "{} on {node_name} became MASTER without announcing {} (garp_master_repeat {})",
                         inst.name,
                         missing.join(", "),
                         inst.garp.master_repeat
@@ -660,4 +661,216 @@ fn expected_fault(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::model::CheckBehaviour;
+    use std::path::Path;
+
+    /// Two nodes: `a` (priority 100) and `b` (priority 90), v2, 1 s adverts, latency up to
+    /// 500 us, a `chk` script of weight `w` (interval 2 s, fall 2, rise 1) tracked by both.
+    fn pair(w: i32, nopreempt_a: bool) -> Variant {
+        let node = |name: &str, addr: &str, prio: u8, extra: &str| {
+            format!(
+                "[[nodes]]\nname = \"{name}\"\naddress = \"{addr}\"\nconfig = '''\nvrrp_script chk {{\n    script \"/bin/true\"\n    interval 2\n    weight {w}\n    fall 2\n    rise 1\n}}\nvrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority {prio}\n{extra}    virtual_ipaddress {{\n        10.0.0.100/24\n    }}\n    track_script {{\n        chk\n    }}\n}}\n'''\n"
+            )
+        };
+        let text = format!(
+            "name = \"t\"\nduration = \"60s\"\n[network]\nlatency = {{ min = \"50us\", max = \"500us\" }}\n{}{}",
+            node("a", "10.0.0.1", 100, if nopreempt_a { "    nopreempt\n" } else { "" }),
+            node("b", "10.0.0.2", 90, "")
+        );
+        let exp = crate::experiment::parse(Path::new("t.toml"), &text).expect("valid");
+        exp.variants[0].clone()
+    }
+
+    fn view(state: State, priority: u8, fault: Option<FaultCause>) -> View {
+        View {
+            state,
+            priority,
+            fault,
+        }
+    }
+
+    fn running(v: &Variant) -> Invariants {
+        let mut inv = Invariants::new(v, true);
+        inv.running = vec![true; v.nodes.len()];
+        inv.driven = true;
+        inv
+    }
+
+    fn truth<'a>(
+        configs: &'a [Config],
+        checks: &'a CheckTable,
+        processes: &'a BTreeMap<(usize, String), u32>,
+        names: &'a [String],
+    ) -> Truth<'a> {
+        Truth {
+            configs,
+            checks,
+            processes,
+            names,
+        }
+    }
+
+    #[test]
+    fn bounds_follow_the_rfc_timers() {
+        let b = Bounds::of(&pair(-5, false));
+        let us = Duration::from_micros;
+        assert_eq!(b.latency, us(500));
+        assert_eq!(b.advert, Duration::from_secs(1));
+        // 3 x 1 s + (256 - 1) / 256 s.
+        assert_eq!(b.master_down, Duration::from_nanos(3_996_093_750));
+        // (max(rise 1, fall 2) + 1) runs of 2 s.
+        assert_eq!(b.script, Duration::from_secs(6));
+        // RFC 9568 answer on a lower priority: two delays, plus turmoil's tick.
+        assert_eq!(b.split_grace(), us(2_000));
+        // max(1 s + 500 us + 3.99609375 s, 6 s) + 5 ms.
+        assert_eq!(b.settle(), Duration::from_millis(6_005));
+        // 6 s + 2 x 4.99659375 s + 2 ms + 5 ms.
+        assert_eq!(b.quiet(), Duration::from_nanos(16_000_187_500));
+    }
+
+    #[test]
+    fn a_lower_master_over_a_preempting_higher_backup_breaks_highest_priority_wins() {
+        let v = pair(-5, false);
+        let configs: Vec<Config> = v.nodes.iter().map(|n| n.config.clone()).collect();
+        let names: Vec<String> = v.nodes.iter().map(|n| n.name.clone()).collect();
+        let (checks, procs) = (CheckTable::new(0), BTreeMap::new());
+        let t = truth(&configs, &checks, &procs, &names);
+        let mut inv = running(&v);
+        inv.views = vec![
+            vec![view(State::Backup, 100, None)],
+            vec![view(State::Master, 90, None)],
+        ];
+        let found = inv.highest_priority_wins(&t);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("VI_1 on b (priority 90) is Master while VI_1 on a (priority 100) with preempt is Backup"), "{found:?}");
+        // The right Master, or the same at an equal priority: nothing.
+        inv.views[1][0].priority = 100;
+        assert!(inv.highest_priority_wins(&t).is_empty());
+        inv.views = vec![
+            vec![view(State::Master, 100, None)],
+            vec![view(State::Backup, 90, None)],
+        ];
+        assert!(inv.highest_priority_wins(&t).is_empty());
+        // Nobody is Master.
+        inv.views[0][0].state = State::Backup;
+        let found = inv.highest_priority_wins(&t);
+        assert!(found[0].1.starts_with("no Master for VRID 51"), "{found:?}");
+        // A node that is not running is no candidate.
+        inv.running[0] = false;
+        inv.views[1][0].state = State::Master;
+        assert!(inv.highest_priority_wins(&t).is_empty());
+    }
+
+    #[test]
+    fn nopreempt_lets_a_lower_master_keep_the_vip() {
+        let v = pair(-5, true);
+        let configs: Vec<Config> = v.nodes.iter().map(|n| n.config.clone()).collect();
+        let names: Vec<String> = v.nodes.iter().map(|n| n.name.clone()).collect();
+        let (checks, procs) = (CheckTable::new(0), BTreeMap::new());
+        let mut inv = running(&v);
+        inv.views = vec![
+            vec![view(State::Backup, 100, None)],
+            vec![view(State::Master, 90, None)],
+        ];
+        assert!(inv
+            .highest_priority_wins(&truth(&configs, &checks, &procs, &names))
+            .is_empty());
+    }
+
+    #[test]
+    fn fault_follows_the_ground_truth_of_weight_0_checks() {
+        let v = pair(0, false);
+        let configs: Vec<Config> = v.nodes.iter().map(|n| n.config.clone()).collect();
+        let names: Vec<String> = v.nodes.iter().map(|n| n.name.clone()).collect();
+        let procs = BTreeMap::new();
+        let at = Instant::from_offset(Duration::from_secs(30));
+        let mut checks = CheckTable::new(0);
+        let mut inv = running(&v);
+        // Stuck: FAULT for a check that passes.
+        inv.views = vec![
+            vec![view(
+                State::Fault,
+                100,
+                Some(FaultCause::Script("chk".into())),
+            )],
+            vec![view(State::Master, 90, None)],
+        ];
+        let found = inv.fault_follows_truth(at, &truth(&configs, &checks, &procs, &names));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.contains("VI_1 on a is FAULT"), "{found:?}");
+        // Right: FAULT while it fails.
+        checks.set(0, "chk", CheckBehaviour::Fail, Duration::ZERO);
+        assert!(inv
+            .fault_follows_truth(at, &truth(&configs, &checks, &procs, &names))
+            .is_empty());
+        // Missed: Master while its weight-0 check fails.
+        inv.views[0][0] = view(State::Master, 100, None);
+        let found = inv.fault_follows_truth(at, &truth(&configs, &checks, &procs, &names));
+        assert!(
+            found[0]
+                .1
+                .contains("VI_1 on a is MASTER although its weight-0 check chk fails"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_transition_when_quiet_is_reported_once_per_quiet_period() {
+        let v = pair(-5, false);
+        let mut inv = running(&v);
+        let quiet = inv.quiet;
+        let t = |d: Duration| Instant::from_offset(d);
+        // Within the chain of consequences of the start: nothing.
+        assert!(inv.transition(t(quiet), 0, 0, State::Master).is_none());
+        let late = quiet + Duration::from_secs(1);
+        let found = inv.transition(t(late), 0, 0, State::Backup);
+        assert_eq!(found.map(|f| f.0), Some("no-change-when-settled"));
+        assert!(inv
+            .transition(t(late + Duration::from_secs(1)), 0, 0, State::Master)
+            .is_none());
+        // An event starts a new period; an unhealthy network arms nothing.
+        inv.event(t(late * 2));
+        inv.set_health(t(late * 2), false);
+        assert!(inv.transition(t(late * 4), 0, 0, State::Backup).is_none());
+        inv.set_health(t(late * 4), true);
+        assert!(inv
+            .transition(t(late * 5 + quiet), 0, 0, State::Master)
+            .is_some());
+    }
+
+    #[test]
+    fn a_takeover_must_announce_every_vip_in_the_same_drain() {
+        let v = pair(-5, false);
+        let mut cfg = v.nodes[0].config.clone();
+        cfg.instances[0].priority = 255; // the owner: Master at once.
+        let mut e = Engine::new(cfg.clone(), Instant::ZERO).expect("runs");
+        e.handle(
+            Instant::ZERO,
+            vrrp_engine::Input::Interface(vrrp_engine::InterfaceUpdate {
+                name: "eth0".into(),
+                up: true,
+                ipv4: Some("10.0.0.1".parse().unwrap()),
+                ipv6_link_local: None,
+            }),
+        );
+        while e.poll_output().is_some() {}
+        assert_eq!(e.state(vrrp_engine::InstanceId(0)), Some(State::Master));
+        let vip: IpAddr = "10.0.0.100".parse().unwrap();
+        let mut inv = running(&v);
+        inv.transition(Instant::ZERO, 0, 0, State::Master);
+        inv.announce(0, 0, vip);
+        assert!(inv.after_drain(Instant::ZERO, 0, &e, &cfg, "a").is_empty());
+        inv.transition(Instant::ZERO, 0, 0, State::Master);
+        let found = inv.after_drain(Instant::ZERO, 0, &e, &cfg, "a");
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].1,
+            "VI_1 on a became MASTER without announcing 10.0.0.100 (garp_master_repeat 5)"
+        );
+    }
 }

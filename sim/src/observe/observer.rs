@@ -260,10 +260,10 @@ impl<'a> Observer<'a> {
         if check {
             self.check_invariants(now, n, engine, link_up);
         }
-        let found = self.inv.after_drain(now, n, engine, &self.configs[n]);
+        let name = &self.variant.nodes[n].name;
+        let found = self.inv.after_drain(now, n, engine, &self.configs[n], name);
         for (inv, detail) in found {
-            let name = &self.variant.nodes[n].name;
-            self.violation(now, inv, format!("{detail} on {name}"));
+            self.violation(now, inv, detail);
         }
     }
 
