@@ -21,9 +21,12 @@
 //!   closed-form expectations ([`report::theory`]), and `sim compare` ([`report::compare`]).
 //! - [`lab`]: `sim lab`: an experiment on a real namespace LAN with `vrrpd-real`, fed back
 //!   through the observer.
+//! - [`swarm`]: `sim swarm`: random fault schedules (swarm testing) over an experiment's nodes,
+//!   every invariant checked, failing cases shrunk and written back as experiment files.
 
 pub mod backend;
 pub mod experiment;
 pub mod lab;
 pub mod observe;
 pub mod report;
+pub mod swarm;

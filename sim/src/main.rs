@@ -30,6 +30,9 @@ enum Command {
     Compare(cli::compare::CompareArgs),
     /// Run an experiment on a real LAN (namespaces, vrrpd-real), in real time; one seed.
     Lab(cli::lab::LabArgs),
+    /// Swarm testing: random fault schedules over an experiment's nodes, invariants checked,
+    /// a failing case shrunk into an experiment file. Exit 0: nothing found, 1: found, 2: bad input.
+    Swarm(cli::swarm::SwarmArgs),
 }
 
 /// A user-facing failure: printed as one `error: ...` line, exit status 1.
@@ -56,6 +59,8 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::run(args),
         Command::Compare(args) => cli::compare::run(args),
         Command::Lab(args) => cli::lab::run(args),
+        // Its own exit status: 1 means "found a violation", 2 bad input.
+        Command::Swarm(args) => return cli::swarm::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

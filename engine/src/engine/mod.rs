@@ -27,7 +27,8 @@ use crate::config::{
 use crate::counters::{DiscardCounters, DiscardReason};
 use crate::instance::{Ctx, Instance};
 use crate::io::{
-    CheckOutcome, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId, TrackProcessId,
+    CheckOutcome, FaultCause, Input, InstanceId, Output, RxPacket, ScriptId, State, TrackFileId,
+    TrackProcessId,
 };
 use crate::lvs::{IpvsTable, Lvs};
 use crate::snapshot::{
@@ -749,6 +750,18 @@ impl Engine {
     /// The current state of an instance.
     pub fn state(&self, id: InstanceId) -> Option<State> {
         self.instances.get(id.0 as usize).map(|i| i.state)
+    }
+
+    /// The effective priority of an instance (after tracking), without building a
+    /// [`Snapshot`]: cheap enough for a driver to follow after every drain.
+    pub fn effective_priority(&self, id: InstanceId) -> Option<u8> {
+        self.instances.get(id.0 as usize).map(|i| i.priority)
+    }
+
+    /// What holds an instance in FAULT on its own, if anything (the snapshot's `fault`,
+    /// without building a [`Snapshot`]).
+    pub fn fault_cause(&self, id: InstanceId) -> Option<&FaultCause> {
+        self.instances.get(id.0 as usize)?.fault.as_ref()
     }
 
     /// A view of every live instance (configuration order) and every configured check.

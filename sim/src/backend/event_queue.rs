@@ -378,6 +378,7 @@ impl Sim<'_> {
             | Fault::OneWay { .. }
             | Fault::Heal
             | Fault::Loss { .. }
+            | Fault::Burst(_)
             | Fault::Latency(_) => self.net.apply(fault),
             // The observer's model changed it (Observer::fault).
             Fault::RealServer { .. } => {}

@@ -144,7 +144,9 @@ pub fn report<'a>(
             }
             false
         }
-        Output::AddVip { .. } | Output::RemoveVip { .. } | Output::Alert(_) => false,
+        // VIPs moved: `vip-iff-master` is checked after the drain.
+        Output::AddVip { .. } | Output::RemoveVip { .. } => true,
+        Output::Alert(_) => false,
         // Script results and priority changes: events for the observer, nothing to model.
         Output::ScriptChanged(_) | Output::PriorityChanged(_) => false,
         Output::Ipvs(_) | Output::RealServerChanged { .. } | Output::QuorumChanged { .. } => false,
@@ -284,8 +286,10 @@ pub fn priority_targets(engine: &Engine, instance: Option<&str>) -> Vec<vrrp_eng
     }
 }
 
-/// Processes every output of node `n`'s `engine` until it is quiet ([`report`]), then checks
-/// the invariants if a state changed or a check ran; `link_up`: whether `n`'s link is up.
+/// Processes every output of node `n`'s `engine` until it is quiet ([`report`]), then hands
+/// the quiet engine to the observer ([`Observer::after_drain`]: the per-node invariants if a
+/// state changed, a check ran or VIPs moved, and the engine's view for the settled checks);
+/// `link_up`: whether `n`'s link is up.
 pub fn drain<'a>(
     wire: &mut impl Wire<'a>,
     engine: &mut Engine,
@@ -297,7 +301,6 @@ pub fn drain<'a>(
     while let Some(out) = engine.poll_output() {
         check_invariants |= report(wire, Some(engine), now, n, out);
     }
-    if check_invariants {
-        wire.observer().check_invariants(now, n, engine, link_up);
-    }
+    wire.observer()
+        .after_drain(now, n, engine, link_up, check_invariants);
 }

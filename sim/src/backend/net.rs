@@ -15,6 +15,8 @@ pub const CLIENTS: usize = usize::MAX;
 #[derive(Clone, Debug)]
 pub struct Net {
     model: NetworkModel,
+    /// The model at time zero: latency faults are judged against it.
+    base: NetworkModel,
     blocked: BTreeSet<(usize, usize)>,
     /// Interface state per node.
     pub link_up: Vec<bool>,
@@ -47,6 +49,7 @@ impl Net {
     /// A healthy LAN of `n` nodes with `model`.
     pub fn new(model: NetworkModel, n: usize) -> Self {
         Net {
+            base: model.clone(),
             model,
             blocked: BTreeSet::new(),
             link_up: vec![true; n],
@@ -99,6 +102,14 @@ impl Net {
                 l.loss = *rate;
                 self.model.links.insert(*k, l);
             }
+            Fault::Burst(b) => {
+                self.model.default.burst = *b;
+                for l in self.model.links.values_mut() {
+                    l.burst = *b;
+                }
+                // A new chain starts in the Good state on every link.
+                self.ge_bad.clear();
+            }
             Fault::Latency(lat) => {
                 self.model.default.latency = lat.clone();
                 for l in self.model.links.values_mut() {
@@ -116,9 +127,18 @@ impl Net {
         &self.blocked
     }
 
-    /// Whether nothing is cut or lossy and every link is up.
+    /// Whether nothing is cut or lossy, every link is up and every latency is the configured
+    /// one (a `latency` fault makes the network unhealthy until a later one restores it).
     pub fn healthy(&self) -> bool {
-        self.blocked.is_empty() && self.model.lossless() && self.link_up.iter().all(|&u| u)
+        self.blocked.is_empty()
+            && self.model.lossless()
+            && self.link_up.iter().all(|&u| u)
+            && self.model.default.latency == self.base.default.latency
+            && self
+                .model
+                .links
+                .iter()
+                .all(|(&(a, b), l)| l.latency == self.base.link(a, b).latency)
     }
 
     /// Whether frames `from -> to` pass at all now: both interfaces up and no cut between

@@ -731,6 +731,23 @@ impl Resolver<'_> {
         NetworkModel { default, links }
     }
 
+    /// A Gilbert-Elliott chain's numbers are probabilities.
+    fn check_burst(&mut self, b: &schema::BurstSpec, span: Range<usize>) {
+        for (name, p) in [
+            ("p_enter_bad", b.p_enter_bad),
+            ("p_leave_bad", b.p_leave_bad),
+            ("loss_good", b.loss_good),
+            ("loss_bad", b.loss_bad),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                self.err(
+                    span.clone(),
+                    format!("burst {name} {p} is not a probability in 0..1"),
+                );
+            }
+        }
+    }
+
     fn check_latency(&mut self, l: &LatencySpec, span: Range<usize>) {
         if let LatencySpec::Range(r) = l {
             if r.min > r.max {
@@ -793,6 +810,12 @@ impl Resolver<'_> {
                         }
                     };
                     Some(Fault::Loss { rate: *rate, link })
+                }
+                FaultSpec::Burst { burst, .. } => {
+                    if let Some(b) = burst {
+                        self.check_burst(b, span.clone());
+                    }
+                    Some(Fault::Burst(*burst))
                 }
                 FaultSpec::Latency { latency, .. } => {
                     self.check_latency(latency, span.clone());

@@ -240,6 +240,8 @@ pub enum Fault {
         /// One directed link, or all.
         link: Option<(usize, usize)>,
     },
+    /// New bursty loss on every link (`None`: bursts end).
+    Burst(Option<BurstSpec>),
     /// New latency on every link.
     Latency(LatencySpec),
     /// Interface down.
@@ -311,6 +313,11 @@ impl Fault {
                 rate,
                 link: Some((f, t)),
             } => format!("loss {rate} on {} -> {}", n(f), n(t)),
+            Fault::Burst(Some(b)) => format!(
+                "burst p_enter_bad {} p_leave_bad {} loss_good {} loss_bad {}",
+                b.p_enter_bad, b.p_leave_bad, b.loss_good, b.loss_bad
+            ),
+            Fault::Burst(None) => "burst off".into(),
             Fault::Latency(l) => format!("latency {l:?}"),
             Fault::LinkDown(i) => format!("link down {}", n(i)),
             Fault::LinkUp(i) => format!("link up {}", n(i)),
@@ -353,6 +360,7 @@ impl Fault {
                 | Fault::OneWay { .. }
                 | Fault::Heal
                 | Fault::Loss { .. }
+                | Fault::Burst(_)
                 | Fault::Latency(_)
                 | Fault::LinkDown(_)
                 | Fault::LinkUp(_)

@@ -342,6 +342,15 @@ pub enum FaultSpec {
         #[serde(default)]
         to: Option<String>,
     },
+    /// Start bursty loss on every link (a Gilbert-Elliott chain per directed link), or end
+    /// it when `burst` is absent.
+    Burst {
+        /// When.
+        at: Dur,
+        /// The chain; absent: bursts end.
+        #[serde(default)]
+        burst: Option<BurstSpec>,
+    },
     /// Change the latency of every link.
     Latency {
         /// When.
@@ -490,6 +499,7 @@ impl FaultSpec {
             | FaultSpec::Heal { at }
             | FaultSpec::Loss { at, .. }
             | FaultSpec::Latency { at, .. }
+            | FaultSpec::Burst { at, .. }
             | FaultSpec::LinkDown { at, .. }
             | FaultSpec::LinkUp { at, .. }
             | FaultSpec::CheckFail { at, .. }
@@ -525,9 +535,10 @@ impl FaultSpec {
                 from.iter().chain(to).map(String::as_str).collect()
             }
             FaultSpec::Loss { from, to, .. } => from.iter().chain(to).map(String::as_str).collect(),
-            FaultSpec::Heal { .. } | FaultSpec::Latency { .. } | FaultSpec::RealServer { .. } => {
-                Vec::new()
-            }
+            FaultSpec::Heal { .. }
+            | FaultSpec::Latency { .. }
+            | FaultSpec::Burst { .. }
+            | FaultSpec::RealServer { .. } => Vec::new(),
         }
     }
 }

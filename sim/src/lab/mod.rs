@@ -93,6 +93,9 @@ pub fn assess(exp: &Experiment, v: &Variant) -> Assessment {
     for (i, f) in v.timeline.iter().enumerate() {
         let why = match &f.fault {
             Fault::Latency(_) => Some("latency: no netem in this kernel".to_string()),
+            Fault::Burst(_) => Some(
+                "burst: Gilbert-Elliott loss cannot be reproduced with nftables here".to_string(),
+            ),
             Fault::RealServer { .. } => {
                 Some("real_server: the lab has no real servers (LVS is not replayed)".to_string())
             }
@@ -148,6 +151,7 @@ fn fault_name(f: &Fault) -> &'static str {
         Fault::OneWay { .. } => "one_way_partition",
         Fault::Heal => "heal",
         Fault::Loss { .. } => "loss",
+        Fault::Burst(_) => "burst",
         Fault::Latency(_) => "latency",
         Fault::LinkDown(_) => "link_down",
         Fault::LinkUp(_) => "link_up",
@@ -781,7 +785,7 @@ impl Runner<'_> {
                     self.lab.signal(pid, libc::SIGHUP);
                 }
             }
-            Fault::Latency(_) | Fault::RealServer { .. } => {
+            Fault::Latency(_) | Fault::Burst(_) | Fault::RealServer { .. } => {
                 return Err(format!("{} is not supported by the lab", fault_name(&f)))
             }
         }

@@ -41,6 +41,10 @@ pub struct RunResult {
     pub simulated_s: f64,
     /// Invariant violations.
     pub violations: Vec<Violation>,
+    /// Settled periods whose checks ran (`highest-priority-wins`, `fault-follows-truth`).
+    pub settled_checks: u64,
+    /// Simulated seconds the run was quiet (`no-change-when-settled` armed).
+    pub quiet_s: f64,
     /// LVS: real-server faults and client requests (`None` when no node has a
     /// `virtual_server`).
     pub lvs: Option<LvsResult>,
@@ -220,6 +224,8 @@ pub(crate) struct VridTrack {
     pub last_master: Option<usize>,
     pub lost_at: Option<Instant>,
     pub split_since: Option<Instant>,
+    /// The open split was reported as a `single-master` violation already.
+    pub split_reported: bool,
 }
 
 /// Seconds as f64.

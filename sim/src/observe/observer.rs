@@ -5,6 +5,7 @@
 
 use crate::experiment::model::{CheckBehaviour, Fault, Variant};
 use crate::observe::checks::CheckTable;
+use crate::observe::invariants::{Invariants, Truth};
 use crate::observe::lvs::Lvs;
 use crate::observe::metrics::{
     fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, Violation, VridTrack,
@@ -17,7 +18,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 use vrrp_engine::config::Config;
 use vrrp_engine::io::{FaultCause, StateChange};
-use vrrp_engine::timing::{master_down_interval, normalize_interval};
 use vrrp_engine::tracking::CheckStatus;
 use vrrp_engine::wire;
 use vrrp_engine::{
@@ -38,8 +38,8 @@ pub struct Observer<'a> {
     last_rx: Vec<BTreeMap<(Family, u8), (Instant, u8)>>,
     vrids: BTreeMap<(Family, u8), VridTrack>,
     healthy_since: Option<Instant>,
-    mdi_max: Duration,
-    grace: Duration,
+    /// The invariants that need time: grace periods, the settled clock, engines' views.
+    inv: Invariants,
     /// Ground truth of the health checks.
     pub checks: CheckTable,
     /// Ground truth of the tracked processes: (node, `vrrp_track_process` name) -> how many
@@ -124,18 +124,6 @@ impl<'a> Observer<'a> {
             .flat_map(|c| c.instances.iter())
             .flat_map(|i| i.vips.iter().map(|a| a.addr))
             .collect();
-        let mdi_max = configs
-            .iter()
-            .flat_map(|c| c.instances.iter())
-            .map(|i| {
-                master_down_interval(
-                    i.version,
-                    1,
-                    normalize_interval(i.version, i.advert_interval),
-                )
-            })
-            .max()
-            .unwrap_or_default();
         let n = variant.nodes.len();
         let lossless = variant.network.lossless();
         let states = variant
@@ -143,7 +131,6 @@ impl<'a> Observer<'a> {
             .iter()
             .map(|p| vec![State::Initialize; p.config.instances.len()])
             .collect();
-        let grace = variant.network.max_latency() + Duration::from_millis(1);
         let result = RunResult {
             variant: variant.name.clone(),
             seed,
@@ -155,6 +142,7 @@ impl<'a> Observer<'a> {
             ..Recording::default()
         });
         let lvs = Lvs::new(&variant, seed);
+        let inv = Invariants::new(&variant, lossless);
         let mut world = World::new(vips, n, clients, arp_reresolve_after);
         for (vip, mac) in configs.iter().flat_map(|c| vmac_vips(c)) {
             world.set_vip_mac(vip, mac);
@@ -170,8 +158,7 @@ impl<'a> Observer<'a> {
             last_rx: vec![BTreeMap::new(); n],
             vrids: BTreeMap::new(),
             healthy_since: lossless.then_some(Instant::ZERO),
-            mdi_max,
-            grace,
+            inv,
             checks: CheckTable::new(seed),
             processes: BTreeMap::new(),
             result,
@@ -223,10 +210,60 @@ impl<'a> Observer<'a> {
     /// every backend alike.
     pub fn fault(&mut self, now: Instant, fault: &crate::experiment::model::Fault) {
         self.lvs_catch_up(now);
+        self.settled_catch_up(now);
+        self.inv.event(now);
+        if let Fault::Reload { node, config } = fault {
+            // What the engine does not hand back in sync_config: group membership and the
+            // tracked processes' blocks, for the settled checks.
+            if let Some(c) = self.configs.get_mut(*node) {
+                c.sync_groups = config.sync_groups.clone();
+                c.track_processes = config.track_processes.clone();
+            }
+        }
         let names: Vec<String> = self.variant.nodes.iter().map(|n| n.name.clone()).collect();
         self.event(now, None, "fault", fault.describe(&names));
         if let Fault::RealServer { addr, state } = fault {
             self.lvs.set_state(now, *addr, *state);
+        }
+    }
+
+    /// The settled checks due before `now` run on the world as it stands, before anything
+    /// changes it ([`Invariants::due`]).
+    fn settled_catch_up(&mut self, now: Instant) {
+        let Some(at) = self.inv.due(now) else {
+            return;
+        };
+        let names: Vec<String> = self.variant.nodes.iter().map(|p| p.name.clone()).collect();
+        let truth = Truth {
+            configs: &self.configs,
+            checks: &self.checks,
+            processes: &self.processes,
+            names: &names,
+        };
+        for (inv, detail) in self.inv.settled_checks(at, &truth) {
+            self.violation(at, inv, detail);
+        }
+    }
+
+    /// Node `n`'s engine is quiet after a drain at `now` (every backend's drain ends here):
+    /// the per-node invariants when `check` (a state changed, a check ran, VIPs moved), then
+    /// the announcements of a takeover and the engine's view for the settled checks.
+    pub fn after_drain(
+        &mut self,
+        now: Instant,
+        n: usize,
+        engine: &Engine,
+        link_up: bool,
+        check: bool,
+    ) {
+        self.settled_catch_up(now);
+        if check {
+            self.check_invariants(now, n, engine, link_up);
+        }
+        let name = &self.variant.nodes[n].name;
+        let found = self.inv.after_drain(now, n, engine, &self.configs[n], name);
+        for (inv, detail) in found {
+            self.violation(now, inv, detail);
         }
     }
 
@@ -268,6 +305,7 @@ impl<'a> Observer<'a> {
         cfg.scripts = engine.script_configs().cloned().collect();
         cfg.global = engine.global_config().clone();
         self.states[n].resize(cfg.instances.len(), State::Initialize);
+        self.inv.resize(n, cfg.instances.len());
         self.vmacs[n] = (0..cfg.instances.len() as u32)
             .filter_map(|id| Some((id, engine.vmac(InstanceId(id))?.clone())))
             .collect();
@@ -297,6 +335,8 @@ impl<'a> Observer<'a> {
     /// A daemon started on `n` (after its predecessor's VIPs were cleaned up).
     pub fn node_started(&mut self, now: Instant, n: usize, link_up: bool) {
         self.lvs_catch_up(now);
+        self.settled_catch_up(now);
+        self.inv.node_started(now, n);
         self.lvs.node_started(now, n);
         self.world.clear_node(now, n);
         self.world.set_answering(now, n, link_up);
@@ -308,6 +348,7 @@ impl<'a> Observer<'a> {
     /// unmeasured (its shutdown empties its IPVS table, which is no detection).
     pub fn node_stopping(&mut self, now: Instant, n: usize) {
         self.lvs_catch_up(now);
+        self.settled_catch_up(now);
         self.lvs.node_gone(n);
     }
 
@@ -315,6 +356,8 @@ impl<'a> Observer<'a> {
     /// Master instance stops being one, without a word.
     pub fn node_gone(&mut self, now: Instant, n: usize) {
         self.lvs_catch_up(now);
+        self.settled_catch_up(now);
+        self.inv.node_gone(now, n);
         self.lvs.node_gone(n);
         let keys = self.instance_keys(n);
         for (i, key) in keys.into_iter().enumerate() {
@@ -331,12 +374,28 @@ impl<'a> Observer<'a> {
     /// `n` now answers (alive and link up) or not.
     pub fn set_answering(&mut self, now: Instant, n: usize, answering: bool) {
         self.lvs_catch_up(now);
+        self.settled_catch_up(now);
         self.world.set_answering(now, n, answering);
         self.record_world(now);
     }
 
-    /// The network's health changed (no cut, no loss, every link up).
+    /// The network's health changed (no cut, no loss or burst, every link up, the configured
+    /// latency).
     pub fn network_health(&mut self, now: Instant, healthy: bool) {
+        self.settled_catch_up(now);
+        self.inv.set_health(now, healthy);
+        if !healthy {
+            // A split that outlived its grace while the network was healthy counts, even if
+            // it goes on through the fault.
+            let open: Vec<((Family, u8), Instant)> = self
+                .vrids
+                .iter()
+                .filter_map(|(k, t)| t.split_since.map(|s| (*k, s)))
+                .collect();
+            for (k, since) in open {
+                self.split_check(now, k, since);
+            }
+        }
         self.healthy_since = if healthy {
             Some(self.healthy_since.unwrap_or(now))
         } else {
@@ -352,6 +411,8 @@ impl<'a> Observer<'a> {
         script: &str,
         behaviour: CheckBehaviour,
     ) -> Option<Instant> {
+        self.settled_catch_up(now);
+        self.inv.event(now);
         let next = self.checks.set(node, script, behaviour, now.offset());
         self.check_edge(now, node);
         next.map(Instant::from_offset)
@@ -359,6 +420,10 @@ impl<'a> Observer<'a> {
 
     /// A check's truth may have changed; returns when it may next change.
     pub fn check_edge_for(&mut self, now: Instant, node: usize, script: &str) -> Option<Instant> {
+        // A flap edge: the ground truth changes, which the engine follows within `rise` /
+        // `fall` runs.
+        self.settled_catch_up(now);
+        self.inv.event(now);
         self.check_edge(now, node);
         self.checks
             .next_edge(node, script, now.offset())
@@ -395,6 +460,7 @@ impl<'a> Observer<'a> {
 
     /// An advert reached node `to`.
     pub fn advert_delivered(&mut self, now: Instant, to: usize, src: IpAddr, payload: &[u8]) {
+        self.settled_catch_up(now);
         if let (Some(vrid), Some(prio), Some(rx)) = (
             wire::peek_vrid(payload),
             wire::peek_priority(payload),
@@ -407,6 +473,7 @@ impl<'a> Observer<'a> {
     /// A gratuitous ARP / NA reached a client.
     pub fn client_announce(&mut self, now: Instant, client: usize, node: usize, addr: IpAddr) {
         self.lvs_catch_up(now);
+        self.settled_catch_up(now);
         let before = self.world.arp_target();
         self.world.announce(now, client, node, addr);
         if client == 0 && before != self.world.arp_target() {
@@ -424,6 +491,7 @@ impl<'a> Observer<'a> {
     /// One output of node `n`'s engine (packets are the backend's to move; they are counted).
     pub fn output(&mut self, now: Instant, n: usize, out: &Output) {
         self.lvs_catch_up(now);
+        self.settled_catch_up(now);
         if let Some(c) = &mut self.captured {
             match out {
                 Output::StateChanged(x) => c.push(Captured::State {
@@ -465,6 +533,7 @@ impl<'a> Observer<'a> {
                 instance,
                 interface,
             } => {
+                self.inv.announce(n, instance.0, *addr);
                 self.event(now, Some(n), "garp", addr.to_string());
                 self.vmac_frame(now, n, *instance, interface);
             }
@@ -558,6 +627,14 @@ impl<'a> Observer<'a> {
         if let Some(s) = self.states[n].get_mut(i) {
             *s = to;
         }
+        if let Some((inv, detail)) = self.inv.transition(now, n, instance.0, to) {
+            let name = self.configs[n]
+                .instances
+                .get(i)
+                .map_or("?", |c| c.name.as_str());
+            let node = &self.variant.nodes[n].name;
+            self.violation(now, inv, format!("{name} on {node}: {detail}"));
+        }
         let Some(&key) = self.instance_keys(n).get(i) else {
             return;
         };
@@ -605,6 +682,7 @@ impl<'a> Observer<'a> {
                 self.result.split_brain_episodes += 1;
                 if t.split_since.is_none() {
                     t.split_since = Some(now);
+                    t.split_reported = false;
                 }
             }
         }
@@ -626,20 +704,38 @@ impl<'a> Observer<'a> {
     fn close_split(&mut self, now: Instant, key: (Family, u8), since: Instant) {
         let d = now - since;
         self.result.split_brain += secs(d);
-        // Invariant: at most one Master per VRID once the network has been healthy longer
-        // than Master_Down_Interval. A preemption overlaps by at most one latency (grace).
-        if let Some(h) = self.healthy_since {
-            let from = since.max(h + self.mdi_max);
-            if now > from + self.grace {
-                let detail = format!(
-                    "two Masters for VRID {} from {:.6} s to {:.6} s on a network healthy since {:.6} s",
-                    key.1,
-                    since.offset().as_secs_f64(),
-                    now.offset().as_secs_f64(),
-                    h.offset().as_secs_f64()
-                );
-                self.violation(now, "single-master", detail);
+        self.split_check(now, key, since);
+    }
+
+    /// Invariant `single-master`: at most one Master per VRID once the network has been
+    /// healthy longer than the largest Master_Down_Interval (any two Masters then heard each
+    /// other's adverts, RFC 5798 §6.4.3); a later overlap (a preemption, a race of equal
+    /// timers) lasts one propagation delay ([`Bounds::split_grace`]). Checked when the split
+    /// ends, when the network stops being healthy and at the end of the run; reported once per
+    /// split, at the instant it outlived its grace.
+    ///
+    /// [`Bounds::split_grace`]: crate::observe::invariants::Bounds::split_grace
+    fn split_check(&mut self, now: Instant, key: (Family, u8), since: Instant) {
+        let Some(h) = self.healthy_since else {
+            return;
+        };
+        if self.vrids.get(&key).is_none_or(|t| t.split_reported) {
+            return;
+        }
+        let b = self.inv.bounds();
+        let limit = since.max(h + b.master_down) + b.split_grace();
+        if now > limit {
+            let detail = format!(
+                "two Masters for VRID {} from {:.6} s to {:.6} s on a network healthy since {:.6} s",
+                key.1,
+                since.offset().as_secs_f64(),
+                now.offset().as_secs_f64(),
+                h.offset().as_secs_f64()
+            );
+            if let Some(t) = self.vrids.get_mut(&key) {
+                t.split_reported = true;
             }
+            self.violation(limit, "single-master", detail);
         }
     }
 
@@ -795,6 +891,10 @@ impl<'a> Observer<'a> {
     /// Close the run at `end`.
     pub fn finish(mut self, end: Instant) -> (RunResult, Option<Recording>) {
         self.lvs_catch_up(end);
+        self.settled_catch_up(end);
+        let coverage = self.inv.finish(end);
+        self.result.settled_checks = coverage.settled_checks;
+        self.result.quiet_s = coverage.quiet.as_secs_f64();
         self.world.advance(end);
         let open: Vec<((Family, u8), Instant)> = self
             .vrids

@@ -506,7 +506,7 @@ impl<'a> Run<'a> {
                 self.shared.borrow_mut().net.apply(fault);
                 self.sync_cuts();
             }
-            Fault::Loss { .. } => self.shared.borrow_mut().net.apply(fault),
+            Fault::Loss { .. } | Fault::Burst(_) => self.shared.borrow_mut().net.apply(fault),
             // The observer's model changed it (Observer::fault).
             Fault::RealServer { .. } => {}
         }
