@@ -571,9 +571,17 @@ impl Instance {
 
     /// keepalived's FAULT: a Master first hands over with priority 0 (as on shutdown) so a
     /// Backup takes over after Skew_Time rather than Master_Down_Interval.
-    fn enter_fault(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
+    ///
+    /// `adverts` priority-0 adverts go out back to back: keepalived 2.2.7 sends two on its
+    /// own fault (`down_instance` calls `vrrp_state_leave_master(vrrp, true)`, which sends
+    /// one for "Entering FAULT STATE" and `vrrp_restore_interface(advF)` another) and one
+    /// when its sync group moves it (`vrrp_sync_fault`: `vrrp_state_leave_master(isync,
+    /// false)`).
+    fn enter_fault(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason, adverts: u8) {
         if self.state == State::Master {
-            self.send_advert(ctx, PRIORITY_STOP);
+            for _ in 0..adverts {
+                self.send_advert(ctx, PRIORITY_STOP);
+            }
             self.leave_master(ctx);
         }
         self.master_down_timer = None;
@@ -608,7 +616,7 @@ impl Instance {
                 }
                 self.become_backup(ctx, now, reason);
             }
-            State::Fault => self.enter_fault(ctx, now, reason),
+            State::Fault => self.enter_fault(ctx, now, reason, 1),
             State::Initialize => {}
         }
     }
@@ -628,12 +636,12 @@ impl Instance {
         self.fault = verdict.fault.clone();
         self.master_adver_interval = self.adver_interval;
         if let Some(cause) = verdict.fault {
-            self.enter_fault(ctx, now, Reason::Fault { cause });
+            self.enter_fault(ctx, now, Reason::Fault { cause }, 2);
         } else if let Some(g) = ctx.sync.filter(|g| g.held_fault) {
             // keepalived 2.2.7 `vrrp_complete_init`: "Set all sync group members to fault
             // state if sync group is in fault state".
             let group = g.name.to_string();
-            self.enter_fault(ctx, now, Reason::SyncGroup { group });
+            self.enter_fault(ctx, now, Reason::SyncGroup { group }, 2);
         } else if self.owner_may_master(ctx) {
             self.become_master(ctx, now, Reason::AddressOwner);
         } else {
@@ -675,7 +683,7 @@ impl Instance {
         self.fault = verdict.fault.clone();
         match (self.state, verdict.fault) {
             (State::Backup | State::Master, Some(cause)) => {
-                self.enter_fault(ctx, now, Reason::Fault { cause })
+                self.enter_fault(ctx, now, Reason::Fault { cause }, 2)
             }
             // keepalived 2.2.7 `try_up_instance`: a member stays down while another member
             // of its group is (`num_member_fault`).
