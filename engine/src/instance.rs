@@ -679,8 +679,20 @@ impl Instance {
                     at: now,
                 }));
         }
+        let old_down = self.master_down_interval();
         self.priority = verdict.priority;
         self.fault = verdict.fault.clone();
+        if let (State::Backup, Some(at)) = (self.state, self.master_down_timer) {
+            // RFC 3768 §6.1 / RFC 5798 §6.1: Skew_Time follows the current priority. keepalived
+            // 2.2.7 `vrrp_set_effective_priority` moves a Backup's running timer by the change
+            // of Master_Down_Interval, so it fires as if started at the new priority.
+            let new_down = self.master_down_interval();
+            self.master_down_timer = Some(if new_down >= old_down {
+                at + (new_down - old_down)
+            } else {
+                Instant::from_offset(at.offset().saturating_sub(old_down - new_down))
+            });
+        }
         match (self.state, verdict.fault) {
             (State::Backup | State::Master, Some(cause)) => {
                 self.enter_fault(ctx, now, Reason::Fault { cause }, 2)

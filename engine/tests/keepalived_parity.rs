@@ -74,3 +74,65 @@ fn a_master_entering_fault_sends_two_priority_zero_adverts_then_removes_its_vips
         .count();
     assert_eq!(zeros_after, 0, "nothing more once in FAULT");
 }
+
+/// Node `n` alone with `cfg`, checks answered by `check`, hearing one advert of a priority-200
+/// Master at 1 s (its Master_Down_Timer restarts at its priority then); its transitions up
+/// to `until` seconds.
+fn heard_at_1s(
+    cfg: vrrp_engine::config::Config,
+    check: impl FnMut(Instant) -> CheckOutcome + Copy,
+    until: f64,
+) -> Vec<(Instant, State)> {
+    let mut e = started(cfg, 0, Instant::ZERO);
+    let mut log = run_alone(&mut e, secs(1.0), check);
+    let master = host_addr(1);
+    let bytes = advert_bytes(Version::V2, 51, 200, 1, master, wire::Auth::None);
+    deliver(&mut e, secs(1.0), master, &bytes);
+    log.extend(run_alone(&mut e, secs(until), check));
+    transitions(&log)
+}
+
+/// A Backup whose priority rises while its Master_Down_Timer runs takes over at the
+/// Skew_Time of the new priority (RFC 3768 §6.1; keepalived 2.2.7
+/// `vrrp_set_effective_priority` moves the running timer by the change of
+/// Master_Down_Interval).
+#[test]
+fn a_backup_whose_priority_rises_fires_at_the_new_skew_time() {
+    // Weight +50: priority 100 after the failing check at 0 s, 150 once the check at 2 s
+    // passes; the timer restarted at 1 s with priority 100.
+    let passes_from_2 = |t: Instant| {
+        if t >= secs(2.0) {
+            CheckOutcome::Pass
+        } else {
+            CheckOutcome::Fail
+        }
+    };
+    assert_eq!(
+        heard_at_1s(with_script(100, 50), passes_from_2, 6.0),
+        vec![
+            (Instant::ZERO, State::Backup),
+            (secs(1.0 + mdi(150)), State::Master)
+        ],
+        "1 s + 3.609375 s moved by -50/256 s at 2 s"
+    );
+}
+
+/// The same when the priority falls: the timer moves later by the longer Skew_Time.
+#[test]
+fn a_backup_whose_priority_falls_fires_at_the_new_skew_time() {
+    // Weight -50: priority 100 while passing, 50 once the check at 2 s fails.
+    let fails_from_2 = |t: Instant| {
+        if t >= secs(2.0) {
+            CheckOutcome::Fail
+        } else {
+            CheckOutcome::Pass
+        }
+    };
+    assert_eq!(
+        heard_at_1s(with_script(100, -50), fails_from_2, 6.0),
+        vec![
+            (Instant::ZERO, State::Backup),
+            (secs(1.0 + mdi(50)), State::Master)
+        ],
+    );
+}
