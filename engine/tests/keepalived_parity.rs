@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 use support::*;
-use vrrp_engine::config::{ScriptConfig, TrackRef};
+use vrrp_engine::config::{InitialState, ScriptConfig, TrackRef};
 use vrrp_engine::{wire, CheckOutcome, Instant, Output, State, Version};
 
 /// One instance at `prio` tracking script `chk` (every 2 s, `weight`, rise/fall 1).
@@ -18,6 +18,17 @@ fn with_script(prio: u8, weight: i32) -> vrrp_engine::config::Config {
     s.weight = weight;
     c.scripts.push(s);
     c
+}
+
+/// A check that fails before `t` seconds and passes from then on.
+fn passes_from(t: f64) -> impl FnMut(Instant) -> CheckOutcome + Copy {
+    move |now| {
+        if now >= secs(t) {
+            CheckOutcome::Pass
+        } else {
+            CheckOutcome::Fail
+        }
+    }
 }
 
 /// Master_Down_Interval of a VRRPv2 router at `prio` with 1 s adverts, in seconds.
@@ -135,4 +146,160 @@ fn a_backup_whose_priority_falls_fires_at_the_new_skew_time() {
             (secs(1.0 + mdi(50)), State::Master)
         ],
     );
+}
+
+/// One-way latency of the LAN tests.
+const LAT: f64 = 0.001;
+
+/// A LAN of `cfgs`; node `n` joins at `joins[n]` seconds (its engine is created then).
+fn lan_joining(cfgs: Vec<vrrp_engine::config::Config>, joins: &[f64], until: f64) -> Lan {
+    let mut lan = Lan::new(Vec::new(), Duration::from_secs_f64(LAT));
+    lan.nodes = cfgs.iter().map(|_| None).collect();
+    let mut order: Vec<usize> = (0..cfgs.len()).collect();
+    order.sort_by(|&a, &b| joins[a].total_cmp(&joins[b]));
+    for n in order {
+        lan.run_until(secs(joins[n]));
+        lan.nodes[n] = Some(started(cfgs[n].clone(), n, secs(joins[n])));
+    }
+    lan.run_until(secs(until));
+    lan
+}
+
+/// An instance at `prio` with `state` (`None`: no `state` line, keepalived derives it).
+fn stated(prio: u8, state: Option<InitialState>) -> vrrp_engine::config::Config {
+    let mut i = instance(prio, Version::V2, Duration::from_secs(1));
+    i.initial_state = state.unwrap_or(if prio == 255 {
+        InitialState::Master
+    } else {
+        InitialState::Backup
+    });
+    config(i)
+}
+
+/// keepalived 2.2.7 `vrrp_init_state` sends only an owner that wants MASTER to Master at
+/// once; `state BACKUP` at priority 255 waits Master_Down_Interval like any Backup.
+#[test]
+fn an_owner_with_state_backup_waits_master_down_interval() {
+    let lan = lan_joining(vec![stated(255, Some(InitialState::Backup))], &[0.0], 10.0);
+    assert_eq!(
+        lan.transitions(0),
+        vec![(secs(0.0), State::Backup), (secs(mdi(255)), State::Master)]
+    );
+    let lan = lan_joining(vec![stated(255, None)], &[0.0], 10.0);
+    assert_eq!(lan.transitions(0), vec![(secs(0.0), State::Master)]);
+}
+
+/// A second owner with `state BACKUP` joining a running owner hears its priority-255
+/// adverts (>= its own: RFC 3768 §6.4.2) and stays Backup; the Master never hears it.
+#[test]
+fn a_second_owner_with_state_backup_joining_later_stays_backup() {
+    let backup = || stated(255, Some(InitialState::Backup));
+    let lan = lan_joining(vec![backup(), backup()], &[0.0, 10.0], 30.0);
+    assert_eq!(
+        lan.transitions(0),
+        vec![(secs(0.0), State::Backup), (secs(mdi(255)), State::Master)]
+    );
+    assert_eq!(lan.transitions(1), vec![(secs(10.0), State::Backup)]);
+}
+
+/// Two owners that both want MASTER: the running one hears the newcomer's priority 255,
+/// drops to 254 and yields, whatever the addresses (keepalived 2.2.7
+/// `vrrp_state_master_rx`: "CONFIGURATION ERROR ... reducing local priority"). The
+/// newcomer (node 0) has the lower address, so RFC 5798 §6.4.3's tie-break alone would
+/// keep the running owner.
+#[test]
+fn a_running_owner_yields_to_a_second_owner_and_drops_to_254() {
+    let lan = lan_joining(
+        vec![stated(255, None), stated(255, None)],
+        &[10.5, 0.0],
+        30.0,
+    );
+    assert_eq!(
+        lan.transitions(1),
+        vec![
+            (secs(0.0), State::Master),
+            (secs(10.5 + LAT), State::Backup)
+        ]
+    );
+    assert_eq!(lan.transitions(0), vec![(secs(10.5), State::Master)]);
+    let running = lan.nodes[1].as_ref().unwrap().snapshot();
+    assert_eq!(running.instances[0].effective_priority, 254);
+}
+
+/// An owner whose fault clears comes back as Backup and waits Master_Down_Interval
+/// (keepalived 2.2.7: `down_instance` sets wantstate FAULT, so `try_up_instance` does not
+/// take the owner's short cut).
+#[test]
+fn an_owner_out_of_a_fault_waits_master_down_interval() {
+    let mut c = with_script(255, 0);
+    c.instances[0].initial_state = InitialState::Master;
+    let mut e = started(c, 0, Instant::ZERO);
+    let fails_10_to_12 = |t: Instant| {
+        if t >= secs(10.0) && t < secs(12.0) {
+            CheckOutcome::Fail
+        } else {
+            CheckOutcome::Pass
+        }
+    };
+    let log = run_alone(&mut e, secs(20.0), fails_10_to_12);
+    assert_eq!(
+        transitions(&log),
+        vec![
+            (Instant::ZERO, State::Master),
+            (secs(10.0), State::Fault),
+            (secs(12.0), State::Backup),
+            (secs(12.0 + mdi(255)), State::Master),
+        ]
+    );
+}
+
+/// An owner that starts in FAULT is Master as soon as it comes up (keepalived 2.2.7
+/// `try_up_instance` keeps wantstate MASTER until the first fault while running).
+#[test]
+fn an_owner_starting_in_fault_is_master_once_up() {
+    let mut c = with_script(255, 0);
+    c.instances[0].initial_state = InitialState::Master;
+    c.scripts[0].init_fail = true;
+    let mut e = started(c, 0, Instant::ZERO);
+    let log = run_alone(&mut e, secs(5.0), passes_from(2.0));
+    assert_eq!(
+        transitions(&log),
+        vec![(Instant::ZERO, State::Fault), (secs(2.0), State::Master)]
+    );
+}
+
+/// `state MASTER` with `preempt_delay`: keepalived 2.2.7 `vrrp_complete_instance` clears the
+/// delay ("preempt delay will not work with initial state MASTER - clearing"), so a
+/// higher-priority newcomer discards the running Master's adverts and takes over after its
+/// own Master_Down_Interval.
+#[test]
+fn state_master_ignores_preempt_delay() {
+    let mut newcomer = stated(150, Some(InitialState::Master));
+    newcomer.instances[0].preempt_delay = Duration::from_secs(5);
+    let lan = lan_joining(vec![stated(100, None), newcomer], &[0.0, 10.0], 30.0);
+    let takeover = 10.0 + mdi(150);
+    assert_eq!(
+        lan.transitions(1),
+        vec![(secs(10.0), State::Backup), (secs(takeover), State::Master)]
+    );
+    assert_eq!(
+        lan.transitions(0),
+        vec![
+            (secs(0.0), State::Backup),
+            (secs(mdi(100)), State::Master),
+            (secs(takeover + LAT), State::Backup)
+        ]
+    );
+}
+
+/// The same with `state BACKUP`: the delay holds (5 s from the first lower-priority advert
+/// heard, at 10.609375 s + latency), then the newcomer lets its timer run out.
+#[test]
+fn state_backup_keeps_preempt_delay() {
+    let mut newcomer = stated(150, Some(InitialState::Backup));
+    newcomer.instances[0].preempt_delay = Duration::from_secs(5);
+    let lan = lan_joining(vec![stated(100, None), newcomer], &[0.0, 10.0], 30.0);
+    let t = lan.transitions(1);
+    assert_eq!(t.len(), 2, "{t:?}");
+    assert!(t[1].0 > secs(15.0 + mdi(150) - 1.0), "{t:?}");
 }

@@ -571,6 +571,16 @@ impl InstanceConfig {
         }
     }
 
+    /// The `preempt_delay` in force: none with `state MASTER` (keepalived 2.2.7
+    /// `vrrp_complete_instance`: "preempt delay will not work with initial state MASTER -
+    /// clearing").
+    pub fn effective_preempt_delay(&self) -> Duration {
+        match self.initial_state {
+            InitialState::Master => Duration::ZERO,
+            InitialState::Backup => self.preempt_delay,
+        }
+    }
+
     /// Address family: that of the first VIP, else of the unicast source, else IPv4.
     pub fn family(&self) -> Family {
         self.vips
