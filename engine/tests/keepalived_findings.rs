@@ -659,3 +659,13 @@ fn state_and_priority_are_derived_from_each_other() {
         ["t.conf:5:5: warning: (VI_1) Warning - preempt delay will not work with initial state MASTER - clearing"]
     );
 }
+
+/// `init_fail` is kept but has no effect, as in keepalived 2.2.7: the front end says so.
+#[test]
+fn init_fail_is_reported_as_without_effect() {
+    let t = "vrrp_script chk {\n    script /bin/true\n    init_fail\n}\n";
+    assert_eq!(
+        findings(t),
+        ["t.conf:3:5: warning: `init_fail` has no effect, as in keepalived 2.2.7 (its `track_script` resets it): a script counts neither as passing nor as failing until its first result, which decides whatever `rise` and `fall`"]
+    );
+}

@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 use support::*;
 use vrrp_engine::config::{InitialState, ScriptConfig, TrackRef};
-use vrrp_engine::{wire, CheckOutcome, Instant, Output, State, Version};
+use vrrp_engine::{wire, CheckOutcome, Input, Instant, InterfaceUpdate, Output, State, Version};
 
 /// One instance at `prio` tracking script `chk` (every 2 s, `weight`, rise/fall 1).
 fn with_script(prio: u8, weight: i32) -> vrrp_engine::config::Config {
@@ -253,19 +253,29 @@ fn an_owner_out_of_a_fault_waits_master_down_interval() {
     );
 }
 
-/// An owner that starts in FAULT is Master as soon as it comes up (keepalived 2.2.7
-/// `try_up_instance` keeps wantstate MASTER until the first fault while running).
+/// An owner that starts in FAULT (its tracked interface down) is Master as soon as it
+/// comes up (keepalived 2.2.7 `try_up_instance` keeps wantstate MASTER until the first
+/// fault while running).
 #[test]
 fn an_owner_starting_in_fault_is_master_once_up() {
-    let mut c = with_script(255, 0);
-    c.instances[0].initial_state = InitialState::Master;
-    c.scripts[0].init_fail = true;
-    let mut e = started(c, 0, Instant::ZERO);
-    let log = run_alone(&mut e, secs(5.0), passes_from(2.0));
-    assert_eq!(
-        transitions(&log),
-        vec![(Instant::ZERO, State::Fault), (secs(2.0), State::Master)]
-    );
+    let mut i = instance(255, Version::V2, Duration::from_secs(1));
+    i.track_interfaces.push(TrackRef::new("eth1"));
+    let mut e = started(config(i), 0, Instant::ZERO);
+    let eth1 = |up| {
+        Input::Interface(InterfaceUpdate {
+            name: "eth1".into(),
+            up,
+            ipv4: None,
+            ipv6_link_local: None,
+        })
+    };
+    e.handle(Instant::ZERO, eth1(false));
+    let mut log = run_alone(&mut e, secs(1.0), |_| CheckOutcome::Pass);
+    e.handle(secs(2.0), eth1(true));
+    log.extend(drain(&mut e).into_iter().map(|o| (secs(2.0), o)));
+    let states: Vec<State> = transitions(&log).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(states, [State::Fault, State::Master]);
+    assert_eq!(e.snapshot().instances[0].state, State::Master);
 }
 
 /// `state MASTER` with `preempt_delay`: keepalived 2.2.7 `vrrp_complete_instance` clears the
@@ -302,4 +312,131 @@ fn state_backup_keeps_preempt_delay() {
     let t = lan.transitions(1);
     assert_eq!(t.len(), 2, "{t:?}");
     assert!(t[1].0 > secs(15.0 + mdi(150) - 1.0), "{t:?}");
+}
+
+/// What happens to a lone engine in [`drive`] at a time.
+enum Ev {
+    /// An advert of a Master at 172.20.0.12 with this priority.
+    Advert(u8),
+    /// The result of the check run in flight.
+    Answer(CheckOutcome),
+}
+
+/// Drive `e` alone up to `until` seconds: its timers, plus `events` (seconds, event) in
+/// order; checks are answered only by [`Ev::Answer`]. Returns the outputs with their times.
+fn drive(
+    e: &mut vrrp_engine::Engine,
+    until: f64,
+    events: Vec<(f64, Ev)>,
+) -> Vec<(Instant, Output)> {
+    let mut log = Vec::new();
+    let mut events = events.into_iter().peekable();
+    let mut in_flight = None;
+    let mut now = Instant::ZERO;
+    loop {
+        for o in drain(e) {
+            if let Output::RunCheck { script, seq, .. } = &o {
+                in_flight = Some((*script, *seq));
+            }
+            log.push((now, o));
+        }
+        let timer = e.poll_timeout();
+        let event = events.peek().map(|(t, _)| secs(*t));
+        let next = match (timer, event) {
+            (Some(t), Some(v)) => t.min(v),
+            (t, v) => match t.or(v) {
+                Some(x) => x,
+                None => break,
+            },
+        };
+        if next > secs(until) {
+            break;
+        }
+        now = next.max(now);
+        if event == Some(next) {
+            let (_, ev) = events.next().unwrap();
+            match ev {
+                Ev::Advert(p) => {
+                    let master = host_addr(1);
+                    let bytes = advert_bytes(Version::V2, 51, p, 1, master, wire::Auth::None);
+                    deliver(e, now, master, &bytes);
+                }
+                Ev::Answer(outcome) => {
+                    if let Some((script, seq)) = in_flight.take() {
+                        e.handle(
+                            now,
+                            Input::CheckResult {
+                                script,
+                                seq,
+                                outcome,
+                            },
+                        );
+                    }
+                }
+            }
+        } else {
+            e.handle_timeout(now);
+        }
+    }
+    log
+}
+
+/// A positive weight applies only once the script has passed (keepalived 2.2.7
+/// `initialise_track_script_state` adds nothing for a script in its init state): a standby
+/// whose first check is slow does not preempt a healthy Master at start-up.
+#[test]
+fn a_positive_weight_waits_for_the_first_pass() {
+    // Priority 90 + 20 while passing; the first check (10 s timeout) answers at 6 s.
+    let mut c = with_script(90, 20);
+    c.scripts[0].interval = Duration::from_secs(10);
+    let mut e = started(c, 0, Instant::ZERO);
+    let mut events: Vec<(f64, Ev)> = (0..12).map(|k| (0.5 + k as f64, Ev::Advert(100))).collect();
+    events.push((6.0, Ev::Answer(CheckOutcome::Pass)));
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let log = drive(&mut e, 12.0, events);
+    // At 6 s the priority becomes 110: the adverts of priority 100 are discarded from 6.5 s,
+    // and the timer restarted by the one at 5.5 s fires at the Skew_Time of 110.
+    assert_eq!(
+        transitions(&log),
+        vec![
+            (Instant::ZERO, State::Backup),
+            (secs(5.5 + mdi(110)), State::Master)
+        ]
+    );
+}
+
+/// The first result decides whatever `rise` and `fall` (keepalived 2.2.7
+/// `vrrp_init_script`: "one success is enough"; the first failure counts at once); after
+/// that, `rise` and `fall` count as usual.
+#[test]
+fn the_first_result_decides_whatever_rise_and_fall() {
+    let three = |weight| {
+        let mut c = with_script(100, weight);
+        c.scripts[0].rise = 3;
+        c.scripts[0].fall = 3;
+        c
+    };
+    let prio = |e: &vrrp_engine::Engine| e.snapshot().instances[0].effective_priority;
+    // A pass at 0 s: +20 at once.
+    let mut e = started(three(20), 0, Instant::ZERO);
+    run_alone(&mut e, secs(0.5), |_| CheckOutcome::Pass);
+    assert_eq!(prio(&e), 120);
+    // A failure at 0 s: -30 at once; then passes at 2, 4, 6 s: rise 3 lifts it at 6 s.
+    let mut e = started(three(-30), 0, Instant::ZERO);
+    run_alone(&mut e, secs(4.5), passes_from(1.0));
+    assert_eq!(prio(&e), 70, "two passes are below rise 3");
+    run_alone(&mut e, secs(6.5), passes_from(1.0));
+    assert_eq!(prio(&e), 100);
+}
+
+/// `init_fail` changes nothing (keepalived 2.2.7 `alloc_track_script` resets it): the first
+/// pass counts at once even with rise 3.
+#[test]
+fn init_fail_does_not_delay_the_first_pass() {
+    let mut c = with_script(100, 20);
+    c.scripts[0].rise = 3;
+    c.scripts[0].init_fail = true;
+    let mut e = started(c, 0, Instant::ZERO);
+    run_alone(&mut e, secs(0.5), |_| CheckOutcome::Pass);
+    assert_eq!(e.snapshot().instances[0].effective_priority, 120);
 }

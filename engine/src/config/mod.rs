@@ -234,7 +234,8 @@ pub struct ScriptConfig {
     pub fall: u32,
     /// `user USER [GROUP]`: run as this user.
     pub user: Option<String>,
-    /// `init_fail`: start in the failed state.
+    /// `init_fail`: parsed and kept, without effect, as in keepalived 2.2.7 (whose
+    /// `alloc_track_script` resets it); a script counts neither way until its first result.
     pub init_fail: bool,
 }
 
