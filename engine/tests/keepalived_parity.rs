@@ -440,3 +440,40 @@ fn init_fail_does_not_delay_the_first_pass() {
     run_alone(&mut e, secs(0.5), |_| CheckOutcome::Pass);
     assert_eq!(e.snapshot().instances[0].effective_priority, 120);
 }
+
+/// VRRPv2 adverts with another Adver Int are discarded (RFC 3768 §7.1) and counted as
+/// `interval`; unlike keepalived 2.2.7 (whose `dispatcher_read` restarts a Master's
+/// Adver_Timer on every packet it reads, dropped or not), they do not silence our Master:
+/// it keeps advertising every 2 s (docs/keepalived-differences.md).
+#[test]
+fn v2_adverts_with_another_interval_are_discarded_counted_and_never_silence_a_master() {
+    let c = config(instance(100, Version::V2, Duration::from_secs(2)));
+    let mut e = started(c, 0, Instant::ZERO);
+    // A priority-200 router advertising every 1 s from 10.5 s on.
+    let events: Vec<(f64, Ev)> = (0..10)
+        .map(|k| (10.5 + k as f64, Ev::Advert(200)))
+        .collect();
+    let log = drive(&mut e, 20.0, events);
+    // Master at 3 x 2 + 156/256 s, and never Backup.
+    let master_at = 6.0 + 156.0 / 256.0;
+    assert_eq!(
+        transitions(&log),
+        vec![
+            (Instant::ZERO, State::Backup),
+            (secs(master_at), State::Master)
+        ]
+    );
+    let sent: Vec<Instant> = log
+        .iter()
+        .filter(|(_, o)| matches!(o, Output::Transmit(_)))
+        .map(|(t, _)| *t)
+        .collect();
+    let expected: Vec<Instant> = (0..7).map(|k| secs(master_at + 2.0 * k as f64)).collect();
+    assert_eq!(
+        sent, expected,
+        "an advert every 2 s, the discards notwithstanding"
+    );
+    let snap = e.snapshot();
+    assert_eq!(snap.instances[0].counters.discarded.interval, 10);
+    assert_eq!(snap.instances[0].counters.adverts_accepted, 0);
+}
