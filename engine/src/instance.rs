@@ -219,8 +219,14 @@ impl Instance {
         self.preempt_until = None;
         // keepalived's reload sets wantstate to the state kept.
         self.want_master = self.state == State::Master;
-        // keepalived 2.2.7 `vrrp_complete_init` on reload: wantstate is the state kept.
-        self.owner_wants_master = self.state == State::Master;
+        // keepalived 2.2.7 `vrrp_complete_init` on reload: wantstate is the state kept, but
+        // for an instance in FAULT ("If we have detected a fault, don't override it"), which
+        // keeps the configured one.
+        self.owner_wants_master = match self.state {
+            State::Master => true,
+            State::Backup => false,
+            State::Fault | State::Initialize => self.cfg.initial_state == InitialState::Master,
+        };
         match self.state {
             State::Master => {
                 // keepalived 2.2.7 `clear_diff_vrrp`: rules, routes, then VIPs no longer

@@ -278,6 +278,35 @@ fn an_owner_starting_in_fault_is_master_once_up() {
     assert_eq!(e.snapshot().instances[0].state, State::Master);
 }
 
+/// A reload keeps an owner's wish for MASTER while it is in FAULT (keepalived 2.2.7
+/// `vrrp_complete_init`: "If we have detected a fault, don't override it"), and it is Master
+/// at once when it comes up.
+#[test]
+fn an_owner_reloaded_in_fault_is_master_once_up() {
+    let cfg = |repeat| {
+        let mut i = instance(255, Version::V2, Duration::from_secs(1));
+        i.track_interfaces.push(TrackRef::new("eth1"));
+        i.garp.master_repeat = repeat;
+        config(i)
+    };
+    let mut e = started(cfg(5), 0, Instant::ZERO);
+    drain(&mut e);
+    assert_eq!(e.snapshot().instances[0].state, State::Fault);
+    e.reconfigure(secs(1.0), cfg(3)).expect("valid");
+    drain(&mut e);
+    e.handle(
+        secs(2.0),
+        Input::Interface(InterfaceUpdate {
+            name: "eth1".into(),
+            up: true,
+            ipv4: None,
+            ipv6_link_local: None,
+        }),
+    );
+    drain(&mut e);
+    assert_eq!(e.snapshot().instances[0].state, State::Master);
+}
+
 /// `state MASTER` with `preempt_delay`: keepalived 2.2.7 `vrrp_complete_instance` clears the
 /// delay ("preempt delay will not work with initial state MASTER - clearing"), so a
 /// higher-priority newcomer discards the running Master's adverts and takes over after its
