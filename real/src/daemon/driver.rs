@@ -329,6 +329,7 @@ impl Daemon {
                     if let Err(e) = r {
                         tracing::warn!("timer: {e}");
                     }
+                    self.read_queued();
                     let now = self.now();
                     stop_at = self.run_scheduled(now).await;
                     if stop_at.is_some() {
@@ -413,6 +414,25 @@ impl Daemon {
             self.engine.handle_timeout(due);
             last = Some(due);
         }
+    }
+
+    /// Hands the engine the packets already queued on the VRRP sockets, each at its arrival
+    /// time, before the timers that woke us run: a packet that arrived before a deadline
+    /// counts before it. A Backup frozen (SIGSTOP, a paused VM) wakes with its Master's
+    /// adverts queued and its Master_Down timer overdue; it must read them rather than take
+    /// over (keepalived 2.2.7's read thread, woken by both, reads first). Bounded so that a
+    /// flood cannot hold the timers back.
+    fn read_queued(&mut self) {
+        const MAX_BATCHES: usize = 16;
+        for n in 0..self.socks.len() {
+            for _ in 0..MAX_BATCHES {
+                match self.socks[n].sock.try_recv_batch(&mut self.rxbuf) {
+                    Ok(true) => self.on_packets(n),
+                    _ => break,
+                }
+            }
+        }
+        self.log_discards();
     }
 
     /// The discard summary lines due now ([`super::discards`]).

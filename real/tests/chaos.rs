@@ -1,0 +1,229 @@
+//! Chaos on the daemon (issue 14 item 3): `vrrpd-real` nodes on a namespace LAN (VRRPv3,
+//! 100 ms adverts) crashed, frozen, cut off, robbed of their VIP and of their primary address
+//! at random moments from a seeded RNG (the seed is printed; `CHAOS_SEED=S` replays it).
+//! After each fault and each recovery: exactly one Master (the highest eligible priority),
+//! the only one holding the VIP, within its Master_Down_Interval plus `SLACK`, and staying so.
+//! Bounded: a fixed number of rounds per test, each a few seconds at most.
+
+mod support;
+
+use std::time::Instant;
+use support::chaos::*;
+use support::*;
+
+/// Each fault kind comes this many times, in a random order.
+const ROUNDS_PER_FAULT: usize = 2;
+
+/// A fault of one round.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    KillMaster,
+    KillBackup,
+    FreezeMaster,
+    FreezeBackup,
+}
+
+/// `became_master` of node `i` from its status.
+fn became_master(c: &Cluster, i: usize) -> u64 {
+    let st = status(&c.lab, c.pid(i), &c.dir, &c.nodes[i].tag);
+    st["instances"][0]["counters"]["became_master"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no became_master: {st}"))
+}
+
+#[test]
+fn crashes_and_freezes_at_random_moments() {
+    let mut rng = Rng::for_test("crashes_and_freezes_at_random_moments");
+    let mut c = Cluster::start("chaos-crash", &[200, 150, 100], 0);
+    let mut schedule: Vec<Fault> = [
+        Fault::KillMaster,
+        Fault::KillBackup,
+        Fault::FreezeMaster,
+        Fault::FreezeBackup,
+    ]
+    .repeat(ROUNDS_PER_FAULT);
+    rng.shuffle(&mut schedule);
+    for (round, &fault) in schedule.iter().enumerate() {
+        let master = c.expected().expect("a Master");
+        let backups: Vec<usize> = (0..c.nodes.len()).filter(|&i| i != master).collect();
+        let backup = backups[rng.below(backups.len() as u64) as usize];
+        let target = match fault {
+            Fault::KillMaster | Fault::FreezeMaster => master,
+            _ => backup,
+        };
+        // A random moment within two advert intervals.
+        std::thread::sleep(rng.millis(0, 200));
+        let target_wins_before = became_master(&c, target);
+        let t0 = Instant::now();
+        match fault {
+            Fault::KillMaster | Fault::KillBackup => c.kill(target),
+            Fault::FreezeMaster | Fault::FreezeBackup => c.freeze(target, true),
+        }
+        let what = format!("round {round}: {fault:?} n{target}");
+        let fault_took = c.converge(t0, c.bound(), &what);
+        // Longer than a Master_Down_Interval: a frozen Backup's timer is overdue on waking.
+        std::thread::sleep(rng.millis(400, 1200));
+        let t1 = match fault {
+            Fault::KillMaster | Fault::KillBackup => c.restart(target),
+            Fault::FreezeMaster | Fault::FreezeBackup => {
+                c.freeze(target, false);
+                Instant::now()
+            }
+        };
+        let back_took = c.converge(t1, c.bound(), &format!("{what}, recovery"));
+        eprintln!(
+            "{what}: one Master {:.3} s after the fault, {:.3} s after recovery (bound {:.3} s)",
+            fault_took.as_secs_f64(),
+            back_took.as_secs_f64(),
+            c.bound().as_secs_f64()
+        );
+        if matches!(fault, Fault::FreezeBackup) {
+            // A Backup woken with its Master's adverts queued reads them before its overdue
+            // Master_Down timer: it never takes over (keepalived's read thread does the same).
+            assert_eq!(
+                became_master(&c, target),
+                target_wins_before,
+                "{what}: the thawed Backup took over\n{}",
+                c.logs()
+            );
+        }
+    }
+}
+
+#[test]
+fn link_flaps_under_the_master() {
+    let mut rng = Rng::for_test("link_flaps_under_the_master");
+    let mut c = Cluster::start("chaos-link", &[200, 100], 0);
+    for flap in 0..4 {
+        std::thread::sleep(rng.millis(0, 200));
+        let master = c.expected().expect("a Master");
+        let t0 = Instant::now();
+        c.link(master, false);
+        // Every other flap is shorter than a Master_Down_Interval: nobody takes over.
+        let short = flap % 2 == 0;
+        let what = format!("flap {flap}: eth0 of n{master} down");
+        if short {
+            std::thread::sleep(rng.millis(20, 250));
+        } else {
+            let took = c.converge(t0, c.bound(), &what);
+            eprintln!(
+                "{what}: the Backup took over in {:.3} s",
+                took.as_secs_f64()
+            );
+            std::thread::sleep(rng.millis(0, 800));
+        }
+        let t1 = Instant::now();
+        c.link(master, true);
+        let took = c.converge(t1, c.bound(), &format!("{what}, up again"));
+        eprintln!(
+            "{what} for {:.3} s: one Master {:.3} s after the link came back (bound {:.3} s)",
+            (t1 - t0).as_secs_f64(),
+            took.as_secs_f64(),
+            c.bound().as_secs_f64()
+        );
+    }
+}
+
+#[test]
+fn a_vip_deleted_by_hand_is_re_added() {
+    let mut rng = Rng::for_test("a_vip_deleted_by_hand_is_re_added");
+    let c = Cluster::start("chaos-vipdel", &[200, 100], 0);
+    let wins = (became_master(&c, 0), became_master(&c, 1));
+    let ns = c.lab.hosts[0].ns.clone();
+    let mut times = Vec::new();
+    for _ in 0..8 {
+        std::thread::sleep(rng.millis(0, 300));
+        ns_ip(
+            &ns,
+            &["addr", "del", &format!("{}/32", c.vip), "dev", "eth0"],
+        );
+        let t0 = Instant::now();
+        // Differs from keepalived 2.2.7, which leaves a deleted VIP off until its next
+        // state change: vrrpd-real re-adds it from the netlink event.
+        let back = wait_until(SLACK, || c.lab.has_addr(0, &c.vip));
+        let took = t0.elapsed();
+        assert!(back, "VIP not re-added within {SLACK:?}\n{}", c.logs());
+        times.push(took.as_secs_f64() * 1000.0);
+        assert_eq!(c.holders(), vec![0], "{}", c.logs());
+    }
+    times.sort_by(f64::total_cmp);
+    eprintln!(
+        "VIP re-added after a manual delete: median {:.1} ms, max {:.1} ms over {} deletes",
+        times[times.len() / 2],
+        times[times.len() - 1],
+        times.len()
+    );
+    c.converge(Instant::now(), SLACK, "after the deletes");
+    assert_eq!(
+        (became_master(&c, 0), became_master(&c, 1)),
+        wins,
+        "a deleted VIP changed a state\n{}",
+        c.logs()
+    );
+}
+
+#[test]
+fn primary_addresses_changed_under_the_daemons() {
+    let mut rng = Rng::for_test("primary_addresses_changed_under_the_daemons");
+    let mut c = Cluster::start("chaos-addr", &[200, 100], 0);
+    let wins = became_master(&c, 0);
+    let master_address = |c: &Cluster, i: usize| {
+        let st = status(&c.lab, c.pid(i), &c.dir, &c.nodes[i].tag);
+        st["instances"][0]["master_address"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Each node moves to 10.X.Y.(151+i): add the new address, then delete the old one (the
+    // new one, a secondary in the same /24, is promoted rather than flushed with it).
+    let mut moved = Vec::new();
+    for i in 0..2 {
+        std::thread::sleep(rng.millis(0, 200));
+        let ns = c.lab.hosts[i].ns.clone();
+        let old = format!("{}/24", c.lab.hosts[i].ip);
+        let new = c.lab.addr(151 + i as u8).to_string();
+        vrrp_lab::sh(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &ns,
+                "sysctl",
+                "-qw",
+                "net.ipv4.conf.eth0.promote_secondaries=1",
+            ],
+        )
+        .expect("sysctl");
+        ns_ip(&ns, &["addr", "add", &format!("{new}/24"), "dev", "eth0"]);
+        ns_ip(&ns, &["addr", "del", &old, "dev", "eth0"]);
+        moved.push((Instant::now(), new));
+    }
+    // The Backup hears the Master's adverts from its new address within an advert interval.
+    let (t, new0) = &moved[0];
+    assert!(
+        wait_until(c.bound(), || master_address(&c, 1) == *new0),
+        "the Backup still hears the Master from {} after {:?}\n{}",
+        master_address(&c, 1),
+        t.elapsed(),
+        c.logs()
+    );
+    eprintln!(
+        "the Backup heard the Master's new address {:.3} s after the change",
+        t.elapsed().as_secs_f64()
+    );
+    c.converge(Instant::now(), SLACK, "after the address changes");
+    assert_eq!(
+        became_master(&c, 0),
+        wins,
+        "an address change moved the Master\n{}",
+        c.logs()
+    );
+    // The Backup, moved too, takes over with its new address when the Master dies.
+    let t0 = Instant::now();
+    c.kill(0);
+    c.converge(t0, c.bound(), "Master killed after the moves");
+    assert_eq!(master_address(&c, 1), moved[1].1, "{}", c.logs());
+    let t1 = c.restart(0);
+    c.converge(t1, c.bound(), "Master restarted on its new address");
+    assert_eq!(master_address(&c, 1), moved[0].1, "{}", c.logs());
+}
