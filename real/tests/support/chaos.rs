@@ -10,10 +10,7 @@ use std::time::Instant as StdInstant;
 /// takes to poll three namespaces' addresses.
 pub const SLACK: Duration = Duration::from_millis(300);
 
-/// The advert interval of every chaos cluster (`advert_int`, seconds).
-pub const ADVERT: &str = "0.1";
-
-/// How long the single Master must stay alone once found (three advert intervals).
+/// How long the single Master must stay alone once found (three 100 ms adverts).
 const STEADY: Duration = Duration::from_millis(300);
 
 /// A splitmix64 generator: small, deterministic, seeded per run.
@@ -63,12 +60,31 @@ impl Rng {
     }
 }
 
-/// Master_Down_Interval of a VRRPv3 Backup of priority `prio` at 100 ms adverts
-/// (RFC 5798 §6.1: 3 x Master_Adver_Interval + Skew_Time, Skew_Time =
-/// ((256 - Priority) x Master_Adver_Interval) / 256).
-pub fn mdi(prio: u8) -> Duration {
-    let adv = Duration::from_millis(100);
+/// Master_Down_Interval of a Backup of priority `prio` at `adv` adverts (RFC 5798 §6.1:
+/// 3 x Master_Adver_Interval + Skew_Time, Skew_Time = ((256 - Priority) x
+/// Master_Adver_Interval) / 256; RFC 3768's v2 formula is the same at 1 s).
+pub fn mdi(prio: u8, adv: Duration) -> Duration {
     3 * adv + adv * (256 - prio as u32) / 256
+}
+
+/// The protocol settings of a [`Cluster`]'s instance.
+#[derive(Clone, Copy, Debug)]
+pub struct Proto {
+    /// VRRP version, 2 or 3.
+    pub version: u8,
+    /// Advertisement interval.
+    pub advert: Duration,
+    /// VRRPv2 PASS authentication.
+    pub auth: Option<&'static str>,
+}
+
+impl Proto {
+    /// VRRPv3, 100 ms adverts: the chaos default, short Master_Down_Intervals.
+    pub const V3_100MS: Proto = Proto {
+        version: 3,
+        advert: Duration::from_millis(100),
+        auth: None,
+    };
 }
 
 /// File descriptors, resident memory and CPU time of a process, from `/proc`.
@@ -112,6 +128,40 @@ pub fn clock_ticks() -> u64 {
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) as u64 }
 }
 
+/// [`start_daemon`] without `--trace`.
+fn start_untraced(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
+    let path = dir.join(format!("{tag}.conf"));
+    std::fs::write(&path, conf).expect("write conf");
+    let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
+    let mut cmd = lab.command(i, BIN);
+    cmd.arg("-f")
+        .arg(&path)
+        .args(["-n", "-l", "-D", "--status"])
+        .arg(dir.join(format!("{tag}.json")))
+        .arg("-p")
+        .arg(dir.join(format!("{tag}.pid")))
+        .stdout(Stdio::null())
+        .stderr(log);
+    lab.spawn(cmd).expect("spawn daemon")
+}
+
+/// Whether `/proc/net/fib_trie` text has a `host LOCAL` route for `addr` (an address of the
+/// namespace on an interface that is up): the leaf line `|-- ADDR` is followed by its routes.
+pub fn local_in_fib_trie(trie: &str, addr: &str) -> bool {
+    let mut leaf = "";
+    for line in trie.lines() {
+        let l = line.trim_start();
+        if let Some(a) = l.strip_prefix("|-- ") {
+            leaf = a.trim();
+        } else if l.starts_with("+--") {
+            leaf = "";
+        } else if leaf == addr && l.contains("host LOCAL") {
+            return true;
+        }
+    }
+    false
+}
+
 /// One daemon of a [`Cluster`].
 pub struct Node {
     /// Its priority.
@@ -145,18 +195,33 @@ pub struct Cluster {
     pub vip: String,
     /// The daemons, host `i` for node `i`.
     pub nodes: Vec<Node>,
-    extra: String,
+    /// Version, interval, authentication.
+    pub proto: Proto,
+    /// Whether the daemons write a `--trace` (every packet, synchronously: off for floods,
+    /// as deployed daemons run).
+    pub traced: bool,
 }
 
 impl Cluster {
-    /// Starts one daemon per priority (plus `spare` hosts with none) and waits for the
-    /// highest to be the only Master.
+    /// Starts one daemon per priority (plus `spare` hosts with none; VRRPv3 at 100 ms) and
+    /// waits for the highest to be the only Master.
     pub fn start(test: &str, prios: &[u8], spare: usize) -> Cluster {
-        Cluster::start_with(test, prios, spare, "")
+        Cluster::start_with(test, prios, spare, Proto::V3_100MS)
     }
 
-    /// [`Cluster::start`] with `extra` lines in the instance block.
-    pub fn start_with(test: &str, prios: &[u8], spare: usize, extra: &str) -> Cluster {
+    /// [`Cluster::start`] with other protocol settings.
+    pub fn start_with(test: &str, prios: &[u8], spare: usize, proto: Proto) -> Cluster {
+        Cluster::start_opts(test, prios, spare, proto, true)
+    }
+
+    /// [`Cluster::start_with`], the daemons writing a trace or not.
+    pub fn start_opts(
+        test: &str,
+        prios: &[u8],
+        spare: usize,
+        proto: Proto,
+        traced: bool,
+    ) -> Cluster {
         assert_root();
         let lab = Lab::new(prios.len() + spare).expect("lab");
         let dir = tmpdir(test);
@@ -166,7 +231,8 @@ impl Cluster {
             dir,
             vip,
             nodes: Vec::new(),
-            extra: extra.to_string(),
+            proto,
+            traced,
         };
         for (i, &prio) in prios.iter().enumerate() {
             c.nodes.push(Node {
@@ -182,24 +248,30 @@ impl Cluster {
         let start = StdInstant::now();
         let best = c.expected();
         // Startup: every daemon in Backup, then the best one after its Master_Down_Interval.
-        c.converge(start, Duration::from_secs(5), "startup");
+        c.converge(start, c.bound() + Duration::from_secs(2), "startup");
         assert_eq!(c.expected(), best);
         c
     }
 
     /// The configuration of node `i`.
     pub fn conf(&self, i: usize) -> String {
+        self.conf_with(i, self.nodes[i].prio, "")
+    }
+
+    /// The configuration of node `i` with another priority and `more` after the instance.
+    pub fn conf_with(&self, i: usize, prio: u8, more: &str) -> String {
+        let advert = format!("{}", self.proto.advert.as_secs_f64());
         let inst = Inst {
             name: "VI_1",
             vrid: 51,
-            priority: self.nodes[i].prio,
-            version: 3,
-            advert: ADVERT,
-            auth: None,
+            priority: prio,
+            version: self.proto.version,
+            advert: &advert,
+            auth: self.proto.auth,
             vip: self.vip.clone(),
-            extra: &self.extra,
+            extra: "",
         };
-        inst.text(&format!("N{i}"), "", "")
+        format!("{}{more}", inst.text(&format!("N{i}"), "", ""))
     }
 
     fn spawn(&mut self, i: usize) {
@@ -212,13 +284,30 @@ impl Cluster {
         n.runs += 1;
         let tag = n.tag.clone();
         let conf = self.conf(i);
-        self.nodes[i].pid = Some(start_daemon(&self.lab, i, &self.dir, &tag, &conf));
+        self.nodes[i].pid = Some(if self.traced {
+            start_daemon(&self.lab, i, &self.dir, &tag, &conf)
+        } else {
+            start_untraced(&self.lab, i, &self.dir, &tag, &conf)
+        });
         self.nodes[i].stopped = false;
     }
 
     /// Node `i`'s pid (it must be running).
     pub fn pid(&self, i: usize) -> u32 {
         self.nodes[i].pid.expect("node is running")
+    }
+
+    /// Node `i`'s status JSON, fresh (SIGUSR1).
+    pub fn status(&self, i: usize) -> serde_json::Value {
+        status(&self.lab, self.pid(i), &self.dir, &self.nodes[i].tag)
+    }
+
+    /// How many times node `i`'s instance became Master.
+    pub fn became_master(&self, i: usize) -> u64 {
+        let st = self.status(i);
+        st["instances"][0]["counters"]["became_master"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no became_master: {st}"))
     }
 
     /// The node that should be Master: the highest priority among the eligible.
@@ -275,8 +364,23 @@ impl Cluster {
     pub fn holders(&self) -> Vec<usize> {
         (0..self.nodes.len())
             .filter(|&i| self.nodes[i].pid.is_some() && !self.nodes[i].stopped)
-            .filter(|&i| self.lab.has_addr(i, &self.vip))
+            .filter(|&i| self.holds(i))
             .collect()
+    }
+
+    /// Whether node `i`'s namespace has the VIP. With its link up, read from the local
+    /// routes the kernel keeps for every address (`/proc/PID/net/fib_trie` of its daemon):
+    /// a file read, where `ip addr` is a process (tens of ms on a busy machine, which the
+    /// recovery times would measure). With its link down the kernel drops those routes but
+    /// keeps the address: ask `ip addr`.
+    pub fn holds(&self, i: usize) -> bool {
+        let pid = self.nodes[i].pid.filter(|_| !self.nodes[i].link_down);
+        let trie =
+            pid.and_then(|p| std::fs::read_to_string(format!("/proc/{p}/net/fib_trie")).ok());
+        match trie {
+            Some(t) => local_in_fib_trie(&t, &self.vip),
+            None => self.lab.has_addr(i, &self.vip),
+        }
     }
 
     /// Every log, for failure messages.
@@ -342,7 +446,7 @@ impl Cluster {
     /// Master_Down_Interval plus [`SLACK`].
     pub fn bound(&self) -> Duration {
         self.expected()
-            .map(|i| mdi(self.nodes[i].prio))
+            .map(|i| mdi(self.nodes[i].prio, self.proto.advert))
             .unwrap_or_default()
             + SLACK
     }

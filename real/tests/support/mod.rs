@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use vrrp_lab::Lab;
 
 pub mod chaos;
+pub mod inject;
 pub mod scrape;
 
 /// The daemon binary.
