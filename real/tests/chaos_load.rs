@@ -284,8 +284,8 @@ fn a_flood_of_bad_and_foreign_packets_changes_nothing() {
         .collect();
     eprintln!(
         "flood: {sent} datagrams in {:.2} s ({:.0}/s) from one thread (its CPU {:.0}%); Master CPU {:.1}%, \
-         Backup CPU {:.1}% over the window; Master counted {} ({:.1}% of those sent: the \
-         rest dropped by the kernel's queues), Backup {}; Master per reason: {}",
+         Backup CPU {:.1}% over the window; Master counted {} ({:.1}% of those sent; the \
+         kernel drops the rest when a queue is full), Backup {}; Master per reason: {}",
         took.as_secs_f64(),
         sent as f64 / took.as_secs_f64(),
         sender_cpu.as_secs_f64() * 100.0 / took.as_secs_f64(),

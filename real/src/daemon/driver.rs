@@ -420,14 +420,24 @@ impl Daemon {
     /// time, before the timers that woke us run: a packet that arrived before a deadline
     /// counts before it. A Backup frozen (SIGSTOP, a paused VM) wakes with its Master's
     /// adverts queued and its Master_Down timer overdue; it must read them rather than take
-    /// over (keepalived 2.2.7's read thread, woken by both, reads first). Bounded so that a
-    /// flood cannot hold the timers back.
+    /// over (keepalived 2.2.7's read thread, woken by both, reads first). Only what arrived
+    /// before we woke: a flood arriving meanwhile cannot hold the timers back (each packet
+    /// runs the timers due before it anyway).
     fn read_queued(&mut self) {
-        const MAX_BATCHES: usize = 16;
+        // A cap beyond any receive buffer's worth of adverts, in case stamps are missing.
+        const MAX_BATCHES: usize = 1024;
+        let woke = timer::realtime();
         for n in 0..self.socks.len() {
             for _ in 0..MAX_BATCHES {
                 match self.socks[n].sock.try_recv_batch(&mut self.rxbuf) {
-                    Ok(true) => self.on_packets(n),
+                    Ok(true) => {
+                        let caught_up = (0..self.rxbuf.len())
+                            .any(|k| self.rxbuf.get(k).0.stamp.is_none_or(|s| s >= woke));
+                        self.on_packets(n);
+                        if caught_up {
+                            break;
+                        }
+                    }
                     _ => break,
                 }
             }
