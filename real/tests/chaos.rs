@@ -244,3 +244,52 @@ fn primary_addresses_changed_under_the_daemons() {
     c.converge(t1, c.bound(), "Master restarted on its new address");
     assert_eq!(master_address(&c, 1), moved[0].1, "{}", c.logs());
 }
+
+#[test]
+fn a_thawed_keepalived_backup_stays_backup_too() {
+    // The reference for `crashes_and_freezes_at_random_moments`' FreezeBackup rounds:
+    // keepalived 2.2.7 as the Backup of a vrrpd-real Master, its VRRP process frozen for
+    // longer than a Master_Down_Interval, then thawed.
+    assert_root();
+    let lab = vrrp_lab::Lab::new(2).expect("lab");
+    let dir = tmpdir("chaos-ka-freeze");
+    let vip = lab.addr(100).to_string();
+    let inst = |prio| Inst {
+        name: "VI_1",
+        vrid: 51,
+        priority: prio,
+        version: 3,
+        advert: "0.1",
+        auth: None,
+        vip: vip.clone(),
+        extra: "",
+    };
+    start_master(&lab, &dir, "a", &inst(200).text("A", "", ""), false, &vip);
+    start_keepalived(&lab, 1, &dir, "k", &inst(100).text("K", "", ""));
+    let child = || {
+        std::fs::read_to_string(dir.join("k.vrrp.pid"))
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+    };
+    assert!(wait_until(Duration::from_secs(5), || child().is_some()
+        && log(&dir, "k").contains("Entering BACKUP STATE")));
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = child().expect("keepalived's VRRP pid");
+    for _ in 0..3 {
+        // SAFETY: kill(2) on the keepalived child this test started.
+        unsafe { libc::kill(pid, libc::SIGSTOP) };
+        std::thread::sleep(Duration::from_millis(800));
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let state = stat[stat.rfind(')').expect("stat") + 2..].chars().next();
+        assert_eq!(state, Some('T'), "keepalived is not stopped: {stat}");
+        // SAFETY: as above.
+        unsafe { libc::kill(pid, libc::SIGCONT) };
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let k = log(&dir, "k");
+    assert!(
+        !k.contains("Entering MASTER STATE"),
+        "keepalived took over after a freeze:\n{k}"
+    );
+    assert!(!lab.has_addr(1, &vip) && lab.has_addr(0, &vip));
+}
