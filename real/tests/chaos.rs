@@ -293,3 +293,43 @@ fn a_thawed_keepalived_backup_stays_backup_too() {
     );
     assert!(!lab.has_addr(1, &vip) && lab.has_addr(0, &vip));
 }
+
+#[test]
+fn a_vip_deleted_under_keepalived_makes_it_re_elect() {
+    // The reference for `a_vip_deleted_by_hand_is_re_added`: keepalived 2.2.7 alone on a LAN
+    // as Master; its VIP deleted by hand sends it to BACKUP, and it takes over again (and
+    // puts the VIP back) once its Master_Down_Interval passes.
+    assert_root();
+    let lab = vrrp_lab::Lab::new(1).expect("lab");
+    let dir = tmpdir("chaos-ka-vipdel");
+    let vip = lab.addr(100).to_string();
+    let inst = Inst {
+        name: "VI_1",
+        vrid: 51,
+        priority: 200,
+        version: 3,
+        advert: "0.1",
+        auth: None,
+        vip: vip.clone(),
+        extra: "",
+    };
+    start_master(&lab, &dir, "k", &inst.text("K", "", ""), true, &vip);
+    std::thread::sleep(Duration::from_millis(300));
+    let masters = |l: &str| l.matches("Entering MASTER STATE").count();
+    let before = log(&dir, "k");
+    ns_ip(
+        &lab.hosts[0].ns,
+        &["addr", "del", &format!("{vip}/32"), "dev", "eth0"],
+    );
+    assert!(
+        wait_until(Duration::from_secs(3), || {
+            let l = log(&dir, "k");
+            l.matches("Entering BACKUP STATE").count()
+                > before.matches("Entering BACKUP STATE").count()
+                && masters(&l) > masters(&before)
+        }),
+        "keepalived did not re-elect:\n{}",
+        log(&dir, "k")
+    );
+    assert!(wait_until(Duration::from_secs(1), || lab.has_addr(0, &vip)));
+}
