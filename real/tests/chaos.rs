@@ -333,3 +333,33 @@ fn a_vip_deleted_under_keepalived_makes_it_re_elect() {
     );
     assert!(wait_until(Duration::from_secs(1), || lab.has_addr(0, &vip)));
 }
+
+#[test]
+fn a_thawed_master_sends_one_advert_not_one_per_missed_interval() {
+    // A Master alone, frozen for 1 s (ten advert intervals): on waking it advertises once
+    // and goes on every 100 ms from then, as keepalived does; it does not send the ten
+    // adverts it missed in one burst.
+    let mut c = Cluster::start("chaos-stall", &[200], 0);
+    std::thread::sleep(Duration::from_millis(300));
+    c.freeze(0, true);
+    std::thread::sleep(Duration::from_secs(1));
+    c.freeze(0, false);
+    std::thread::sleep(Duration::from_millis(300));
+    let sent: Vec<f64> = trace_lines(&c.dir, &c.nodes[0].tag)
+        .iter()
+        .filter(|l| l["kind"] == "tx")
+        .filter_map(|l| l["t"].as_f64())
+        .collect();
+    let woke = sent
+        .windows(2)
+        .find(|w| w[1] - w[0] > 0.5)
+        .map(|w| w[1])
+        .unwrap_or_else(|| panic!("no freeze in the adverts: {sent:?}"));
+    let burst = sent
+        .iter()
+        .filter(|&&t| t >= woke && t < woke + 0.05)
+        .count();
+    eprintln!("adverts in the 50 ms after a 1 s freeze: {burst}");
+    assert_eq!(burst, 1, "a burst on waking: {sent:?}\n{}", c.logs());
+    c.converge(Instant::now(), SLACK, "after the freeze");
+}
