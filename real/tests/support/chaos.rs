@@ -339,6 +339,13 @@ impl Cluster {
             "{tag} did not start:\n{}",
             log(&self.dir, &tag)
         );
+        // A crashed daemon leaves its VIP behind; the next one removes it before starting
+        // (unless it has already become Master again by the time we look).
+        assert!(
+            !self.holds(i) || self.status(i)["instances"][0]["state"] == "MASTER",
+            "{tag} kept the VIP its crashed predecessor left\n{}",
+            self.logs()
+        );
         StdInstant::now()
     }
 
