@@ -2,7 +2,8 @@
 //! adverts flow (file descriptors and RSS measured before, during and after: no growth), a
 //! flood of malformed and foreign VRRP packets from a third host as fast as one core sends
 //! (the daemons' CPU measured, no state change, discards counted per reason), and rogue
-//! speakers (priority 255 with a wrong password, another address list) ignored and counted.
+//! speakers (priority 255 with a wrong password, another address list) ignored and counted,
+//! as keepalived 2.2.7 on the same LAN ignores and logs them.
 //! Every figure is printed; BENCHMARKS.md records them.
 
 mod support;
@@ -320,8 +321,26 @@ fn rogue_speakers_are_ignored_and_counted() {
         advert: Duration::from_secs(1),
         auth: Some("secret1"),
     };
-    let c = Cluster::start_with("chaos-rogue", &[200, 100], 1, proto);
+    let c = Cluster::start_with("chaos-rogue", &[200, 100], 2, proto);
     let vip: Ipv4Addr = c.vip.parse().expect("vip");
+    // keepalived 2.2.7 as a third, lowest node (host 3): the reference ignores them too.
+    let ka = Inst {
+        name: "VI_1",
+        vrid: 51,
+        priority: 50,
+        version: 2,
+        advert: "1",
+        auth: Some("secret1"),
+        vip: c.vip.clone(),
+        extra: "",
+    };
+    start_keepalived(&c.lab, 3, &c.dir, "k", &ka.text("K", "", ""));
+    assert!(
+        wait_until(Duration::from_secs(5), || log(&c.dir, "k")
+            .contains("Entering BACKUP STATE")),
+        "keepalived did not start:\n{}",
+        log(&c.dir, "k")
+    );
     let src = c.lab.hosts[2].ip;
     // The address owner's priority with a guessed password, and a priority above both
     // nodes with the right password but another address list.
@@ -380,4 +399,18 @@ fn rogue_speakers_are_ignored_and_counted() {
         c.logs()
     );
     c.converge(Instant::now(), SLACK, "after the rogues");
+    let k = log(&c.dir, "k");
+    eprintln!(
+        "keepalived logged {} \"invalid passwd\" and {} \"not present in MASTER advert\" lines",
+        k.matches("received an invalid passwd").count(),
+        k.matches("not present in MASTER advert").count()
+    );
+    assert!(
+        !k.contains("Entering MASTER STATE") && !c.lab.has_addr(3, &c.vip),
+        "keepalived took the rogues' word:\n{k}"
+    );
+    assert!(
+        k.contains("received an invalid passwd") && k.contains("not present in MASTER advert"),
+        "keepalived did not see both rogues:\n{k}"
+    );
 }
