@@ -21,6 +21,11 @@ use tokio::sync::mpsc;
 use vrrp_engine::config::{Config, VirtualAddress};
 use vrrp_engine::{CheckOutcome, Engine, Family, Input, Instant, Output, RxPacket, ScriptId};
 
+/// Lateness past which timers are taken as missed rather than late: see
+/// [`Daemon::run_timers_until`]. Well above a late wake-up on a busy VM (0.1-20 ms measured),
+/// well below a freeze anyone would notice.
+const STALL: Duration = Duration::from_millis(50);
+
 /// One raw VRRP socket and its queue of adverts to send.
 pub(super) struct SockEntry {
     pub ifname: String,
@@ -329,6 +334,7 @@ impl Daemon {
                     if let Err(e) = r {
                         tracing::warn!("timer: {e}");
                     }
+                    self.read_queued();
                     let now = self.now();
                     stop_at = self.run_scheduled(now).await;
                     if stop_at.is_some() {
@@ -403,6 +409,12 @@ impl Daemon {
     /// nor carries into the next advert or Master_Down deadline. (Packets still leave when
     /// they leave: the trace times a `tx` when it is sent.) Called before every other input,
     /// as the engine's contract asks: timers due before an input run before it.
+    ///
+    /// A deadline more than [`STALL`] past is not lateness but a process that did not run
+    /// (frozen by SIGSTOP, a paused VM, starved): everything overdue then runs once, at `t`,
+    /// and re-arms from there, as keepalived 2.2.7's timers do (`vrrp_init_instance_sands`
+    /// re-arms from `time_now`). Run at their own due times, a Master frozen for 1 s at 100 ms
+    /// adverts sent the 10 adverts it missed in one burst on waking.
     pub(super) fn run_timers_until(&mut self, t: Instant) {
         let mut last = None;
         while let Some(due) = self.engine.poll_timeout().filter(|d| *d <= t) {
@@ -410,9 +422,42 @@ impl Daemon {
                 // A timer re-armed for the instant just run: the next loop turn runs it.
                 break;
             }
+            if t.saturating_duration_since(due) > STALL {
+                self.engine.handle_timeout(t);
+                break;
+            }
             self.engine.handle_timeout(due);
             last = Some(due);
         }
+    }
+
+    /// Hands the engine the packets already queued on the VRRP sockets, each at its arrival
+    /// time, before the timers that woke us run: a packet that arrived before a deadline
+    /// counts before it. A Backup frozen (SIGSTOP, a paused VM) wakes with its Master's
+    /// adverts queued and its Master_Down timer overdue; it must read them rather than take
+    /// over (keepalived 2.2.7's read thread, woken by both, reads first). Only what arrived
+    /// before we woke: a flood arriving meanwhile cannot hold the timers back (each packet
+    /// runs the timers due before it anyway).
+    fn read_queued(&mut self) {
+        // A cap beyond any receive buffer's worth of adverts, in case stamps are missing.
+        const MAX_BATCHES: usize = 1024;
+        let woke = timer::realtime();
+        for n in 0..self.socks.len() {
+            for _ in 0..MAX_BATCHES {
+                match self.socks[n].sock.try_recv_batch(&mut self.rxbuf) {
+                    Ok(true) => {
+                        let caught_up = (0..self.rxbuf.len())
+                            .any(|k| self.rxbuf.get(k).0.stamp.is_none_or(|s| s >= woke));
+                        self.on_packets(n);
+                        if caught_up {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        }
+        self.log_discards();
     }
 
     /// The discard summary lines due now ([`super::discards`]).

@@ -441,6 +441,17 @@ impl VrrpSocket {
             }
         }
     }
+
+    /// Reads up to [`BATCH`] packets already queued, without waiting for the reactor to say
+    /// the socket is readable; whether any datagram was read (malformed ones are skipped, so
+    /// the batch may still be empty).
+    pub fn try_recv_batch(&self, batch: &mut RxBatch) -> io::Result<bool> {
+        match recv_batch(self.fd.get_ref(), self.family, batch) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }
 
 fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<()> {

@@ -6,6 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use vrrp_lab::Lab;
 
+pub mod chaos;
+pub mod inject;
 pub mod scrape;
 
 /// The daemon binary.
