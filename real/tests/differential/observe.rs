@@ -48,7 +48,7 @@ pub struct NodeObs {
     pub alive: bool,
 }
 
-/// Adverts sent back to back (no gap over 2.5 advert intervals): a period as Master.
+/// Adverts sent back to back (no gap over 1.5 advert intervals): a period as Master.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
     /// The first advert.
@@ -63,7 +63,8 @@ pub struct Run {
 /// One captured frame, as it entered the bridge.
 #[derive(Debug)]
 pub struct Frame {
-    t: f64,
+    /// Capture time, seconds since the epoch.
+    pub t: f64,
     /// The bridge port it came in on (`pI` leads to host I).
     pub port: String,
     /// Its source MAC.
@@ -130,10 +131,10 @@ pub fn decode(file: &Path) -> Vec<Frame> {
         .collect()
 }
 
-/// A node's adverts grouped into runs; `end` is the run's end time (seconds) to tell a run
-/// still going from one that ended.
+/// A node's adverts grouped into runs; `end` is when the capture stopped (seconds), to tell
+/// a run still going from one that ended.
 pub fn advert_runs(frames: &[&Frame], stamp: &Stamp, advert_int: f64, end: f64) -> Vec<Run> {
-    let gap = 2.5 * advert_int;
+    let gap = 1.5 * advert_int;
     let mut runs: Vec<Run> = Vec::new();
     let mut last = f64::NEG_INFINITY;
     for f in frames {

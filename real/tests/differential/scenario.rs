@@ -16,7 +16,7 @@ pub struct Scenario {
     pub covers: String,
     /// Seconds from the first action to the end of the run.
     pub duration: f64,
-    /// The advert interval in seconds: adverts further apart than 2.5 intervals end a run
+    /// The advert interval in seconds: adverts further apart than 1.5 intervals end a run
     /// of adverts on the wire.
     #[serde(default = "one")]
     pub advert_int: f64,

@@ -4,7 +4,7 @@
 
 use crate::observe::{self, NodeObs, Stamp};
 use crate::scenario::{expand, Do, Env, Scenario};
-use crate::support::{ns_nft, start_daemon, start_keepalived, tmpdir};
+use crate::support::{ns_nft, start_keepalived, tmpdir};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -122,7 +122,7 @@ pub fn run(name: &str, sc: &Scenario, imp: Impl) -> RunObs {
                     }
                 } else {
                     Running {
-                        pid: start_daemon(&lab, i, &dir, &tag, conf),
+                        pid: start_vrrpd_real(&lab, i, &dir, &tag, conf),
                         vrrp_pid_file: None,
                     }
                 };
@@ -166,7 +166,6 @@ pub fn run(name: &str, sc: &Scenario, imp: Impl) -> RunObs {
         }
     }
     clock::sleep_until(stamp.mono + Duration::from_secs_f64(sc.duration));
-    let end = stamp.since(clock::monotonic());
     // The VIPs and liveness at the end, before the capture's wind-down.
     let mut nodes = BTreeMap::new();
     for (n, &i) in &index {
@@ -190,12 +189,31 @@ pub fn run(name: &str, sc: &Scenario, imp: Impl) -> RunObs {
         let mine: Vec<&observe::Frame> = frames
             .iter()
             .filter(|f| f.port == format!("p{i}") && f.eth_src == macs[i])
+            // What came after the end (while the run winds down) does not count.
+            .filter(|f| f.t - stamp.wall <= sc.duration)
             .collect();
         let obs = nodes.get_mut(*n).expect("node");
-        obs.runs = observe::advert_runs(&mine, &stamp, sc.advert_int, end);
+        obs.runs = observe::advert_runs(&mine, &stamp, sc.advert_int, sc.duration);
         obs.garps = observe::garps(&mine, &lab.hosts[i].ip.to_string());
     }
     RunObs { nodes, dir }
+}
+
+/// Starts vrrpd-real on host `i`: this build's, or the binary `$DIFF_VRRPD_REAL` names (to
+/// run the suite against another branch's build without rebuilding this one).
+fn start_vrrpd_real(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
+    let bin = std::env::var("DIFF_VRRPD_REAL").unwrap_or(crate::support::BIN.to_string());
+    let path = dir.join(format!("{tag}.conf"));
+    std::fs::write(&path, conf).expect("write conf");
+    let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
+    let mut cmd = lab.command(i, &bin);
+    cmd.arg("-f")
+        .arg(&path)
+        .args(["-n", "-l", "-D", "-p"])
+        .arg(dir.join(format!("{tag}.pid")))
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
+    lab.spawn(cmd).expect("spawn vrrpd-real")
 }
 
 /// Sends `sig` to a node's daemon (and to keepalived's VRRP child for SIGKILL, which would
