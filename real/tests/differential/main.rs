@@ -121,6 +121,7 @@ scenarios!(
     hanging_script,
     last_address_removed,
     nopreempt,
+    partition_heal,
     positive_weight_before_first_result,
     preempt_delay_after_fault,
     preempt_delay_startup,
