@@ -202,7 +202,10 @@ pub fn run(name: &str, sc: &Scenario, imp: Impl) -> RunObs {
 /// Starts vrrpd-real on host `i`: this build's, or the binary `$DIFF_VRRPD_REAL` names (to
 /// run the suite against another branch's build without rebuilding this one).
 fn start_vrrpd_real(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
-    let bin = std::env::var("DIFF_VRRPD_REAL").unwrap_or(crate::support::BIN.to_string());
+    let bin = std::env::var("DIFF_VRRPD_REAL")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or(crate::support::BIN.to_string());
     let path = dir.join(format!("{tag}.conf"));
     std::fs::write(&path, conf).expect("write conf");
     let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
