@@ -119,6 +119,7 @@ scenarios!(
     foreign_address_list,
     garp_refresh,
     hanging_script,
+    init_fail_first_pass,
     last_address_removed,
     nopreempt,
     partition_heal,
