@@ -191,3 +191,76 @@ pub fn states(o: &NodeObs) -> Vec<String> {
         .filter_map(|(_, l)| l.split_whitespace().nth(2).map(str::to_string))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        toml::from_str(
+            "description = \"d\"\ncovers = \"c\"\nduration = 10.0\n[nodes.a]\nconfig = \"\"\n\
+             [[timeline]]\nat = 0.0\nnode = \"a\"\ndo = \"start\"\n",
+        )
+        .expect("scenario")
+    }
+
+    fn obs(ready: f64, master: f64) -> BTreeMap<String, NodeObs> {
+        let o = NodeObs {
+            starts: vec![0.0],
+            notify: vec![
+                (ready, "INSTANCE VI_1 BACKUP 100".into()),
+                (master, "INSTANCE VI_1 MASTER 100".into()),
+            ],
+            runs: vec![Run {
+                start: master,
+                end: None,
+                prios: vec![100],
+            }],
+            garps: 5,
+            vips: vec![".100".into()],
+            alive: true,
+        };
+        BTreeMap::from([("a".to_string(), o)])
+    }
+
+    fn aspects(
+        ka: &BTreeMap<String, NodeObs>,
+        vr: &BTreeMap<String, NodeObs>,
+    ) -> Vec<&'static str> {
+        diffs(&scenario(), ka, vr).iter().map(|d| d.what).collect()
+    }
+
+    #[test]
+    fn the_same_observations_agree_and_each_aspect_can_differ() {
+        let ka = obs(0.05, 3.65);
+        assert!(aspects(&ka, &ka).is_empty());
+        // Taking over 0.5 s later with the same start-up time: both time aspects differ.
+        assert_eq!(
+            aspects(&ka, &obs(0.05, 4.15)),
+            ["notify_times", "wire_times"]
+        );
+        let mut vr = obs(0.05, 3.65);
+        let a = vr.get_mut("a").expect("a");
+        a.notify[1].1 = "INSTANCE VI_1 MASTER 90".into();
+        a.runs[0].prios = vec![90];
+        a.garps = 10;
+        a.vips.clear();
+        a.alive = false;
+        assert_eq!(
+            aspects(&ka, &vr),
+            ["notify", "wire", "garp", "vips", "alive"]
+        );
+    }
+
+    #[test]
+    fn a_slower_start_widens_the_tolerance_by_as_much() {
+        // keepalived up 0.35 s after exec, vrrpd-real 0.05 s: everything it times is 0.3 s
+        // later, which passes; 0.31 s more than that does not.
+        let vr = obs(0.05, 3.65);
+        assert!(aspects(&obs(0.35, 3.95), &vr).is_empty());
+        assert_eq!(
+            aspects(&obs(0.35, 4.26), &vr),
+            ["notify_times", "wire_times"]
+        );
+    }
+}

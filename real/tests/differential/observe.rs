@@ -222,3 +222,65 @@ pub fn vips(ns: &str, prefix: &str, own: &str) -> Vec<String> {
     v.dedup();
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn advert(t: f64, prio: u8) -> Frame {
+        Frame {
+            t,
+            port: "p0".into(),
+            eth_src: "m".into(),
+            prio: Some(prio),
+            arp: None,
+        }
+    }
+
+    #[test]
+    fn adverts_group_into_runs_with_each_priority_zero_kept() {
+        // Times exact in binary, so the runs compare exactly.
+        let stamp = Stamp {
+            mono: Duration::ZERO,
+            wall: 0.0,
+        };
+        let frames: Vec<Frame> = [(3.5, 100), (4.5, 100), (5.5, 90), (5.75, 0), (6.0, 0)]
+            .into_iter()
+            .chain([(8.0, 100), (9.0, 100)])
+            .map(|(t, p)| advert(t, p))
+            .collect();
+        let refs: Vec<&Frame> = frames.iter().collect();
+        let run = |start, end, prios: &[u8]| Run {
+            start,
+            end,
+            prios: prios.to_vec(),
+        };
+        assert_eq!(
+            advert_runs(&refs, &stamp, 1.0, 10.0),
+            [
+                run(3.5, Some(6.0), &[100, 90, 0, 0]),
+                run(8.0, None, &[100])
+            ]
+        );
+        // The same second run, more than 1.5 intervals before the end: it ended.
+        assert_eq!(advert_runs(&refs, &stamp, 1.0, 10.75)[1].end, Some(9.0));
+    }
+
+    #[test]
+    fn only_gratuitous_requests_for_other_addresses_count() {
+        let arp = |s: &str, d: &str| Frame {
+            t: 0.0,
+            port: "p0".into(),
+            eth_src: "m".into(),
+            prio: None,
+            arp: Some((s.into(), d.into())),
+        };
+        let frames = [
+            arp("10.0.0.100", "10.0.0.100"),
+            arp("10.0.0.1", "10.0.0.1"),
+            arp("10.0.0.1", "10.0.0.2"),
+        ];
+        let refs: Vec<&Frame> = frames.iter().collect();
+        assert_eq!(garps(&refs, "10.0.0.1"), 1);
+    }
+}
