@@ -159,8 +159,10 @@ pub fn advert_runs(frames: &[&Frame], stamp: &Stamp, advert_int: f64, end: f64) 
         }
         last = t;
     }
+    // A Master still in office sent its last advert at most one interval (and a little
+    // jitter) before the end.
     if let Some(r) = runs.last_mut() {
-        if end - last > gap {
+        if end - last > 1.2 * advert_int {
             r.end = Some(last);
         }
     }
@@ -262,8 +264,8 @@ mod tests {
                 run(8.0, None, &[100])
             ]
         );
-        // The same second run, more than 1.5 intervals before the end: it ended.
-        assert_eq!(advert_runs(&refs, &stamp, 1.0, 10.75)[1].end, Some(9.0));
+        // The same second run, more than 1.2 intervals before the end: it ended.
+        assert_eq!(advert_runs(&refs, &stamp, 1.0, 10.25)[1].end, Some(9.0));
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct Scenario {
     /// How far apart (seconds) the same transition may be in the two runs.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
+    /// The same for notify lines: a notify script's own start (fork, exec of perl) varies
+    /// by up to 0.4 s on a loaded machine, while the wire gives transitions exactly.
+    #[serde(default = "default_notify_tolerance")]
+    pub notify_tolerance: f64,
     /// How many gratuitous ARPs a node may send more or fewer in one run than in the other.
     #[serde(default)]
     pub garp_tolerance: usize,
@@ -45,6 +49,10 @@ fn one() -> f64 {
 
 fn default_tolerance() -> f64 {
     0.3
+}
+
+fn default_notify_tolerance() -> f64 {
+    0.6
 }
 
 /// One node of the LAN.
