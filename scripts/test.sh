@@ -93,7 +93,7 @@ install_qemu_from_backports() {
     rm -rf "$tmp"
 }
 
-header "[1/6] system packages"
+header "[1/7] system packages"
 install_packages
 
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -122,11 +122,11 @@ run_step() {
     fi
 }
 
-run_step "[2/6] format" cargo fmt --all -- --check
-run_step "[3/6] clippy" cargo clippy --workspace --all-targets -- -D warnings
-run_step "[4/6] docs" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
-run_step "[5/6] tests" cargo nextest run --workspace --no-fail-fast
-run_step "[6/6] doctests" cargo test --doc --workspace
+run_step "[2/7] format" cargo fmt --all -- --check
+run_step "[3/7] clippy" cargo clippy --workspace --all-targets -- -D warnings
+run_step "[4/7] docs" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+run_step "[5/7] tests" cargo nextest run --workspace --no-fail-fast
+run_step "[6/7] doctests" cargo test --doc --workspace
 
 # Fuzz smoke run (FUZZING.md): every cargo-fuzz target of fuzz/ for FUZZ_SECONDS (20) from
 # the seed corpus fuzz/seeds.py builds, so the targets keep building and their invariants

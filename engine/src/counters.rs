@@ -32,6 +32,9 @@ pub enum DiscardReason {
     Own,
     /// The instance is in Initialize or FAULT and takes no adverts.
     Inactive,
+    /// The address list differs from the instance's VIPs and the sender is not the address
+    /// owner (priority 255), or a VRRPv3 advert lists no address (RFC 3768 / RFC 5798 §7.1).
+    AddressList,
 }
 
 impl DiscardReason {
@@ -52,6 +55,7 @@ impl DiscardReason {
             DiscardReason::Destination => "destination",
             DiscardReason::Own => "own",
             DiscardReason::Inactive => "inactive",
+            DiscardReason::AddressList => "address_list",
         }
     }
 }
@@ -92,6 +96,9 @@ pub struct DiscardCounters {
     pub own: u64,
     /// See [`DiscardReason::Inactive`].
     pub inactive: u64,
+    /// See [`DiscardReason::AddressList`].
+    #[serde(default)]
+    pub address_list: u64,
 }
 
 impl DiscardCounters {
@@ -111,6 +118,7 @@ impl DiscardCounters {
             DiscardReason::Destination => &mut self.destination,
             DiscardReason::Own => &mut self.own,
             DiscardReason::Inactive => &mut self.inactive,
+            DiscardReason::AddressList => &mut self.address_list,
         };
         *c = c.saturating_add(1);
     }
@@ -131,6 +139,7 @@ impl DiscardCounters {
             DiscardReason::Destination => self.destination,
             DiscardReason::Own => self.own,
             DiscardReason::Inactive => self.inactive,
+            DiscardReason::AddressList => self.address_list,
         }
     }
 
@@ -149,6 +158,7 @@ impl DiscardCounters {
         self.destination += o.destination;
         self.own += o.own;
         self.inactive += o.inactive;
+        self.address_list += o.address_list;
     }
 
     /// Total discards.
@@ -167,6 +177,7 @@ impl DiscardCounters {
             self.destination,
             self.own,
             self.inactive,
+            self.address_list,
         ]
         .iter()
         .sum()
@@ -184,8 +195,9 @@ pub struct InstanceCounters {
     pub priority_zero_received: u64,
     /// Priority-0 adverts sent.
     pub priority_zero_sent: u64,
-    /// Accepted adverts whose address list differs from ours (logged, not fatal: RFC 5798 §7.1
-    /// says SHOULD log, and keepalived counts without dropping).
+    /// Accepted adverts whose address list differs from ours: only the address owner's
+    /// (priority 255) are accepted so (RFC 3768 / RFC 5798 §7.1); the others are discarded
+    /// as [`DiscardReason::AddressList`].
     pub address_list_mismatch: u64,
     /// Times this instance became Master.
     pub became_master: u64,

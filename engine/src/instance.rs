@@ -3,7 +3,7 @@
 
 use crate::alerts::{self, MailState};
 use crate::announce::AnnouncePlan;
-use crate::config::{AuthConfig, GlobalConfig, InstanceConfig, VirtualAddress};
+use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
 use crate::counters::{DiscardReason, InstanceCounters};
 use crate::io::{FaultCause, InstanceId, Output, Reason, State, StateChange, Transmit};
 use crate::snapshot::Takeover;
@@ -104,6 +104,10 @@ pub(crate) struct Instance {
     /// keepalived's `wantstate == MASTER`: it would be Master but for its sync group (its
     /// Master_Down_Timer fired), or is Master.
     pub want_master: bool,
+    /// keepalived's `wantstate == MASTER` at start-up (`state MASTER`, or priority 255 with no
+    /// `state`): an address owner with it becomes Master at once when it comes up, and
+    /// loses it on its first fault or reload ([`Instance::owner_may_master`]).
+    owner_wants_master: bool,
     /// keepalived's `last_email_state` ([`crate::alerts`]).
     last_email: Option<MailState>,
     expected_auth: Auth,
@@ -146,6 +150,7 @@ impl Instance {
             tracks: Tracks::default(),
             group: None,
             want_master: false,
+            owner_wants_master: false,
             last_email: None,
             expected_auth: Auth::None,
             vip_set: Vec::new(),
@@ -214,6 +219,14 @@ impl Instance {
         self.preempt_until = None;
         // keepalived's reload sets wantstate to the state kept.
         self.want_master = self.state == State::Master;
+        // keepalived 2.2.7 `vrrp_complete_init` on reload: wantstate is the state kept, but
+        // for an instance in FAULT ("If we have detected a fault, don't override it"), which
+        // keeps the configured one.
+        self.owner_wants_master = match self.state {
+            State::Master => true,
+            State::Backup => false,
+            State::Fault | State::Initialize => self.cfg.initial_state == InitialState::Master,
+        };
         match self.state {
             State::Master => {
                 // keepalived 2.2.7 `clear_diff_vrrp`: rules, routes, then VIPs no longer
@@ -571,9 +584,17 @@ impl Instance {
 
     /// keepalived's FAULT: a Master first hands over with priority 0 (as on shutdown) so a
     /// Backup takes over after Skew_Time rather than Master_Down_Interval.
-    fn enter_fault(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason) {
+    ///
+    /// `adverts` priority-0 adverts go out back to back: keepalived 2.2.7 sends two on its
+    /// own fault (`down_instance` calls `vrrp_state_leave_master(vrrp, true)`, which sends
+    /// one for "Entering FAULT STATE" and `vrrp_restore_interface(advF)` another) and one
+    /// when its sync group moves it (`vrrp_sync_fault`: `vrrp_state_leave_master(isync,
+    /// false)`).
+    fn enter_fault(&mut self, ctx: &mut Ctx<'_>, now: Instant, reason: Reason, adverts: u8) {
         if self.state == State::Master {
-            self.send_advert(ctx, PRIORITY_STOP);
+            for _ in 0..adverts {
+                self.send_advert(ctx, PRIORITY_STOP);
+            }
             self.leave_master(ctx);
         }
         self.master_down_timer = None;
@@ -608,15 +629,20 @@ impl Instance {
                 }
                 self.become_backup(ctx, now, reason);
             }
-            State::Fault => self.enter_fault(ctx, now, reason),
+            State::Fault => self.enter_fault(ctx, now, reason, 1),
             State::Initialize => {}
         }
     }
 
-    /// Whether the owner rule (priority 255: Master at once) applies: not in a sync group
-    /// that cannot go Master (keepalived 2.2.7 `try_up_instance`, `vrrp_sync_can_goto_master`).
+    /// Whether the owner rule (RFC 5798 §6.4.1: priority 255 becomes Master at once) applies.
+    /// keepalived 2.2.7 applies it only to an owner that wants MASTER (`vrrp_init_state`,
+    /// `try_up_instance`): `state BACKUP` at 255 waits Master_Down_Interval like any Backup,
+    /// and so does an owner coming out of a fault it entered while running. Not in a sync
+    /// group that cannot go Master (`vrrp_sync_can_goto_master`).
     fn owner_may_master(&self, ctx: &Ctx<'_>) -> bool {
-        self.base_priority == PRIORITY_OWNER && ctx.sync.is_none_or(|g| g.may_master)
+        self.base_priority == PRIORITY_OWNER
+            && self.owner_wants_master
+            && ctx.sync.is_none_or(|g| g.may_master)
     }
 
     /// The start-up event (RFC 5798 §6.4.1): the owner becomes Master at once, any other
@@ -624,16 +650,17 @@ impl Instance {
     /// (the captured fixture shows its first advert one Master_Down_Interval after start).
     pub fn start(&mut self, ctx: &mut Ctx<'_>, now: Instant, verdict: Verdict) {
         self.started = true;
+        self.owner_wants_master = self.cfg.initial_state == InitialState::Master;
         self.priority = verdict.priority;
         self.fault = verdict.fault.clone();
         self.master_adver_interval = self.adver_interval;
         if let Some(cause) = verdict.fault {
-            self.enter_fault(ctx, now, Reason::Fault { cause });
+            self.enter_fault(ctx, now, Reason::Fault { cause }, 2);
         } else if let Some(g) = ctx.sync.filter(|g| g.held_fault) {
             // keepalived 2.2.7 `vrrp_complete_init`: "Set all sync group members to fault
             // state if sync group is in fault state".
             let group = g.name.to_string();
-            self.enter_fault(ctx, now, Reason::SyncGroup { group });
+            self.enter_fault(ctx, now, Reason::SyncGroup { group }, 2);
         } else if self.owner_may_master(ctx) {
             self.become_master(ctx, now, Reason::AddressOwner);
         } else {
@@ -660,22 +687,43 @@ impl Instance {
         }
     }
 
+    /// Set the effective priority, reporting a change. A Backup's running Master_Down_Timer
+    /// moves with it: RFC 3768 §6.1 / RFC 5798 §6.1 define Skew_Time from the current
+    /// priority, and keepalived 2.2.7 `vrrp_set_effective_priority` moves the timer by the
+    /// change of Master_Down_Interval, so it fires as if started at the new priority.
+    fn set_priority(&mut self, ctx: &mut Ctx<'_>, now: Instant, priority: u8) {
+        if priority == self.priority {
+            return;
+        }
+        ctx.out
+            .push_back(Output::PriorityChanged(crate::io::PriorityChange {
+                instance: self.id,
+                from: self.priority,
+                to: priority,
+                at: now,
+            }));
+        let old_down = self.master_down_interval();
+        self.priority = priority;
+        if let (State::Backup, Some(at)) = (self.state, self.master_down_timer) {
+            let new_down = self.master_down_interval();
+            self.master_down_timer = Some(if new_down >= old_down {
+                at + (new_down - old_down)
+            } else {
+                Instant::from_offset(at.offset().saturating_sub(old_down - new_down))
+            });
+        }
+    }
+
     /// Apply a new tracking verdict: priority, and entering or leaving FAULT.
     pub fn apply_verdict(&mut self, ctx: &mut Ctx<'_>, now: Instant, verdict: Verdict) {
-        if verdict.priority != self.priority {
-            ctx.out
-                .push_back(Output::PriorityChanged(crate::io::PriorityChange {
-                    instance: self.id,
-                    from: self.priority,
-                    to: verdict.priority,
-                    at: now,
-                }));
-        }
-        self.priority = verdict.priority;
+        self.set_priority(ctx, now, verdict.priority);
         self.fault = verdict.fault.clone();
         match (self.state, verdict.fault) {
             (State::Backup | State::Master, Some(cause)) => {
-                self.enter_fault(ctx, now, Reason::Fault { cause })
+                // keepalived 2.2.7 `down_instance` sets wantstate to FAULT, so
+                // `try_up_instance` later brings even an owner up as Backup.
+                self.owner_wants_master = false;
+                self.enter_fault(ctx, now, Reason::Fault { cause }, 2)
             }
             // keepalived 2.2.7 `try_up_instance`: a member stays down while another member
             // of its group is (`num_member_fault`).
@@ -845,10 +893,22 @@ impl Instance {
                 }
             }
         }
-        // RFC 5798 §7.1: the address list MAY be checked; a mismatch SHOULD be logged and is
-        // not fatal (keepalived counts it and goes on).
-        let skip = ctx.global.skip_check_adv_addr || self.cfg.skip_check_adv_addr;
+        // RFC 5798 §5.2.5: Count IPvX Addr is at least 1.
+        if self.cfg.version == Version::V3 && pkt.count() == 0 {
+            return Err(DiscardReason::AddressList);
+        }
+        // keepalived 2.2.7 (`vrrp_state_backup`): `skip_check_adv_addr` spares only a Backup's
+        // adverts from the Master it already follows; a new sender is always checked.
+        let skip = (ctx.global.skip_check_adv_addr || self.cfg.skip_check_adv_addr)
+            && self.state == State::Backup
+            && self.master_addr == Some(src);
         if !skip && !self.address_list_matches(pkt) {
+            // RFC 3768 / RFC 5798 §7.1: "If the packet was not generated by the address owner
+            // (Priority does not equal 255 (decimal)), the receiver MUST drop the packet,
+            // otherwise continue processing." (keepalived drops the owner's too.)
+            if pkt.priority() != PRIORITY_OWNER {
+                return Err(DiscardReason::AddressList);
+            }
             self.counters.address_list_mismatch += 1;
         }
         Ok(())
@@ -870,8 +930,8 @@ impl Instance {
             self.master_priority = Some(PRIORITY_STOP);
             return;
         }
-        let delay_holds =
-            !self.cfg.preempt_delay.is_zero() && self.preempt_until.is_none_or(|until| until > now);
+        let delay_holds = !self.cfg.effective_preempt_delay().is_zero()
+            && self.preempt_until.is_none_or(|until| until > now);
         // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater than
         // or equal to the local Priority, then: ..." (keepalived: or preempt_delay still runs).
         if !self.cfg.preempt || prio >= self.priority || delay_holds {
@@ -887,11 +947,11 @@ impl Instance {
             // keepalived 2.2.7 `vrrp_state_backup`: "We might have been held in backup by a
             // sync group ... Now we have received a backup, we want to be in BACKUP state."
             self.want_master = false;
-            if !self.cfg.preempt_delay.is_zero() && self.cfg.preempt {
+            if !self.cfg.effective_preempt_delay().is_zero() && self.cfg.preempt {
                 if prio >= self.priority {
                     self.preempt_until = None;
                 } else if self.preempt_until.is_none() {
-                    self.preempt_until = Some(now + self.cfg.preempt_delay);
+                    self.preempt_until = Some(now + self.cfg.effective_preempt_delay());
                 }
             }
         }
@@ -915,6 +975,14 @@ impl Instance {
             return;
         }
         let ours = ctx.src;
+        if prio == PRIORITY_OWNER && self.priority == PRIORITY_OWNER && ours != Some(src) {
+            // keepalived 2.2.7 `vrrp_state_master_rx`: "CONFIGURATION ERROR: local instance and
+            // a remote instance are both configured as address owner, please fix - reducing
+            // local priority": it drops to 254 for good and so yields to the other owner,
+            // whatever the addresses (RFC 5798 §6.4.3 would compare them).
+            self.base_priority = PRIORITY_OWNER - 1;
+            self.set_priority(ctx, now, PRIORITY_OWNER - 1);
+        }
         let higher = prio > self.priority
             || (prio == self.priority
                 && ours.is_some_and(|o| Family::of(&o) == Family::of(&src) && src > o));

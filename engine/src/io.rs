@@ -188,7 +188,8 @@ impl State {
 pub enum Reason {
     /// Start-up as Backup (RFC 5798 §6.4.1).
     Startup,
-    /// Start-up of the address owner, priority 255 (RFC 5798 §6.4.1).
+    /// Start-up of the address owner, priority 255, wanting MASTER (RFC 5798 §6.4.1; keepalived
+    /// 2.2.7 `vrrp_init_state`: `state MASTER` or no `state`).
     AddressOwner,
     /// Master_Down_Timer fired (RFC 5798 §6.4.2).
     MasterDown,

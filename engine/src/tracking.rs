@@ -22,6 +22,9 @@ use std::collections::BTreeMap;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
+    /// No result yet: neither a positive nor a negative weight applies (keepalived 2.2.7
+    /// `SCRIPT_INIT_STATE_INIT`); the first result decides, whatever `rise` and `fall`.
+    Unknown,
     /// Passing (or not yet failed `fall` times).
     Good,
     /// Failing (until it passes `rise` times).
@@ -55,15 +58,12 @@ pub(crate) struct ScriptState {
 
 impl ScriptState {
     pub fn new(cfg: ScriptConfig) -> Self {
-        // keepalived: `init_fail` starts the script in the failed state; otherwise good.
-        let status = if cfg.init_fail {
-            CheckStatus::Bad
-        } else {
-            CheckStatus::Good
-        };
+        // keepalived 2.2.7 starts every tracked script in `SCRIPT_INIT_STATE_INIT`: its
+        // `alloc_track_script` resets the `SCRIPT_INIT_STATE_FAILED` of `init_fail`, so
+        // `init_fail` has no effect there (docs/keepalived-differences.md).
         ScriptState {
             cfg,
-            status,
+            status: CheckStatus::Unknown,
             consecutive_pass: 0,
             consecutive_fail: 0,
             next_run: None,
@@ -102,6 +102,15 @@ impl ScriptState {
     pub fn apply(&mut self, outcome: CheckOutcome) -> bool {
         self.last_outcome = Some(outcome);
         let before = self.status;
+        // keepalived 2.2.7 `vrrp_init_script` sets the first result to `rise - 1`, so one
+        // pass is enough ("one success is enough"), and `vrrp_script_child_thread` takes the
+        // first failure as a failure whatever `fall`.
+        if self.status == CheckStatus::Unknown {
+            self.status = match outcome {
+                CheckOutcome::Pass => CheckStatus::Good,
+                CheckOutcome::Fail | CheckOutcome::Timeout => CheckStatus::Bad,
+            };
+        }
         match outcome {
             CheckOutcome::Pass => {
                 self.consecutive_pass = self.consecutive_pass.saturating_add(1);
@@ -494,10 +503,13 @@ impl Tracker {
                 continue;
             };
             let w = i64::from(t.weight.unwrap_or(s.cfg.weight));
+            // A script with no result yet counts neither way (keepalived 2.2.7
+            // `initialise_track_script_state`).
+            let good = s.status == CheckStatus::Good;
             let bad = s.status == CheckStatus::Bad;
             if w == 0 && bad {
                 fault.get_or_insert(FaultCause::Script(t.name.clone()));
-            } else if (w > 0 && !bad) || (w < 0 && bad) {
+            } else if (w > 0 && good) || (w < 0 && bad) {
                 sum += w;
             }
         }

@@ -212,44 +212,164 @@ fn mixed_families_are_counted() {
     );
 }
 
-/// A valid advert from the peer whose address list is not ours.
-fn other_address_list() -> Vec<u8> {
+/// A valid advert from `src` at `priority` whose address list is not ours.
+fn other_address_list_from(src: Ipv4Addr, priority: u8) -> Vec<u8> {
     vrrp_engine::wire::Advert {
         version: Version::V2,
         vrid: 51,
-        priority: 100,
+        priority,
         interval: 1,
         auth: Auth::pass("123456"),
+        addrs: vec![IpAddr::V4(Ipv4Addr::new(172, 20, 0, 200))],
+    }
+    .emit(
+        IpAddr::V4(src),
+        GROUP,
+        vrrp_engine::wire::ChecksumMode::PseudoHeader,
+    )
+}
+
+/// A valid advert from the peer whose address list is not ours.
+fn other_address_list() -> Vec<u8> {
+    other_address_list_from(PEER, 100)
+}
+
+/// RFC 3768 / RFC 5798 §7.1: a mismatched address list from a router that is not the
+/// address owner MUST be dropped (another cluster reusing the VRID must not steer ours).
+#[test]
+fn address_list_mismatch_is_discarded() {
+    let other = Ipv4Addr::new(172, 20, 0, 99);
+    check(
+        |e| {
+            rx(
+                e,
+                &other_address_list_from(other, 110),
+                255,
+                IpAddr::V4(other),
+                GROUP,
+                "eth0",
+            )
+        },
+        one(|c| c.address_list = 1),
+        DiscardCounters::default(),
+    );
+}
+
+/// The address owner's advert (priority 255) goes on being processed (RFC 5798 §7.1),
+/// counted as a mismatch.
+#[test]
+fn the_address_owners_mismatched_advert_is_accepted_and_counted() {
+    let mut e = backup();
+    let b = other_address_list_from(PEER, 255);
+    rx(&mut e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0");
+    let c = e.snapshot().instances[0].counters;
+    assert_eq!(c.address_list_mismatch, 1);
+    assert_eq!(c.discarded.address_list, 0);
+    assert_eq!(c.adverts_accepted, 2);
+}
+
+/// The issue-16 case: a keepalived router of another cluster with the same VRID (VIP .200,
+/// priority 110) must not make our Master step down.
+#[test]
+fn a_master_ignores_a_better_advert_for_other_addresses() {
+    let i = instance(100, Version::V2, Duration::from_secs(1));
+    let mut e = started(config(i), 0, Instant::ZERO);
+    let mut now = Instant::ZERO;
+    while e.snapshot().instances[0].state != State::Master {
+        now = e.poll_timeout().expect("a Backup has a timer");
+        e.handle_timeout(now);
+        drain(&mut e);
+    }
+    let b = vrrp_engine::wire::Advert {
+        version: Version::V2,
+        vrid: 51,
+        priority: 110,
+        interval: 1,
+        auth: Auth::None,
         addrs: vec![IpAddr::V4(Ipv4Addr::new(172, 20, 0, 200))],
     }
     .emit(
         IpAddr::V4(PEER),
         GROUP,
         vrrp_engine::wire::ChecksumMode::PseudoHeader,
-    )
+    );
+    deliver(&mut e, now, PEER, &b);
+    assert!(drain(&mut e).is_empty());
+    let s = &e.snapshot().instances[0];
+    assert_eq!(s.state, State::Master);
+    assert_eq!(s.counters.discarded.address_list, 1);
+    // A matching advert at 110 still wins: the check is on the list, not the priority.
+    deliver(
+        &mut e,
+        now,
+        PEER,
+        &advert_bytes(Version::V2, 51, 110, 1, PEER, Auth::None),
+    );
+    drain(&mut e);
+    assert_eq!(e.snapshot().instances[0].state, State::Backup);
 }
 
+/// keepalived 2.2.7 `vrrp_state_backup`: `skip_check_adv_addr` spares only adverts from the
+/// Master the Backup already follows; another sender's list is checked.
 #[test]
-fn address_list_mismatch_is_counted_but_accepted() {
-    let mut e = backup();
-    let b = other_address_list();
-    rx(&mut e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0");
-    let c = e.snapshot().instances[0].counters;
-    assert_eq!(c.address_list_mismatch, 1);
-    assert_eq!(c.adverts_accepted, 2);
-}
-
-#[test]
-fn an_instances_skip_check_adv_addr_does_not_compare_the_address_list() {
+fn an_instances_skip_check_adv_addr_spares_only_the_current_master() {
     let mut i = instance(90, Version::V2, Duration::from_secs(1));
     i.auth = Some(AuthConfig::Pass("123456".into()));
     i.skip_check_adv_addr = true;
     let mut e = started(config(i), 0, Instant::ZERO);
-    let b = other_address_list();
-    rx(&mut e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0");
+    // Nobody followed yet: checked, and dropped.
+    rx(
+        &mut e,
+        &other_address_list(),
+        255,
+        IpAddr::V4(PEER),
+        GROUP,
+        "eth0",
+    );
+    let c = e.snapshot().instances[0].counters;
+    assert_eq!((c.discarded.address_list, c.adverts_accepted), (1, 0));
+    // Following PEER: its later adverts are not compared.
+    deliver(&mut e, secs(1.0), PEER, &good());
+    rx(
+        &mut e,
+        &other_address_list(),
+        255,
+        IpAddr::V4(PEER),
+        GROUP,
+        "eth0",
+    );
     let c = e.snapshot().instances[0].counters;
     assert_eq!(c.address_list_mismatch, 0);
-    assert_eq!(c.adverts_accepted, 1);
+    assert_eq!((c.discarded.address_list, c.adverts_accepted), (1, 2));
+    // Another sender is.
+    let other = Ipv4Addr::new(172, 20, 0, 99);
+    let b = other_address_list_from(other, 100);
+    rx(&mut e, &b, 255, IpAddr::V4(other), GROUP, "eth0");
+    let c = e.snapshot().instances[0].counters;
+    assert_eq!((c.discarded.address_list, c.adverts_accepted), (2, 2));
+}
+
+/// RFC 5798 §5.2.5: a VRRPv3 advert lists at least one address.
+#[test]
+fn v3_advert_without_addresses_is_discarded() {
+    let i = instance(90, Version::V3, Duration::from_secs(1));
+    let mut e = started(config(i), 0, Instant::ZERO);
+    let b = vrrp_engine::wire::Advert {
+        version: Version::V3,
+        vrid: 51,
+        priority: 100,
+        interval: 100,
+        auth: Auth::None,
+        addrs: vec![],
+    }
+    .emit(
+        IpAddr::V4(PEER),
+        GROUP,
+        vrrp_engine::wire::ChecksumMode::PseudoHeader,
+    );
+    rx(&mut e, &b, 255, IpAddr::V4(PEER), GROUP, "eth0");
+    let c = e.snapshot().instances[0].counters;
+    assert_eq!((c.discarded.address_list, c.adverts_accepted), (1, 0));
 }
 
 #[test]

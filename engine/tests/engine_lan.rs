@@ -135,6 +135,10 @@ fn ipv6_v3_owner_sends_from_link_local_and_backup_accepts() {
         let mut i = vrrp_engine::config::InstanceConfig::new("V6", "eth0", 53);
         i.version = Version::V3;
         i.priority = prio;
+        if prio == 255 {
+            // No `state` line: keepalived derives MASTER for the owner.
+            i.initial_state = vrrp_engine::config::InitialState::Master;
+        }
         i.vips.push(VirtualAddress::host(vip));
         config(i)
     };

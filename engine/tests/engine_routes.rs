@@ -169,14 +169,17 @@ fn backup_on_higher_priority_removes_rules_then_routes_then_vips() {
 #[test]
 fn shutdown_and_fault_remove_after_the_priority_zero_advert() {
     let cfg = node(100, vec![table_route()], vec![from_vip()]);
+    // Shutdown sends one priority-0 advert, a fault two (keepalived 2.2.7 `down_instance`).
     let expected = |state: &str| {
-        vec![
-            "tx 0".to_string(),
+        let zeros = if state == "FAULT" { 2 } else { 1 };
+        let mut words = vec!["tx 0".to_string(); zeros];
+        words.extend([
             "del rule inet from 172.20.0.100/32 preference 100 table 100".into(),
             "del route 203.0.113.0/24 dev eth0 table 100".into(),
             "del vip 172.20.0.100".into(),
             format!("state {state}"),
-        ]
+        ]);
+        words
     };
 
     let mut e = started(cfg.clone(), 0, Instant::ZERO);

@@ -617,3 +617,55 @@ fn columns_after_a_definition_are_the_files() {
         ]
     );
 }
+
+/// keepalived 2.2.7 `vrrp_complete_instance`: `state MASTER` clears `preempt_delay`, with
+/// its words; `state BACKUP` keeps it.
+#[test]
+fn state_master_clears_preempt_delay_with_keepalived_words() {
+    let t = inst("    state MASTER\n    priority 150\n    preempt_delay 5");
+    assert_eq!(
+        findings(&t),
+        ["t.conf:6:5: warning: (VI_1) Warning - preempt delay will not work with initial state MASTER - clearing"]
+    );
+    let c = keepalived::parse_str("t.conf", &t, &Options::default()).expect("valid");
+    assert!(c.config.instances[0].preempt_delay.is_zero());
+    let t = inst("    state BACKUP\n    priority 150\n    preempt_delay 5");
+    assert!(findings(&t).is_empty());
+    let c = keepalived::parse_str("t.conf", &t, &Options::default()).expect("valid");
+    assert_eq!(c.config.instances[0].preempt_delay, Duration::from_secs(5));
+}
+
+/// keepalived 2.2.7 `vrrp_complete_instance`: without `priority`, `state MASTER` means 255;
+/// without `state`, priority 255 means MASTER (and its preempt_delay is cleared too).
+#[test]
+fn state_and_priority_are_derived_from_each_other() {
+    use vrrp_engine::config::InitialState;
+    let parse = |body: &str| {
+        let c = keepalived::parse_str("t.conf", &inst(body), &Options::default()).expect("valid");
+        c.config.instances[0].clone()
+    };
+    let i = parse("    state MASTER");
+    assert_eq!((i.priority, i.initial_state), (255, InitialState::Master));
+    let i = parse("    state BACKUP");
+    assert_eq!((i.priority, i.initial_state), (100, InitialState::Backup));
+    let i = parse("    priority 255");
+    assert_eq!(i.initial_state, InitialState::Master);
+    let i = parse("    priority 254");
+    assert_eq!(i.initial_state, InitialState::Backup);
+    let i = parse("    priority 255\n    state BACKUP");
+    assert_eq!(i.initial_state, InitialState::Backup);
+    assert_eq!(
+        findings(&inst("    priority 255\n    preempt_delay 5")),
+        ["t.conf:5:5: warning: (VI_1) Warning - preempt delay will not work with initial state MASTER - clearing"]
+    );
+}
+
+/// `init_fail` is kept but has no effect, as in keepalived 2.2.7: the front end says so.
+#[test]
+fn init_fail_is_reported_as_without_effect() {
+    let t = "vrrp_script chk {\n    script /bin/true\n    init_fail\n}\n";
+    assert_eq!(
+        findings(t),
+        ["t.conf:3:5: warning: `init_fail` has no effect, as in keepalived 2.2.7 (its `track_script` resets it): a script counts neither as passing nor as failing until its first result, which decides whatever `rise` and `fall`"]
+    );
+}

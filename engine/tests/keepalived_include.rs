@@ -113,8 +113,8 @@ fn a_file_including_itself_is_read_once() {
     assert_eq!(
         lines,
         [
-            "a.conf:1:9: error: `a.conf` includes itself (include loop): not read again",
-            "a.conf:2:9: error: `a.conf` includes itself (include loop): not read again",
+            "a.conf:1:9: error: include loop: a.conf -> a.conf: `a.conf` is not read again",
+            "a.conf:2:9: error: include loop: a.conf -> a.conf: `a.conf` is not read again",
         ]
     );
 }
@@ -134,10 +134,111 @@ fn files_read_in_one_load_are_bounded() {
     let a = keepalived::analyze(Path::new("f0.conf"), &loader, &Options::default());
     let errors: Vec<&str> = a.findings.iter().map(|f| f.message.as_str()).collect();
     assert!(!errors.is_empty(), "8191 files to read without a word");
+    assert_eq!(errors.len(), 1, "said once: {errors:?}");
     assert!(
+        errors[0].starts_with("more than 4096 files read (includes of includes): `f"),
+        "{errors:?}"
+    );
+}
+
+/// Issue 16: a cycle through two files is named, with where it closes.
+#[test]
+fn a_cycle_through_two_files_is_named() {
+    let loader = MemLoader::new()
+        .with("main.conf", "include a.conf\n")
+        .with("a.conf", "include b.conf\n")
+        .with("b.conf", "\ninclude a.conf\n");
+    let err =
+        keepalived::load(Path::new("main.conf"), &loader, &Options::default()).expect_err("loop");
+    let lines: Vec<String> = err.0.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        ["b.conf:2:9: error: include loop: a.conf -> b.conf -> a.conf: `a.conf` is not read again"]
+    );
+}
+
+/// Issue 16: three files in one folder, each only `include *.conf` (keepalived 2.2.7 loops
+/// forever; an earlier vrrpd-real grew to 18 GB). Every file is read once per include path
+/// and every loop named, on disk through the real glob.
+#[test]
+fn three_files_each_including_the_folder_end() {
+    let dir = std::env::temp_dir().join(format!("vrrp-include-fan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for f in ["a.conf", "b.conf", "c.conf"] {
+        std::fs::write(dir.join(f), "include *.conf\n").expect("write");
+    }
+    let a = keepalived::analyze(&dir.join("a.conf"), &FsLoader, &Options::default());
+    let _ = std::fs::remove_dir_all(&dir);
+    let errors: Vec<&str> = a.findings.iter().map(|f| f.message.as_str()).collect();
+    // Include paths without a repeat: a, ab, abc, ac, acb; each file includes all three, so 15
+    // includes, 4 of them read and 11 loops: 8 named, then the count of the others.
+    let named = errors
+        .iter()
+        .filter(|m| m.starts_with("include loop: "))
+        .count();
+    assert_eq!(named, 8, "{errors:?}");
+    // The three-file cycle is named in full, folder and all.
+    let d = dir.display();
+    let cycle = format!(
+        "include loop: {d}/a.conf -> {d}/b.conf -> {d}/c.conf -> {d}/a.conf: \
+         `{d}/a.conf` is not read again"
+    );
+    assert!(errors.contains(&cycle.as_str()), "{errors:?}");
+    assert!(
+        errors.contains(
+            &"3 more include loops not listed (each file on its include path is read once)"
+        ),
+        "{errors:?}"
+    );
+    assert_eq!(errors.len(), 9, "{errors:?}");
+}
+
+/// A folder of 30 files that each include the folder: the number of files read is bounded
+/// (without the bound, 30!/... paths), and the findings stay few.
+#[test]
+fn a_huge_fan_out_is_bounded() {
+    let mut loader = MemLoader::new();
+    for n in 0..30 {
+        loader.insert(format!("f{n:02}.conf"), "include f*.conf\n");
+    }
+    let a = keepalived::analyze(Path::new("f00.conf"), &loader, &Options::default());
+    let errors: Vec<&str> = a.findings.iter().map(|f| f.message.as_str()).collect();
+    // 8 loops named, their summary, the file bound and the depth bound, each said once.
+    assert_eq!(errors.len(), 11, "{errors:?}");
+    for once in [
+        "more than 4096 files read",
+        "includes nested deeper than 16",
+    ] {
+        assert_eq!(
+            errors.iter().filter(|m| m.starts_with(once)).count(),
+            1,
+            "{once}: {errors:?}"
+        );
+    }
+    assert_eq!(
         errors
             .iter()
-            .all(|m| m.starts_with("more than 4096 files read (includes of includes)")),
+            .filter(|m| m.ends_with(
+                "more include loops not listed (each file on its include path is read once)"
+            ))
+            .count(),
+        1,
         "{errors:?}"
+    );
+}
+
+/// The byte bound: a fan-out of large files stops at 64 MiB read.
+#[test]
+fn bytes_read_in_one_load_are_bounded() {
+    let big = format!("# {}\n", "x".repeat(1 << 20));
+    let mut loader = MemLoader::new().with("main.conf", "include part*.conf\ninclude part*.conf\n");
+    for n in 0..40 {
+        loader.insert(format!("part{n:02}.conf"), big.clone());
+    }
+    let a = keepalived::analyze(Path::new("main.conf"), &loader, &Options::default());
+    let errors: Vec<&str> = a.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        errors,
+        ["more than 64 MiB read (includes of includes): `part23.conf` and the rest are not"]
     );
 }

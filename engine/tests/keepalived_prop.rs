@@ -604,7 +604,8 @@ fn instance(
                     c.notify = notify;
                     // keepalived rules: MASTER keeps preempting; nopreempt resets preempt_delay.
                     c.preempt = preempt || master;
-                    c.preempt_delay = if c.preempt {
+                    // ... and MASTER clears preempt_delay.
+                    c.preempt_delay = if c.preempt && !master {
                         Duration::from_secs(delay)
                     } else {
                         Duration::ZERO
@@ -811,6 +812,11 @@ fn config() -> impl Strategy<Value = Config> {
                             } else {
                                 InitialState::Backup
                             };
+                            // MASTER keeps preempting (nopreempt is cleared).
+                            i.preempt |= i.initial_state == InitialState::Master;
+                            if i.initial_state == InitialState::Master {
+                                i.preempt_delay = Duration::ZERO;
+                            }
                             // No Accept_Mode with VRRPv2 but for the owner.
                             if i.version == Version::V2 && i.priority != 255 {
                                 i.accept = false;

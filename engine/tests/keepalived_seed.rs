@@ -136,6 +136,7 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
             "31:9: error: track_script `chk_nginx` of vrrp_instance VI_1 names no vrrp_script",
             "32:9: error: track_script `chk_disk` of vrrp_instance VI_1 names no vrrp_script",
             "41:5: warning: `nopreempt` is ignored with `state MASTER` (keepalived keeps preempting); use `state BACKUP`",
+            "42:5: warning: (VI_1) Warning - preempt delay will not work with initial state MASTER - clearing",
         ]
     );
     let i = &a.config.instances[0];
@@ -164,7 +165,8 @@ fn seed_2_3_vrrp_instance_values_and_findings() {
         i.notify.fault.as_deref(),
         Some("/etc/keepalived/notify.sh fault")
     );
-    assert_eq!(i.preempt_delay, Duration::from_secs(30));
+    // keepalived clears preempt_delay with `state MASTER`.
+    assert_eq!(i.preempt_delay, Duration::ZERO);
     assert!(i.preempt);
 }
 

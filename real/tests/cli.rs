@@ -433,3 +433,24 @@ fn timing_flags_are_checked_before_anything_runs() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Issue 16: three files in one folder that each hold only `include *.conf` (keepalived
+/// 2.2.7 loops forever on it): `-t` ends, exit 1, with the cycle named at its file:line:col.
+#[test]
+fn include_cycles_end_with_the_cycle_named() {
+    let conf = temp_conf("include-fan", "include *.conf\n");
+    let dir = conf.parent().expect("a folder").to_path_buf();
+    for f in ["b.conf", "c.conf"] {
+        std::fs::write(dir.join(f), "include *.conf\n").expect("write");
+    }
+    let o = run(&["-t", "-f", conf.to_str().expect("utf-8")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(o.status.code(), Some(1));
+    let lines = stderr_lines(&o);
+    let d = dir.display();
+    let cycle = format!(
+        "{d}/c.conf:1:9: error: include loop: {d}/keepalived.conf -> {d}/b.conf -> {d}/c.conf -> \
+         {d}/keepalived.conf: `{d}/keepalived.conf` is not read again"
+    );
+    assert!(lines.contains(&cycle), "{lines:#?}");
+}

@@ -307,7 +307,12 @@ fn package_holds_daemon_unit_man_page_and_example_conffile_and_installs_on_debia
     );
     assert_eq!(mode_of("/usr/share/man/man8/vrrpd-real.8.gz"), "-rw-r--r--");
     assert_eq!(mode_of("/etc/vrrpd/keepalived.conf"), "-rw-r--r--");
-    for doc in ["copyright", "README.md", "metrics.md"] {
+    for doc in [
+        "copyright",
+        "README.md",
+        "metrics.md",
+        "keepalived-differences.md",
+    ] {
         mode_of(&format!("/usr/share/doc/vrrpd-real/{doc}"));
     }
     assert!(

@@ -12,11 +12,17 @@ use std::time::{Duration, Instant};
 use support::*;
 use vrrp_lab::Lab;
 
-/// VI_1 priority 255 (Master at once, VIP .100), VI_2 Backup (VIP .101), 1 s adverts.
+/// VI_1 priority 255 with no `state` (MASTER for the owner: Master at once, VIP .100),
+/// VI_2 Backup (VIP .101), 1 s adverts.
 fn conf(lab: &Lab, with_vi2: bool) -> String {
     let inst = |name: &str, vrid: u8, prio: u8, vip: String| {
+        let state = if prio == 255 {
+            ""
+        } else {
+            "    state BACKUP\n"
+        };
         format!(
-            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    \
+            "vrrp_instance {name} {{\n{state}    interface eth0\n    \
              virtual_router_id {vrid}\n    priority {prio}\n    advert_int 1\n    \
              virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
         )

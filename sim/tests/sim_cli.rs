@@ -238,6 +238,18 @@ fn nopreempt_with_state_master_is_refused_in_a_variant() {
 }
 
 #[test]
+fn preempt_delay_with_state_master_is_refused_in_a_variant() {
+    let e = error_of(&format!(
+        "name = \"x\"\nduration = \"1s\"\n{}\n[[variants]]\nname = \"v\"\n[variants.nodes.a]\npreempt_delay = \"5s\"\n",
+        NODE.replace("interface eth0", "state MASTER\n    interface eth0")
+    ));
+    assert!(
+        e.contains("preempt_delay on VI_1 has no effect with state MASTER"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_real_split_brain_on_a_healthy_lan_is_an_invariant_violation_with_a_replay_command() {
     // Unicast peers that do not list each other: both become Master on a healthy LAN
     // (keepalived users' pain #1). The invariant must catch it.

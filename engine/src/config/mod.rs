@@ -234,7 +234,8 @@ pub struct ScriptConfig {
     pub fall: u32,
     /// `user USER [GROUP]`: run as this user.
     pub user: Option<String>,
-    /// `init_fail`: start in the failed state.
+    /// `init_fail`: parsed and kept, without effect, as in keepalived 2.2.7 (whose
+    /// `alloc_track_script` resets it); a script counts neither way until its first result.
     pub init_fail: bool,
 }
 
@@ -568,6 +569,16 @@ impl InstanceConfig {
             advert_on_lower_priority: true,
             higher_prio_send_advert: false,
             smtp_alert: None,
+        }
+    }
+
+    /// The `preempt_delay` in force: none with `state MASTER` (keepalived 2.2.7
+    /// `vrrp_complete_instance`: "preempt delay will not work with initial state MASTER -
+    /// clearing").
+    pub fn effective_preempt_delay(&self) -> Duration {
+        match self.initial_state {
+            InitialState::Master => Duration::ZERO,
+            InitialState::Backup => self.preempt_delay,
         }
     }
 

@@ -148,6 +148,14 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 /// are refused rather than taking minutes. keepalived 2.2.7 has no such bound.
 const MAX_FILES_READ: usize = 4096;
 
+/// How many bytes one load may read, over every file (the same reason: a wide fan-out of
+/// large files).
+const MAX_BYTES_READ: usize = 64 << 20;
+
+/// Include loops named one by one; past this a load says how many more it found (a folder
+/// of files that each `include *.conf` has a loop at every file of every level).
+const MAX_LOOPS_LISTED: usize = 8;
+
 /// Reads `path` and everything it includes into one token stream.
 pub(crate) fn load_tokens(
     path: &Path,
@@ -171,16 +179,31 @@ pub(crate) fn load_tokens(
             return None;
         }
     };
-    let file = diags.add_file(display);
+    let file = diags.add_file(display.clone());
     let mut out = Vec::new();
     let mut cx = Cx {
         loader,
         conditions,
         diags,
-        stack: vec![normalize(path)],
+        stack: vec![(normalize(path), display)],
         files_read: 1,
+        bytes_read: text.len(),
+        over_limit: false,
+        too_deep: false,
+        loops: 0,
+        first_loop: None,
     };
     expand(path, file, &text, &mut cx, 0, &mut out);
+    if cx.loops > MAX_LOOPS_LISTED {
+        let more = cx.loops - MAX_LOOPS_LISTED;
+        let span = cx.first_loop.expect("a loop was found");
+        cx.diags.error(
+            span,
+            format!(
+                "{more} more include loops not listed (each file on its include path is read once)"
+            ),
+        );
+    }
     Some(out)
 }
 
@@ -189,11 +212,21 @@ struct Cx<'a> {
     loader: &'a dyn Loader,
     conditions: &'a mut Conditions,
     diags: &'a mut Diags,
-    /// The files being expanded, outermost first (normalized): one of them included again
-    /// is an include loop.
-    stack: Vec<PathBuf>,
+    /// The files being expanded, outermost first (normalized, and as named in findings):
+    /// one of them included again is an include loop.
+    stack: Vec<(PathBuf, String)>,
     /// Files read so far, against [`MAX_FILES_READ`].
     files_read: usize,
+    /// Bytes read so far, against [`MAX_BYTES_READ`].
+    bytes_read: usize,
+    /// A bound was reached (said once; nothing more is read).
+    over_limit: bool,
+    /// The depth limit was reached (said once).
+    too_deep: bool,
+    /// Include loops found, the first [`MAX_LOOPS_LISTED`] named.
+    loops: usize,
+    /// Where the first loop was found (the summary of the others points there).
+    first_loop: Option<Span>,
 }
 
 fn expand(path: &Path, file: u32, text: &str, cx: &mut Cx<'_>, depth: usize, out: &mut Vec<Token>) {
@@ -245,10 +278,14 @@ fn include_one(
 ) {
     let loader = cx.loader;
     if depth >= MAX_INCLUDE_DEPTH {
-        cx.diags.error(
-            span,
-            format!("includes nested deeper than {MAX_INCLUDE_DEPTH} (include loop?)"),
-        );
+        // Said once: in a fan-out every path reaches the limit.
+        if !cx.too_deep {
+            cx.too_deep = true;
+            cx.diags.error(
+                span,
+                format!("includes nested deeper than {MAX_INCLUDE_DEPTH} (include loop?)"),
+            );
+        }
         return;
     }
     let dir = from.parent().unwrap_or_else(|| Path::new(""));
@@ -274,28 +311,53 @@ fn include_one(
     for f in files {
         let display = f.display().to_string();
         let key = normalize(&f);
-        if cx.stack.contains(&key) {
-            cx.diags.error(
-                span,
-                format!("`{display}` includes itself (include loop): not read again"),
-            );
+        if let Some(at) = cx.stack.iter().position(|(k, _)| *k == key) {
+            cx.loops += 1;
+            cx.first_loop.get_or_insert(span);
+            if cx.loops <= MAX_LOOPS_LISTED {
+                // The cycle, from the file's first expansion to this include of it again.
+                let chain: Vec<&str> = cx.stack[at..].iter().map(|(_, d)| d.as_str()).collect();
+                cx.diags.error(
+                    span,
+                    format!(
+                        "include loop: {} -> {display}: `{display}` is not read again",
+                        chain.join(" -> ")
+                    ),
+                );
+            }
+            continue;
+        }
+        if cx.over_limit {
             continue;
         }
         if cx.files_read >= MAX_FILES_READ {
+            cx.over_limit = true;
             cx.diags.error(
                 span,
                 format!(
                     "more than {MAX_FILES_READ} files read (includes of includes): \
-                     `{display}` is not"
+                     `{display}` and the rest are not"
                 ),
             );
             continue;
         }
         cx.files_read += 1;
         match loader.read(&f) {
+            Ok(text) if cx.bytes_read + text.len() > MAX_BYTES_READ => {
+                cx.over_limit = true;
+                cx.diags.error(
+                    span,
+                    format!(
+                        "more than {} MiB read (includes of includes): `{display}` and the \
+                         rest are not",
+                        MAX_BYTES_READ >> 20
+                    ),
+                );
+            }
             Ok(text) => {
-                let file = cx.diags.add_file(display);
-                cx.stack.push(key);
+                cx.bytes_read += text.len();
+                let file = cx.diags.add_file(display.clone());
+                cx.stack.push((key, display));
                 expand(&f, file, &text, cx, depth + 1, out);
                 cx.stack.pop();
             }

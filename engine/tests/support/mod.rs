@@ -27,10 +27,14 @@ pub fn host_addr(n: usize) -> Ipv4Addr {
     Ipv4Addr::new(172, 20, 0, 11 + n as u8)
 }
 
-/// One instance VI_1 on eth0, VRID 51, with one VIP.
+/// One instance VI_1 on eth0, VRID 51, with one VIP, and no `state` line: keepalived
+/// derives `state MASTER` for priority 255, BACKUP otherwise (`vrrp_complete_instance`).
 pub fn instance(priority: u8, version: Version, interval: Duration) -> InstanceConfig {
     let mut i = InstanceConfig::new("VI_1", "eth0", 51);
     i.priority = priority;
+    if priority == 255 {
+        i.initial_state = vrrp_engine::config::InitialState::Master;
+    }
     i.version = version;
     i.advert_interval = interval;
     i.vips.push(VirtualAddress::host(IpAddr::V4(VIP)));

@@ -103,7 +103,7 @@ pub fn priority_change(name: &str, from: u8, to: u8) -> String {
 /// The reasons a summary names, each with keepalived's words for one such packet
 /// (vrrp.c `vrrp_check_packet`, vrrp_scheduler.c `vrrp_dispatcher_read`). Our own looped
 /// adverts and adverts to an instance in FAULT are not anomalies: never summarised.
-const SUMMARISED: [DiscardReason; 11] = [
+const SUMMARISED: [DiscardReason; 12] = [
     DiscardReason::Length,
     DiscardReason::Version,
     DiscardReason::Type,
@@ -115,6 +115,7 @@ const SUMMARISED: [DiscardReason; 11] = [
     DiscardReason::Family,
     DiscardReason::Peer,
     DiscardReason::Destination,
+    DiscardReason::AddressList,
 ];
 
 /// How one instance's discards read (its version, whether it is unicast, its VRID).
@@ -159,13 +160,16 @@ fn discard_words(reason: DiscardReason, i: Option<InstanceWords<'_>>) -> String 
         }
         DiscardReason::Own => format!("({n}) own advert"),
         DiscardReason::Inactive => format!("({n}) advert while inactive"),
+        DiscardReason::AddressList => format!(
+            "({n}) ip address associated with VRID {} not present in MASTER advert",
+            i.vrid
+        ),
     }
 }
 
 /// The summary lines of the discards between `before` and `now` (one per reason with any),
-/// plus the address-list mismatches (`mismatch`: accepted adverts whose VIPs differ from
-/// ours, keepalived's "(VI_1) ip address associated with VRID 51 not present in MASTER
-/// advert"), over `secs` seconds.
+/// plus the address-list mismatches accepted from an address owner (`mismatch`: priority-255
+/// adverts whose VIPs differ from ours), over `secs` seconds.
 pub fn discard_summary(
     i: Option<InstanceWords<'_>>,
     before: &DiscardCounters,
@@ -190,7 +194,7 @@ pub fn discard_summary(
     }
     if let (Some(i), true) = (i, mismatch > 0) {
         out.push(format!(
-            "({}) ip address associated with VRID {} not present in MASTER advert {}",
+            "({}) ip address associated with VRID {} not present in the address owner's advert {}",
             i.name,
             i.vrid,
             tail(mismatch, "accepted", "")

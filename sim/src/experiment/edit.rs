@@ -48,6 +48,14 @@ pub(crate) fn apply(config: &mut Config, e: &NodeEdit) -> Result<(), String> {
             i.preempt = !no;
         }
         if let Some(d) = e.preempt_delay {
+            // keepalived 2.2.7 clears it with state MASTER ("preempt delay will not work with
+            // initial state MASTER - clearing"), and so does the engine; we refuse to.
+            if !d.0.is_zero() && i.initial_state == InitialState::Master {
+                return Err(format!(
+                    "preempt_delay on {} has no effect with state MASTER (keepalived clears it); add state = \"BACKUP\"",
+                    i.name
+                ));
+            }
             i.preempt_delay = d.0;
         }
         if let Some(d) = e.advert_int {

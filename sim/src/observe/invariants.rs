@@ -847,7 +847,9 @@ mod tests {
     fn a_takeover_must_announce_every_vip_in_the_same_drain() {
         let v = pair(-5, false);
         let mut cfg = v.nodes[0].config.clone();
-        cfg.instances[0].priority = 255; // the owner: Master at once.
+        // The owner wanting MASTER: Master at once.
+        cfg.instances[0].priority = 255;
+        cfg.instances[0].initial_state = vrrp_engine::config::InitialState::Master;
         let mut e = Engine::new(cfg.clone(), Instant::ZERO).expect("runs");
         e.handle(
             Instant::ZERO,

@@ -122,6 +122,8 @@ struct Seen<'n> {
     ah: Option<Span>,
     unicast_peer: Option<Span>,
     state: Option<Span>,
+    /// A `priority` line was read (keepalived derives it from `state` otherwise).
+    priority: bool,
     vmac: Option<Span>,
 }
 
@@ -152,7 +154,7 @@ pub(crate) fn map_instance(
     for item in node.items() {
         map_item(item, &mut inst, &mut meta, &mut seen, prios, d);
     }
-    finish(&mut inst, &mut meta, &seen, global, d);
+    finish(&mut inst, &mut meta, &mut seen, global, d);
     (inst, meta)
 }
 
@@ -208,6 +210,7 @@ fn map_item<'n>(
             }
         }
         "priority" => {
+            seen.priority = true;
             if let Some(v) = int(d, item, 1, 255).and_then(|v| u8::try_from(v).ok()) {
                 inst.priority = v;
             }
@@ -487,7 +490,7 @@ fn vip(line: &Node, d: &mut Diags) -> Option<VirtualAddress> {
 fn finish(
     inst: &mut InstanceConfig,
     meta: &mut InstanceMeta,
-    seen: &Seen<'_>,
+    seen: &mut Seen<'_>,
     global: &GlobalConfig,
     d: &mut Diags,
 ) {
@@ -507,6 +510,16 @@ fn finish(
     }
     meta.complete = seen.interface && meta.vrid.is_some();
     inst.version = seen.version.unwrap_or(global.vrrp_version);
+    // keepalived 2.2.7 `vrrp_complete_instance`: "If no priority has been set, derive it
+    // from the initial state" (MASTER: 255), and "If no initial state has been set, derive
+    // it from the priority" (255: MASTER).
+    if !seen.priority && seen.master {
+        inst.priority = PRIORITY_OWNER;
+    }
+    if seen.state.is_none() && inst.priority == PRIORITY_OWNER {
+        inst.initial_state = InitialState::Master;
+        seen.master = true;
+    }
 
     // One family per address list: the first address decides.
     if let Some(first) = inst.vips.first() {
@@ -559,6 +572,26 @@ fn finish(
             );
             inst.preempt_delay = Duration::ZERO;
         }
+    }
+    // keepalived 2.2.7 `vrrp_complete_instance` clears the delay of an instance that wants
+    // MASTER (the engine ignores it too: `InstanceConfig::effective_preempt_delay`).
+    // (after strict mode's "State MASTER must match being address owner").
+    let strict = inst.strict_mode.unwrap_or(global.strict);
+    let owner = inst.priority == PRIORITY_OWNER;
+    let wants_master = if strict && seen.state.is_some() {
+        owner
+    } else {
+        seen.master
+    };
+    if let Some(span) = seen
+        .preempt_delay
+        .filter(|_| wants_master && !inst.preempt_delay.is_zero())
+    {
+        d.warn(
+            span,
+            format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
+        );
+        inst.preempt_delay = Duration::ZERO;
     }
 
     if let Some(span) = seen.ah {

@@ -126,6 +126,10 @@ pub(crate) fn map_script(node: &Node, d: &mut Diags) -> Option<ScriptConfig> {
             "init_fail" => {
                 flag(d, item);
                 s.init_fail = true;
+                d.warn(
+                    item.key.span,
+                    "`init_fail` has no effect, as in keepalived 2.2.7 (its `track_script` resets it): a script counts neither as passing nor as failing until its first result, which decides whatever `rise` and `fall`",
+                );
             }
             _ => unknown(d, item, "vrrp_script", &[SCRIPT_KEYS]),
         }

@@ -54,7 +54,7 @@ pub fn with(mut l: Labels, k: &'static str, v: impl Into<String>) -> Labels {
 }
 
 /// Each discard reason with its count.
-fn discards(d: &DiscardCounters) -> [(&'static str, u64); 13] {
+fn discards(d: &DiscardCounters) -> [(&'static str, u64); 14] {
     [
         ("length", d.length),
         ("version", d.version),
@@ -69,6 +69,7 @@ fn discards(d: &DiscardCounters) -> [(&'static str, u64); 13] {
         ("destination", d.destination),
         ("own", d.own),
         ("inactive", d.inactive),
+        ("address_list", d.address_list),
     ]
 }
 
@@ -292,7 +293,7 @@ mod tests {
         // Families without series are left out by the encoder.
         assert!(!text.contains("vrrp_instance_state"), "{text}");
         assert!(text.contains("# TYPE vrrp_discards counter"), "{text}");
-        assert_eq!(text.matches("vrrp_discards_total{").count(), 13, "{text}");
+        assert_eq!(text.matches("vrrp_discards_total{").count(), 14, "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }
