@@ -8,6 +8,7 @@
 mod support;
 
 mod compare;
+mod craft;
 mod observe;
 mod scenario;
 mod world;
@@ -135,6 +136,7 @@ scenarios!(
     tracked_interface_up_at_start,
     unicast_peer_typo,
     v3_interval_learning,
+    v3_max_adver_int_zero,
     vip_deleted_by_hand,
 );
 

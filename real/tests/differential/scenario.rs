@@ -94,6 +94,19 @@ pub struct Action {
     /// `partition`: the nodes whose VRRP packets this node stops hearing.
     #[serde(default)]
     pub from: Vec<String>,
+    /// `send`: the crafted VRRPv3 advert's VRID.
+    pub vrid: Option<u8>,
+    /// `send`: its priority.
+    pub priority: Option<u8>,
+    /// `send`: its Max Adver Int in centiseconds (0 is out of RFC 5798's range).
+    pub interval_cs: Option<u16>,
+    /// `send`: its address list, with placeholders.
+    #[serde(default)]
+    pub addrs: Vec<String>,
+    /// `send`: how many times (default 1).
+    pub count: Option<u32>,
+    /// `send`: seconds between two (default 1).
+    pub every: Option<f64>,
 }
 
 /// The kinds of action.
@@ -114,6 +127,8 @@ pub enum Do {
     Partition,
     /// Removes the node's partition.
     Heal,
+    /// Sends a crafted VRRPv3 advert from the node (which need not run a daemon).
+    Send,
 }
 
 /// A state sequence keepalived's run must show for a node.
@@ -180,6 +195,7 @@ impl Scenario {
                 Do::Check => a.name.is_some() && a.value.is_some(),
                 Do::Ip => a.args.is_some(),
                 Do::Partition => !a.from.is_empty(),
+                Do::Send => a.vrid.is_some() && a.priority.is_some() && a.interval_cs.is_some(),
                 _ => true,
             };
             if !ok {

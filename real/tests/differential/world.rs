@@ -2,6 +2,7 @@
 //! under test (peers are keepalived in both), the timeline carried out at its times, and what
 //! a user sees recorded: notify lines, the wire, VIPs at the end.
 
+use crate::craft;
 use crate::observe::{self, NodeObs, Stamp};
 use crate::scenario::{expand, Do, Env, Scenario};
 use crate::support::{ns_nft, start_keepalived, tmpdir};
@@ -98,6 +99,7 @@ pub fn run(name: &str, sc: &Scenario, imp: Impl) -> RunObs {
     let stamp = Stamp::now();
     let mut running: BTreeMap<&str, Running> = BTreeMap::new();
     let mut starts: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut senders = Vec::new();
     for a in &sc.timeline {
         clock::sleep_until(stamp.mono + Duration::from_secs_f64(a.at));
         let i = index[a.node.as_str()];
@@ -163,7 +165,38 @@ pub fn run(name: &str, sc: &Scenario, imp: Impl) -> RunObs {
                 );
             }
             Do::Heal => ns_nft(ns, "delete table inet diffpart"),
+            Do::Send => {
+                let env = Env {
+                    ips: &ips,
+                    prefix: prefix.clone(),
+                    notify: String::new(),
+                    checks: &BTreeMap::new(),
+                };
+                let addrs = a
+                    .addrs
+                    .iter()
+                    .map(|x| {
+                        expand(x, &env)
+                            .expect("addrs")
+                            .parse()
+                            .expect("an IPv4 address")
+                    })
+                    .collect();
+                let c = craft::Craft {
+                    vrid: a.vrid.unwrap_or_default(),
+                    priority: a.priority.unwrap_or_default(),
+                    interval_cs: a.interval_cs.unwrap_or_default(),
+                    addrs,
+                };
+                let src = lab.hosts[i].ip;
+                let every = Duration::from_secs_f64(a.every.unwrap_or(1.0));
+                let bytes = craft::payload(&c, src);
+                senders.push(craft::send(ns, src, bytes, a.count.unwrap_or(1), every));
+            }
         }
+    }
+    for s in senders {
+        s.join().expect("crafted adverts sent");
     }
     clock::sleep_until(stamp.mono + Duration::from_secs_f64(sc.duration));
     // The VIPs and liveness at the end, before the capture's wind-down.
