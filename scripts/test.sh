@@ -3,7 +3,8 @@
 #
 #  1. Installs the system packages the tests and tools need, if any is missing:
 #     keepalived, tshark, nginx, iproute2, nftables, curl, procps (reference peer, packet checks, the
-#     namespace lab); qemu-system-x86, busybox-static, kmod, ipvsadm, lz4 (the IPVS VM of
+#     namespace lab); perl (Time::HiRes: the differential suite's notify scripts stamp
+#     CLOCK_MONOTONIC); qemu-system-x86, busybox-static, kmod, ipvsadm, lz4 (the IPVS VM of
 #     lab/src/vm.rs: this machine's kernel has no IPVS); debootstrap (the clean Debian 12 root
 #     real/tests/deb_package.rs installs the package in). apt-get update runs only when something
 #     is missing; nothing is ever removed (--no-remove). Without root this step passes only if
@@ -18,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(keepalived tshark nginx iproute2 nftables curl procps
+PACKAGES=(keepalived tshark nginx iproute2 nftables curl procps perl
     qemu-system-x86 busybox-static kmod ipvsadm lz4 debootstrap prometheus)
 
 header() {
