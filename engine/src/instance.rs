@@ -95,7 +95,8 @@ pub(crate) struct Instance {
     pub last_takeover: Option<Takeover>,
     /// The deadline this instance has on the engine's heap (entries that differ are stale).
     pub armed: Option<Instant>,
-    /// Removed by a reconfiguration: inert, kept so its id is never reused.
+    /// Removed by a reconfiguration: inert, kept so outputs naming it resolve (its slot may
+    /// go to a new instance of the same name at a later reconfiguration).
     pub retired: bool,
     /// What it tracks, its sync group taken into account.
     pub tracks: Tracks,

@@ -175,8 +175,6 @@ fn a_thousand_in_place_reloads_leak_nothing() {
 }
 
 #[test]
-#[ignore = "leaks ~1.8 KiB per instance removed: the engine keeps every retired instance \
-            (engine/src/engine/mod.rs, ids never reused); run with --run-ignored"]
 fn a_thousand_reloads_adding_and_removing_an_instance_leak_nothing() {
     let c = Cluster::start("chaos-reload-add", &[200, 100], 0);
     // Each reload also creates or removes VI_2 (another VRID and VIP).

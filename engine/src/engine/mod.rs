@@ -46,9 +46,10 @@ use timers::{Deadlines, TimerKey};
 #[derive(Clone, Debug)]
 pub struct Engine {
     global: GlobalConfig,
-    /// Every instance ever configured, indexed by [`InstanceId`]. Instances removed by a
-    /// reconfiguration stay (retired, inert) so their ids are never reused and outputs
-    /// already emitted for them can still be resolved.
+    /// Every instance configured, indexed by [`InstanceId`]. Instances removed by a
+    /// reconfiguration stay (retired, inert) so outputs already emitted for them can still be
+    /// resolved; a later reconfiguration, with no output pending, may give a retired slot to a
+    /// new instance of the same name.
     instances: Vec<Instance>,
     /// The live instances in configuration order.
     order: Vec<u32>,

@@ -100,6 +100,18 @@ impl Engine {
         validate::check_config(&config)?;
         let now = self.advance(now);
         let mut summary = ReconfigureSummary::default();
+        // Slots of instances retired by an earlier reconfiguration: once no output naming
+        // them is pending, one can hold a new instance of the same name, so a reload that
+        // adds and removes an instance again and again does not grow the engine.
+        let mut reusable: Vec<bool> = if self.out.is_empty() {
+            let mut r = vec![true; self.instances.len()];
+            for &n in &self.order {
+                r[n as usize] = false;
+            }
+            r
+        } else {
+            vec![false; self.instances.len()]
+        };
 
         // Match every new instance with a live one of the same identity.
         let mut matched: Vec<Option<usize>> = Vec::with_capacity(config.instances.len());
@@ -164,10 +176,18 @@ impl Engine {
                 }
                 None => {
                     summary.added.push(cfg.name.clone());
-                    let id = self.instances.len() as u32;
+                    let slot = (0..reusable.len())
+                        .find(|&n| reusable[n] && self.instances[n].cfg.name == cfg.name);
+                    let id = slot.unwrap_or(self.instances.len()) as u32;
                     let mut inst = Instance::new(InstanceId(id), cfg);
                     inst.set_vmac(vmac);
-                    self.instances.push(inst);
+                    match slot {
+                        Some(n) => {
+                            reusable[n] = false;
+                            self.instances[n] = inst;
+                        }
+                        None => self.instances.push(inst),
+                    }
                     order.push(id);
                 }
             }
