@@ -4,14 +4,12 @@
 
 mod support;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use support::*;
 use vrrp_engine::wire::{self, Auth, ChecksumMode, Packet};
 use vrrp_engine::{Family, Version};
 use vrrp_lab::Lab;
-use vrrp_real::os::socket::push_ipv4_header;
 
 /// A VRRPv2 advert with PASS auth and a 1 s interval, checksum computed.
 fn advert(vrid: u8, prio: u8, vip: Ipv4Addr, pass: &[u8; 8]) -> Vec<u8> {
@@ -26,29 +24,6 @@ fn advert(vrid: u8, prio: u8, vip: Ipv4Addr, pass: &[u8; 8]) -> Vec<u8> {
     // A v2 checksum covers no pseudo-header: the addresses do not matter.
     let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     advert.emit(any, any, ChecksumMode::default())
-}
-
-/// Sends each (ttl, payload) from `src` to 224.0.0.18 inside namespace `ns`, on eth0.
-fn inject(ns: &str, src: Ipv4Addr, packets: Vec<(u8, Vec<u8>)>) {
-    let ns = ns.to_string();
-    std::thread::spawn(move || {
-        let f = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("netns");
-        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-        let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw");
-        s.bind_device(Some(b"eth0")).expect("bind");
-        s.set_header_included_v4(true).expect("hdrincl");
-        let dst = Ipv4Addr::new(224, 0, 0, 18);
-        let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
-        for (ttl, payload) in packets {
-            let mut b = Vec::new();
-            push_ipv4_header(&mut b, src, dst, ttl, payload.len());
-            b.extend_from_slice(&payload);
-            // A full send buffer only drops this one: the flood is best effort.
-            let _ = s.send_to(&b, &addr);
-        }
-    })
-    .join()
-    .expect("injector");
 }
 
 #[test]
@@ -105,7 +80,12 @@ fn bad_packets_are_counted_and_change_nothing() {
         }
         pkts.push((255, p));
     }
-    inject(&lab.hosts[2].ns, src, pkts);
+    let datagrams = pkts
+        .iter()
+        .map(|(ttl, p)| inject::datagram(src, *ttl, p))
+        .collect();
+    // A full send buffer only drops one: the flood is best effort.
+    inject::send_paced(&lab, 2, datagrams, Duration::ZERO);
     std::thread::sleep(Duration::from_millis(1500));
 
     let after = status(&lab, a, &dir, "a");

@@ -5,18 +5,16 @@
 
 mod support;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::*;
-use vrrp_engine::wire::{self, Auth, ChecksumMode};
+use vrrp_engine::wire::Auth;
 use vrrp_engine::Version;
 use vrrp_lab::Lab;
-use vrrp_real::os::socket::push_ipv4_header;
 
 /// A syslog daemon of our own: every datagram received on `DIR/log.sock`, as text.
 struct Syslog {
@@ -149,40 +147,16 @@ fn conf(router: &str, prio: u8, vip: &str, dir: &Path, script: bool) -> String {
 /// Sends `n` VRRPv2 adverts for VRID 51 with TTL 64 (each discarded: "invalid TTL/HL"), then
 /// `n` good ones for VRID 77, which nobody runs, from host `i`.
 fn bad_ttl(lab: &Lab, i: usize, vip: Ipv4Addr, n: usize) {
-    let ns = lab.hosts[i].ns.clone();
     let src = lab.hosts[i].ip;
-    let advert = |vrid| {
-        let a = wire::Advert {
-            version: Version::V2,
-            vrid,
-            priority: 50,
-            interval: 1,
-            auth: Auth::None,
-            addrs: vec![IpAddr::V4(vip)],
-        };
-        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-        a.emit(any, any, ChecksumMode::default())
-    };
-    let packets: Vec<(u8, Vec<u8>)> = std::iter::repeat_n((64, advert(51)), n)
-        .chain(std::iter::repeat_n((255, advert(77)), n))
+    let advert = |vrid| inject::advert(Version::V2, src, vrid, 50, 1, Auth::None, &[vip]);
+    let datagrams: Vec<Vec<u8>> = std::iter::repeat_n(inject::datagram(src, 64, &advert(51)), n)
+        .chain(std::iter::repeat_n(
+            inject::datagram(src, 255, &advert(77)),
+            n,
+        ))
         .collect();
-    std::thread::spawn(move || {
-        let f = std::fs::File::open(format!("/var/run/netns/{ns}")).expect("netns");
-        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
-        let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112))).expect("raw");
-        s.bind_device(Some(b"eth0")).expect("bind");
-        s.set_header_included_v4(true).expect("hdrincl");
-        let dst = Ipv4Addr::new(224, 0, 0, 18);
-        let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
-        for (ttl, payload) in packets {
-            let mut b = Vec::new();
-            push_ipv4_header(&mut b, src, dst, ttl, payload.len());
-            b.extend_from_slice(&payload);
-            s.send_to(&b, &addr).expect("send");
-        }
-    })
-    .join()
-    .expect("injector");
+    let sent = inject::send_paced(lab, i, datagrams, Duration::ZERO);
+    assert_eq!(sent, 2 * n, "every advert sent");
 }
 
 /// What one run of the syslog scenario saw.
