@@ -25,6 +25,7 @@ const KNOWN: &[&str] = &[
     "no_email_faults",
     "no_checker_emails",
     "vrrp_skip_check_adv_addr",
+    "vrrp_check_unicast_src",
     "vrrp_garp_interval",
     "vrrp_gna_interval",
     "vrrp_garp_master_delay",
@@ -58,7 +59,6 @@ const IGNORED: &[&str] = &[
     "vrrp_mcast_group4",
     "vrrp_mcast_group6",
     "vrrp_ipsets",
-    "vrrp_check_unicast_src",
     "vrrp_priority",
     "checker_priority",
     "checker_no_swap",
@@ -157,6 +157,10 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
             "vrrp_skip_check_adv_addr" => {
                 flag(d, item);
                 g.skip_check_adv_addr = true;
+            }
+            "vrrp_check_unicast_src" => {
+                flag(d, item);
+                g.check_unicast_src = true;
             }
             "vrrp_garp_interval" => {
                 if let Some(v) = secs(d, item, MAX_SECS) {
