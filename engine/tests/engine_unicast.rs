@@ -167,3 +167,74 @@ fn unicast_ttl_sets_the_ttl_of_unicast_adverts_only() {
         [(IpAddr::V4(vrrp_engine::types::MULTICAST_V4), 255)]
     );
 }
+
+#[test]
+fn a_unicast_src_ip_the_host_lacks_means_fault_until_it_appears() {
+    // keepalived 2.2.7 `open_sockpool_socket`: "entering FAULT state (src address not
+    // configured)" when binding to unicast_src_ip fails.
+    let src = IpAddr::V4(Ipv4Addr::new(172, 20, 0, 200));
+    let mut cfg = unicast_backup();
+    cfg.unicast_src = Some(src);
+    let mut e = Engine::new(config(cfg), Instant::ZERO).unwrap();
+    e.handle(
+        Instant::ZERO,
+        Input::LocalAddress {
+            addr: src,
+            present: false,
+        },
+    );
+    e.handle(Instant::ZERO, Input::Interface(eth0(0, true)));
+    let mut log: Vec<(Instant, Output)> = drain(&mut e)
+        .into_iter()
+        .map(|o| (Instant::ZERO, o))
+        .collect();
+    // The first state is FAULT, with that cause; no advert goes out.
+    let first = log.iter().find_map(|(_, o)| match o {
+        Output::StateChanged(c) => Some((c.to, c.reason.clone())),
+        _ => None,
+    });
+    assert_eq!(
+        first,
+        Some((
+            State::Fault,
+            vrrp_engine::Reason::Fault {
+                cause: vrrp_engine::io::FaultCause::SourceNotLocal(src.to_string())
+            }
+        ))
+    );
+    // The address is added at 5 s: Backup then, Master a Master_Down_Interval later.
+    let t = secs(5.0);
+    e.handle(
+        t,
+        Input::LocalAddress {
+            addr: src,
+            present: true,
+        },
+    );
+    log.extend(drain(&mut e).into_iter().map(|o| (t, o)));
+    while let Some(at) = e.poll_timeout().filter(|&at| at <= secs(10.0)) {
+        e.handle_timeout(at);
+        log.extend(drain(&mut e).into_iter().map(|o| (at, o)));
+    }
+    let mdi = mdi_90() - Instant::ZERO;
+    assert_eq!(
+        transitions(&log),
+        [
+            (Instant::ZERO, State::Fault),
+            (t, State::Backup),
+            (t + mdi, State::Master)
+        ]
+    );
+    let sent: Vec<IpAddr> = log
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Output::Transmit(x) => Some(x.src),
+            _ => None,
+        })
+        .collect();
+    assert!(!sent.is_empty() && sent.iter().all(|&s| s == src));
+    assert!(log
+        .iter()
+        .filter(|(at, _)| *at < t + mdi)
+        .all(|(_, o)| !matches!(o, Output::Transmit(_))));
+}

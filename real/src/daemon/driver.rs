@@ -102,6 +102,8 @@ pub(super) struct Daemon {
     pub discards: super::discards::DiscardLog,
     /// How each script's last run ended (the log line of a result change says it).
     pub script_exits: BTreeMap<ScriptId, scripts::ScriptExit>,
+    /// Each `unicast_src_ip` as last reported to the engine: on the host or not.
+    pub sources_present: BTreeMap<std::net::IpAddr, bool>,
 }
 
 impl Daemon {
@@ -196,6 +198,7 @@ impl Daemon {
             metrics,
             discards: super::discards::DiscardLog::new(opts_interval),
             script_exits: BTreeMap::new(),
+            sources_present: BTreeMap::new(),
         };
         tracing::info!(
             "Configuration file {}: {} instances, {} virtual servers, node {}",
@@ -215,6 +218,7 @@ impl Daemon {
         // the origin are at engine time zero (`now` saturates).
         d.setup_track_files();
         d.setup_track_procs();
+        d.check_sources().await;
         for name in d.interface_names() {
             d.refresh(&name).await;
         }

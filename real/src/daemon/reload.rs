@@ -121,6 +121,7 @@ impl Daemon {
         self.config = config;
         self.setup_track_files();
         self.setup_track_procs();
+        self.check_sources().await;
         self.refresh_all().await;
         true
     }

@@ -217,6 +217,14 @@ pub async fn sweep_tagged(handle: &Handle) -> Result<Vec<(u32, IpAddr)>, rtnetli
     Ok(removed)
 }
 
+/// Every address of the host, on any interface.
+pub async fn host_addresses(
+    handle: &Handle,
+) -> Result<std::collections::BTreeSet<IpAddr>, rtnetlink::Error> {
+    let all: Vec<AddressMessage> = handle.address().get().execute().try_collect().await?;
+    Ok(all.iter().filter_map(addr_of).collect())
+}
+
 /// Interface indexes by name, for every link.
 pub async fn all_links(handle: &Handle) -> Result<BTreeMap<String, u32>, rtnetlink::Error> {
     let links: Vec<LinkMessage> = handle.link().get().execute().try_collect().await?;
