@@ -125,3 +125,44 @@ fn a_tracked_interface_reported_down_at_start_still_counts() {
         .collect();
     assert_eq!(to, [State::Fault]);
 }
+
+#[test]
+fn a_master_whose_address_is_replaced_rides_through() {
+    // keepalived 2.2.7 `netlink_if_address_filter`: the primary deleted while another address
+    // remains, that one becomes the source; no state change (the daemon reports a promoted
+    // or remaining secondary, never "none", while one is left).
+    let mut lan = Lan::new(
+        vec![config(v2(150)), config(v2(100))],
+        Duration::from_millis(1),
+    );
+    lan.run_until(secs(6.0));
+    let t = secs(6.5);
+    lan.run_until(t);
+    let new = std::net::Ipv4Addr::new(172, 20, 0, 60);
+    lan.input(
+        0,
+        Input::Interface(InterfaceUpdate {
+            ipv4: Some(new),
+            ..eth0(0, true)
+        }),
+    );
+    lan.run_until(secs(12.0));
+    assert!(lan.transitions(0).iter().all(|&(at, _)| at < t));
+    assert!(lan.transitions(1).iter().all(|&(at, _)| at < t));
+    // RFC 3768 §6.4.3: the next advert at the Adver_Timer (Master since 3 + 106/256 s,
+    // adverts on the second after it), from the new address.
+    let sent: Vec<(Instant, IpAddr)> = lan
+        .outputs_since(0, t)
+        .into_iter()
+        .filter_map(|(at, o)| match o {
+            Output::Transmit(x) => Some((at, x.src)),
+            _ => None,
+        })
+        .collect();
+    let first = secs(6.0) + Duration::from_nanos(106 * 1_000_000_000 / 256);
+    assert_eq!(
+        sent.first(),
+        Some(&(first + Duration::from_secs(1), IpAddr::V4(new)))
+    );
+    assert!(sent.iter().all(|&(_, s)| s == IpAddr::V4(new)));
+}
