@@ -731,3 +731,21 @@ fn a_unicast_peer_of_the_other_family_is_dropped_with_keepalived_words() {
     // What `-t` passes, the engine runs.
     assert!(vrrp_engine::Engine::new(a.config, vrrp_engine::Instant::ZERO).is_ok());
 }
+
+#[test]
+fn a_second_instance_of_the_same_name_is_skipped_as_keepalived_does() {
+    // keepalived 2.2.7 `vrrp_handler`: "vrrp instance VI_1 already defined", block skipped.
+    let text = format!(
+        "{}{}",
+        inst(""),
+        inst("").replace("virtual_router_id 51", "virtual_router_id 52")
+    );
+    let a = keepalived::analyze_str("t.conf", &text, &Options::default());
+    let f: Vec<String> = a.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        f,
+        ["t.conf:9:15: warning: vrrp instance VI_1 already defined"]
+    );
+    assert_eq!(a.config.instances.len(), 1);
+    assert_eq!(a.config.instances[0].vrid, 51);
+}

@@ -199,6 +199,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     startup_delay: sd,
                     no_swap: v3 != strict,
                     log_unknown_vrids: v3 && sec,
+                    dynamic_interfaces: v3 && !sec,
                     smtp_helo_name: helo,
                     smtp_alert: Some(strict),
                     smtp_alert_vrrp: alert_vrrp,

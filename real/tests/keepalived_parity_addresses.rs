@@ -260,3 +260,60 @@ fn a_tracked_interface_up_at_start_gives_no_fault_as_with_keepalived() {
     assert_eq!(k, want, "keepalived");
     assert_eq!(r, want, "vrrpd-real");
 }
+
+/// Whether process `pid` (our child) has exited: gone or a zombie.
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+/// Item 15: a `track_interface` and a VIP's `dev` naming interfaces the host lacks (no
+/// `dynamic_interfaces`). keepalived 2.2.7 warns for each (`alloc_track_if`,
+/// `parse_ipaddress`), then stops: "Non-existent interface specified in configuration".
+/// Returns (its exit status if it stopped within 3 s, whether it ever held the VIP, its log).
+fn missing_interfaces(keepalived: bool) -> (Option<i32>, bool, String) {
+    let lab = Lab::new(1).expect("lab");
+    let dir = tmpdir(&format!("kpa-missing-{}", who(keepalived)));
+    let vip = lab.addr(100).to_string();
+    let extra = format!(
+        "    track_interface {{\n        nosuch1\n    }}\n    virtual_ipaddress_excluded {{\n        {} dev nosuch2\n    }}\n",
+        lab.addr(101)
+    );
+    let pid = start(
+        &lab,
+        0,
+        &dir,
+        "t",
+        &Inst::vi1(100, &vip, &extra).text("T", "", ""),
+        keepalived,
+    );
+    let stopped = wait_until(Duration::from_secs(3), || exited(pid));
+    let held = lab.has_addr(0, &vip);
+    let code = if stopped { lab.wait(pid) } else { None };
+    (code, held, log(&dir, "t"))
+}
+
+#[test]
+fn missing_interfaces_stop_the_start_as_with_keepalived() {
+    assert_root();
+    let (k, r) = side_by_side(missing_interfaces);
+    for (name, (code, held, log)) in [("keepalived", k), ("vrrpd-real", r)] {
+        assert!(
+            code.is_some_and(|c| c != 0),
+            "{name} did not stop ({code:?}):\n{log}"
+        );
+        assert!(!held, "{name} took the VIP:\n{log}");
+        for words in [
+            "(VI_1) tracked interface nosuch1 doesn't exist",
+            "WARNING - interface nosuch2 for ip address",
+            "Non-existent interface specified in configuration",
+        ] {
+            assert!(log.contains(words), "{name}: no `{words}`:\n{log}");
+        }
+    }
+}

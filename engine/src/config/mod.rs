@@ -109,6 +109,11 @@ pub struct GlobalConfig {
     /// adverts are only counted (a shared LAN carries other routers' VRIDs).
     #[serde(default)]
     pub log_unknown_vrids: bool,
+    /// `dynamic_interfaces`: interfaces the configuration names may be missing at start (they
+    /// count as down until they appear); without it the daemon refuses to start, as
+    /// keepalived 2.2.7 does ("Non-existent interface specified in configuration").
+    #[serde(default)]
+    pub dynamic_interfaces: bool,
     /// Where the daemon keeps the drop rules of Accept_Mode off (`nftables`,
     /// `nftables_priority`, `nftables_counters`, `nftables_ifindex`; `vrrp_iptables` read as
     /// `nftables`, as keepalived 2.2.7 built without iptables does). Nothing for the engine:
@@ -172,6 +177,7 @@ impl Default for GlobalConfig {
             startup_delay: Duration::ZERO,
             no_swap: false,
             log_unknown_vrids: false,
+            dynamic_interfaces: false,
             nftables: NftablesConfig::default(),
         }
     }

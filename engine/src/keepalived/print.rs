@@ -181,6 +181,9 @@ fn global(w: &mut Writer, config: &Config) {
     if g.log_unknown_vrids {
         w.line(&["log_unknown_vrids"]);
     }
+    if g.dynamic_interfaces {
+        w.line(&["dynamic_interfaces"]);
+    }
     nftables(w, &g.nftables);
     w.close();
 }

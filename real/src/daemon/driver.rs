@@ -118,6 +118,16 @@ impl Daemon {
         let opts_interval = opts.discard_log_interval;
         let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| format!("netlink: {e}"))?;
         tokio::spawn(conn);
+        let links = crate::os::netlink::all_links(&handle)
+            .await
+            .map_err(|e| format!("netlink: {e}"))?;
+        let missing = super::host_check::missing_interfaces(&config, &links);
+        for m in &missing {
+            tracing::warn!("{m}");
+        }
+        if !missing.is_empty() {
+            return Err(super::host_check::NON_EXISTENT.to_string());
+        }
         use rtnetlink::MulticastGroup as G;
         let (ev_conn, _ev_handle, nl_events) =
             // Routes and rules: deletions of ours behind our back ([`super::routes`]).
