@@ -317,3 +317,83 @@ fn missing_interfaces_stop_the_start_as_with_keepalived() {
         }
     }
 }
+
+/// Item 11, sending: the node under test (host 0, Master alone) with `unicast_ttl 10`;
+/// returns the TTLs of its adverts seen on host 1.
+fn unicast_ttl_sent(keepalived: bool) -> Vec<u8> {
+    let lab = Lab::new(2).expect("lab");
+    let dir = tmpdir(&format!("kpa-ttl-{}", who(keepalived)));
+    let vip = lab.addr(100).to_string();
+    let extra = format!("{}    unicast_ttl 10\n", unicast(None, lab.hosts[1].ip));
+    let cap = Capture::start(&lab, 1, &dir, "cap");
+    start_master(
+        &lab,
+        &dir,
+        "t",
+        &Inst::vi1(150, &vip, &extra).text("T", "", ""),
+        keepalived,
+        &vip,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let h0 = lab.hosts[0].ip.to_string();
+    let mut ttls: Vec<u8> = cap
+        .stop(&lab)
+        .into_iter()
+        .filter(|a| a.src == h0)
+        .map(|a| a.ttl)
+        .collect();
+    ttls.dedup();
+    ttls
+}
+
+#[test]
+fn unicast_ttl_is_the_ttl_on_the_wire_as_with_keepalived() {
+    assert_root();
+    let (k, r) = side_by_side(unicast_ttl_sent);
+    assert_eq!(k, [10], "keepalived");
+    assert_eq!(r, [10], "vrrpd-real");
+}
+
+/// Item 11, receiving: the Master (host 0, keepalived) sends with `unicast_ttl 10`; the node
+/// under test (host 1) accepts its peer only with TTL 250..255 (`min_ttl` / `max_ttl`, which
+/// turn the source check on): it discards every advert and takes the VIP too. Returns
+/// whether it did, and its log.
+fn peer_ttl_range(keepalived: bool) -> (bool, String) {
+    let lab = Lab::new(2).expect("lab");
+    let dir = tmpdir(&format!("kpa-ttlrange-{}", who(keepalived)));
+    let vip = lab.addr(100).to_string();
+    let (h0, h1) = (lab.hosts[0].ip, lab.hosts[1].ip);
+    let master = format!("{}    unicast_ttl 10\n", unicast(Some(h0), h1));
+    start_master(
+        &lab,
+        &dir,
+        "peer",
+        &Inst::vi1(150, &vip, &master).text("P", "", ""),
+        true,
+        &vip,
+    );
+    let ranged = format!("    unicast_peer {{\n        {h0} min_ttl 250 max_ttl 255\n    }}\n");
+    start(
+        &lab,
+        1,
+        &dir,
+        "t",
+        &Inst::vi1(100, &vip, &ranged).text("T", "", ""),
+        keepalived,
+    );
+    let took = ever_holds(&lab, 1, &vip, Duration::from_millis(5500));
+    (took, log(&dir, "t"))
+}
+
+#[test]
+fn a_peer_ttl_outside_min_max_ttl_is_discarded_as_with_keepalived() {
+    assert_root();
+    let ((k, k_log), (r, r_log)) = side_by_side(peer_ttl_range);
+    assert!(k, "keepalived kept obeying the Master:\n{k_log}");
+    assert!(
+        k_log.contains("TTL/HL 10 not in range 250 - 255"),
+        "{k_log}"
+    );
+    assert!(r, "vrrpd-real kept obeying the Master:\n{r_log}");
+    assert!(r_log.contains("invalid TTL/HL"), "{r_log}");
+}
