@@ -397,3 +397,52 @@ fn a_peer_ttl_outside_min_max_ttl_is_discarded_as_with_keepalived() {
     assert!(r, "vrrpd-real kept obeying the Master:\n{r_log}");
     assert!(r_log.contains("invalid TTL/HL"), "{r_log}");
 }
+
+/// Item 11 over IPv6: the node under test (host 0, Master alone) unicasting from fd00::1 to
+/// fd00::2 with `unicast_ttl 10`; returns the hop limits of its adverts seen on host 1.
+fn unicast_hop_limit_sent(keepalived: bool) -> Vec<u8> {
+    let lab = Lab::new(2).expect("lab");
+    let dir = tmpdir(&format!("kpa-hlim-{}", who(keepalived)));
+    for (i, a) in ["fd00::1/64", "fd00::2/64"].into_iter().enumerate() {
+        ns_ip(
+            &lab.hosts[i].ns,
+            &["addr", "add", a, "dev", "eth0", "nodad"],
+        );
+    }
+    let vip = "fd77::100";
+    let extra = "    unicast_src_ip fd00::1\n    unicast_peer {\n        fd00::2\n    }\n    unicast_ttl 10\n";
+    let mut inst = Inst::vi1(150, vip, extra);
+    inst.version = 3;
+    let cap = Capture::start(&lab, 1, &dir, "cap");
+    start_master(&lab, &dir, "t", &inst.text("T", "", ""), keepalived, vip);
+    std::thread::sleep(Duration::from_millis(1500));
+    let file = cap.file.clone();
+    cap.stop(&lab);
+    let out = std::process::Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args([
+            "-Y",
+            "vrrp && ipv6.src == fd00::1",
+            "-T",
+            "fields",
+            "-e",
+            "ipv6.hlim",
+        ])
+        .output()
+        .expect("tshark");
+    let mut hl: Vec<u8> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    hl.dedup();
+    hl
+}
+
+#[test]
+fn unicast_ttl_is_the_ipv6_hop_limit_as_with_keepalived() {
+    assert_root();
+    let (k, r) = side_by_side(unicast_hop_limit_sent);
+    assert_eq!(k, [10], "keepalived");
+    assert_eq!(r, [10], "vrrpd-real");
+}
