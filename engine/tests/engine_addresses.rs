@@ -166,3 +166,28 @@ fn a_master_whose_address_is_replaced_rides_through() {
     );
     assert!(sent.iter().all(|&(_, s)| s == IpAddr::V4(new)));
 }
+
+#[test]
+fn a_sync_groups_tracked_interface_is_waited_for_too() {
+    let mut cfg = config(v2(100));
+    let mut g = vrrp_engine::config::SyncGroupConfig::new("G", &["VI_1"]);
+    g.track_interfaces = vec![TrackRef {
+        name: "eth1".into(),
+        weight: None,
+    }];
+    cfg.sync_groups.push(g);
+    let mut e = Engine::new(cfg, Instant::ZERO).unwrap();
+    e.handle(Instant::ZERO, Input::Interface(eth0(0, true)));
+    assert!(!drain(&mut e)
+        .iter()
+        .any(|o| matches!(o, Output::StateChanged(_))));
+    e.handle(Instant::ZERO, Input::Interface(eth1_up()));
+    let to: Vec<State> = drain(&mut e)
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::StateChanged(c) => Some(c.to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to, [State::Backup]);
+}

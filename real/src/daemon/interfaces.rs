@@ -43,6 +43,11 @@ impl Daemon {
                 s.insert(t.name.clone());
             }
         }
+        // A sync group's tracked interfaces are its members' too: they start once every one
+        // is reported.
+        for g in &self.config.sync_groups {
+            s.extend(g.track_interfaces.iter().map(|t| t.name.clone()));
+        }
         s.extend(self.vmacs.live.keys().cloned());
         s
     }
