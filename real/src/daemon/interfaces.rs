@@ -148,12 +148,13 @@ impl Daemon {
     /// (keepalived 2.2.7 goes FAULT when it cannot bind to it: "src address not
     /// configured").
     pub(super) async fn check_sources(&mut self) {
-        let wanted: BTreeSet<IpAddr> = self
-            .config
-            .instances
-            .iter()
-            .filter_map(|i| i.unicast_src)
-            .collect();
+        let wanted = self.config.instances.iter().filter_map(|i| i.unicast_src);
+        self.check_sources_of(wanted.collect()).await;
+    }
+
+    /// [`Daemon::check_sources`] for the addresses `wanted` (a new configuration's, before
+    /// the engine takes it, so that a new instance starts in FAULT rather than BACKUP).
+    pub(super) async fn check_sources_of(&mut self, wanted: BTreeSet<IpAddr>) {
         if wanted.is_empty() {
             return;
         }

@@ -98,6 +98,8 @@ impl Daemon {
                 self.refresh(&v.name).await;
             }
         }
+        let sources = config.instances.iter().filter_map(|i| i.unicast_src);
+        self.check_sources_of(sources.collect()).await;
         match self.engine.reconfigure(now, config.clone()) {
             Ok(s) => {
                 for (names, what) in [
@@ -140,7 +142,6 @@ impl Daemon {
         self.config = config;
         self.setup_track_files();
         self.setup_track_procs();
-        self.check_sources().await;
         self.refresh_all().await;
         true
     }
