@@ -144,7 +144,9 @@ fn a_peer_ttl_outside_its_range_is_discarded() {
 fn unicast_ttl_sets_the_ttl_of_unicast_adverts_only() {
     let sent_ttls = |cfg: InstanceConfig| {
         let mut i = cfg;
+        // The address owner with `state MASTER`: Master, and advertising, at once.
         i.priority = 255;
+        i.initial_state = vrrp_engine::config::InitialState::Master;
         let mut e = started(config(i), 0, Instant::ZERO);
         drain(&mut e)
             .into_iter()
