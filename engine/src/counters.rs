@@ -12,7 +12,7 @@ pub enum DiscardReason {
     Version,
     /// Not an ADVERTISEMENT.
     Type,
-    /// TTL / hop limit not 255 on a multicast advert.
+    /// TTL / hop limit not 255 on a multicast advert, or a unicast peer's outside its range.
     Ttl,
     /// Checksum does not verify.
     Checksum,
@@ -24,7 +24,7 @@ pub enum DiscardReason {
     Interval,
     /// Address families of source and destination differ, or v2 over IPv6.
     Family,
-    /// Unicast instance: the source is not a configured peer.
+    /// Unicast instance with `check_unicast_src`: the source is not a configured peer.
     Peer,
     /// Sent to multicast for a unicast instance, or to unicast for a multicast one.
     Destination,

@@ -393,10 +393,14 @@ impl Instance {
             addrs: self.cfg.vips.iter().map(|v| v.addr).collect(),
         };
         let group = [self.family.multicast_group()];
-        let dsts: &[IpAddr] = if self.cfg.unicast_peers.is_empty() {
-            &group
+        let (dsts, ttl): (&[IpAddr], u8) = if self.cfg.unicast_peers.is_empty() {
+            (&group, VRRP_TTL)
         } else {
-            &self.cfg.unicast_peers
+            // keepalived's `unicast_ttl` (its default for IPv4 is 255, RFC 5798 §5.1.1.3).
+            (
+                &self.cfg.unicast_peers,
+                self.cfg.unicast_ttl.unwrap_or(VRRP_TTL),
+            )
         };
         for &dst in dsts {
             let payload = advert.emit(src, dst, self.cfg.checksum_mode);
@@ -409,7 +413,7 @@ impl Instance {
                 interface: self.advert_iface.clone(),
                 src,
                 dst,
-                ttl: VRRP_TTL,
+                ttl,
                 payload,
             }));
         }
@@ -849,9 +853,6 @@ impl Instance {
             if multicast {
                 return Err(DiscardReason::Destination);
             }
-            if !self.cfg.unicast_peers.contains(&src) {
-                return Err(DiscardReason::Peer);
-            }
         }
         // RFC 5798 §7.1: the TTL / hop limit MUST be 255 (checked for multicast; unicast
         // adverts may cross routers, as keepalived allows).
@@ -911,6 +912,31 @@ impl Instance {
                 return Err(DiscardReason::AddressList);
             }
             self.counters.address_list_mismatch += 1;
+        }
+        self.check_unicast_source(ctx, src, ttl)
+    }
+
+    /// keepalived 2.2.7 `vrrp_check_packet` ("check a unicast source address is in the
+    /// unicast_peer list"): only with `check_unicast_src` (global or per instance, or a peer
+    /// with `min_ttl` / `max_ttl`) is a unicast advert's source checked against the peers,
+    /// then its TTL against the peer's range. Without it any source is accepted, so a typo
+    /// in `unicast_peer` does not split the brain.
+    fn check_unicast_source(
+        &self,
+        ctx: &Ctx<'_>,
+        src: IpAddr,
+        ttl: u8,
+    ) -> Result<(), DiscardReason> {
+        let check = ctx.global.check_unicast_src || self.cfg.check_unicast_src;
+        if self.cfg.unicast_peers.is_empty() || !check {
+            return Ok(());
+        }
+        if !self.cfg.unicast_peers.contains(&src) {
+            return Err(DiscardReason::Peer);
+        }
+        let range = self.cfg.unicast_peer_ttl.iter().find(|p| p.addr == src);
+        if range.is_some_and(|r| ttl < r.min || ttl > r.max) {
+            return Err(DiscardReason::Ttl);
         }
         Ok(())
     }

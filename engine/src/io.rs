@@ -77,6 +77,17 @@ pub enum Input<'a> {
         /// What changed it.
         change: ProcessChange,
     },
+    /// Whether an address is configured on this host (any interface): the driver reports
+    /// each `unicast_src_ip` of the configuration at start-up, after a reload and when it
+    /// comes or goes. One never reported counts as present. An instance whose source address
+    /// is absent is in FAULT (keepalived 2.2.7 `open_sockpool_socket`: "src address not
+    /// configured").
+    LocalAddress {
+        /// The address.
+        addr: IpAddr,
+        /// Whether some interface of the host has it.
+        present: bool,
+    },
     /// Change an instance's configured priority (the operator's "priority change").
     SetPriority {
         /// Which instance.
@@ -264,6 +275,8 @@ pub enum FaultCause {
     InterfaceDown(String),
     /// The interface has no address of the instance's family to send from.
     NoSourceAddress(String),
+    /// The configured `unicast_src_ip` (here as text) is not an address of this host.
+    SourceNotLocal(String),
     /// A weight-0 `track_script` is failing.
     Script(String),
     /// A weight-0 `track_interface` is down.

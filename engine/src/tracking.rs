@@ -217,6 +217,9 @@ pub(crate) struct Tracker {
     pub processes: Vec<ProcessState>,
     pub process_index: BTreeMap<String, usize>,
     pub interfaces: BTreeMap<String, InterfaceUpdate>,
+    /// Configured source addresses the driver reported absent from the host
+    /// ([`crate::Input::LocalAddress`]).
+    pub missing_sources: std::collections::BTreeSet<IpAddr>,
 }
 
 /// What one instance tracks, its sync group taken into account, every weight resolved
@@ -465,6 +468,7 @@ impl Tracker {
             processes,
             process_index,
             interfaces: BTreeMap::new(),
+            missing_sources: Default::default(),
         }
     }
 
@@ -494,6 +498,11 @@ impl Tracker {
         }
         if fault.is_none() && self.source_address(cfg).is_none() {
             fault = Some(FaultCause::NoSourceAddress(cfg.interface.clone()));
+        }
+        if let Some(src) = cfg.unicast_src.filter(|a| self.missing_sources.contains(a)) {
+            // keepalived 2.2.7 `open_sockpool_socket`: binding to a source address the host
+            // does not have fails, "entering FAULT state (src address not configured)".
+            fault.get_or_insert(FaultCause::SourceNotLocal(src.to_string()));
         }
         for t in &tracks.scripts {
             let Some(&ScriptId(i)) = self.script_index.get(&t.name) else {

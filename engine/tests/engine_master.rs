@@ -229,9 +229,11 @@ fn unicast_master_sends_to_each_peer_and_backup_accepts_only_peers() {
         &[IpAddr::V4(peers[0]), IpAddr::V4(peers[1])]
     );
 
-    // A Backup accepts a unicast advert from a peer, and not from a stranger.
+    // With check_unicast_src, a Backup accepts a unicast advert from a peer, and not from a
+    // stranger (keepalived 2.2.7 `vrrp_check_packet`; engine_unicast.rs has the rest).
     let mut b = i.clone();
     b.priority = 90;
+    b.check_unicast_src = true;
     let mut e = started(config(b), 0, Instant::ZERO);
     let stranger = Ipv4Addr::new(172, 20, 0, 99);
     for (src, accepted) in [(peers[0], 1), (stranger, 1)] {

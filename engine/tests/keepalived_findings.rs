@@ -669,3 +669,83 @@ fn init_fail_is_reported_as_without_effect() {
         ["t.conf:3:5: warning: `init_fail` has no effect, as in keepalived 2.2.7 (its `track_script` resets it): a script counts neither as passing nor as failing until its first result, which decides whatever `rise` and `fall`"]
     );
 }
+
+#[test]
+fn unicast_source_check_and_ttls_are_read_as_keepalived_reads_them() {
+    use vrrp_engine::config::PeerTtl;
+    let parse = |body: &str| keepalived::analyze_str("t.conf", &inst(body), &Options::default());
+    let a = parse("    unicast_peer {\n        10.0.0.2\n        10.0.0.3 min_ttl 250 max_ttl 255\n    }\n    unicast_ttl 10");
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    let i = &a.config.instances[0];
+    // keepalived 2.2.7 `alloc_vrrp_unicast_peer`: a TTL option turns the source check on.
+    assert!(i.check_unicast_src);
+    assert_eq!(
+        i.unicast_peer_ttl,
+        [PeerTtl {
+            addr: "10.0.0.3".parse().unwrap(),
+            min: 250,
+            max: 255
+        }]
+    );
+    assert_eq!(i.unicast_ttl, Some(10));
+    let a = parse("    unicast_peer {\n        10.0.0.2\n    }\n    check_unicast_src");
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    assert!(a.config.instances[0].check_unicast_src);
+    let a = parse("    unicast_peer {\n        10.0.0.2\n    }");
+    assert!(!a.config.instances[0].check_unicast_src);
+    let global = format!(
+        "global_defs {{\n    vrrp_check_unicast_src\n}}\n{}",
+        inst("")
+    );
+    let a = keepalived::analyze_str("t.conf", &global, &Options::default());
+    assert!(a.findings.is_empty(), "{:?}", a.findings);
+    assert!(a.config.global.check_unicast_src);
+    assert_eq!(
+        findings(&inst(
+            "    unicast_peer {\n        10.0.0.2 min_ttl 200 max_ttl 100\n    }"
+        )),
+        ["t.conf:5:9: warning: min_ttl 200 > max_ttl 100 - all packets will be discarded"]
+    );
+    assert_eq!(
+        findings(&inst("    unicast_ttl 10")),
+        ["t.conf:4:5: warning: (VI_1): Cannot use unicast_ttl without unicast peers - resetting"]
+    );
+}
+
+#[test]
+fn a_unicast_peer_of_the_other_family_is_dropped_with_keepalived_words() {
+    let a = keepalived::analyze_str(
+        "t.conf",
+        &inst("    unicast_peer {\n        10.0.0.2\n        fe80::2\n    }"),
+        &Options::default(),
+    );
+    let f: Vec<String> = a.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        f,
+        ["t.conf:6:9: warning: Configuration error: VRRP instance[VI_1] and unicast peer address[fe80::2] MUST be of the same family !!! Skipping..."]
+    );
+    assert_eq!(
+        a.config.instances[0].unicast_peers,
+        ["10.0.0.2".parse::<std::net::IpAddr>().unwrap()]
+    );
+    // What `-t` passes, the engine runs.
+    assert!(vrrp_engine::Engine::new(a.config, vrrp_engine::Instant::ZERO).is_ok());
+}
+
+#[test]
+fn a_second_instance_of_the_same_name_is_skipped_as_keepalived_does() {
+    // keepalived 2.2.7 `vrrp_handler`: "vrrp instance VI_1 already defined", block skipped.
+    let text = format!(
+        "{}{}",
+        inst(""),
+        inst("").replace("virtual_router_id 51", "virtual_router_id 52")
+    );
+    let a = keepalived::analyze_str("t.conf", &text, &Options::default());
+    let f: Vec<String> = a.findings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        f,
+        ["t.conf:9:15: warning: vrrp instance VI_1 already defined"]
+    );
+    assert_eq!(a.config.instances.len(), 1);
+    assert_eq!(a.config.instances[0].vrid, 51);
+}

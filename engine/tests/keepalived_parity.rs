@@ -290,19 +290,21 @@ fn an_owner_reloaded_in_fault_is_master_once_up() {
         config(i)
     };
     let mut e = started(cfg(5), 0, Instant::ZERO);
+    // eth1 reported down (an instance starts once every interface it tracks is reported).
+    let eth1 = |up| {
+        Input::Interface(InterfaceUpdate {
+            name: "eth1".into(),
+            up,
+            ipv4: None,
+            ipv6_link_local: None,
+        })
+    };
+    e.handle(Instant::ZERO, eth1(false));
     drain(&mut e);
     assert_eq!(e.snapshot().instances[0].state, State::Fault);
     e.reconfigure(secs(1.0), cfg(3)).expect("valid");
     drain(&mut e);
-    e.handle(
-        secs(2.0),
-        Input::Interface(InterfaceUpdate {
-            name: "eth1".into(),
-            up: true,
-            ipv4: None,
-            ipv6_link_local: None,
-        }),
-    );
+    e.handle(secs(2.0), eth1(true));
     drain(&mut e);
     assert_eq!(e.snapshot().instances[0].state, State::Master);
 }

@@ -185,6 +185,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     // keepalived takes 0 as 1 s.
                     smtp_connect_timeout: to.max(Duration::from_secs(1)),
                     skip_check_adv_addr: skip,
+                    check_unicast_src: v3 && skip,
                     garp_interval: gi,
                     gna_interval: gn,
                     garp,
@@ -198,6 +199,7 @@ fn global() -> impl Strategy<Value = GlobalConfig> {
                     startup_delay: sd,
                     no_swap: v3 != strict,
                     log_unknown_vrids: v3 && sec,
+                    dynamic_interfaces: v3 && !sec,
                     smtp_helo_name: helo,
                     smtp_alert: Some(strict),
                     smtp_alert_vrrp: alert_vrrp,
@@ -625,6 +627,19 @@ fn instance(
                     }
                     c.unicast_src = src.map(to_ip);
                     c.unicast_peers = peers.into_iter().map(to_ip).collect();
+                    // Derived draws (the strategy tuple is at proptest's size limit): a TTL
+                    // range on the first peer turns the source check on, as in keepalived.
+                    c.check_unicast_src = !c.unicast_peers.is_empty() && dtp;
+                    if let Some(&addr) = c.unicast_peers.first().filter(|_| lower && dtp) {
+                        c.unicast_peer_ttl = vec![vrrp_engine::config::PeerTtl {
+                            addr,
+                            min: 64,
+                            max: 255,
+                        }];
+                    }
+                    if !c.unicast_peers.is_empty() && lower {
+                        c.unicast_ttl = Some(10);
+                    }
                     c.garp = garp;
                     c.dont_track_primary = dtp;
                     c.advert_on_lower_priority = lower;
@@ -805,6 +820,9 @@ fn config() -> impl Strategy<Value = Config> {
                     if global.strict {
                         for i in &mut instances {
                             i.unicast_peers.clear();
+                            i.unicast_peer_ttl.clear();
+                            i.unicast_ttl = None;
+                            i.check_unicast_src = false;
                             i.auth = None;
                             i.preempt_delay = Duration::ZERO;
                             i.initial_state = if i.priority == 255 {

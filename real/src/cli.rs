@@ -187,6 +187,12 @@ fn config_test(args: &Args) -> ExitCode {
             for f in &loaded.findings {
                 eprintln!("{f}");
             }
+            // The daemon's own checks before it touches the host: what `-t` passes, the
+            // daemon runs.
+            if let Err(e) = vrrp_real::daemon::host_check::startup_check(&loaded.config) {
+                eprintln!("{}: error: {e}", args.file.display());
+                return ExitCode::from(1);
+            }
             if args.dump {
                 match serde_json::to_string_pretty(&loaded.config) {
                     Ok(json) => println!("{json}"),

@@ -454,3 +454,87 @@ fn include_cycles_end_with_the_cycle_named() {
     );
     assert!(lines.contains(&cycle), "{lines:#?}");
 }
+
+/// `-t` never passes a file the daemon then refuses: for each file, `-t`'s exit status
+/// agrees with what the daemon does before it touches the host (the front end, then
+/// [`vrrp_real::daemon::host_check::startup_check`]). The corpus: every fixture, and the
+/// cases of issue 16 item 15.
+#[test]
+fn t_passes_exactly_what_the_daemon_starts() {
+    use vrrp_engine::keepalived::{self, FsLoader, Options};
+    let body = |extra: &str, vips: &str| {
+        format!(
+            "vrrp_instance VI_1 {{\n    interface eth0\n    virtual_router_id 51\n{extra}    virtual_ipaddress {{\n{vips}    }}\n}}\n"
+        )
+    };
+    let vip = "        10.0.0.1\n";
+    let cases = [
+        (
+            "v6peer",
+            body(
+                "    unicast_peer {\n        fe80::2\n        10.0.0.2\n    }\n",
+                vip,
+            ),
+        ),
+        ("v6src", body("    unicast_src_ip fe80::1\n", vip)),
+        ("noiface", body("", vip).replace("    interface eth0\n", "")),
+        ("dup", format!("{}{}", body("", vip), body("", vip))),
+        (
+            "missing_devs",
+            body(
+                "    track_interface {\n        nosuch\n    }\n",
+                "        10.0.0.1 dev nosuch\n",
+            ),
+        ),
+        ("novip", body("", "")),
+        ("v3novip", body("    version 3\n", "")),
+        ("mixed", body("", "        10.0.0.1\n        fe80::5\n")),
+    ];
+    let mut files: Vec<PathBuf> = cases
+        .iter()
+        .map(|(name, text)| temp_conf(&format!("tstart-{name}"), text))
+        .collect();
+    for dir in ["", "keepalived"] {
+        let d = PathBuf::from(fixture(dir));
+        for e in std::fs::read_dir(&d).expect("fixtures").flatten() {
+            if e.path().extension().is_some_and(|x| x == "conf") {
+                files.push(e.path());
+            }
+        }
+    }
+    assert!(files.len() > cases.len(), "no fixtures found");
+    for f in &files {
+        let t = run(&["-t", "-f", f.to_str().expect("utf-8 path")]);
+        let daemon = keepalived::load(f, &FsLoader, &Options::default())
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|l| vrrp_real::daemon::host_check::startup_check(&l.config));
+        assert_eq!(
+            t.status.success(),
+            daemon.is_ok(),
+            "{}: -t says {:?}, the daemon's checks {daemon:?}",
+            f.display(),
+            stderr_lines(&t)
+        );
+    }
+    // The cases of item 15 as keepalived 2.2.7 treats them.
+    let t = |k: usize| {
+        let o = run(&["-t", "-f", files[k].to_str().expect("utf-8 path")]);
+        (o.status.success(), stderr_lines(&o).join("\n"))
+    };
+    let (ok, out) = t(0);
+    assert!(
+        ok && out
+            .contains("unicast peer address[fe80::2] MUST be of the same family !!! Skipping..."),
+        "{out}"
+    );
+    let (ok, out) = t(2);
+    assert!(
+        !ok && out.contains(":1:15: error: vrrp_instance VI_1 has no `interface`"),
+        "{out}"
+    );
+    let (ok, out) = t(3);
+    assert!(
+        ok && out.contains(":8:15: warning: vrrp instance VI_1 already defined"),
+        "{out}"
+    );
+}

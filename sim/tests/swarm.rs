@@ -153,7 +153,9 @@ fn every_shipped_experiment_runs_clean() {
 
 #[test]
 fn a_unicast_peer_typo_is_found_shrunk_and_replayed_by_sim_run() {
-    // b's unicast_peer says 10.0.0.3 for 10.0.0.1: b never hears a, a never hears b.
+    // a's unicast_peer says 10.0.0.3 for 10.0.0.2: b never hears a and takes over too; a
+    // hears b's lower priority and stays Master (keepalived 2.2.7 accepts unlisted sources
+    // without check_unicast_src, so only a typo on the sending side splits the brain).
     let dir = tmp("typo");
     let file = dir.join("typo.toml");
     std::fs::write(
@@ -164,13 +166,13 @@ fn a_unicast_peer_typo_is_found_shrunk_and_replayed_by_sim_run() {
                 "a",
                 "10.0.0.1",
                 100,
-                "    unicast_src_ip 10.0.0.1\n    unicast_peer {\n        10.0.0.2\n    }\n"
+                "    unicast_src_ip 10.0.0.1\n    unicast_peer {\n        10.0.0.3\n    }\n"
             ),
             node(
                 "b",
                 "10.0.0.2",
                 90,
-                "    unicast_src_ip 10.0.0.2\n    unicast_peer {\n        10.0.0.3\n    }\n"
+                "    unicast_src_ip 10.0.0.2\n    unicast_peer {\n        10.0.0.1\n    }\n"
             )
         ),
     )

@@ -74,6 +74,10 @@ pub struct GlobalConfig {
     pub no_checker_emails: bool,
     /// `vrrp_skip_check_adv_addr`: do not compare a received advert's address list with ours.
     pub skip_check_adv_addr: bool,
+    /// `vrrp_check_unicast_src`: every unicast instance checks advert sources
+    /// ([`InstanceConfig::check_unicast_src`]).
+    #[serde(default)]
+    pub check_unicast_src: bool,
     /// `vrrp_garp_interval`: delay between gratuitous ARPs of one burst (default 0).
     pub garp_interval: Duration,
     /// `vrrp_gna_interval`: delay between unsolicited NAs of one burst (default 0).
@@ -105,6 +109,11 @@ pub struct GlobalConfig {
     /// adverts are only counted (a shared LAN carries other routers' VRIDs).
     #[serde(default)]
     pub log_unknown_vrids: bool,
+    /// `dynamic_interfaces`: interfaces the configuration names may be missing at start (they
+    /// count as down until they appear); without it the daemon refuses to start, as
+    /// keepalived 2.2.7 does ("Non-existent interface specified in configuration").
+    #[serde(default)]
+    pub dynamic_interfaces: bool,
     /// Where the daemon keeps the drop rules of Accept_Mode off (`nftables`,
     /// `nftables_priority`, `nftables_counters`, `nftables_ifindex`; `vrrp_iptables` read as
     /// `nftables`, as keepalived 2.2.7 built without iptables does). Nothing for the engine:
@@ -155,6 +164,7 @@ impl Default for GlobalConfig {
             no_email_faults: false,
             no_checker_emails: false,
             skip_check_adv_addr: false,
+            check_unicast_src: false,
             garp_interval: Duration::ZERO,
             gna_interval: Duration::ZERO,
             garp: GarpConfig::default(),
@@ -167,6 +177,7 @@ impl Default for GlobalConfig {
             startup_delay: Duration::ZERO,
             no_swap: false,
             log_unknown_vrids: false,
+            dynamic_interfaces: false,
             nftables: NftablesConfig::default(),
         }
     }
@@ -504,8 +515,21 @@ pub struct InstanceConfig {
     /// `unicast_src_ip` / `mcast_src_ip`: the source address of adverts, unicast or multicast
     /// (default: the interface's address).
     pub unicast_src: Option<IpAddr>,
-    /// `unicast_peer { ... }`: send to each peer, accept only from them.
+    /// `unicast_peer { ... }`: send to each peer (and, with `check_unicast_src`, accept
+    /// only from them).
     pub unicast_peers: Vec<IpAddr>,
+    /// `check_unicast_src` (set too by a peer's `min_ttl` / `max_ttl`): a unicast advert
+    /// from an address not in `unicast_peers`, or with a TTL outside the peer's range, is
+    /// discarded (keepalived 2.2.7 `vrrp_check_packet`); off, any source is accepted.
+    #[serde(default)]
+    pub check_unicast_src: bool,
+    /// `unicast_peer { ADDR min_ttl N max_ttl N }`: the TTL / hop-limit range accepted from
+    /// a peer; peers not listed accept 0..=255.
+    #[serde(default)]
+    pub unicast_peer_ttl: Vec<PeerTtl>,
+    /// `unicast_ttl`: the TTL (hop limit) unicast adverts are sent with (default 255).
+    #[serde(default)]
+    pub unicast_ttl: Option<u8>,
     /// Per-instance `garp_master_*` overrides of `global_defs`.
     pub garp: GarpConfig,
     /// `dont_track_primary`: the instance's own interface going down does not mean FAULT.
@@ -561,6 +585,9 @@ impl InstanceConfig {
             accept: true,
             unicast_src: None,
             unicast_peers: Vec::new(),
+            check_unicast_src: false,
+            unicast_peer_ttl: Vec::new(),
+            unicast_ttl: None,
             garp: GarpConfig::default(),
             dont_track_primary: false,
             strict_mode: None,
@@ -582,14 +609,27 @@ impl InstanceConfig {
         }
     }
 
-    /// Address family: that of the first VIP, else of the unicast source, else IPv4.
+    /// Address family: that of the first VIP, else of the unicast source, else of the first
+    /// unicast peer, else IPv4.
     pub fn family(&self) -> Family {
         self.vips
             .first()
             .map(|v| Family::of(&v.addr))
             .or(self.unicast_src.as_ref().map(Family::of))
+            .or(self.unicast_peers.first().map(Family::of))
             .unwrap_or(Family::Ipv4)
     }
+}
+
+/// The TTL range accepted from one unicast peer (`min_ttl`, `max_ttl`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerTtl {
+    /// The peer.
+    pub addr: IpAddr,
+    /// `min_ttl` (default 0).
+    pub min: u8,
+    /// `max_ttl` (default 255).
+    pub max: u8,
 }
 
 /// VRRPv2 authentication configuration.

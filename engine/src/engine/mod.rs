@@ -197,6 +197,16 @@ impl Engine {
                     }
                 }
             }
+            Input::LocalAddress { addr, present } => {
+                let changed = if present {
+                    self.tracker.missing_sources.remove(&addr)
+                } else {
+                    self.tracker.missing_sources.insert(addr)
+                };
+                if changed {
+                    self.start_and_retrack(now);
+                }
+            }
             Input::SetPriority { instance, priority } => {
                 if let Some(i) = self.live_mut(instance) {
                     i.base_priority = priority.max(1);
@@ -356,10 +366,7 @@ impl Engine {
             for k in 0..self.order.len() {
                 let n = self.order[k] as usize;
                 let i = &self.instances[n];
-                if i.started
-                    || i.group.is_none()
-                    || !self.tracker.interfaces.contains_key(&i.cfg.interface)
-                {
+                if i.started || i.group.is_none() || !self.interfaces_known(n) {
                     continue;
                 }
                 let verdict = self.tracker.evaluate(&i.cfg, &i.tracks, i.base_priority);
@@ -375,11 +382,14 @@ impl Engine {
                 &self.instances[n].tracks,
                 self.instances[n].base_priority,
             );
-            self.instances[n].src = self.tracker.source_address(&self.instances[n].cfg);
-            let known = self
-                .tracker
-                .interfaces
-                .contains_key(&self.instances[n].cfg.interface);
+            // While this event is handled, the old address stays the source if there is no
+            // new one: a Master whose last address went sends its priority-0 advert from it
+            // before FAULT, as keepalived 2.2.7 does (`netlink_if_address_filter` calls
+            // `down_instance` before it forgets the address), so the Backup takes over after
+            // Skew_Time (RFC 3768 §6.4.2).
+            let new_src = self.tracker.source_address(&self.instances[n].cfg);
+            self.instances[n].src = new_src.or(self.instances[n].src);
+            let known = self.interfaces_known(n);
             let can_start = !self.stopped && known && now >= self.start_at;
             pending |= self.with_instance(n, |inst, ctx| {
                 if !inst.started {
@@ -396,6 +406,7 @@ impl Engine {
                 }
                 false
             }) && !self.stopped;
+            self.instances[n].src = new_src;
             if let Some(s) = self.starting.get_mut(n) {
                 *s = false;
             }
@@ -411,6 +422,16 @@ impl Engine {
             self.startup_armed = Some(self.start_at);
             self.deadlines.push(self.start_at, TimerKey::Startup);
         }
+    }
+
+    /// Whether the driver has reported instance `n`'s interface and every interface it
+    /// tracks: it starts only then, so its first state uses the real link states (a tracked
+    /// interface not yet reported would count as down: a FAULT, or a lower priority, at
+    /// start that keepalived, which reads every interface before starting, never shows).
+    fn interfaces_known(&self, n: usize) -> bool {
+        let i = &self.instances[n];
+        let known = |name: &str| self.tracker.interfaces.contains_key(name);
+        known(&i.cfg.interface) && i.tracks.interfaces.iter().all(|t| known(&t.name))
     }
 
     /// Puts an instance's earliest deadline on the heap if it changed.

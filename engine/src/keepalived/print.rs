@@ -142,6 +142,9 @@ fn global(w: &mut Writer, config: &Config) {
     if g.skip_check_adv_addr {
         w.line(&["vrrp_skip_check_adv_addr"]);
     }
+    if g.check_unicast_src {
+        w.line(&["vrrp_check_unicast_src"]);
+    }
     w.line(&["vrrp_garp_interval", &fmt_secs(g.garp_interval)]);
     w.line(&["vrrp_gna_interval", &fmt_secs(g.gna_interval)]);
     garp(w, "vrrp_", &g.garp);
@@ -177,6 +180,9 @@ fn global(w: &mut Writer, config: &Config) {
     }
     if g.log_unknown_vrids {
         w.line(&["log_unknown_vrids"]);
+    }
+    if g.dynamic_interfaces {
+        w.line(&["dynamic_interfaces"]);
     }
     nftables(w, &g.nftables);
     w.close();
@@ -290,9 +296,25 @@ fn instance(w: &mut Writer, i: &InstanceConfig) {
     if !i.unicast_peers.is_empty() {
         w.open(&["unicast_peer"]);
         for p in &i.unicast_peers {
-            w.line(&[&p.to_string()]);
+            let addr = p.to_string();
+            match i.unicast_peer_ttl.iter().find(|t| t.addr == *p) {
+                Some(t) => w.line(&[
+                    &addr,
+                    "min_ttl",
+                    &t.min.to_string(),
+                    "max_ttl",
+                    &t.max.to_string(),
+                ]),
+                None => w.line(&[&addr]),
+            }
         }
         w.close();
+    }
+    if i.check_unicast_src {
+        w.line(&["check_unicast_src"]);
+    }
+    if let Some(ttl) = i.unicast_ttl {
+        w.line(&["unicast_ttl", &ttl.to_string()]);
     }
     garp(w, "", &i.garp);
     if i.dont_track_primary {

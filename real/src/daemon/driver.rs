@@ -107,6 +107,8 @@ pub(super) struct Daemon {
     pub discards: super::discards::DiscardLog,
     /// How each script's last run ended (the log line of a result change says it).
     pub script_exits: BTreeMap<ScriptId, scripts::ScriptExit>,
+    /// Each `unicast_src_ip` as last reported to the engine: on the host or not.
+    pub sources_present: BTreeMap<std::net::IpAddr, bool>,
 }
 
 impl Daemon {
@@ -121,6 +123,16 @@ impl Daemon {
         let opts_interval = opts.discard_log_interval;
         let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| format!("netlink: {e}"))?;
         tokio::spawn(conn);
+        let links = crate::os::netlink::all_links(&handle)
+            .await
+            .map_err(|e| format!("netlink: {e}"))?;
+        let missing = super::host_check::missing_interfaces(&config, &links);
+        for m in &missing {
+            tracing::warn!("{m}");
+        }
+        if !missing.is_empty() {
+            return Err(super::host_check::NON_EXISTENT.to_string());
+        }
         use rtnetlink::MulticastGroup as G;
         let (ev_conn, _ev_handle, nl_events) =
             // Routes and rules: deletions of ours behind our back ([`super::routes`]).
@@ -201,6 +213,7 @@ impl Daemon {
             metrics,
             discards: super::discards::DiscardLog::new(opts_interval),
             script_exits: BTreeMap::new(),
+            sources_present: BTreeMap::new(),
         };
         tracing::info!(
             "Configuration file {}: {} instances, {} virtual servers, node {}",
@@ -220,6 +233,7 @@ impl Daemon {
         // the origin are at engine time zero (`now` saturates).
         d.setup_track_files();
         d.setup_track_procs();
+        d.check_sources().await;
         for name in d.interface_names() {
             d.refresh(&name).await;
         }

@@ -43,6 +43,11 @@ impl Daemon {
                 s.insert(t.name.clone());
             }
         }
+        // A sync group's tracked interfaces are its members' too: they start once every one
+        // is reported.
+        for g in &self.config.sync_groups {
+            s.extend(g.track_interfaces.iter().map(|t| t.name.clone()));
+        }
         s.extend(self.vmacs.live.keys().cloned());
         s
     }
@@ -139,6 +144,48 @@ impl Daemon {
         }
     }
 
+    /// Tells the engine whether each configured `unicast_src_ip` is an address of this host
+    /// (keepalived 2.2.7 goes FAULT when it cannot bind to it: "src address not
+    /// configured").
+    pub(super) async fn check_sources(&mut self) {
+        let wanted = self.config.instances.iter().filter_map(|i| i.unicast_src);
+        self.check_sources_of(wanted.collect()).await;
+    }
+
+    /// [`Daemon::check_sources`] for the addresses `wanted` (a new configuration's, before
+    /// the engine takes it, so that a new instance starts in FAULT rather than BACKUP).
+    pub(super) async fn check_sources_of(&mut self, wanted: BTreeSet<IpAddr>) {
+        if wanted.is_empty() {
+            return;
+        }
+        let have = match netlink::host_addresses(&self.handle).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("reading the host's addresses: {e}");
+                return;
+            }
+        };
+        for addr in wanted {
+            let present = have.contains(&addr);
+            if self.sources_present.insert(addr, present) != Some(present) && !present {
+                tracing::warn!("src address {addr} is not configured on this host");
+            }
+            let now = self.timers_then_now();
+            self.engine
+                .handle(now, Input::LocalAddress { addr, present });
+        }
+    }
+
+    /// Whether `addr` is some instance's `unicast_src_ip`.
+    fn is_source(&self, addr: Option<IpAddr>) -> bool {
+        addr.is_some_and(|a| {
+            self.config
+                .instances
+                .iter()
+                .any(|i| i.unicast_src == Some(a))
+        })
+    }
+
     /// After a reload: sockets for interfaces already known, a first read of new ones.
     pub(super) async fn refresh_all(&mut self) {
         for name in self.interface_names() {
@@ -214,6 +261,13 @@ impl Daemon {
         let Some(ev) = netlink::classify(msg) else {
             return;
         };
+        if let netlink::Event::AddrAdded { addr, .. } | netlink::Event::AddrRemoved { addr, .. } =
+            &ev
+        {
+            if self.is_source(*addr) {
+                self.check_sources().await;
+            }
+        }
         let name_of = |d: &Daemon, idx: u32| {
             d.ifaces
                 .values()

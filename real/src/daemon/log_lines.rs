@@ -14,6 +14,8 @@ pub fn fault_cause(c: &FaultCause) -> String {
     match c {
         FaultCause::InterfaceDown(i) => format!("interface {i} down"),
         FaultCause::NoSourceAddress(i) => format!("no address to send from on {i}"),
+        // keepalived 2.2.7: "entering FAULT state (src address not configured)".
+        FaultCause::SourceNotLocal(a) => format!("src address {a} not configured"),
         FaultCause::Script(s) => format!("script {s} failed"),
         FaultCause::TrackedInterface(i) => format!("tracked interface {i} down"),
         FaultCause::TrackedFile(f) => format!("tracked file {f} in fault"),

@@ -40,6 +40,7 @@ pub mod apply;
 pub mod control;
 pub mod discards;
 pub mod driver;
+pub mod host_check;
 pub mod interfaces;
 pub mod log_lines;
 pub mod logging;

@@ -59,6 +59,25 @@ impl Daemon {
                 return false;
             }
         };
+        // keepalived 2.2.7 stops altogether here; the running configuration is kept instead
+        // (docs/keepalived-differences.md).
+        let missing = match netlink::all_links(&self.handle).await {
+            Ok(links) => super::host_check::missing_interfaces(&config, &links),
+            Err(e) => {
+                tracing::warn!("reload: reading the interfaces: {e}");
+                Vec::new()
+            }
+        };
+        if !missing.is_empty() {
+            for m in &missing {
+                tracing::error!("reload: {m}");
+            }
+            tracing::error!(
+                "reload: {}, keeping the running one",
+                super::host_check::NON_EXISTENT
+            );
+            return false;
+        }
         if self.ipvs.is_none() {
             match super::lvs::open_ipvs(&config) {
                 Ok(ipvs) => self.ipvs = ipvs,
@@ -79,6 +98,8 @@ impl Daemon {
                 self.refresh(&v.name).await;
             }
         }
+        let sources = config.instances.iter().filter_map(|i| i.unicast_src);
+        self.check_sources_of(sources.collect()).await;
         match self.engine.reconfigure(now, config.clone()) {
             Ok(s) => {
                 for (names, what) in [

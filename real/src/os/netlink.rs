@@ -107,6 +107,11 @@ pub async fn query(
         .get()
         .set_link_index_filter(index)
         .execute();
+    // keepalived 2.2.7 keeps every address of an interface and, when the primary goes,
+    // sends from another one still there (`netlink_if_address_filter`): a secondary is the
+    // fallback, so a dump caught between the primary's deletion and the promotion of a
+    // secondary (`promote_secondaries`) does not read as "no address" (FAULT).
+    let mut secondary_v4 = None;
     while let Some(msg) = addrs.try_next().await? {
         if is_ours(&msg) {
             continue;
@@ -120,6 +125,9 @@ pub async fn query(
                 let secondary = msg.header.flags.contains(AddressHeaderFlags::Secondary);
                 if info.ipv4.is_none() && !secondary {
                     info.ipv4 = Some(v4);
+                }
+                if secondary {
+                    secondary_v4.get_or_insert(v4);
                 }
             }
             IpAddr::V6(v6) => {
@@ -136,6 +144,7 @@ pub async fn query(
             }
         }
     }
+    info.ipv4 = info.ipv4.or(secondary_v4);
     Ok(Some(info))
 }
 
@@ -215,6 +224,14 @@ pub async fn sweep_tagged(handle: &Handle) -> Result<Vec<(u32, IpAddr)>, rtnetli
         }
     }
     Ok(removed)
+}
+
+/// Every address of the host, on any interface.
+pub async fn host_addresses(
+    handle: &Handle,
+) -> Result<std::collections::BTreeSet<IpAddr>, rtnetlink::Error> {
+    let all: Vec<AddressMessage> = handle.address().get().execute().try_collect().await?;
+    Ok(all.iter().filter_map(addr_of).collect())
 }
 
 /// Interface indexes by name, for every link.

@@ -251,6 +251,8 @@ struct TxItem {
     end: usize,
     src: IpAddr,
     dst: IpAddr,
+    /// IPv6 hop limit (IPv4 carries its TTL in the header we build).
+    ttl: u8,
     flags: i32,
 }
 
@@ -311,6 +313,7 @@ impl VrrpSocket {
             end: batch.buf.len(),
             src,
             dst,
+            ttl,
             flags,
         });
         Ok(())
@@ -380,18 +383,33 @@ impl VrrpSocket {
                         ipi6_ifindex: self.ifindex,
                     };
                     let data_len = std::mem::size_of::<libc::in6_pktinfo>() as libc::c_uint;
+                    let hop_len = std::mem::size_of::<libc::c_int>() as libc::c_uint;
+                    // The socket's hop limit is 255; another one (`unicast_ttl`) goes with
+                    // the packet, as keepalived 2.2.7 sends it (`vrrp_build_ancillary_data`).
+                    let hops = (it.ttl != 255).then_some(libc::c_int::from(it.ttl));
                     let hdr = &mut msgs[k].msg_hdr;
                     hdr.msg_control = controls[k].as_mut_ptr().cast();
-                    // SAFETY: CMSG_SPACE is arithmetic; 64 bytes hold one in6_pktinfo cmsg.
-                    hdr.msg_controllen = unsafe { libc::CMSG_SPACE(data_len) } as _;
+                    // SAFETY: CMSG_SPACE is arithmetic; 64 bytes hold an in6_pktinfo cmsg (32)
+                    // and a hop-limit one (24).
+                    hdr.msg_controllen = unsafe {
+                        libc::CMSG_SPACE(data_len) + hops.map_or(0, |_| libc::CMSG_SPACE(hop_len))
+                    } as _;
                     // SAFETY: msg_control points at a zeroed, aligned buffer of msg_controllen
-                    // bytes, so CMSG_FIRSTHDR is non-null and the data fits.
+                    // bytes, so CMSG_FIRSTHDR (and CMSG_NXTHDR when a second cmsg was counted
+                    // in) is non-null and the data fits.
                     unsafe {
                         let c = libc::CMSG_FIRSTHDR(hdr);
                         (*c).cmsg_level = libc::IPPROTO_IPV6;
                         (*c).cmsg_type = libc::IPV6_PKTINFO;
                         (*c).cmsg_len = libc::CMSG_LEN(data_len) as _;
                         std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
+                        if let Some(h) = hops {
+                            let c = libc::CMSG_NXTHDR(hdr, c);
+                            (*c).cmsg_level = libc::IPPROTO_IPV6;
+                            (*c).cmsg_type = libc::IPV6_HOPLIMIT;
+                            (*c).cmsg_len = libc::CMSG_LEN(hop_len) as _;
+                            std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), h);
+                        }
                     }
                 }
             }

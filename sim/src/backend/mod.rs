@@ -46,8 +46,9 @@ pub struct RunSpec<'a> {
     pub trace: bool,
 }
 
-/// The interfaces a node's config names: its instances' and the tracked ones. The simulated
-/// LAN reaches all of them.
+/// The interfaces a node's config names: its instances' and the tracked ones (sync groups'
+/// too: an instance starts once all it tracks are reported). The simulated LAN reaches all
+/// of them.
 pub fn node_interfaces(config: &vrrp_engine::config::Config) -> Vec<String> {
     let mut v: Vec<String> = config
         .instances
@@ -56,6 +57,12 @@ pub fn node_interfaces(config: &vrrp_engine::config::Config) -> Vec<String> {
             std::iter::once(i.interface.clone())
                 .chain(i.track_interfaces.iter().map(|t| t.name.clone()))
         })
+        .chain(
+            config
+                .sync_groups
+                .iter()
+                .flat_map(|g| g.track_interfaces.iter().map(|t| t.name.clone())),
+        )
         .collect();
     v.sort();
     v.dedup();

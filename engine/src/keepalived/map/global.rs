@@ -25,6 +25,7 @@ const KNOWN: &[&str] = &[
     "no_email_faults",
     "no_checker_emails",
     "vrrp_skip_check_adv_addr",
+    "vrrp_check_unicast_src",
     "vrrp_garp_interval",
     "vrrp_gna_interval",
     "vrrp_garp_master_delay",
@@ -42,6 +43,7 @@ const KNOWN: &[&str] = &[
     "vrrp_startup_delay",
     "vrrp_no_swap",
     "log_unknown_vrids",
+    "dynamic_interfaces",
     "nftables",
     "nftables_priority",
     "nftables_counters",
@@ -58,7 +60,6 @@ const IGNORED: &[&str] = &[
     "vrrp_mcast_group4",
     "vrrp_mcast_group6",
     "vrrp_ipsets",
-    "vrrp_check_unicast_src",
     "vrrp_priority",
     "checker_priority",
     "checker_no_swap",
@@ -68,7 +69,6 @@ const IGNORED: &[&str] = &[
     "vrrp_notify_fifo_script",
     "max_auto_priority",
     "min_auto_priority_delay",
-    "dynamic_interfaces",
     "default_interface",
     "enable_traps",
     "enable_snmp_vrrp",
@@ -101,6 +101,9 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
             "vrrp_no_swap" => g.no_swap = true,
             // No argument either (`vrrp_log_unknown_vrids_handler`).
             "log_unknown_vrids" => g.log_unknown_vrids = true,
+            // keepalived 2.2.7 `dynamic_interfaces_handler`: an optional `allow_if_changes`,
+            // which only matters to its own interface bookkeeping.
+            "dynamic_interfaces" => g.dynamic_interfaces = true,
             "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = switch(d, item),
             "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = switch(d, item),
             "router_id" => {
@@ -157,6 +160,10 @@ pub(crate) fn map_global(node: &Node, g: &mut GlobalConfig, d: &mut Diags) {
             "vrrp_skip_check_adv_addr" => {
                 flag(d, item);
                 g.skip_check_adv_addr = true;
+            }
+            "vrrp_check_unicast_src" => {
+                flag(d, item);
+                g.check_unicast_src = true;
             }
             "vrrp_garp_interval" => {
                 if let Some(v) = secs(d, item, MAX_SECS) {

@@ -8,7 +8,9 @@ use super::routes::{self, RulePriorities};
 use super::track::{track_process_ref, track_ref, FILE_WEIGHT, SCRIPT_WEIGHT};
 use super::values::{flag, int, ip, ip_word, one, secs, switch, switch_or_keep, text};
 use super::{not_acted, unknown};
-use crate::config::{AuthConfig, GlobalConfig, InitialState, InstanceConfig, VirtualAddress};
+use crate::config::{
+    AuthConfig, GlobalConfig, InitialState, InstanceConfig, PeerTtl, VirtualAddress,
+};
 use crate::types::{Family, Version, PRIORITY_OWNER};
 use crate::wire::ChecksumMode;
 use core::net::IpAddr;
@@ -71,6 +73,8 @@ const KNOWN: &[&str] = &[
     "v3_checksum_as_v2",
     "strict_mode",
     "skip_check_adv_addr",
+    "check_unicast_src",
+    "unicast_ttl",
 ];
 
 /// keepalived instance keywords the engine skips (warned as not acted on).
@@ -92,9 +96,7 @@ const IGNORED: &[&str] = &[
     "down_timer_adverts",
     "kernel_rx_buf_size",
     "unicast_fault_no_peer",
-    "check_unicast_src",
     "vrf",
-    "unicast_ttl",
 ];
 
 const AUTH_KEYS: &[&str] = &["auth_type", "auth_pass"];
@@ -121,6 +123,10 @@ struct Seen<'n> {
     vip_words: Vec<Span>,
     ah: Option<Span>,
     unicast_peer: Option<Span>,
+    /// Each peer's address, parallel to `InstanceConfig::unicast_peers`.
+    peer_words: Vec<Span>,
+    unicast_ttl: Option<Span>,
+    unicast_src: Option<Span>,
     state: Option<Span>,
     /// A `priority` line was read (keepalived derives it from `state` otherwise).
     priority: bool,
@@ -312,17 +318,35 @@ fn map_item<'n>(
         // keepalived 2.2.7 reads both into the instance's source address (`vrrp_srcip_handler`;
         // `unicast_src_ip` also marks the instance unicast-configured, which selects unicast
         // only with peers, as here).
-        "unicast_src_ip" | "mcast_src_ip" => inst.unicast_src = ip(d, item).or(inst.unicast_src),
+        "unicast_src_ip" | "mcast_src_ip" => {
+            if let Some(a) = ip(d, item) {
+                inst.unicast_src = Some(a);
+                seen.unicast_src = item.args.first().map(|w| w.span);
+            }
+        }
         "unicast_peer" => {
             seen.unicast_peer = Some(item.key.span);
             for line in item.items() {
-                // Per-peer options (`min_ttl`, `max_ttl`) are not acted on.
-                if let Some(extra) = line.args.first() {
-                    not_acted(d, extra.span, &extra.text);
-                }
                 if let Some(a) = ip_word(d, "unicast_peer", &line.key) {
+                    if let Some(ttl) = peer_ttl(line, a, d) {
+                        // keepalived 2.2.7 `alloc_vrrp_unicast_peer`: a TTL option turns
+                        // the source check on for the instance.
+                        inst.check_unicast_src = true;
+                        inst.unicast_peer_ttl.push(ttl);
+                    }
                     inst.unicast_peers.push(a);
+                    seen.peer_words.push(line.key.span);
                 }
+            }
+        }
+        "check_unicast_src" => {
+            flag(d, item);
+            inst.check_unicast_src = true;
+        }
+        "unicast_ttl" => {
+            if let Some(v) = int(d, item, 0, 255).and_then(|v| u8::try_from(v).ok()) {
+                inst.unicast_ttl = Some(v);
+                seen.unicast_ttl = Some(item.key.span);
             }
         }
         "garp_master_delay"
@@ -414,6 +438,47 @@ fn auth<'n>(item: &'n Node, inst: &mut InstanceConfig, seen: &mut Seen<'n>, d: &
         }
         (None, None) => {}
     }
+}
+
+/// A peer line's `min_ttl N` / `max_ttl N` options (keepalived 2.2.7
+/// `alloc_vrrp_unicast_peer`), `None` when it has none.
+fn peer_ttl(line: &Node, addr: IpAddr, d: &mut Diags) -> Option<PeerTtl> {
+    let mut ttl = PeerTtl {
+        addr,
+        min: 0,
+        max: 255,
+    };
+    let mut any = false;
+    let mut args = line.args.iter();
+    while let Some(opt) = args.next() {
+        let Some(val) = args.next() else {
+            d.error(opt.span, format!("`{}` is missing a value", opt.text));
+            break;
+        };
+        let Some(v) = super::values::int_word(d, &opt.text, val, 0, 255) else {
+            continue;
+        };
+        let v = v as u8;
+        match opt.text.as_str() {
+            "min_ttl" => ttl.min = v,
+            "max_ttl" => ttl.max = v,
+            other => {
+                d.error(opt.span, format!("unknown unicast_peer option {other}"));
+                break;
+            }
+        }
+        any = true;
+    }
+    if ttl.min > ttl.max {
+        d.warn(
+            line.key.span,
+            format!(
+                "min_ttl {} > max_ttl {} - all packets will be discarded",
+                ttl.min, ttl.max
+            ),
+        );
+    }
+    any.then_some(ttl)
 }
 
 /// keepalived keeps only the first 8 bytes of a password; warn and keep what is used.
@@ -552,6 +617,8 @@ fn finish(
         }
     }
 
+    unicast_family(inst, seen, meta.name, d);
+
     if let Some(w) = seen.advert {
         if let Some(v) = advert(w, inst.version, d) {
             inst.advert_interval = v;
@@ -688,6 +755,45 @@ fn finish(
         inst.garp.lower_prio_delay = Duration::ZERO;
         inst.advert_on_lower_priority = false;
         inst.higher_prio_send_advert = false;
+    }
+}
+
+/// keepalived 2.2.7 `alloc_vrrp_unicast_peer` and `vrrp_srcip_handler`: a peer or source
+/// address of another family than the instance's is dropped with its error (the instance
+/// runs without it); `vrrp_end_handler`: `unicast_ttl` without peers is reset.
+fn unicast_family(inst: &mut InstanceConfig, seen: &Seen<'_>, name_span: Span, d: &mut Diags) {
+    let name = inst.name.clone();
+    if let Some(src) = inst.unicast_src.filter(|s| Family::of(s) != inst.family()) {
+        d.warn(
+            seen.unicast_src.unwrap_or(name_span),
+            format!(
+                "Configuration error: VRRP instance[{name}] and src address[{src}] MUST be of the same family !!! Skipping..."
+            ),
+        );
+        inst.unicast_src = None;
+    }
+    let family = inst.family();
+    let mut keep = Vec::new();
+    for (p, span) in inst.unicast_peers.iter().zip(&seen.peer_words) {
+        if Family::of(p) == family {
+            keep.push(*p);
+        } else {
+            d.warn(
+                *span,
+                format!(
+                    "Configuration error: VRRP instance[{name}] and unicast peer address[{p}] MUST be of the same family !!! Skipping..."
+                ),
+            );
+        }
+    }
+    inst.unicast_peer_ttl.retain(|t| keep.contains(&t.addr));
+    inst.unicast_peers = keep;
+    if let Some(span) = seen.unicast_ttl.filter(|_| inst.unicast_peers.is_empty()) {
+        d.warn(
+            span,
+            format!("({name}): Cannot use unicast_ttl without unicast peers - resetting"),
+        );
+        inst.unicast_ttl = None;
     }
 }
 

@@ -78,6 +78,16 @@ pub(crate) fn map(nodes: &[Node], d: &mut Diags) -> (Config, Meta) {
                 }
             }
             "vrrp_instance" => {
+                // keepalived 2.2.7 `vrrp_handler`: a second block of the same name is skipped,
+                // the first kept.
+                if let Some(w) = node
+                    .args
+                    .first()
+                    .filter(|w| cfg.instances.iter().any(|i| i.name == w.text))
+                {
+                    d.warn(w.span, format!("vrrp instance {} already defined", w.text));
+                    continue;
+                }
                 let (mut inst, m) = instance::map_instance(node, &cfg.global, &mut rule_prios, d);
                 let (name, defined) = (inst.name.clone(), &cfg.track_processes);
                 track::resolve_process_refs(node, &name, defined, &mut inst.track_processes, d);
