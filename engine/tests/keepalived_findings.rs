@@ -749,3 +749,24 @@ fn a_second_instance_of_the_same_name_is_skipped_as_keepalived_does() {
     assert_eq!(a.config.instances.len(), 1);
     assert_eq!(a.config.instances[0].vrid, 51);
 }
+
+/// Found by the `keepalived_conf` fuzz target (FUZZING.md #10): IPv6 VIPs with an IPv4
+/// `unicast_src_ip` and peer passed the front end, and `Engine::new` refused the result ("unicast
+/// addresses are not of the VIPs' family"): what `-t` passes must run.
+#[test]
+fn an_ipv4_unicast_source_for_ipv6_vips_is_not_passed_to_the_engine() {
+    let a = keepalived::analyze_str(
+        "t.conf",
+        &inst(
+            "    version 3\n    unicast_src_ip 10.77.0.11\n    unicast_peer {\n        10.77.0.12\n    }\n    virtual_ipaddress {\n        fd77::100/64\n    }",
+        ),
+        &Options::default(),
+    );
+    assert!(!a.findings.is_empty(), "the mismatch is reported");
+    if !a.has_errors() {
+        assert!(
+            vrrp_engine::Engine::new(a.config, vrrp_engine::Instant::ZERO).is_ok(),
+            "what the front end accepts, the engine runs"
+        );
+    }
+}
