@@ -128,23 +128,6 @@ pub fn clock_ticks() -> u64 {
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) as u64 }
 }
 
-/// [`start_daemon`] without `--trace`.
-fn start_untraced(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
-    let path = dir.join(format!("{tag}.conf"));
-    std::fs::write(&path, conf).expect("write conf");
-    let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
-    let mut cmd = lab.command(i, BIN);
-    cmd.arg("-f")
-        .arg(&path)
-        .args(["-n", "-l", "-D", "--status"])
-        .arg(dir.join(format!("{tag}.json")))
-        .arg("-p")
-        .arg(dir.join(format!("{tag}.pid")))
-        .stdout(Stdio::null())
-        .stderr(log);
-    lab.spawn(cmd).expect("spawn daemon")
-}
-
 /// Whether `/proc/net/fib_trie` text has a `host LOCAL` route for `addr` (an address of the
 /// namespace on an interface that is up): the leaf line `|-- ADDR` is followed by its routes.
 pub fn local_in_fib_trie(trie: &str, addr: &str) -> bool {
@@ -287,7 +270,7 @@ impl Cluster {
         self.nodes[i].pid = Some(if self.traced {
             start_daemon(&self.lab, i, &self.dir, &tag, &conf)
         } else {
-            start_untraced(&self.lab, i, &self.dir, &tag, &conf)
+            start_daemon_untraced(&self.lab, i, &self.dir, &tag, &conf)
         });
         self.nodes[i].stopped = false;
     }

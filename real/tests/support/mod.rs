@@ -102,6 +102,21 @@ pub fn start_daemon_with(
     conf: &str,
     args: &[&str],
 ) -> u32 {
+    let trace = dir.join(format!("{tag}.trace"));
+    let trace = trace.to_str().expect("utf-8 path");
+    let mut all = vec!["--trace", trace];
+    all.extend_from_slice(args);
+    spawn_daemon(lab, i, dir, tag, conf, &all)
+}
+
+/// [`start_daemon`] without `--trace` (a trace of a long run would only cost disk).
+pub fn start_daemon_untraced(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str) -> u32 {
+    spawn_daemon(lab, i, dir, tag, conf, &[])
+}
+
+/// `vrrpd-real -f TAG.conf -n -l -D --status TAG.json -p TAG.pid ARGS` on host `i`, stderr
+/// to `TAG.log`.
+fn spawn_daemon(lab: &Lab, i: usize, dir: &Path, tag: &str, conf: &str, args: &[&str]) -> u32 {
     let path = dir.join(format!("{tag}.conf"));
     std::fs::write(&path, conf).expect("write conf");
     let log = std::fs::File::create(dir.join(format!("{tag}.log"))).expect("log");
@@ -110,8 +125,6 @@ pub fn start_daemon_with(
         .arg(&path)
         .args(["-n", "-l", "-D", "--status"])
         .arg(dir.join(format!("{tag}.json")))
-        .arg("--trace")
-        .arg(dir.join(format!("{tag}.trace")))
         .arg("-p")
         .arg(dir.join(format!("{tag}.pid")))
         .args(args)
