@@ -924,3 +924,29 @@ fn print_quotes_list_items_the_preprocessor_would_take() {
     assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
     assert_eq!(again.config, first.config, "\n{printed}");
 }
+
+/// FUZZING.md #12: a `{` block after `status_code 200` inside `url { }`. keepalived applies
+/// the keyword's line (and reads the block's lines as lines of `url`); the model took the code
+/// but the kept lines `print` writes from dropped the whole keyword, so the printed text read
+/// back without it.
+#[test]
+fn print_keeps_a_url_keyword_followed_by_a_block() {
+    let text = "virtual_server 192.0.2.1 80 {\n    real_server 192.0.2.2 80 {\n        \
+                HTTP_GET {\n            url {\n                path /health\n                \
+                status_code 200 {\n                    stray 1\n                }\n            \
+                }\n        }\n    }\n}\n";
+    let first = keepalived::analyze_str("k.conf", text, &Options::default());
+    assert!(!first.has_errors(), "{:?}", first.findings);
+    assert!(
+        first.findings.iter().any(|f| f
+            .message
+            .contains("block `status_code` inside url is not kept")),
+        "{:?}",
+        first.findings
+    );
+    let printed = keepalived::print(&first.config);
+    assert!(printed.contains("status_code 200"), "{printed}");
+    let again = keepalived::analyze_str("p.conf", &printed, &Options::default());
+    assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
+    assert_eq!(again.config, first.config, "\n{printed}");
+}

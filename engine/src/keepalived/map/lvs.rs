@@ -206,11 +206,13 @@ fn simple_lines(node: &Node, inside: &str, d: &mut Diags) -> OptionLinesOut {
         if item.key.text.is_empty() {
             continue;
         }
+        // keepalived applies a keyword's line and reads a block after it as lines of this
+        // level; the typed mapping (`url_block`) takes the line's values, so the kept lines
+        // hold it too, or `print` would lose what the model uses (FUZZING.md #12).
         if item.block.is_some() {
             dropped(item, inside, d);
-        } else {
-            out.push(line(item));
         }
+        out.push(line(item));
     }
     out
 }
