@@ -177,30 +177,6 @@ fn conf(router: &str, prio: u8, net: &str) -> String {
     s
 }
 
-/// (time, source, VRID, priority) of every VRRP packet in a capture.
-fn adverts(file: &std::path::Path) -> Vec<(f64, String, u8, u8)> {
-    let out = std::process::Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args(["-Y", "vrrp", "-T", "fields", "-E", "separator=|"])
-        .args(["-e", "frame.time_epoch", "-e", "ip.src"])
-        .args(["-e", "vrrp.virt_rtr_id", "-e", "vrrp.prio"])
-        .output()
-        .expect("tshark");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('|').collect();
-            Some((
-                f.first()?.parse().ok()?,
-                f.get(1)?.to_string(),
-                f.get(2)?.parse().ok()?,
-                f.get(3)?.parse().ok()?,
-            ))
-        })
-        .collect()
-}
-
 #[test]
 fn a_flood_of_scrapes_moves_no_advert() {
     assert_root();
@@ -286,7 +262,7 @@ fn a_flood_of_scrapes_moves_no_advert() {
     }
     let file = cap.file.clone();
     cap.stop(&lab);
-    let pkts = adverts(&file);
+    let pkts = decode(&file);
     let (body, parsed) = scrape(&lab, 0).expect("A scrape");
 
     let a_ip = lab.hosts[0].ip.to_string();
@@ -298,9 +274,9 @@ fn a_flood_of_scrapes_moves_no_advert() {
     for k in 1..=INSTANCES {
         let times: Vec<f64> = pkts
             .iter()
-            .filter(|p| p.1 == a_ip && p.2 as usize == k && p.3 == 150)
-            .filter(|p| p.0 >= t0 && p.0 < t_end)
-            .map(|p| p.0)
+            .filter(|p| p.src == a_ip && p.vrid as usize == k && p.prio == 150)
+            .filter(|p| p.t >= t0 && p.t < t_end)
+            .map(|p| p.t)
             .collect();
         counts.push(times.len());
         for w in times.windows(2) {
@@ -335,7 +311,7 @@ fn a_flood_of_scrapes_moves_no_advert() {
     assert_eq!(transitions(&lab, 0), ta, "A changed state");
     assert_eq!(transitions(&lab, 1), tb, "B changed state");
     assert!(!lab.has_addr(1, &last_vip));
-    assert!(pkts.iter().all(|p| p.1 == a_ip), "adverts from B");
+    assert!(pkts.iter().all(|p| p.src == a_ip), "adverts from B");
     // No advert missing or doubled: 100 ms adverts over the whole run, per instance, give or
     // take one at each end.
     let want = (t_end - t0) * 10.0;

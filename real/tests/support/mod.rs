@@ -180,6 +180,7 @@ impl Capture {
 pub struct Advert {
     pub t: f64,
     pub src: String,
+    pub vrid: u8,
     pub prio: u8,
     pub version: u8,
     /// `vrrp.checksum.status`: "1" is good.
@@ -204,6 +205,8 @@ pub fn decode(file: &Path) -> Vec<Advert> {
             "-e",
             "ip.src",
             "-e",
+            "vrrp.virt_rtr_id",
+            "-e",
             "vrrp.prio",
             "-e",
             "vrrp.version",
@@ -221,10 +224,11 @@ pub fn decode(file: &Path) -> Vec<Advert> {
             Some(Advert {
                 t: f.first()?.parse().ok()?,
                 src: f.get(1)?.to_string(),
-                prio: f.get(2)?.parse().ok()?,
-                version: f.get(3)?.parse().ok()?,
-                checksum_status: f.get(4)?.to_string(),
-                ttl: f.get(5)?.parse().unwrap_or(0),
+                vrid: f.get(2)?.parse().ok()?,
+                prio: f.get(3)?.parse().ok()?,
+                version: f.get(4)?.parse().ok()?,
+                checksum_status: f.get(5)?.to_string(),
+                ttl: f.get(6)?.parse().unwrap_or(0),
             })
         })
         .collect()
