@@ -24,7 +24,8 @@ enum Command {
     /// Decode and encode VRRP packets (the VRRP payload, without the IP header).
     #[command(subcommand)]
     Packet(cli::packet::PacketCommand),
-    /// Run an experiment file: every variant and seed; CSV files, plots and a summary.
+    /// Run an experiment file: every variant and seed (or one shard of them, `--shard I/N`);
+    /// CSV files, plots and a summary.
     Run(cli::run::RunArgs),
     /// Merge the outputs of `sim run --shard I/N` into the files the unsharded run writes:
     /// runs.csv, summary.csv, events.csv and plots, byte for byte.

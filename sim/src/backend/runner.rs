@@ -1,6 +1,7 @@
 //! Runs every (variant, seed) of an experiment across the cores. Each run is independent and
 //! results are put back in (variant, seed) order, so the output does not depend on the
-//! number of threads.
+//! number of threads. With a shard ([`RunOptions::shard`]) only every N-th job runs, each
+//! with its index in the whole job list, so `sim merge` can put shards back in that order.
 
 use crate::backend::RunSpec;
 use crate::experiment::{Backend, Experiment};

@@ -16,7 +16,8 @@ use vrrp_sim::shard::merge;
 /// Arguments of `sim merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// Output folder for the merged run (created; the shards' own folder is fine).
+    /// Output folder for the merged run (created). The shards' `--out` folder is fine; a
+    /// shard's own folder is refused.
     pub out: PathBuf,
     /// The shards' folders (`shard-I-of-N`), or the folder holding them (the shards' `--out`).
     /// Every shard of the run, once each.

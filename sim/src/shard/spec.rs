@@ -101,7 +101,8 @@ pub struct ShardFlags {
 /// - `JOB_COMPLETION_INDEX` (Kubernetes Indexed Job) gives I; N must be `--shards N` (a pod
 ///   is not told the Job's completions).
 /// - `SLURM_ARRAY_TASK_ID` (Slurm job array) gives I; N is `--shards N`, else
-///   `SLURM_ARRAY_TASK_COUNT`. The array must be `--array=0-(N-1)` (minimum 0, step 1).
+///   `SLURM_ARRAY_TASK_COUNT`, and then the array must be `--array=0-(N-1)` (minimum 0,
+///   step 1). With `--shards N` any array works (`--array=5 ... --shards 16` reruns shard 5).
 pub fn select(
     flags: ShardFlags,
     env: impl Fn(&str) -> Option<String>,
@@ -143,19 +144,20 @@ pub fn select(
         }
         (None, Some(i)) => {
             let index = parse_var(SLURM_INDEX, &i)?;
-            if let Some(min) = var(SLURM_MIN).filter(|m| m.trim() != "0") {
-                return Err(format!(
-                    "{SLURM_INDEX}={i} with {SLURM_MIN}={min}: shards are numbered from 0; submit the array as --array=0-(N-1), or pass --no-shard to run every job"
-                ));
-            }
-            if let Some(step) = var(SLURM_STEP).filter(|s| s.trim() != "1") {
-                return Err(format!(
-                    "{SLURM_INDEX}={i} with {SLURM_STEP}={step}: shards take every index; submit the array as --array=0-(N-1) without a step"
-                ));
-            }
             let (n, from) = match count {
                 Some(n) => (n, format!("--shards {n}")),
                 None => {
+                    // The count is the array's: its indices must be exactly 0..N.
+                    if let Some(min) = var(SLURM_MIN).filter(|m| m.trim() != "0") {
+                        return Err(format!(
+                            "{SLURM_INDEX}={i} with {SLURM_MIN}={min}: shards are numbered from 0; submit the array as --array=0-(N-1), or give --shards N"
+                        ));
+                    }
+                    if let Some(step) = var(SLURM_STEP).filter(|s| s.trim() != "1") {
+                        return Err(format!(
+                            "{SLURM_INDEX}={i} with {SLURM_STEP}={step}: shards take every index; submit the array as --array=0-(N-1) without a step"
+                        ));
+                    }
                     let c = var(SLURM_COUNT).ok_or_else(|| {
                         format!(
                             "{SLURM_INDEX}={i} is set (a Slurm job array) but not {SLURM_COUNT}: pass --shards N, or --no-shard to run every job"
@@ -276,6 +278,16 @@ mod tests {
         assert!(err.contains(SLURM_STEP), "{err}");
         let err = select(flags(None, None), env(&[(SLURM_INDEX, "1")])).unwrap_err();
         assert!(err.contains(SLURM_COUNT), "{err}");
+        // Shard 5 of 16 run again as an array of one element.
+        let rerun = env(&[(SLURM_INDEX, "5"), (SLURM_COUNT, "1"), (SLURM_MIN, "5")]);
+        let s = select(flags(None, Some(16)), rerun).unwrap().unwrap();
+        assert_eq!(
+            s.shard,
+            Shard {
+                index: 5,
+                count: 16
+            }
+        );
     }
 
     #[test]
