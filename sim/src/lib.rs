@@ -21,6 +21,8 @@
 //!   closed-form expectations ([`report::theory`]), and `sim compare` ([`report::compare`]).
 //! - [`lab`]: `sim lab`: an experiment on a real namespace LAN with `vrrpd-real`, fed back
 //!   through the observer.
+//! - [`shard`]: `sim run --shard I/N` and `sim merge`: a sweep split over machines and put
+//!   back together byte for byte.
 //! - [`swarm`]: `sim swarm`: random fault schedules (swarm testing) over an experiment's nodes,
 //!   every invariant checked, failing cases shrunk and written back as experiment files.
 
@@ -29,4 +31,5 @@ pub mod experiment;
 pub mod lab;
 pub mod observe;
 pub mod report;
+pub mod shard;
 pub mod swarm;

@@ -24,8 +24,12 @@ enum Command {
     /// Decode and encode VRRP packets (the VRRP payload, without the IP header).
     #[command(subcommand)]
     Packet(cli::packet::PacketCommand),
-    /// Run an experiment file: every variant and seed; CSV files, plots and a summary.
+    /// Run an experiment file: every variant and seed (or one shard of them, `--shard I/N`);
+    /// CSV files, plots and a summary.
     Run(cli::run::RunArgs),
+    /// Merge the outputs of `sim run --shard I/N` into the files the unsharded run writes:
+    /// runs.csv, summary.csv, events.csv and plots, byte for byte.
+    Merge(cli::merge::MergeArgs),
     /// Compare two traces (or trace/output folders): transitions, advert bytes, timing.
     Compare(cli::compare::CompareArgs),
     /// Run an experiment on a real LAN (namespaces, vrrpd-real), in real time; one seed.
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Packet(cmd) => cli::packet::run(cmd),
         Command::Run(args) => cli::run::run(args),
+        Command::Merge(args) => cli::merge::run(args),
         Command::Compare(args) => cli::compare::run(args),
         Command::Lab(args) => cli::lab::run(args),
         // Its own exit status: 1 means "found a violation", 2 bad input.

@@ -1,7 +1,9 @@
 //! The `sim` subcommands, one module each; every `run` parses nothing itself (clap did) and
 //! returns `Result<(), CliError>`.
 //!
-//! - [`run`]: `sim run FILE`: every variant and seed, CSV files, plots, the summary table.
+//! - [`run`]: `sim run FILE`: every variant and seed (or one shard of them), CSV files, plots,
+//!   the summary table.
+//! - [`merge`]: `sim merge OUT DIR...`: shards of `sim run --shard I/N` put back together.
 //! - [`lab`]: `sim lab FILE`: the experiment on a namespace LAN with `vrrpd-real`.
 //! - [`compare`]: `sim compare A B`: two traces or output folders.
 //! - [`packet`]: `sim packet decode|encode`: VRRP payloads as JSON and back.
@@ -10,6 +12,7 @@
 
 pub mod compare;
 pub mod lab;
+pub mod merge;
 pub mod packet;
 pub mod run;
 pub mod swarm;

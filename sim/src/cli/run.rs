@@ -5,10 +5,11 @@ use crate::CliError;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Instant as WallClock;
-use vrrp_sim::backend::runner::{run_all, RunOptions};
+use vrrp_sim::backend::runner::{run_all, Outcome, RunOptions};
 use vrrp_sim::experiment;
-use vrrp_sim::report::output;
-use vrrp_sim::report::plots;
+use vrrp_sim::report::{files, output, plots};
+use vrrp_sim::shard::manifest::{self, Manifest, RunKey};
+use vrrp_sim::shard::{Shard, ShardFlags};
 
 /// Arguments of `sim run`.
 #[derive(Debug, Args)]
@@ -40,6 +41,85 @@ pub struct RunArgs {
     /// `DIR/<variant>/<node>.jsonl` (`t` = simulated seconds, `node` = the node's name).
     #[arg(long, value_name = "DIR")]
     pub trace: Option<PathBuf>,
+    /// Run shard I of N (0-based): every N-th (variant, seed) job from the I-th, into
+    /// `<out>/shard-I-of-N/` with what `sim merge` needs. A shard exits 0 despite invariant
+    /// violations (it prints them); `sim merge` reports them and exits 1. Without this flag,
+    /// JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or SLURM_ARRAY_TASK_ID (Slurm job array)
+    /// choose the shard, and sim run says so.
+    #[arg(long, value_name = "I/N", conflicts_with_all = ["shards", "no_shard", "seed"])]
+    pub shard: Option<Shard>,
+    /// Number of shards when the scheduler gives the index: required with JOB_COMPLETION_INDEX
+    /// (the Job's completions); with SLURM_ARRAY_TASK_ID it defaults to SLURM_ARRAY_TASK_COUNT.
+    #[arg(long, value_name = "N", conflicts_with_all = ["no_shard", "seed"])]
+    pub shards: Option<u32>,
+    /// Run every job even when JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID is set.
+    #[arg(long)]
+    pub no_shard: bool,
+}
+
+/// The experiment's fingerprints, taken before the command line changes it.
+struct Identity {
+    file_hash: String,
+    resolved_hash: String,
+}
+
+/// The shard to run, from the flags or the scheduler's variables (said on stderr).
+fn choose_shard(args: &RunArgs) -> Result<Option<Shard>, CliError> {
+    if args.seed.is_some() {
+        // A replay is one run: the scheduler's variables do not split it.
+        return Ok(None);
+    }
+    let flags = ShardFlags {
+        shard: args.shard,
+        shards: args.shards,
+        no_shard: args.no_shard,
+    };
+    let chosen = vrrp_sim::shard::select(flags, |k| std::env::var(k).ok()).map_err(CliError)?;
+    Ok(chosen.map(|c| {
+        if let Some(why) = &c.because {
+            eprintln!(
+                "sim run: running shard {} of the jobs ({why}); --no-shard runs them all",
+                c.shard
+            );
+        }
+        c.shard
+    }))
+}
+
+/// A shard's files for `sim merge`: `results.jsonl`, then `shard.json`.
+fn write_shard_files(
+    out: &Path,
+    exp: &experiment::Experiment,
+    identity: &Identity,
+    shard: Shard,
+    outcome: &Outcome,
+    variant: Option<&str>,
+    plots: bool,
+) -> Result<(), CliError> {
+    manifest::write_results(out, &outcome.jobs, &outcome.results).map_err(CliError)?;
+    let m = Manifest {
+        format: manifest::FORMAT,
+        shard: shard.index,
+        shards: shard.count,
+        runs: outcome.results.len(),
+        recorded: outcome.recordings.iter().map(|(v, _)| v.clone()).collect(),
+        run: RunKey {
+            sim_version: env!("CARGO_PKG_VERSION").to_string(),
+            experiment: exp.path.display().to_string(),
+            experiment_hash: identity.file_hash.clone(),
+            resolved_hash: identity.resolved_hash.clone(),
+            jobs: outcome.total_jobs,
+            seeds: [exp.seeds.start, exp.seeds.end],
+            backend: match exp.backend {
+                experiment::Backend::Event => "event",
+                experiment::Backend::Turmoil => "turmoil",
+            }
+            .to_string(),
+            variant: variant.map(str::to_string),
+            plots,
+        },
+    };
+    manifest::write_manifest(out, &m).map_err(CliError)
 }
 
 /// Run `sim run`.
@@ -60,6 +140,12 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
     for w in &exp.warnings {
         eprintln!("{w}");
     }
+    let identity = Identity {
+        file_hash: std::fs::read(&args.file)
+            .map(|b| manifest::fnv1a64(&b))
+            .map_err(|e| CliError(format!("cannot read {}: {e}", args.file.display())))?,
+        resolved_hash: manifest::resolved_hash(&exp),
+    };
     match args.backend.as_deref() {
         Some("turmoil") => exp.backend = experiment::Backend::Turmoil,
         Some(_) => exp.backend = experiment::Backend::Event,
@@ -76,15 +162,20 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         .clone()
         .or_else(|| exp.out_dir.as_ref().map(PathBuf::from))
         .unwrap_or_else(|| Path::new("out").join(&exp.name));
-    let out = match (args.seed, &args.variant) {
-        (Some(s), Some(v)) => base.join(format!("replay-{}-{s}", plots::slug(v))),
-        (Some(s), None) => base.join(format!("replay-{s}")),
-        _ => base,
+    let shard = choose_shard(&args)?;
+    let out = match (args.seed, &args.variant, shard) {
+        (Some(s), Some(v), _) => base.join(format!("replay-{}-{s}", plots::slug(v))),
+        (Some(s), None, _) => base.join(format!("replay-{s}")),
+        (None, _, Some(sh)) => base.join(sh.dir_name()),
+        _ => base.clone(),
     };
     std::fs::create_dir_all(&out)
         .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+    if shard.is_some() {
+        manifest::clear(&out).map_err(CliError)?;
+    }
     if exp.backend == experiment::Backend::Turmoil {
-        notice_turmoil_cost(&exp, &args);
+        notice_turmoil_cost(&exp, &args, shard);
     }
     let started = WallClock::now();
     let opts = RunOptions {
@@ -93,21 +184,14 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         variant: args.variant.clone(),
         progress: true,
         trace: args.trace.is_some(),
+        shard,
     };
     let outcome = run_all(&exp, &opts).map_err(CliError)?;
     let wall = started.elapsed();
-    let io = |e: csv::Error| CliError(format!("cannot write to {}: {e}", out.display()));
-    output::write_runs(&out.join("runs.csv"), &outcome.results).map_err(io)?;
-    output::write_summary(&out.join("summary.csv"), &outcome.results).map_err(io)?;
-    if exp.events {
-        output::write_events(&out.join("events.csv"), &outcome.recordings).map_err(io)?;
-    }
-    let lvs = output::has_lvs(&outcome.results);
-    if lvs {
-        output::write_lvs_detections(&out.join("lvs_detections.csv"), &outcome.results)
-            .map_err(io)?;
-        output::write_lvs_clients(&out.join("lvs_clients.csv"), &outcome.results).map_err(io)?;
-    }
+    let draw = exp.plots && !args.no_plots;
+    files::write_tables(&out, &outcome.results).map_err(CliError)?;
+    files::write_recorded(&out, &exp, &outcome.results, &outcome.recordings, draw)
+        .map_err(CliError)?;
     if let Some(dir) = &args.trace {
         for (variant, rec) in &outcome.recordings {
             if let Some(t) = &rec.trace {
@@ -117,101 +201,23 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
             }
         }
     }
-    if exp.plots && !args.no_plots {
-        for (variant, rec) in &outcome.recordings {
-            let path = out.join(format!("timeline_{}.png", plots::slug(variant)));
-            let seed = outcome
-                .results
-                .iter()
-                .find(|r| &r.variant == variant)
-                .map_or(0, |r| r.seed);
-            plots::timeline(&path, &format!("{}: {variant}, seed {seed}", exp.name), rec)
-                .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+    match shard {
+        // A shard's share would draw misleading whole-run plots: `sim merge` draws them.
+        Some(s) => write_shard_files(
+            &out,
+            &exp,
+            &identity,
+            s,
+            &outcome,
+            args.variant.as_deref(),
+            draw,
+        )?,
+        None if draw => {
+            files::write_whole_run_plots(&out, &exp, &outcome.results).map_err(CliError)?
         }
-        if outcome
-            .results
-            .iter()
-            .any(|r| !r.takeover_theory.is_empty())
-        {
-            let path = out.join("takeover_vs_theory.png");
-            plots::takeover_vs_theory(
-                &path,
-                &format!("{}: takeover time, measured vs RFC", exp.name),
-                &outcome.results,
-            )
-            .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
-        }
-        if let Some(sw) = &exp.sweep {
-            for metric in &sw.metrics {
-                let series = vrrp_sim::report::sweep::series(
-                    &exp,
-                    &outcome.results,
-                    metric,
-                    sw.theory.as_deref(),
-                );
-                let path = out.join(format!("sweep_{metric}.png"));
-                plots::sweep(
-                    &path,
-                    &format!("{}: {metric}", exp.name),
-                    &sw.x_label,
-                    metric,
-                    &series,
-                    sw.log_x,
-                    sw.log_y,
-                )
-                .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
-            }
-        }
-        if lvs {
-            for (file, which, what) in [
-                (
-                    "lvs_detection.png",
-                    plots::LvsTime::Detection,
-                    "detection time",
-                ),
-                (
-                    "lvs_recovery.png",
-                    plots::LvsTime::Recovery,
-                    "recovery time",
-                ),
-            ] {
-                let path = out.join(file);
-                plots::lvs_times(
-                    &path,
-                    &format!("{}: real-server {what}, measured vs formula", exp.name),
-                    &outcome.results,
-                    which,
-                )
-                .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
-            }
-            let path = out.join("lvs_errors.png");
-            plots::lvs_errors(
-                &path,
-                &format!("{}: what the clients' requests met", exp.name),
-                &outcome.results,
-            )
-            .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
-        }
-        let path = out.join("distributions.png");
-        plots::distributions(
-            &path,
-            &format!(
-                "{}: {} runs per variant",
-                exp.name,
-                exp.seeds.end - exp.seeds.start
-            ),
-            &outcome.results,
-        )
-        .map_err(|e| CliError(format!("plot {}: {e}", path.display())))?;
+        None => {}
     }
-    let mut stdout = std::io::stdout();
-    println!("{} ({})", exp.name, exp.path.display());
-    output::print_table(&mut stdout, &outcome.results).map_err(|e| CliError(e.to_string()))?;
-    if lvs {
-        println!();
-        output::print_lvs_table(&mut stdout, &outcome.results)
-            .map_err(|e| CliError(e.to_string()))?;
-    }
+    print_tables(&exp, &outcome.results)?;
     let simulated = exp.duration.as_secs_f64() * outcome.results.len() as f64;
     println!(
         "{} runs, {:.0} s simulated in {:.3} s wall ({:.0}x real time); results in {}",
@@ -221,8 +227,52 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
         simulated / wall.as_secs_f64().max(1e-9),
         out.display()
     );
-    let violations: Vec<_> = outcome
-        .results
+    if let Some(s) = shard {
+        println!(
+            "shard {s}: {} of {} runs; when all {} shards are done: sim merge {} {}",
+            outcome.results.len(),
+            outcome.total_jobs,
+            s.count,
+            base.display(),
+            base.display()
+        );
+    }
+    let violations = print_violations(&args.file, &outcome.results);
+    if shard.is_some() && violations > 0 {
+        // The sweep's verdict is the merge's: a failed shard would keep a scheduler from
+        // merging (Slurm's afterok) or make it run the same runs again (Kubernetes).
+        eprintln!(
+            "{violations} invariant violation(s) in this shard; sim merge reports them all and exits 1"
+        );
+        return Ok(());
+    }
+    if violations > 0 {
+        return Err(CliError(format!("{violations} invariant violation(s)")));
+    }
+    Ok(())
+}
+
+/// Print the summary table (and the LVS table) of `results` on stdout.
+pub(crate) fn print_tables(
+    exp: &experiment::Experiment,
+    results: &[vrrp_sim::observe::metrics::RunResult],
+) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout();
+    println!("{} ({})", exp.name, exp.path.display());
+    output::print_table(&mut stdout, results).map_err(|e| CliError(e.to_string()))?;
+    if output::has_lvs(results) {
+        println!();
+        output::print_lvs_table(&mut stdout, results).map_err(|e| CliError(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Print the first 20 invariant violations with the command that replays each; the count.
+pub(crate) fn print_violations(
+    file: &Path,
+    results: &[vrrp_sim::observe::metrics::RunResult],
+) -> usize {
+    let violations: Vec<_> = results
         .iter()
         .flat_map(|r| r.violations.iter().map(move |v| (r, v)))
         .collect();
@@ -234,22 +284,16 @@ pub fn run(args: RunArgs) -> Result<(), CliError> {
             r.variant,
             r.seed,
             v.detail,
-            args.file.display(),
+            file.display(),
             r.seed,
             r.variant
         );
     }
-    if !violations.is_empty() {
-        return Err(CliError(format!(
-            "{} invariant violation(s)",
-            violations.len()
-        )));
-    }
-    Ok(())
+    violations.len()
 }
 
 /// Before a long turmoil run, say how long it will take (turmoil steps every 1 ms tick).
-fn notice_turmoil_cost(exp: &experiment::Experiment, args: &RunArgs) {
+fn notice_turmoil_cost(exp: &experiment::Experiment, args: &RunArgs, shard: Option<Shard>) {
     let variants = match &args.variant {
         Some(_) => 1,
         None => exp.variants.len(),
@@ -258,7 +302,11 @@ fn notice_turmoil_cost(exp: &experiment::Experiment, args: &RunArgs) {
         Some(_) => 1,
         None => (exp.seeds.end - exp.seeds.start) as usize,
     };
-    let runs = variants * seeds;
+    let mut runs = variants * seeds;
+    if let Some(s) = shard {
+        // Jobs j < runs with j % N == I.
+        runs = (runs + s.count as usize - 1 - s.index as usize) / s.count as usize;
+    }
     let threads = args.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });

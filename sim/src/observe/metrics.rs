@@ -1,12 +1,12 @@
 //! Per-run results, the event log of a recorded run, and the invariants checked on every run.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use vrrp_engine::{Instant, State};
 
 /// What one run of one variant and seed measured.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
     /// Variant name.
     pub variant: String,
@@ -51,7 +51,7 @@ pub struct RunResult {
 }
 
 /// What a run measured of the LVS side: client requests and every real-server fault.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LvsResult {
     /// Requests the clients sent.
     pub requests: u64,
@@ -92,7 +92,7 @@ fn ratio(a: u64, b: u64) -> f64 {
 }
 
 /// One fault on one real server as one director's table showed it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LvsFault {
     /// The director.
     pub node: String,
@@ -103,7 +103,8 @@ pub struct LvsFault {
     /// The fault: `down`, `blackhole`, `slow`, `http_status`, `wrong_body`; or `alpha`: a
     /// director's start with `alpha` checkers (out of the table until they pass; `up_at` is
     /// the start, the recovery its first entry).
-    pub kind: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub kind: StaticName,
     /// The fault with its value (`slow 4s`, `http_status 500`).
     pub fault: String,
     /// The director's checkers of this real server (`TCP_CHECK`, `HTTP_GET+MISC_CHECK`).
@@ -132,14 +133,36 @@ pub struct LvsFault {
 }
 
 /// A broken invariant.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
     /// Simulated time (seconds).
     pub at: f64,
     /// Which invariant.
-    pub invariant: &'static str,
+    #[serde(deserialize_with = "static_str")]
+    pub invariant: StaticName,
     /// Details.
     pub detail: String,
+}
+
+/// A name from a small fixed set (invariants, fault kinds). An alias, not `&'static str`
+/// written out, because serde would otherwise borrow the field from the input it reads.
+pub type StaticName = &'static str;
+
+/// A name read back from `sim merge`'s `results.jsonl` as the `&'static str` the run had:
+/// each distinct name is kept once for the process's life (a handful of invariant and fault
+/// names).
+fn static_str<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    use std::collections::BTreeSet;
+    use std::sync::{Mutex, PoisonError};
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let s = String::deserialize(d)?;
+    let mut names = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(&known) = names.get(s.as_str()) {
+        return Ok(known);
+    }
+    let leaked: &'static str = Box::leak(s.into_boxed_str());
+    names.insert(leaked);
+    Ok(leaked)
 }
 
 /// One row of events.csv.
