@@ -225,3 +225,33 @@ fn partition_blackhole_with_keepalived_agrees_with_the_simulator() {
         );
     }
 }
+
+/// What keepalived cannot do is refused before anything starts: a priority change (it has no
+/// command for it), named with the fault.
+#[test]
+fn keepalived_lab_refuses_a_priority_fault_before_starting() {
+    require_root_and_keepalived();
+    let d = tmp("refuse");
+    let file = edited(
+        &d,
+        "seed-lab",
+        &[(
+            "# docker exec keepalived-master pkill keepalived",
+            "[[timeline]]\nat = \"5s\"\naction = \"priority\"\nnode = \"backup\"\npriority = 200\n",
+        )],
+    );
+    let out = sim()
+        .arg("lab")
+        .arg(&file)
+        .args(["--daemon", "keepalived", "--out"])
+        .arg(d.join("lab"))
+        .output()
+        .unwrap();
+    let text = show(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("cannot be done here: priority at 5s: keepalived has no command"),
+        "{text}"
+    );
+    assert!(!text.contains("lab: bridge namespace"), "{text}");
+}

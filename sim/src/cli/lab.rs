@@ -31,7 +31,8 @@ measured, as its first notify-FIFO line); kill = SIGKILL to its VRRP child and p
 = SIGHUP, priority faults are refused (keepalived has no way to set a priority at run time).
 keepalived writes no trace: each node's trace is derived from its notify FIFO, a capture of
 its interface and `ip monitor address`; derived-traces.txt in the output folder says how each
-field is obtained. --wake-early, --no-lock-memory and --signals do not apply to it.")]
+field is obtained. It runs with vrrp_rt_priority 50 (unless --wake-early 0) and vrrp_no_swap
+(unless --no-lock-memory); --signals does not apply to it.")]
 pub struct LabArgs {
     /// The experiment file (TOML).
     pub file: PathBuf,
@@ -181,6 +182,23 @@ pub fn run(args: LabArgs) -> Result<(), CliError> {
         .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
     if let Some(k) = &keepalived {
         println!("daemon: {} on every node", k.display());
+        if !args.wake_early.is_zero() || !args.no_lock_memory {
+            eprintln!(
+                "note: keepalived runs with{}{} in global_defs (a late wake-up lengthens its \
+                 advert interval: the comparison would measure the VM's scheduler); \
+                 --wake-early 0 --no-lock-memory runs it as deployed",
+                if args.wake_early.is_zero() {
+                    ""
+                } else {
+                    " vrrp_rt_priority 50"
+                },
+                if args.no_lock_memory {
+                    ""
+                } else {
+                    " vrrp_no_swap"
+                }
+            );
+        }
         println!("{}", lab::derive::NOTE);
         let note = out.join("derived-traces.txt");
         std::fs::write(&note, format!("{}\n", lab::derive::NOTE))
