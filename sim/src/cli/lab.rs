@@ -27,8 +27,11 @@ Not possible here: added latency (no netem), latency faults, burst loss, check_f
 
 --daemon keepalived runs keepalived 2.2.7 as every node's daemon instead (found on PATH, else
 /usr/sbin/keepalived), spawned at each planned start (it has no --start-at: its start is
-measured, as its first notify-FIFO line); kill = SIGKILL to its VRRP child and parent, reload
-= SIGHUP, priority faults are refused (keepalived has no way to set a priority at run time).
+measured, as its first notify-FIFO line); stop = SIGTERM to its parent and VRRP child (as
+pkill keepalived), kill = SIGKILL to both, reload = SIGHUP, priority faults are refused
+(keepalived has no way to set a priority at run time). OUT/sim-as-run/ holds the simulation of
+the run as carried out (measured starts, faults at their actual instants): `sim compare
+OUT/sim-as-run OUT` holds keepalived against it.
 keepalived writes no trace: each node's trace is derived from its notify FIFO, a capture of
 its interface and `ip monitor address`; derived-traces.txt in the output folder says how each
 field is obtained. It runs with vrrp_rt_priority 50 (unless --wake-early 0) and vrrp_no_swap

@@ -27,6 +27,9 @@
 //! `runs.csv`, `events.csv` and the plots mean what they mean for `sim run`. The client's ARP
 //! cache is modelled from the daemons' `announce` lines (no client namespace).
 //!
+//! With keepalived as every node's daemon instead (`sim lab --daemon keepalived`), see
+//! [`keepalived_runner`].
+//!
 //! [`Observer`]: crate::observe::observer::Observer
 
 pub mod as_run;
