@@ -950,3 +950,26 @@ fn print_keeps_a_url_keyword_followed_by_a_block() {
     assert!(!again.has_errors(), "{:?}\n{printed}", again.findings);
     assert_eq!(again.config, first.config, "\n{printed}");
 }
+
+/// keepalived 2.2.7 refuses 0 for `vrrp_garp_interval`, `vrrp_gna_interval` and
+/// `vrrp_startup_delay` (`keepalived -t`: "number '0' outside range [0.000001, ...]"), though
+/// 0 is their default: `print` leaves them out unless set, so `sim lab --daemon keepalived`
+/// can hand keepalived the printed file.
+#[test]
+fn print_leaves_out_the_zero_delays_keepalived_refuses() {
+    let text = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n}\n";
+    let cfg = keepalived::analyze_str("k.conf", text, &Options::default()).config;
+    let printed = keepalived::print(&cfg);
+    for key in [
+        "vrrp_garp_interval",
+        "vrrp_gna_interval",
+        "vrrp_startup_delay",
+    ] {
+        assert!(!printed.contains(key), "{key} printed:\n{printed}");
+    }
+    let set = "global_defs {\n    vrrp_garp_interval 0.5\n    vrrp_startup_delay 2\n}\n";
+    let cfg = keepalived::analyze_str("s.conf", &format!("{set}{text}"), &Options::default());
+    let printed = keepalived::print(&cfg.config);
+    assert!(printed.contains("vrrp_garp_interval 0.5"), "{printed}");
+    assert!(printed.contains("vrrp_startup_delay 2"), "{printed}");
+}

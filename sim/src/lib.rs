@@ -19,8 +19,8 @@
 //! - [`report`]: what comes out: `runs.csv`, `summary.csv`, `events.csv` and the stdout table
 //!   ([`report::output`]), PNG plots ([`report::plots`]), sweep points ([`report::sweep`]),
 //!   closed-form expectations ([`report::theory`]), and `sim compare` ([`report::compare`]).
-//! - [`lab`]: `sim lab`: an experiment on a real namespace LAN with `vrrpd-real`, fed back
-//!   through the observer.
+//! - [`lab`]: `sim lab`: an experiment on a real namespace LAN with `vrrpd-real` (or
+//!   keepalived 2.2.7, its traces derived from captures), fed back through the observer.
 //! - [`shard`]: `sim run --shard I/N` and `sim merge`: a sweep split over machines and put
 //!   back together byte for byte.
 //! - [`swarm`]: `sim swarm`: random fault schedules (swarm testing) over an experiment's nodes,

@@ -145,8 +145,14 @@ fn global(w: &mut Writer, config: &Config) {
     if g.check_unicast_src {
         w.line(&["vrrp_check_unicast_src"]);
     }
-    w.line(&["vrrp_garp_interval", &fmt_secs(g.garp_interval)]);
-    w.line(&["vrrp_gna_interval", &fmt_secs(g.gna_interval)]);
+    // keepalived 2.2.7 refuses 0 for these three (its readers' ranges start above 0), though
+    // 0 is their default: written only when set, so keepalived itself reads the file.
+    if !g.garp_interval.is_zero() {
+        w.line(&["vrrp_garp_interval", &fmt_secs(g.garp_interval)]);
+    }
+    if !g.gna_interval.is_zero() {
+        w.line(&["vrrp_gna_interval", &fmt_secs(g.gna_interval)]);
+    }
     garp(w, "vrrp_", &g.garp);
     if g.enable_script_security {
         w.line(&["enable_script_security"]);
@@ -174,7 +180,9 @@ fn global(w: &mut Writer, config: &Config) {
     if g.strict {
         w.line(&["vrrp_strict"]);
     }
-    w.line(&["vrrp_startup_delay", &fmt_secs(g.startup_delay)]);
+    if !g.startup_delay.is_zero() {
+        w.line(&["vrrp_startup_delay", &fmt_secs(g.startup_delay)]);
+    }
     if g.no_swap {
         w.line(&["vrrp_no_swap"]);
     }

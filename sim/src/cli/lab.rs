@@ -23,7 +23,19 @@ stop, restart, reload and priority are handed to the daemon 200 ms ahead and car
 own timer at their instant (see --signals). Every daemon starts at its planned instant
 (--start-at).
 Not possible here: added latency (no netem), latency faults, burst loss, check_flap. One seed
-(the first). Clients are modelled from the daemons' announce lines.")]
+(the first). Clients are modelled from the daemons' announce lines.
+
+--daemon keepalived runs keepalived 2.2.7 as every node's daemon instead (found on PATH, else
+/usr/sbin/keepalived), spawned at each planned start (it has no --start-at: its start is
+measured, as its first notify-FIFO line); stop = SIGTERM to its parent and VRRP child (as
+pkill keepalived), kill = SIGKILL to both, reload = SIGHUP, priority faults are refused
+(keepalived has no way to set a priority at run time). OUT/sim-as-run/ holds the simulation of
+the run as carried out (measured starts, faults at their actual instants): `sim compare
+OUT/sim-as-run OUT` holds keepalived against it.
+keepalived writes no trace: each node's trace is derived from its notify FIFO, a capture of
+its interface and `ip monitor address`; derived-traces.txt in the output folder says how each
+field is obtained. It runs with vrrp_rt_priority 50 (unless --wake-early 0) and vrrp_no_swap
+(unless --no-lock-memory); --signals does not apply to it.")]
 pub struct LabArgs {
     /// The experiment file (TOML).
     pub file: PathBuf,
@@ -42,8 +54,10 @@ pub struct LabArgs {
     /// Run without the faults the lab cannot carry out (each is named), instead of refusing.
     #[arg(long)]
     pub skip_unsupported: bool,
-    /// The vrrpd-real binary (default: next to this `sim` binary).
-    #[arg(long)]
+    /// Every node's daemon: `vrrpd-real` (default: the one next to this `sim` binary),
+    /// `keepalived` (keepalived 2.2.7 on PATH, else /usr/sbin/keepalived), or the path of
+    /// either binary (one whose file name starts with `keepalived` is run as keepalived).
+    #[arg(long, value_name = "vrrpd-real|keepalived|PATH")]
     pub daemon: Option<PathBuf>,
     /// Skip the PNG plots.
     #[arg(long)]
@@ -111,9 +125,11 @@ pub fn run(args: LabArgs) -> Result<(), CliError> {
             "sim lab needs root (network namespaces, nftables)".into(),
         ));
     }
+    let keepalived = keepalived_binary(args.daemon.as_deref())?;
     let daemon = match args.daemon.clone() {
-        Some(d) => d,
-        None => std::env::current_exe()
+        _ if keepalived.is_some() => PathBuf::from("vrrpd-real"),
+        Some(d) if d != Path::new("vrrpd-real") => d,
+        _ => std::env::current_exe()
             .ok()
             .and_then(|p| p.parent().map(|d| d.join("vrrpd-real")))
             .filter(|p| p.is_file())
@@ -130,7 +146,10 @@ pub fn run(args: LabArgs) -> Result<(), CliError> {
     let mut plans = Vec::new();
     let mut refused = Vec::new();
     for v in &variants {
-        let a = lab::assess(&exp, v);
+        let mut a = lab::assess(&exp, v);
+        if keepalived.is_some() {
+            lab::keepalived_runner::assess(v, &mut a);
+        }
         for w in &a.warnings {
             eprintln!("warning: [{}] {w}", v.name);
         }
@@ -164,7 +183,30 @@ pub fn run(args: LabArgs) -> Result<(), CliError> {
     eprintln!("note: invariants are not checked in the lab (they need the engine's snapshot); invariant_violations is 0 by construction");
     std::fs::create_dir_all(&out)
         .map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
-    if !args.wake_early.is_zero() || !args.no_lock_memory {
+    if let Some(k) = &keepalived {
+        println!("daemon: {} on every node", k.display());
+        if !args.wake_early.is_zero() || !args.no_lock_memory {
+            eprintln!(
+                "note: keepalived runs with{}{} in global_defs (a late wake-up lengthens its \
+                 advert interval: the comparison would measure the VM's scheduler); \
+                 --wake-early 0 --no-lock-memory runs it as deployed",
+                if args.wake_early.is_zero() {
+                    ""
+                } else {
+                    " vrrp_rt_priority 50"
+                },
+                if args.no_lock_memory {
+                    ""
+                } else {
+                    " vrrp_no_swap"
+                }
+            );
+        }
+        println!("{}", lab::derive::NOTE);
+        let note = out.join("derived-traces.txt");
+        std::fs::write(&note, format!("{}\n", lab::derive::NOTE))
+            .map_err(|e| CliError(format!("cannot write {}: {e}", note.display())))?;
+    } else if !args.wake_early.is_zero() || !args.no_lock_memory {
         eprintln!(
             "note: the daemons run with{}{} (the VM's wake-up and page-fault latencies hidden, \
              so the comparison with `sim run` measures the engine); --wake-early 0 \
@@ -201,11 +243,15 @@ pub fn run(args: LabArgs) -> Result<(), CliError> {
             wake_early: args.wake_early,
             signals: args.signals,
             lock_memory: !args.no_lock_memory,
+            keepalived: keepalived.clone(),
         };
         let run = lab::run_variant(&exp, v, &opts, &mut |s| println!("{s}"))
             .map_err(|e| CliError(format!("variant {}: {e}", v.name)))?;
         print!("{}", run.log);
         lab::write_traces(&trace_dir.join(plots::slug(&v.name)), v, &run).map_err(CliError)?;
+        if keepalived.is_some() {
+            simulate_as_run(&exp, v, &run, seed, &out)?;
+        }
         let (r, rec) = lab::replay::replay(&exp, v, &run, seed);
         results.push(r);
         recordings.push((v.name.clone(), rec));
@@ -236,6 +282,70 @@ pub fn run(args: LabArgs) -> Result<(), CliError> {
         "results in {}, traces in {}",
         out.display(),
         trace_dir.display()
+    );
+    Ok(())
+}
+
+/// The keepalived binary `--daemon` names (`keepalived`, or a path whose file name starts with
+/// `keepalived`), or `None` for vrrpd-real.
+fn keepalived_binary(daemon: Option<&Path>) -> Result<Option<PathBuf>, CliError> {
+    let Some(d) = daemon else {
+        return Ok(None);
+    };
+    if d == Path::new("keepalived") {
+        let on_path = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("keepalived"))
+                .find(|p| p.is_file())
+        });
+        let found = on_path
+            .or_else(|| Some(PathBuf::from(lab::keepalived_runner::DEFAULT_BINARY)))
+            .filter(|p| p.is_file())
+            .ok_or_else(|| {
+                CliError(format!(
+                    "--daemon keepalived: no keepalived on PATH nor at {} (Debian: apt-get \
+                     install keepalived)",
+                    lab::keepalived_runner::DEFAULT_BINARY
+                ))
+            })?;
+        return Ok(Some(found));
+    }
+    let named = d
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("keepalived"));
+    Ok(named.then(|| d.to_path_buf()))
+}
+
+/// Simulates variant `v` as the lab carried it out ([`lab::as_run`]) and writes its trace to
+/// `<out>/sim-as-run/trace/<variant>/`.
+fn simulate_as_run(
+    exp: &experiment::Experiment,
+    v: &vrrp_sim::experiment::model::Variant,
+    run: &lab::LabRun,
+    seed: u64,
+    out: &Path,
+) -> Result<(), CliError> {
+    let mut as_run = exp.clone();
+    as_run.variants = vec![lab::as_run::variant(v, run)];
+    let opts = vrrp_sim::backend::runner::RunOptions {
+        seed: Some(seed),
+        trace: true,
+        ..Default::default()
+    };
+    let outcome = vrrp_sim::backend::runner::run_all(&as_run, &opts).map_err(CliError)?;
+    let dir = out
+        .join("sim-as-run")
+        .join("trace")
+        .join(plots::slug(&v.name));
+    for (_, rec) in &outcome.recordings {
+        if let Some(t) = &rec.trace {
+            t.write_dir(&dir)
+                .map_err(|e| CliError(format!("cannot write {}: {e}", dir.display())))?;
+        }
+    }
+    println!(
+        "simulated as carried out (measured starts, faults at their actual instants): {}",
+        dir.display()
     );
     Ok(())
 }

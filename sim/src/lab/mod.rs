@@ -27,8 +27,15 @@
 //! `runs.csv`, `events.csv` and the plots mean what they mean for `sim run`. The client's ARP
 //! cache is modelled from the daemons' `announce` lines (no client namespace).
 //!
+//! With keepalived as every node's daemon instead (`sim lab --daemon keepalived`), see
+//! [`keepalived_runner`].
+//!
 //! [`Observer`]: crate::observe::observer::Observer
 
+pub mod as_run;
+pub mod capture;
+pub mod derive;
+pub mod keepalived_runner;
 pub mod replay;
 
 use crate::backend::net::Net;
@@ -180,6 +187,9 @@ pub struct LabOptions {
     /// Carry out stop, restart, reload and priority with SIGTERM, SIGHUP and immediate
     /// control commands when their instant comes, instead of handing them ahead.
     pub signals: bool,
+    /// Run this keepalived binary as every node's daemon instead of `daemon`
+    /// ([`keepalived_runner`]).
+    pub keepalived: Option<PathBuf>,
 }
 
 /// One daemon run (a start of a node).
@@ -326,6 +336,9 @@ pub fn run_variant(
         ifname,
         configs: v.nodes.iter().map(|p| p.config.clone()).collect(),
     };
+    if let Some(bin) = &opts.keepalived {
+        return keepalived_runner::run(r, bin, exp, say);
+    }
     r.write_configs()?;
     r.nft_init()?;
     let result = r.main(exp, say);
