@@ -11,7 +11,7 @@ use crate::observe::observer::Observer;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::net::IpAddr;
 use std::rc::Rc;
 use vrrp_engine::config::Config;
@@ -81,6 +81,11 @@ struct Sim<'a> {
     rng: ChaCha8Rng,
     net: Net,
     engines: Vec<Option<Engine>>,
+    /// Each running engine's deadline, as last read after a drain: `timers` holds the same
+    /// (deadline, node) pairs in order, so the earliest timer is found without a scan of every
+    /// node per event (that scan made the cost grow with nodes x events).
+    deadlines: Vec<Option<Instant>>,
+    timers: BTreeSet<(Instant, usize)>,
     /// Per node: how many times its daemon started (probe results go to the one that asked).
     incarnation: Vec<u64>,
     /// Each node's configuration file as it stands (a reload replaces it; a restart reads it).
@@ -102,6 +107,8 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         net: Net::new(v.network.clone(), v.nodes.len()),
         engines: v.nodes.iter().map(|_| None).collect(),
+        deadlines: vec![None; v.nodes.len()],
+        timers: BTreeSet::new(),
         incarnation: vec![0; v.nodes.len()],
         configs: v.nodes.iter().map(|n| n.config.clone()).collect(),
         interfaces: v.nodes.iter().map(|n| node_interfaces(&n.config)).collect(),
@@ -147,14 +154,24 @@ impl Sim<'_> {
         self.net.link_up.get(n).copied().unwrap_or(false)
     }
 
+    /// Re-read node `n`'s deadline after its engine changed (or went away).
+    fn refresh_timer(&mut self, n: usize) {
+        let due = self.engines[n].as_ref().and_then(Engine::poll_timeout);
+        let old = std::mem::replace(&mut self.deadlines[n], due);
+        if old != due {
+            if let Some(t) = old {
+                self.timers.remove(&(t, n));
+            }
+            if let Some(t) = due {
+                self.timers.insert((t, n));
+            }
+        }
+    }
+
     fn main_loop(&mut self) {
+        let mut due = Vec::new();
         loop {
-            let timer = self
-                .engines
-                .iter()
-                .flatten()
-                .filter_map(Engine::poll_timeout)
-                .min();
+            let timer = self.timers.first().map(|&(t, _)| t);
             let event = self.heap.peek().map(|Reverse(i)| i.at);
             let next = match (timer, event) {
                 (None, None) => break,
@@ -172,7 +189,17 @@ impl Sim<'_> {
                 };
                 self.handle_event(item.ev);
             } else {
-                for n in 0..self.engines.len() {
+                // Every engine due now fires, in node order; firing one changes no other's
+                // deadline (what it sends is queued), so the set is known up front.
+                due.clear();
+                due.extend(
+                    self.timers
+                        .iter()
+                        .take_while(|&&(t, _)| t <= self.now)
+                        .map(|&(_, n)| n),
+                );
+                due.sort_unstable();
+                for &n in &due {
                     let Some(e) = self.engines[n].as_mut() else {
                         continue;
                     };
@@ -298,6 +325,7 @@ impl Sim<'_> {
             e.handle(self.now, Input::Shutdown);
             self.drain(n);
             self.engines[n] = None;
+            self.refresh_timer(n);
             self.obs.node_gone(self.now, n);
         }
     }
@@ -308,6 +336,7 @@ impl Sim<'_> {
             Fault::Stop(n) => self.stop_node(*n),
             Fault::Kill(n) => {
                 if self.engines[*n].take().is_some() {
+                    self.refresh_timer(*n);
                     self.obs.node_gone(now, *n);
                 }
             }
@@ -394,6 +423,7 @@ impl Sim<'_> {
         let (now, up) = (self.now, self.link_up(n));
         super::drain(self, &mut engine, now, n, up);
         self.engines[n] = Some(engine);
+        self.refresh_timer(n);
     }
 }
 
