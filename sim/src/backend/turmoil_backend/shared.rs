@@ -44,7 +44,7 @@ pub(super) enum Control {
     },
 }
 
-/// Something the outer loop does at the first tick at or after its time.
+/// Something the outer loop does before the tick holding its time (daemons get the time).
 #[derive(Debug)]
 pub(super) enum Pending {
     /// A node's daemon starts (its `start` time).
