@@ -386,8 +386,9 @@ fn same_seed_same_results_and_trace_in_both_backends() {
 
 #[test]
 fn turmoil_detections_sit_on_the_formula_within_its_ticks() {
-    // turmoil runs timers and probe ends on 1 ms ticks: each of the checker's steps may end
-    // up to a tick later (4 steps from the fault to the verdict here, 8 to the return).
+    // turmoil's engines get exact times, its observer sees them at their 1 ms tick: the
+    // bands of the checker's steps still hold (4 steps from the fault to the verdict here, 8
+    // to the return, each allowed a tick).
     for (check, state) in [(TCP, "state = \"down\""), (HTTP, "state = \"blackhole\"")] {
         let e = exp(&director(check, "", &fault_at_12(state)));
         let (r, _) = run_with(TURMOIL, &e, 1, false);

@@ -128,17 +128,10 @@ fn same_story(text: &str) -> Vec<(usize, String, String, u128)> {
         v.iter().map(|x| (x.0, x.1.clone(), x.2.clone())).collect()
     };
     assert_eq!(strip(&e), strip(&t), "event {e:?}\nturmoil {t:?}");
-    // Within one tick, plus one per election before (the rule of backend_agreement.rs:
-    // each fractional timer on a causal chain may add a tick).
-    let mut elections = 0;
+    // Within one tick, whatever the number of elections (the rule of backend_agreement.rs:
+    // engines get exact times on both backends; turmoil's observer sees them at their tick).
     for (x, y) in e.iter().zip(&t) {
-        assert!(
-            x.3.abs_diff(y.3) <= 1000 * (1 + elections),
-            "event {x:?} vs turmoil {y:?}"
-        );
-        if x.2 == "MASTER" {
-            elections += 1;
-        }
+        assert!(x.3.abs_diff(y.3) < 1000, "event {x:?} vs turmoil {y:?}");
     }
     t
 }

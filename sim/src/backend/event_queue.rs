@@ -81,6 +81,12 @@ struct Sim<'a> {
     rng: ChaCha8Rng,
     net: Net,
     engines: Vec<Option<Engine>>,
+    /// Each running engine's deadline, as last read after a drain.
+    deadlines: Vec<Option<Instant>>,
+    /// (deadline, node) each time a node's deadline changed, earliest first: the earliest timer
+    /// without a scan of every node per event (that scan made the cost grow with nodes x
+    /// events). An entry no longer in `deadlines` is stale and dropped when it comes up.
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// Per node: how many times its daemon started (probe results go to the one that asked).
     incarnation: Vec<u64>,
     /// Each node's configuration file as it stands (a reload replaces it; a restart reads it).
@@ -102,6 +108,8 @@ pub fn run(spec: RunSpec<'_>) -> (RunResult, Option<Recording>) {
         rng: ChaCha8Rng::seed_from_u64(spec.seed),
         net: Net::new(v.network.clone(), v.nodes.len()),
         engines: v.nodes.iter().map(|_| None).collect(),
+        deadlines: vec![None; v.nodes.len()],
+        timers: BinaryHeap::new(),
         incarnation: vec![0; v.nodes.len()],
         configs: v.nodes.iter().map(|n| n.config.clone()).collect(),
         interfaces: v.nodes.iter().map(|n| node_interfaces(&n.config)).collect(),
@@ -147,14 +155,31 @@ impl Sim<'_> {
         self.net.link_up.get(n).copied().unwrap_or(false)
     }
 
+    /// Re-read node `n`'s deadline after its engine changed (or went away), and queue it if
+    /// it moved.
+    fn refresh_timer(&mut self, n: usize) {
+        let due = self.engines[n].as_ref().and_then(Engine::poll_timeout);
+        let old = std::mem::replace(&mut self.deadlines[n], due);
+        if let Some(t) = due.filter(|_| old != due) {
+            self.timers.push(Reverse((t, n)));
+        }
+    }
+
+    /// The earliest live deadline (stale entries on top are dropped).
+    fn first_timer(&mut self) -> Option<Instant> {
+        while let Some(&Reverse((t, n))) = self.timers.peek() {
+            if self.deadlines[n] == Some(t) {
+                return Some(t);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
     fn main_loop(&mut self) {
+        let mut due = Vec::new();
         loop {
-            let timer = self
-                .engines
-                .iter()
-                .flatten()
-                .filter_map(Engine::poll_timeout)
-                .min();
+            let timer = self.first_timer();
             let event = self.heap.peek().map(|Reverse(i)| i.at);
             let next = match (timer, event) {
                 (None, None) => break,
@@ -172,14 +197,29 @@ impl Sim<'_> {
                 };
                 self.handle_event(item.ev);
             } else {
-                for n in 0..self.engines.len() {
-                    let Some(e) = self.engines[n].as_mut() else {
-                        continue;
-                    };
-                    if e.poll_timeout().is_some_and(|t| t <= self.now) {
-                        e.handle_timeout(self.now);
-                        self.drain(n);
+                // Every engine due now fires, in node order; firing one changes no other's
+                // deadline (what it sends is queued), so the set is known up front.
+                due.clear();
+                while let Some(&Reverse((t, n))) = self.timers.peek() {
+                    if t > self.now {
+                        break;
                     }
+                    self.timers.pop();
+                    if self.deadlines[n] == Some(t) {
+                        // Off the heap: the refresh below queues its next deadline.
+                        self.deadlines[n] = None;
+                        due.push(n);
+                    }
+                }
+                due.sort_unstable();
+                for &n in &due {
+                    if let Some(e) = self.engines[n].as_mut() {
+                        if e.poll_timeout().is_some_and(|t| t <= self.now) {
+                            e.handle_timeout(self.now);
+                            self.drain(n);
+                        }
+                    }
+                    self.refresh_timer(n);
                 }
             }
         }
@@ -298,6 +338,7 @@ impl Sim<'_> {
             e.handle(self.now, Input::Shutdown);
             self.drain(n);
             self.engines[n] = None;
+            self.refresh_timer(n);
             self.obs.node_gone(self.now, n);
         }
     }
@@ -308,6 +349,7 @@ impl Sim<'_> {
             Fault::Stop(n) => self.stop_node(*n),
             Fault::Kill(n) => {
                 if self.engines[*n].take().is_some() {
+                    self.refresh_timer(*n);
                     self.obs.node_gone(now, *n);
                 }
             }
@@ -394,6 +436,7 @@ impl Sim<'_> {
         let (now, up) = (self.now, self.link_up(n));
         super::drain(self, &mut engine, now, n, up);
         self.engines[n] = Some(engine);
+        self.refresh_timer(n);
     }
 }
 

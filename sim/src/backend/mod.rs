@@ -86,6 +86,12 @@ pub fn receiving_interface(engine: &Engine, base: &str, src: IpAddr, payload: &[
 pub trait Wire<'a> {
     /// The run's observer.
     fn observer(&mut self) -> &mut Observer<'a>;
+    /// The time the observer sees for something the engine does at `now`: `now` itself, or
+    /// on turmoil the tick being run (engines there get exact times, the shared observer
+    /// sees every host's work of one tick at that tick, so its clock never goes back).
+    fn observed(&self, now: Instant) -> Instant {
+        now
+    }
     /// Node `n` sends `x` at `now`: put it on the network.
     fn transmit(&mut self, now: Instant, n: usize, x: Transmit);
     /// Node `n` sends a gratuitous ARP / unsolicited NA for `addr` at `now`: deliver it to
@@ -114,7 +120,8 @@ pub fn report<'a>(
     n: usize,
     out: Output,
 ) -> bool {
-    wire.observer().output(now, n, &out);
+    let seen = wire.observed(now);
+    wire.observer().output(seen, n, &out);
     match out {
         Output::StateChanged(_) | Output::SyncGroupChanged(_) => true,
         Output::Transmit(x) => {
@@ -126,7 +133,7 @@ pub fn report<'a>(
             false
         }
         Output::RunCheck { script, seq, .. } => {
-            let outcome = wire.observer().run_check(now, n, script);
+            let outcome = wire.observer().run_check(seen, n, script);
             if let Some(e) = engine {
                 e.handle(
                     now,
@@ -308,6 +315,7 @@ pub fn drain<'a>(
     while let Some(out) = engine.poll_output() {
         check_invariants |= report(wire, Some(engine), now, n, out);
     }
+    let seen = wire.observed(now);
     wire.observer()
-        .after_drain(now, n, engine, link_up, check_invariants);
+        .after_drain(seen, n, engine, link_up, check_invariants);
 }

@@ -44,9 +44,9 @@ use vrrp_engine::io::FaultCause;
 use vrrp_engine::timing::{master_down_interval, normalize_interval};
 use vrrp_engine::{Engine, Family, Instant, State};
 
-/// Slack added to the settle time: the turmoil backend runs timers and deliveries on a 1 ms
-/// tick, each rounded up, and a chain of consequences (advert, delivery, timer) may round up
-/// a few times; on the event queue it only makes the check later.
+/// Slack added to the settle time: on the turmoil backend latencies are whole ms, faults act
+/// from the start of their 1 ms tick and the observer sees every time at its tick; on the
+/// event queue it only makes the check later.
 pub const SLACK: Duration = Duration::from_millis(5);
 
 /// The grace periods of one run, from every configuration it may use (the nodes' and the

@@ -425,8 +425,13 @@ impl<'a> Observer<'a> {
         self.settled_catch_up(now);
         self.inv.event(now);
         self.check_edge(now, node);
+        self.next_check_edge(node, script, now)
+    }
+
+    /// The first edge of `script`'s ground truth on `node` strictly after `t`.
+    pub fn next_check_edge(&self, node: usize, script: &str, t: Instant) -> Option<Instant> {
         self.checks
-            .next_edge(node, script, now.offset())
+            .next_edge(node, script, t.offset())
             .map(Instant::from_offset)
     }
 

@@ -2,28 +2,36 @@
 //!
 //! One turmoil host per node runs the daemon loop of `host.rs`; VRRP messages travel as UDP
 //! payloads to 224.0.0.18 (or ff02::12) port 112 through turmoil's multicast. The outer loop
-//! here calls `Sim::step()` once per 1 ms tick and, before each tick, does what is due: starts,
-//! timeline faults (mapped onto turmoil's `crash` / `bounce` / `partition_oneway` /
+//! here calls `Sim::step()` once per 1 ms tick and, before each tick, does what is due within
+//! it: starts, timeline faults (mapped onto turmoil's `crash` / `bounce` / `partition_oneway` /
 //! `repair_oneway` / latency setters and the hosts' control channels), client announcements
 //! and check edges. The [`Observer`] is the event queue's, shared through
 //! `Rc<RefCell<...>>` (`shared.rs`).
 //!
+//! Time: turmoil's clock moves in 1 ms ticks, but every engine gets the exact time of what it
+//! handles, as on the event queue: at tick `T` each host does everything whose exact time is in
+//! `[T, T + 1 ms)` in time order (`host.rs`), and each datagram carries its sender's lag behind
+//! the tick it left on, so the receiver knows its exact arrival. Fed the same inputs at the same
+//! times, the engines do the same things at the same times on both backends, however many
+//! elections a run holds; the shared observer sees each host's work at the tick it runs in
+//! (the exact time rounded down to the ms), so its clock never goes back.
+//!
 //! Differences from the event queue, all from turmoil's model:
-//! - Time is quantized to the 1 ms tick: timers fire at the next whole ms, datagrams arrive at
-//!   a tick boundary (a latency `d > 0` takes `ceil(d)` ms), and faults, starts, announcements
-//!   and check edges happen at the first tick at or after their time.
+//! - The observer's times (events, metrics, trace) are the exact times rounded down to the
+//!   1 ms tick.
+//! - Faults, starts, announcements and check edges are carried out before the tick holding
+//!   their time; daemons get the exact time (a stop, a restart, a priority change, a reload,
+//!   a link change, a start), turmoil's own actions (a kill, a partition) and the observer's
+//!   ground truth (a check edge, an announcement) take effect from the start of that tick.
 //! - Latency comes from turmoil: a fixed latency is exact (in whole ms); a `{min, max}` range
 //!   follows turmoil's exponential curve (truncated to whole ms), not the event queue's uniform
-//!   draw; latency is symmetric per pair of nodes.
+//!   draw; latency is symmetric per pair of nodes. Datagrams with no latency reach hosts that
+//!   run earlier in the tick one tick late.
 //! - Loss (independent and Gilbert-Elliott) is decided at send time from the run's seeded RNG
-//!   with [`crate::backend::net::Net`], in the event queue's order; turmoil's `fail_rate` is not used.
+//!   with [`crate::backend::net::Net`], in the event queue's order within a host; turmoil's
+//!   `fail_rate` is not used.
 //! - A partition drops what is in flight on the cut links (turmoil), where the event queue
 //!   delivers frames sent before the cut.
-//! - Restarting a running node stops it at the fault's tick and starts it one tick later (a
-//!   bounce is a fresh runtime, polled at the next step).
-//! - A real-server probe's result reaches the engine at the first tick at or after the
-//!   probe's end (`host.rs`), and probes start on ticks: each step of a checker's cycle can
-//!   be up to a tick later than on the event queue.
 
 mod host;
 mod shared;
@@ -167,13 +175,12 @@ struct Run<'a> {
     sim: turmoil::Sim<'a>,
     shared: Rc<RefCell<Shared>>,
     hosts: Vec<IpAddr>,
-    tx: Vec<Option<UnboundedSender<Control>>>,
+    tx: Vec<Option<UnboundedSender<(Instant, Control)>>>,
     /// Whether a host's software runs (not crashed, not stopped).
     running: Vec<bool>,
     /// (to, from) pairs currently cut in turmoil.
     cut: std::collections::BTreeSet<(usize, usize)>,
     crash_after_step: Vec<usize>,
-    bounce_after_step: Vec<usize>,
 }
 
 /// Latency bounds for turmoil. A range always follows turmoil's own curve (min plus an
@@ -238,7 +245,6 @@ impl<'a> Run<'a> {
             running: vec![true; n],
             cut: Default::default(),
             crash_after_step: Vec::new(),
-            bounce_after_step: Vec::new(),
         };
         // Per-pair latency overrides (symmetric: validated).
         for a in 0..n {
@@ -303,17 +309,20 @@ impl<'a> Run<'a> {
     fn main_loop(&mut self) {
         let last = ceil_ms(self.spec.experiment.duration);
         for k in 0..=last {
+            // Everything due within this tick is sent to the hosts before it runs, with its
+            // exact time: each host does its tick's work in time order (`host.rs`).
             let now = Instant::from_millis(k);
+            let end = now + TICK;
             loop {
                 let item = {
                     let mut sh = self.shared.borrow_mut();
                     match sh.pending.first_key_value() {
-                        Some((&(at, _), _)) if at <= now => sh.pending.pop_first(),
+                        Some((&(at, _), _)) if at < end => sh.pending.pop_first(),
                         _ => None,
                     }
                 };
-                let Some((_, p)) = item else { break };
-                self.handle(now, p);
+                let Some(((at, _), p)) = item else { break };
+                self.handle(now, at.max(now), p);
             }
             if k % 1000 == 0 {
                 self.shared.borrow_mut().expire_drops(now);
@@ -327,47 +336,47 @@ impl<'a> Run<'a> {
             for n in std::mem::take(&mut self.crash_after_step) {
                 self.sim.crash(self.hosts[n]);
             }
-            for n in std::mem::take(&mut self.bounce_after_step) {
-                self.start(n);
-            }
         }
     }
 
-    /// (Re)start node `n`'s daemon: a fresh incarnation with a fresh control channel.
-    fn start(&mut self, n: usize) {
+    /// (Re)start node `n`'s daemon at `at`: a fresh incarnation with a fresh control channel.
+    fn start(&mut self, n: usize, at: Instant) {
         let (t, rx) = unbounded_channel();
         self.tx[n] = Some(t);
         {
             let mut sh = self.shared.borrow_mut();
             sh.control[n] = Some(rx);
+            sh.start_at[n] = Some(at);
             sh.alive[n] = true;
         }
         self.running[n] = true;
         self.sim.bounce(self.hosts[n]);
     }
 
-    /// Graceful stop: the daemon shuts down at this tick; the host is crashed after it.
-    fn stop(&mut self, n: usize) {
+    /// Graceful stop at `at`: the daemon shuts down in this tick; the host is crashed after it.
+    fn stop(&mut self, n: usize, at: Instant) {
         if !self.running[n] {
             return;
         }
         self.running[n] = false;
         self.shared.borrow_mut().alive[n] = false;
-        self.send(n, Control::Stop);
+        self.send(n, at, Control::Stop);
         self.crash_after_step.push(n);
     }
 
-    fn send(&mut self, n: usize, c: Control) {
+    fn send(&mut self, n: usize, at: Instant, c: Control) {
         if let Some(t) = &self.tx[n] {
-            let _ = t.send(c);
+            let _ = t.send((at, c));
         }
     }
 
-    fn handle(&mut self, now: Instant, p: Pending) {
+    /// Carry out `p`, due at `at`, before tick `now` (`now <= at < now + TICK`). The
+    /// observer sees it at `now`; daemons get `at`.
+    fn handle(&mut self, now: Instant, at: Instant, p: Pending) {
         match p {
             Pending::Start(n) => {
-                if !self.running[n] && !self.bounce_after_step.contains(&n) {
-                    self.start(n);
+                if !self.running[n] {
+                    self.start(n, at);
                 }
             }
             Pending::Announce { client, node, addr } => {
@@ -378,14 +387,16 @@ impl<'a> Run<'a> {
             }
             Pending::CheckEdge { node, script } => {
                 let mut sh = self.shared.borrow_mut();
-                if let Some(next) = sh.obs.check_edge_for(now, node, &script) {
+                // The observer sees the edge at the tick; the next one comes after this one.
+                sh.obs.check_edge_for(now, node, &script);
+                if let Some(next) = sh.obs.next_check_edge(node, &script, at) {
                     sh.push(next, Pending::CheckEdge { node, script });
                 }
             }
             Pending::Fault(i) => {
                 let fault = self.spec.variant.timeline[i].fault.clone();
                 self.shared.borrow_mut().obs.fault(now, &fault);
-                self.apply_fault(now, &fault);
+                self.apply_fault(now, at, &fault);
                 if fault.affects_network() {
                     let mut sh = self.shared.borrow_mut();
                     let healthy = sh.net.healthy();
@@ -395,9 +406,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn apply_fault(&mut self, now: Instant, fault: &Fault) {
+    fn apply_fault(&mut self, now: Instant, at: Instant, fault: &Fault) {
         match fault {
-            Fault::Stop(n) => self.stop(*n),
+            Fault::Stop(n) => self.stop(*n, at),
             Fault::Kill(n) => {
                 let n = *n;
                 if self.running[n] {
@@ -414,10 +425,9 @@ impl<'a> Run<'a> {
             Fault::Restart(n) => {
                 let n = *n;
                 if self.running[n] {
-                    self.stop(n);
-                    self.bounce_after_step.push(n);
-                } else if !self.bounce_after_step.contains(&n) {
-                    self.start(n);
+                    self.send(n, at, Control::Restart);
+                } else {
+                    self.start(n, at);
                 }
             }
             Fault::LinkDown(n) | Fault::LinkUp(n) => {
@@ -430,7 +440,7 @@ impl<'a> Run<'a> {
                 }
                 self.sync_cuts();
                 if self.running[n] {
-                    self.send(n, Control::Interfaces);
+                    self.send(n, at, Control::Interfaces);
                 }
             }
             Fault::Check {
@@ -439,7 +449,9 @@ impl<'a> Run<'a> {
                 behaviour,
             } => {
                 let mut sh = self.shared.borrow_mut();
-                if let Some(next) = sh.obs.set_check(now, *node, script, behaviour.clone()) {
+                sh.obs.set_check(now, *node, script, behaviour.clone());
+                // The next edge after the fault's own time (the observer saw it at the tick).
+                if let Some(next) = sh.obs.next_check_edge(*node, script, at) {
                     sh.push(
                         next,
                         Pending::CheckEdge {
@@ -457,6 +469,7 @@ impl<'a> Run<'a> {
                 if self.running[*node] {
                     self.send(
                         *node,
+                        at,
                         Control::Process {
                             process: process.clone(),
                             count: *count,
@@ -475,6 +488,7 @@ impl<'a> Run<'a> {
                 if self.running[*node] {
                     self.send(
                         *node,
+                        at,
                         Control::Priority {
                             instance: instance.clone(),
                             priority: *priority,
@@ -490,7 +504,7 @@ impl<'a> Run<'a> {
                     sh.interfaces[*node] = crate::backend::node_interfaces(config);
                 }
                 if self.running[*node] {
-                    self.send(*node, Control::Reload(config.clone()));
+                    self.send(*node, at, Control::Reload(config.clone()));
                 }
             }
             Fault::Latency(l) => {

@@ -21,6 +21,9 @@ use vrrp_engine::{Family, Instant};
 pub(super) enum Control {
     /// Graceful stop (SIGTERM): priority-0 adverts, VIPs released, then the loop ends.
     Stop,
+    /// Stop as [`Control::Stop`], then start a fresh engine at the same instant, as the event
+    /// queue restarts a running node (the host and its socket stay).
+    Restart,
     /// The interfaces changed (link down / up): feed their state to the engine.
     Interfaces,
     /// New configured priority of one instance (by name) or of all.
@@ -41,7 +44,7 @@ pub(super) enum Control {
     },
 }
 
-/// Something the outer loop does at the first tick at or after its time.
+/// Something the outer loop does before the tick holding its time (daemons get the time).
 #[derive(Debug)]
 pub(super) enum Pending {
     /// A node's daemon starts (its `start` time).
@@ -88,8 +91,11 @@ pub(super) struct Shared {
     pub rng: ChaCha8Rng,
     /// Whether node `n`'s daemon runs (the event queue's `engines[n].is_some()`).
     pub alive: Vec<bool>,
-    /// The control receiver of each node's next incarnation.
-    pub control: Vec<Option<UnboundedReceiver<Control>>>,
+    /// The control receiver of each node's next incarnation: each message with the exact
+    /// time it happens at.
+    pub control: Vec<Option<UnboundedReceiver<(Instant, Control)>>>,
+    /// The exact time each node's next incarnation starts its engine at (else the tick).
+    pub start_at: Vec<Option<Instant>>,
     /// The outer loop's queue, by (time, sequence).
     pub pending: BTreeMap<(Instant, u64), Pending>,
     seq: u64,
@@ -126,6 +132,7 @@ impl Shared {
             obs,
             alive: vec![false; n],
             control: (0..n).map(|_| None).collect(),
+            start_at: vec![None; n],
             pending: BTreeMap::new(),
             seq: 0,
             drops: BTreeMap::new(),
