@@ -77,11 +77,17 @@ impl Timer {
         })
     }
 
-    /// Fires at monotonic time `at` (at once if it has passed); `None` disarms. A no-op when
-    /// already armed for the same time.
+    /// Fires at monotonic time `at` or before it (at once if it has passed). A no-op, with
+    /// no system call, when already armed for that time or an earlier one, and for `None`:
+    /// the caller re-arms after every wake-up, so an early wake-up costs one wasted turn
+    /// while re-arming costs a `timerfd_settime`. A Backup's deadline moves later with
+    /// every advert: it re-arms about once per Master_Down_Interval rather than once per
+    /// batch of adverts read, and is never woken late.
     pub fn arm(&mut self, at: Option<Duration>) {
-        if at == self.armed {
-            return;
+        match (at, self.armed) {
+            (None, _) => return,
+            (Some(t), Some(armed)) if t >= armed => return,
+            _ => {}
         }
         let value = match at.map(|t| t.saturating_sub(self.early)) {
             // An all-zero it_value would disarm: never ask for time zero.
@@ -89,10 +95,7 @@ impl Timer {
                 tv_sec: t.as_secs() as libc::time_t,
                 tv_nsec: libc::c_long::from(t.subsec_nanos().max(1)),
             },
-            None => libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
+            None => return,
         };
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
