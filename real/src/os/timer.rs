@@ -83,10 +83,15 @@ impl Timer {
     /// while re-arming costs a `timerfd_settime`. A Backup's deadline moves later with
     /// every advert: it re-arms about once per Master_Down_Interval rather than once per
     /// batch of adverts read, and is never woken late.
+    ///
+    /// With a wake-early margin every change re-arms (and `None` disarms) as before: an
+    /// early wake-up would spin on the CPU for up to the margin.
     pub fn arm(&mut self, at: Option<Duration>) {
+        let lazy = self.early.is_zero();
         match (at, self.armed) {
-            (None, _) => return,
-            (Some(t), Some(armed)) if t >= armed => return,
+            (t, armed) if t == armed => return,
+            (None, _) if lazy => return,
+            (Some(t), Some(armed)) if lazy && t >= armed => return,
             _ => {}
         }
         let value = match at.map(|t| t.saturating_sub(self.early)) {
@@ -95,7 +100,10 @@ impl Timer {
                 tv_sec: t.as_secs() as libc::time_t,
                 tv_nsec: libc::c_long::from(t.subsec_nanos().max(1)),
             },
-            None => return,
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
         };
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
