@@ -116,6 +116,9 @@ pub(crate) struct Instance {
     vip_set: Vec<IpAddr>,
     /// The VIPs whose traffic is dropped now (Accept_Mode off, [`accept`]).
     blocked: Vec<crate::io::BlockedVip>,
+    /// The last Master_Down_Interval computed and its inputs (version, priority,
+    /// Master_Adver_Interval): a Backup needs it on every advert, and they rarely change.
+    mdi_memo: ((Version, u8, Duration), Duration),
 }
 
 impl Instance {
@@ -135,6 +138,7 @@ impl Instance {
             fault: None,
             adver_interval,
             master_adver_interval: adver_interval,
+            mdi_memo: ((cfg.version, 0, Duration::ZERO), Duration::ZERO),
             adver_timer: None,
             master_down_timer: None,
             preempt_until: None,
@@ -333,6 +337,16 @@ impl Instance {
     /// Master_Down_Interval with the current priority and Master_Adver_Interval.
     pub fn master_down_interval(&self) -> Duration {
         master_down_interval(self.cfg.version, self.priority, self.master_adver_interval)
+    }
+
+    /// [`Instance::master_down_interval`], remembered until its inputs change: the receive
+    /// path's form (a Backup restarts Master_Down_Timer on every advert).
+    fn master_down_interval_memo(&mut self) -> Duration {
+        let key = (self.cfg.version, self.priority, self.master_adver_interval);
+        if self.mdi_memo.0 != key {
+            self.mdi_memo = (key, master_down_interval(key.0, key.1, key.2));
+        }
+        self.mdi_memo.1
     }
 
     /// The earliest pending timer.
@@ -801,7 +815,9 @@ impl Instance {
     }
 
     /// A structurally valid advert for this instance arrived: RFC 5798 §7.1 checks, then the
-    /// state's rules (§6.4.2 Backup, §6.4.3 Master).
+    /// state's rules (§6.4.2 Backup, §6.4.3 Master). Returns the anomalies it counts: one for
+    /// a discard (but not of our own looped advert or for an inactive instance), one for an
+    /// owner's advert with another address list.
     pub fn receive(
         &mut self,
         ctx: &mut Ctx<'_>,
@@ -810,10 +826,17 @@ impl Instance {
         src: IpAddr,
         dst: IpAddr,
         ttl: u8,
-    ) {
-        if let Err(reason) = self.validate(ctx, pkt, src, dst, ttl) {
+    ) -> u64 {
+        let mismatches = self.counters.address_list_mismatch;
+        let validated = self.validate(ctx, pkt, src, dst, ttl);
+        let mut anomalies = self.counters.address_list_mismatch - mismatches;
+        if let Err(reason) = validated {
             self.discard(reason);
-            return;
+            anomalies += u64::from(!matches!(
+                reason,
+                DiscardReason::Own | DiscardReason::Inactive
+            ));
+            return anomalies;
         }
         self.counters.adverts_accepted += 1;
         let prio = pkt.priority();
@@ -830,6 +853,7 @@ impl Instance {
             State::Master => self.master_receive(ctx, now, pkt, src),
             State::Initialize | State::Fault => {}
         }
+        anomalies
     }
 
     fn validate(
@@ -968,7 +992,7 @@ impl Instance {
                 self.master_adver_interval = interval_from_wire(Version::V3, pkt.interval());
             }
             // "Reset the Master_Down_Timer to Master_Down_Interval."
-            self.master_down_timer = Some(now + self.master_down_interval());
+            self.master_down_timer = Some(now + self.master_down_interval_memo());
             self.master_addr = Some(src);
             self.master_priority = Some(prio);
             // keepalived 2.2.7 `vrrp_state_backup`: "We might have been held in backup by a

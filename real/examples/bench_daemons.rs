@@ -15,7 +15,9 @@
 //!    `/proc/PID/stat` before and after the window; RSS is `VmRSS` at its end.
 //!
 //! The output is a Markdown section, printed and (with `--out FILE`) merged into FILE between
-//! markers, other sections untouched.
+//! markers, other sections untouched. A run restricted with `--only gap|cpu` writes a section
+//! of its own (`bench-daemons-gap`, `bench-daemons-cpu`), so the tail-latency run
+//! (`--only gap --adverts v3-10ms --trials 30`) does not replace the full run's section.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,8 +26,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vrrp_lab::{sh, Lab};
 
-const BEGIN: &str = "<!-- bench-daemons:begin -->";
-const END: &str = "<!-- bench-daemons:end -->";
+/// The takeover cases: (name for `--adverts`, label, VRRP version, interval in s, advert_int).
+const GAP_CASES: [(&str, &str, u8, f64, &str); 3] = [
+    ("v2-1s", "VRRPv2, 1 s", 2, 1.0, "1"),
+    ("v3-50ms", "VRRPv3, 50 ms", 3, 0.05, "0.05"),
+    ("v3-10ms", "VRRPv3, 10 ms", 3, 0.01, "0.01"),
+];
 
 struct Args {
     trials: usize,
@@ -34,6 +40,8 @@ struct Args {
     keepalived: String,
     out: Option<PathBuf>,
     only: Option<String>,
+    /// `--adverts`: the takeover cases to run (names of [`GAP_CASES`]).
+    adverts: Vec<String>,
     command: String,
     keep_dir: bool,
 }
@@ -54,6 +62,7 @@ fn parse_args() -> Args {
         keepalived: "/usr/sbin/keepalived".into(),
         out: None,
         only: None,
+        adverts: GAP_CASES.iter().map(|c| c.0.to_string()).collect(),
         command: std::env::var("BENCH_COMMAND").unwrap_or_else(|_| argv.join(" ")),
         keep_dir: false,
     };
@@ -67,6 +76,15 @@ fn parse_args() -> Args {
             "--keepalived" => a.keepalived = val(),
             "--out" => a.out = Some(PathBuf::from(val())),
             "--only" => a.only = Some(val()),
+            "--adverts" => {
+                a.adverts = val().split(',').map(str::to_string).collect();
+                if a.adverts
+                    .iter()
+                    .any(|n| !GAP_CASES.iter().any(|c| c.0 == n))
+                {
+                    usage("--adverts")
+                }
+            }
             "--keep" => a.keep_dir = true,
             "--smoke" => {
                 a.trials = 2;
@@ -81,7 +99,7 @@ fn parse_args() -> Args {
 fn usage(bad: &str) -> ! {
     eprintln!(
         "bench_daemons: bad argument {bad}\nusage: bench_daemons [--trials N] [--cpu-secs S] \
-         [--smoke] [--only gap|cpu] [--vrrpd PATH] [--keepalived PATH] [--out BENCHMARKS.md] [--keep]"
+         [--smoke] [--only gap|cpu] [--adverts v2-1s,v3-50ms,v3-10ms] [--vrrpd PATH] [--keepalived PATH] [--out BENCHMARKS.md] [--keep]"
     );
     std::process::exit(2)
 }
@@ -322,6 +340,7 @@ fn gap_run(args: &Args, label: &str, version: u8, interval: f64, advert: &str) -
             &config("M", version, advert, 200, &vips),
         ));
     }
+    let mdi = 3.0 * interval + (256.0 - 100.0) / 256.0 * interval;
     let settle = Duration::from_secs_f64((interval * 4.0).max(1.0));
     let takeover_wait = Duration::from_secs_f64(interval * 8.0 + 5.0);
     let stable = |lab: &Lab| {
@@ -344,6 +363,9 @@ fn gap_run(args: &Args, label: &str, version: u8, interval: f64, advert: &str) -
         for d in &masters {
             d.kill(&lab);
         }
+        // No `ip addr` polling (a process every 5 ms) while the Backups' timers run out: it
+        // would compete with both daemons for the CPU at the moment being measured.
+        std::thread::sleep(Duration::from_secs_f64(mdi + 0.05));
         let ok = wait_until(takeover_wait, || {
             pairs
                 .iter()
@@ -388,7 +410,6 @@ fn gap_run(args: &Args, label: &str, version: u8, interval: f64, advert: &str) -
     std::thread::sleep(Duration::from_millis(300));
     lab.signal(cap.pid, libc::SIGINT);
     let pkts = decode(&cap.file);
-    let mdi = 3.0 * interval + (256.0 - 100.0) / 256.0 * interval;
     let mut overhead: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     for &(imp, m, b, vrid, _) in &pairs {
         let ip_m = lab.hosts[m].ip.to_string();
@@ -563,6 +584,18 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
+/// The `p`-th percentile by nearest rank (the smallest value with at least `p` % of the
+/// values at or below it): p90 of 30 values is the 27th smallest.
+fn percentile(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0 * s.len() as f64).ceil() as usize).clamp(1, s.len());
+    s[rank - 1]
+}
+
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -591,11 +624,10 @@ fn main() {
     let mut gaps = Vec::new();
     let mut cpus = Vec::new();
     if args.only.as_deref() != Some("cpu") {
-        for (label, version, interval, advert) in [
-            ("VRRPv2, 1 s", 2u8, 1.0, "1"),
-            ("VRRPv3, 50 ms", 3, 0.05, "0.05"),
-            ("VRRPv3, 10 ms", 3, 0.01, "0.01"),
-        ] {
+        for (_, label, version, interval, advert) in GAP_CASES
+            .into_iter()
+            .filter(|c| args.adverts.iter().any(|n| n == c.0))
+        {
             eprintln!("takeover gap: {label}");
             gaps.push(gap_run(&args, label, version, interval, advert));
         }
@@ -607,9 +639,25 @@ fn main() {
         }
     }
     let ms = |x: f64| format!("{:.2}", x * 1000.0);
+    let marker = match args.only.as_deref() {
+        Some(o) => format!("bench-daemons-{o}"),
+        None => "bench-daemons".to_string(),
+    };
+    let (begin, end) = (
+        format!("<!-- {marker}:begin -->"),
+        format!("<!-- {marker}:end -->"),
+    );
+    let title = match args.only.as_deref() {
+        Some("gap") => ": takeover overhead",
+        Some("cpu") => ": CPU and memory",
+        _ => "",
+    };
     let mut md = String::new();
-    let _ = writeln!(md, "{BEGIN}");
-    let _ = writeln!(md, "## Daemons: vrrpd-real and keepalived side by side\n");
+    let _ = writeln!(md, "{begin}");
+    let _ = writeln!(
+        md,
+        "## Daemons: vrrpd-real and keepalived side by side{title}\n"
+    );
     let _ = writeln!(
         md,
         "Measured by `scripts/bench-daemons.sh` ({:.0} s) on: {}.\n\nCommand: `{}`\n",
@@ -623,11 +671,13 @@ fn main() {
             "### Takeover gap after SIGKILL of the Master ({} trials each)\n\n\
              Both pairs on one LAN, killed at the same moment; times from a dumpcap capture on a \
              fifth namespace. Overhead = (first advert of the new Master − last advert of the killed \
-             one) − Master_Down_Interval (3 × interval + Skew_Time of the Backup's priority 100).\n",
+             one) − Master_Down_Interval (3 × interval + Skew_Time of the Backup's priority 100). \
+             The two implementations are killed in the same trial, so each trial's conditions are \
+             the same for both. p90: nearest rank (the 27th of 30).\n",
             args.trials
         );
-        let _ = writeln!(md, "| adverts | Master_Down_Interval (ms) | implementation | overhead median (ms) | overhead max (ms) | overhead min (ms) | trials measured | failures |");
-        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(md, "| adverts | Master_Down_Interval (ms) | implementation | overhead median (ms) | overhead p90 (ms) | overhead max (ms) | overhead min (ms) | trials measured | failures |");
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|");
         for g in &gaps {
             for imp in [Imp::Real, Imp::Keepalived] {
                 let v = g.overhead.get(imp.name()).cloned().unwrap_or_default();
@@ -635,16 +685,27 @@ fn main() {
                 let min = v.iter().copied().fold(f64::NAN, f64::min);
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     g.label,
                     ms(g.mdi),
                     imp.name(),
                     ms(median(&v)),
+                    ms(percentile(&v, 90.0)),
                     ms(max),
                     ms(min),
                     v.len(),
                     g.failures.get(imp.name()).copied().unwrap_or(0)
                 );
+            }
+        }
+        md.push('\n');
+        let _ = writeln!(md, "Every trial's overhead (ms), sorted:\n");
+        for g in &gaps {
+            for imp in [Imp::Real, Imp::Keepalived] {
+                let mut v = g.overhead.get(imp.name()).cloned().unwrap_or_default();
+                v.sort_by(f64::total_cmp);
+                let list: Vec<String> = v.iter().map(|&x| ms(x)).collect();
+                let _ = writeln!(md, "- {}, {}: {}", g.label, imp.name(), list.join(", "));
             }
         }
         md.push('\n');
@@ -703,10 +764,10 @@ fn main() {
         }
         md.push('\n');
     }
-    let _ = writeln!(md, "{END}");
+    let _ = writeln!(md, "{end}");
     print!("{md}");
     if let Some(out) = &args.out {
-        vrrp_lab::bench::merge_section(out, BEGIN, END, &md).expect("write output");
+        vrrp_lab::bench::merge_section(out, &begin, &end, &md).expect("write output");
         eprintln!("wrote {}", out.display());
     }
 }

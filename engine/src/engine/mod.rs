@@ -300,16 +300,9 @@ impl Engine {
         // The source address is cached on the instance (refreshed on every interface or
         // tracking change): the receive path does no map lookups.
         let prev = self.instances[n].state;
-        // Our own looped adverts and adverts to an inactive instance are no anomaly.
-        let noted = |c: &crate::counters::InstanceCounters| {
-            let d = &c.discarded;
-            d.total() - d.own - d.inactive + c.address_list_mismatch
-        };
-        let before = noted(&self.instances[n].counters);
-        self.with_instance(n, |i, ctx| {
+        self.anomalies += self.with_instance(n, |i, ctx| {
             i.receive(ctx, now, &pkt, rx.src, rx.dst, rx.ttl)
         });
-        self.anomalies += noted(&self.instances[n].counters) - before;
         self.rearm_instance(n);
         self.sync_after(n, prev, now);
     }
@@ -443,10 +436,9 @@ impl Engine {
             inst.next_deadline()
         };
         if next != inst.armed {
-            inst.armed = next;
-            if let Some(at) = next {
-                self.deadlines.push(at, TimerKey::Instance(n as u32));
-            }
+            let old = std::mem::replace(&mut inst.armed, next);
+            self.deadlines
+                .rearm(old, next, TimerKey::Instance(n as u32));
         }
     }
 
@@ -619,6 +611,10 @@ impl Engine {
 
     /// The next output, in the engine's order (see the crate docs); `None` when drained.
     pub fn poll_output(&mut self) -> Option<Output> {
+        if self.out.is_empty() {
+            // The common case (a Backup's advert has no output): no move of an `Output`.
+            return None;
+        }
         let out = self.out.pop_front();
         if let Some(Output::Ipvs(change)) = &out {
             self.ipvs.apply(change);

@@ -40,6 +40,29 @@ impl Deadlines {
         self.heap.push(Reverse((at, key)));
     }
 
+    /// Moves `key` from deadline `old` to `new` (`None`: no deadline). When `old` is the
+    /// earliest entry, as it is for the Backup whose Master_Down_Timer an advert just
+    /// restarted, the head is replaced in place (one sift-down) rather than a push now and
+    /// a pop of the stale head later.
+    pub fn rearm(&mut self, old: Option<Instant>, new: Option<Instant>, key: TimerKey) {
+        if let Some(old) = old {
+            if let Some(mut top) = self.heap.peek_mut() {
+                if top.0 == (old, key) {
+                    match new {
+                        Some(at) => top.0 .0 = at,
+                        None => {
+                            std::collections::binary_heap::PeekMut::pop(top);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        if let Some(at) = new {
+            self.push(at, key);
+        }
+    }
+
     /// The earliest entry, live or stale.
     pub fn peek(&self) -> Option<(Instant, TimerKey)> {
         self.heap.peek().map(|Reverse(e)| *e)
@@ -73,5 +96,37 @@ impl Deadlines {
     /// Forgets everything.
     pub fn clear(&mut self) {
         self.heap.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::time::Duration;
+
+    fn ms(m: u64) -> Instant {
+        Instant::from_offset(Duration::from_millis(m))
+    }
+
+    #[test]
+    fn rearming_the_head_replaces_it_in_place() {
+        let mut d = Deadlines::default();
+        d.push(ms(10), TimerKey::Instance(0));
+        d.push(ms(20), TimerKey::Instance(1));
+        // Instance 0 holds the head: moved later, no second entry.
+        d.rearm(Some(ms(10)), Some(ms(30)), TimerKey::Instance(0));
+        assert_eq!(d.len(), 2);
+        assert_eq!(d.peek(), Some((ms(20), TimerKey::Instance(1))));
+        // Not the head: a new entry, the old one left stale.
+        d.rearm(Some(ms(30)), Some(ms(40)), TimerKey::Instance(0));
+        assert_eq!(d.len(), 3);
+        // The head disarmed: removed.
+        d.rearm(Some(ms(20)), None, TimerKey::Instance(1));
+        assert_eq!(d.pop(), Some((ms(30), TimerKey::Instance(0))));
+        assert_eq!(d.pop(), Some((ms(40), TimerKey::Instance(0))));
+        assert_eq!(d.pop(), None);
+        // Nothing armed before: a plain push.
+        d.rearm(None, Some(ms(5)), TimerKey::Script(0));
+        assert_eq!(d.peek(), Some((ms(5), TimerKey::Script(0))));
     }
 }

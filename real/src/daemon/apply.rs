@@ -27,6 +27,8 @@ impl Daemon {
     }
 
     /// Queues an advert on the socket of its interface and family; sent by the next flush.
+    /// Its trace line and `-DD` log line wait for the flush too ([`Daemon::log_sent`]):
+    /// nothing is written before an advert leaves.
     pub(super) fn queue_advert(&mut self, tx: Transmit) {
         let family = Family::of(&tx.dst);
         let res = match self
@@ -47,20 +49,33 @@ impl Daemon {
                 "no socket on this interface",
             )),
         };
-        if let Err(e) = res {
+        if let Err(e) = &res {
             let name = self.name_of(tx.instance);
             tracing::warn!("{name}: sending advert on {}: {e}", tx.interface);
-        } else if tracing::enabled!(tracing::Level::TRACE) {
-            // One line per advert: -DD only (keepalived logs none).
-            let name = self.name_of(tx.instance);
-            tracing::trace!(
-                "({name}) advert {} -> {} prio {}",
-                tx.src,
-                tx.dst,
-                vrrp_engine::wire::peek_priority(&tx.payload).unwrap_or(0)
-            );
         }
-        self.trace_output(&Output::Transmit(tx));
+        if self.trace.enabled() || tracing::enabled!(tracing::Level::TRACE) {
+            self.sent.push((tx, res.is_ok()));
+        }
+    }
+
+    /// The trace and `-DD` log lines of the adverts just sent.
+    pub(super) fn log_sent(&mut self) {
+        let mut sent = std::mem::take(&mut self.sent);
+        for (tx, queued) in sent.drain(..) {
+            if queued && tracing::enabled!(tracing::Level::TRACE) {
+                // One line per advert: -DD only (keepalived logs none).
+                let name = self.name_of(tx.instance);
+                tracing::trace!(
+                    "({name}) advert {} -> {} prio {}",
+                    tx.src,
+                    tx.dst,
+                    vrrp_engine::wire::peek_priority(&tx.payload).unwrap_or(0)
+                );
+            }
+            self.trace_output(&Output::Transmit(tx));
+        }
+        // The buffer is kept for the next adverts.
+        self.sent = sent;
     }
 
     /// The trace line of an output (no clock read when tracing is off). A state change is
@@ -113,7 +128,7 @@ impl Daemon {
                 let ifname = interface.to_string();
                 self.held.remove(&(ifname.clone(), vip.addr));
                 if let Some(idx) = self.ifindex(&ifname) {
-                    match netlink::del_addr(&self.handle, idx, vip.addr).await {
+                    match netlink::del_vip(&self.handle, idx, &vip).await {
                         Ok(_) => {
                             tracing::debug!("({name}) removing VIP {} from {ifname}", vip.addr)
                         }

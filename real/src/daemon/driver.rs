@@ -2,7 +2,8 @@
 //!
 //! Every wake-up is one or more engine mutations (a batch of received packets, the timer, a
 //! check result, a netlink event, SIGHUP, a control command), then one drain of the engine's
-//! outputs in its order, then the timer re-armed at [`Engine::poll_timeout`].
+//! outputs in its order, then the timer re-armed at [`Engine::poll_timeout`] (unless it is
+//! already armed earlier: see [`timer::Timer::arm`]).
 
 use super::control::Control;
 use super::trace::Trace;
@@ -109,6 +110,9 @@ pub(super) struct Daemon {
     pub script_exits: BTreeMap<ScriptId, scripts::ScriptExit>,
     /// Each `unicast_src_ip` as last reported to the engine: on the host or not.
     pub sources_present: BTreeMap<std::net::IpAddr, bool>,
+    /// Adverts queued or just sent whose trace and log lines are written after the flush
+    /// (only with `--trace` or `-DD`), and whether each was queued.
+    pub sent: Vec<(vrrp_engine::Transmit, bool)>,
 }
 
 impl Daemon {
@@ -214,6 +218,7 @@ impl Daemon {
             discards: super::discards::DiscardLog::new(opts_interval),
             script_exits: BTreeMap::new(),
             sources_present: BTreeMap::new(),
+            sent: Vec::new(),
         };
         tracing::info!(
             "Configuration file {}: {} instances, {} virtual servers, node {}",
@@ -540,8 +545,16 @@ impl Daemon {
         self.flush_adverts();
     }
 
-    /// Sends every queued advert.
+    /// Sends every queued advert, then writes their trace and log lines.
     fn flush_adverts(&mut self) {
+        self.send_queued();
+        if !self.sent.is_empty() {
+            self.log_sent();
+        }
+    }
+
+    /// One `sendmmsg` per socket with adverts queued.
+    fn send_queued(&mut self) {
         for s in &mut self.socks {
             if s.tx.is_empty() {
                 continue;

@@ -207,6 +207,35 @@ pub async fn del_addr(
     Ok(n)
 }
 
+/// Removes a VIP we installed: one RTM_DELADDR naming it (IPv4 by its local address, so
+/// any prefix matches; IPv6 by address and prefix length, which the kernel requires), with
+/// no dump of the interface's addresses first. Only if that fails (the VIP is gone, or was
+/// put back by hand with another prefix) does it fall back to [`del_addr`]. A Master
+/// releasing N VIPs used to dump all N of them N times.
+pub async fn del_vip(
+    handle: &Handle,
+    index: u32,
+    vip: &VirtualAddress,
+) -> Result<usize, rtnetlink::Error> {
+    let mut msg = AddressMessage::default();
+    msg.header.index = index;
+    msg.header.prefix_len = vip.prefix_len;
+    match vip.addr {
+        IpAddr::V4(_) => {
+            msg.header.family = netlink_packet_route::AddressFamily::Inet;
+            msg.attributes.push(AddressAttribute::Local(vip.addr));
+        }
+        IpAddr::V6(_) => {
+            msg.header.family = netlink_packet_route::AddressFamily::Inet6;
+            msg.attributes.push(AddressAttribute::Address(vip.addr));
+        }
+    }
+    match handle.address().del(msg).execute().await {
+        Ok(()) => Ok(1),
+        Err(_) => del_addr(handle, index, vip.addr).await,
+    }
+}
+
 /// Removes every address carrying our tag, on any interface. Returns (ifindex, address)
 /// of each one removed.
 pub async fn sweep_tagged(handle: &Handle) -> Result<Vec<(u32, IpAddr)>, rtnetlink::Error> {

@@ -454,7 +454,16 @@ impl VrrpSocket {
                 Poll::Pending => return Poll::Pending,
             };
             match guard.try_io(|inner| recv_batch(inner.get_ref(), self.family, batch)) {
-                Ok(r) => return Poll::Ready(r),
+                Ok(Ok(read)) => {
+                    if read < BATCH {
+                        // The queue is drained: no second `recvmmsg` only to see EAGAIN. A
+                        // datagram arriving from now on is a new edge of the (edge-triggered)
+                        // epoll, which the reactor reports on its next wait.
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
                 Err(_would_block) => continue,
             }
         }
@@ -465,14 +474,15 @@ impl VrrpSocket {
     /// the batch may still be empty).
     pub fn try_recv_batch(&self, batch: &mut RxBatch) -> io::Result<bool> {
         match recv_batch(self.fd.get_ref(), self.family, batch) {
-            Ok(()) => Ok(true),
+            Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(e),
         }
     }
 }
 
-fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<()> {
+/// One `recvmmsg` into `batch`; how many datagrams it read (malformed ones included).
+fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<usize> {
     batch.meta.clear();
     // SAFETY: plain-old-data C structs; all-zero is a valid value for each.
     let mut addrs: [libc::sockaddr_in6; BATCH] = unsafe { std::mem::zeroed() };
@@ -563,7 +573,7 @@ fn recv_batch(sock: &Socket, family: Family, batch: &mut RxBatch) -> io::Result<
             }
         }
     }
-    Ok(())
+    Ok(rc as usize)
 }
 
 /// The header fields of a raw IPv4 datagram and the range of its payload (trimmed to the IP

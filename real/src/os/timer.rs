@@ -77,11 +77,22 @@ impl Timer {
         })
     }
 
-    /// Fires at monotonic time `at` (at once if it has passed); `None` disarms. A no-op when
-    /// already armed for the same time.
+    /// Fires at monotonic time `at` or before it (at once if it has passed). A no-op, with
+    /// no system call, when already armed for that time or an earlier one, and for `None`:
+    /// the caller re-arms after every wake-up, so an early wake-up costs one wasted turn
+    /// while re-arming costs a `timerfd_settime`. A Backup's deadline moves later with
+    /// every advert: it re-arms about once per Master_Down_Interval rather than once per
+    /// batch of adverts read, and is never woken late.
+    ///
+    /// With a wake-early margin every change re-arms (and `None` disarms) as before: an
+    /// early wake-up would spin on the CPU for up to the margin.
     pub fn arm(&mut self, at: Option<Duration>) {
-        if at == self.armed {
-            return;
+        let lazy = self.early.is_zero();
+        match (at, self.armed) {
+            (t, armed) if t == armed => return,
+            (None, _) if lazy => return,
+            (Some(t), Some(armed)) if lazy && t >= armed => return,
+            _ => {}
         }
         let value = match at.map(|t| t.saturating_sub(self.early)) {
             // An all-zero it_value would disarm: never ask for time zero.
