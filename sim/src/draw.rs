@@ -7,7 +7,7 @@
 //! streams the shipped experiments and their recorded figures rest on do not move when
 //! rand does. Only `next_u32` / `next_u64` of the generator are used.
 
-use rand_chacha::rand_core::RngCore;
+use rand_chacha::rand_core::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// A uniform integer in `lo..=hi` from 64-bit words: widening multiply, rejecting the
