@@ -6,8 +6,9 @@
 //!
 //! Run: `cargo bench -p vrrp-engine --bench checkers`.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use std::fmt::Write;
+use std::hint::black_box;
 use std::time::Duration;
 use vrrp_engine::keepalived::{parse_str, Options};
 use vrrp_engine::lvs::ProbeResult;

@@ -3,7 +3,8 @@
 //!
 //! Run: `cargo bench -p vrrp-engine --bench codec -- --warm-up-time 1 --measurement-time 3`.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
 use std::net::IpAddr;
 use vrrp_engine::wire::{Advert, Auth, ChecksumMode, Packet};
 use vrrp_engine::{Family, Version};

@@ -4,7 +4,8 @@
 //!
 //! Run: `cargo bench -p vrrp-engine --bench engine`.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 use vrrp_engine::config::{AuthConfig, Config, InstanceConfig, VirtualAddress};

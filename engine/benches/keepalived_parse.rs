@@ -1,6 +1,7 @@
 //! Parsing speed: a generated keepalived.conf with 1,000 `vrrp_instance` blocks.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
 use vrrp_engine::keepalived::{self, Options};
 
 /// 1,000 instances over 4 interfaces (VRIDs 1..=250 each), with scripts, VIPs and auth.

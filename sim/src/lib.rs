@@ -6,6 +6,8 @@
 //! - [`experiment`]: the TOML experiment files, their schema, variant edits, loading with
 //!   positioned errors, and their resolution into runnable variants
 //!   ([`experiment::model`]: nodes, network, timeline; backend-independent).
+//! - [`draw`]: the random draws (ranges, chances, shuffles) on a run's seeded stream, fixed
+//!   here so that upgrading rand does not move any output.
 //! - [`backend`]: how packets move between the nodes' engines: the event-queue backend
 //!   ([`backend::event_queue`], time jumps from event to event) and the turmoil backend
 //!   ([`backend::turmoil_backend`], one turmoil host per node, 1 ms tick), the network model
@@ -27,6 +29,7 @@
 //!   every invariant checked, failing cases shrunk and written back as experiment files.
 
 pub mod backend;
+pub mod draw;
 pub mod experiment;
 pub mod lab;
 pub mod observe;

@@ -201,3 +201,35 @@ fn start_alignment_times_each_transition_from_its_daemons_latest_start() {
     assert!(start.status.success(), "{text}");
     assert!(text.contains("clock alignment: start"), "{text}");
 }
+
+#[test]
+fn a_sim_run_output_without_traces_says_to_add_trace() {
+    let d = tmp("untraced");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/seed-lab.toml");
+    let out = sim()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(d.join("run"))
+        .args(["--seeds", "1", "--no-plots"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (out, text) = compare(&d.join("run"), &d.join("run"));
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let trace = d.join("run").join("trace");
+    assert!(
+        text.contains("written without --trace")
+            && text.contains(&format!("--trace {}", trace.display())),
+        "{text}"
+    );
+    // A folder that is no `sim run` output gets the general hint.
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let (out, text) = compare(&empty, &empty);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("no .jsonl trace files found") && !text.contains("without --trace"),
+        "{text}"
+    );
+}

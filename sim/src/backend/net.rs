@@ -1,9 +1,9 @@
 //! The LAN between nodes: per-link latency and loss draws, partitions, link state, and
 //! Gilbert-Elliott bursts. Every draw comes from the run's seeded RNG, in event order.
 
+use crate::draw;
 use crate::experiment::model::{Fault, NetworkModel};
 use crate::experiment::schema::{Distribution, LatencySpec};
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -33,10 +33,10 @@ pub fn sample_latency(l: &LatencySpec, rng: &mut ChaCha8Rng) -> Duration {
                 return r.min.0;
             }
             match r.distribution {
-                Distribution::Uniform => Duration::from_nanos(rng.gen_range(a..=b)),
+                Distribution::Uniform => Duration::from_nanos(draw::between(rng, a, b)),
                 Distribution::Exponential => {
                     // Inverse transform: -ln(1 - u) x mean, mean = (max - min) / 5.
-                    let u: f64 = rng.gen();
+                    let u = draw::unit(rng);
                     let extra = -(1.0 - u).ln() * (b - a) as f64 / 5.0;
                     Duration::from_nanos(a + (extra as u64).min(b - a))
                 }
@@ -172,18 +172,18 @@ impl Net {
 
     fn draw(&mut self, from: usize, to: usize, rng: &mut ChaCha8Rng) -> Option<Duration> {
         let link = self.model.link(from, to).clone();
-        let mut lost = link.loss > 0.0 && rng.gen::<f64>() < link.loss;
+        let mut lost = link.loss > 0.0 && draw::unit(rng) < link.loss;
         if let Some(b) = link.burst {
             // One Gilbert-Elliott step per packet on this directed link.
             let bad = self.ge_bad.entry((from, to)).or_insert(false);
-            let flip = rng.gen::<f64>();
+            let flip = draw::unit(rng);
             *bad = if *bad {
                 flip >= b.p_leave_bad
             } else {
                 flip < b.p_enter_bad
             };
             let p = if *bad { b.loss_bad } else { b.loss_good };
-            lost |= p > 0.0 && rng.gen::<f64>() < p;
+            lost |= p > 0.0 && draw::unit(rng) < p;
         }
         if lost {
             return None;

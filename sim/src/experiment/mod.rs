@@ -623,6 +623,7 @@ impl Resolver<'_> {
     /// Where the value of `key = ...` starts inside the table at `span` (inline fault entries
     /// cannot carry a spanned string through serde's tagged enums, so it is found in the text).
     fn value_span(&self, span: Range<usize>, key: &str) -> Option<Range<usize>> {
+        let span = self.table_extent(span);
         let text = self.src.text.get(span.clone())?;
         let mut from = 0;
         while let Some(k) = text[from..].find(key) {
@@ -641,6 +642,19 @@ impl Resolver<'_> {
             from = at + key.len();
         }
         None
+    }
+
+    /// The text of the table at `span`: toml 1 spans an `[[array]]` table by its header
+    /// alone, so a header's table runs on to the next header (or the end of the file).
+    fn table_extent(&self, span: Range<usize>) -> Range<usize> {
+        let text = &self.src.text;
+        if !text.get(span.clone()).is_some_and(|t| t.starts_with('[')) {
+            return span;
+        }
+        let end = text[span.end..]
+            .find("\n[")
+            .map_or(text.len(), |i| span.end + i + 1);
+        span.start..end
     }
 
     /// Parse replacement keepalived.conf text of a variant; findings name `label`.

@@ -372,10 +372,9 @@ impl Fault {
 /// files without jitter keep their random streams. Every backend draws the node start shifts
 /// first (in node order), then the timeline's (in timeline order), before anything else.
 pub fn draw_shift(rng: &mut rand_chacha::ChaCha8Rng, jitter: Duration) -> Duration {
-    use rand::Rng;
     if jitter.is_zero() {
         Duration::ZERO
     } else {
-        Duration::from_nanos(rng.gen_range(0..jitter.as_nanos() as u64))
+        Duration::from_nanos(crate::draw::below(rng, jitter.as_nanos() as u64))
     }
 }

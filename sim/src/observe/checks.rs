@@ -2,8 +2,9 @@
 //! simulated time, and when that next changes (flap window edges), as pure functions of the
 //! seed, so every backend sees the same windows.
 
+use crate::draw;
 use crate::experiment::model::CheckBehaviour;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -118,7 +119,7 @@ impl Flap<'_> {
         } else {
             let seed = mix(self.seed ^ mix(self.node as u64 ^ mix(name_hash ^ mix(c))));
             let mut r = ChaCha8Rng::seed_from_u64(seed);
-            Duration::from_nanos(r.gen_range(0..self.jitter.as_nanos() as u64))
+            Duration::from_nanos(draw::below(&mut r, self.jitter.as_nanos() as u64))
         };
         self.start + self.period * c as u32 + shift
     }

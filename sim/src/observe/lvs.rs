@@ -35,12 +35,13 @@
 //!   random draws as they were, and both backends draw the same requests.
 
 use crate::backend::net::sample_latency;
+use crate::draw;
 use crate::experiment::model::{RsState, Variant};
 use crate::experiment::schema::LatencySpec;
 use crate::observe::metrics::{LvsFault, LvsResult};
 use crate::observe::world::World;
 use crate::report::theory::{alpha_entry_bounds, detection_bounds, recovery_bounds, Bounds};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -88,13 +89,13 @@ impl Clients {
     fn step(&mut self) -> (Instant, u32) {
         let t = self.next;
         let source = if self.poisson {
-            self.rng.gen_range(0..self.sources)
+            draw::below_u32(&mut self.rng, self.sources)
         } else {
             (self.k % u64::from(self.sources)) as u32
         };
         self.k += 1;
         self.next = if self.poisson {
-            let u: f64 = self.rng.gen();
+            let u = draw::unit(&mut self.rng);
             t + Duration::from_secs_f64(-(1.0 - u).ln() / self.rate)
         } else {
             // From the start, so rounding does not accumulate.

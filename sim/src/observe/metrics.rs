@@ -24,6 +24,9 @@ pub struct RunResult {
     /// else Master_Down_Interval (RFC 3768 / RFC 5798 §6.1, §6.4.2), for the new Master's
     /// priority and interval at the time.
     pub takeover_theory: Vec<f64>,
+    /// What each of those takeovers answered (same order): a silent Master, a priority-0
+    /// advert, or a preemption of a live lower-priority Master.
+    pub takeover_cause: Vec<TakeoverCause>,
     /// Times a node became Master while another already was (false takeovers under loss,
     /// partitions; a preemption's brief overlap counts too).
     pub split_brain_episodes: u64,
@@ -48,6 +51,20 @@ pub struct RunResult {
     /// LVS: real-server faults and client requests (`None` when no node has a
     /// `virtual_server`).
     pub lvs: Option<LvsResult>,
+}
+
+/// Why a Backup's Master_Down_Timer ran out (RFC 5798 §6.4.2), told apart by the last
+/// advert it had received: the timer measures different things in each case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TakeoverCause {
+    /// The Master fell silent (crash, kill, partition, loss): Master_Down_Interval after
+    /// its last advert.
+    MasterSilent,
+    /// The Master sent priority 0 (shutdown, stop): Skew_Time after that advert.
+    PriorityZero,
+    /// A preempting Backup ignored a live lower-priority Master's adverts (§6.4.2) and let
+    /// its timer run out: the time since the last advert says nothing about the timer.
+    Preemption,
 }
 
 /// What a run measured of the LVS side: client requests and every real-server fault.

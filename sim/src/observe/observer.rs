@@ -8,7 +8,8 @@ use crate::observe::checks::CheckTable;
 use crate::observe::invariants::{Invariants, Truth};
 use crate::observe::lvs::Lvs;
 use crate::observe::metrics::{
-    fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, Violation, VridTrack,
+    fmt_time, secs, Captured, EventRow, Recording, RunResult, Span, TakeoverCause, Violation,
+    VridTrack,
 };
 use crate::observe::trace::TraceSink;
 use crate::observe::world::World;
@@ -666,6 +667,14 @@ impl<'a> Observer<'a> {
             if *reason == Reason::MasterDown {
                 if let Some(&(rx, prio)) = self.last_rx[n].get(&key) {
                     self.result.takeover_after_last_advert.push(secs(now - rx));
+                    let preempts = self.configs[n].instances.get(i).is_some_and(|c| c.preempt);
+                    self.result.takeover_cause.push(if prio == 0 {
+                        TakeoverCause::PriorityZero
+                    } else if prio < priority && preempts {
+                        TakeoverCause::Preemption
+                    } else {
+                        TakeoverCause::MasterSilent
+                    });
                     // The theory is filled in from the engine's snapshot right after this
                     // output (check_invariants), with the priority and learned interval the
                     // timer ran with.

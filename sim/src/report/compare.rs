@@ -125,9 +125,30 @@ pub fn load(path: &Path) -> Result<TraceSet, String> {
         }
     }
     if set.is_empty() {
-        return Err(format!("{}: no .jsonl trace files found", dir.display()));
+        return Err(no_traces(path, &dir));
     }
     Ok(set)
+}
+
+/// Why a folder without traces cannot be compared, and how to get traces.
+fn no_traces(path: &Path, dir: &Path) -> String {
+    if path.join("runs.csv").is_file() {
+        // `sim run` writes traces only when asked, into the folder given.
+        format!(
+            "{}: no .jsonl trace files found: this `sim run` output was written without \
+             --trace; run it again with `--trace {}` (e.g. `sim run FILE --out {} --trace {}`)",
+            path.display(),
+            path.join("trace").display(),
+            path.display(),
+            path.join("trace").display()
+        )
+    } else {
+        format!(
+            "{}: no .jsonl trace files found (looked for <node>.jsonl, <variant>/<node>.jsonl \
+             and trace/); `sim run FILE --trace DIR` and `sim lab` write them",
+            dir.display()
+        )
+    }
 }
 
 /// Options of a comparison.

@@ -4,11 +4,10 @@
 //! the file, the swarm seed and the case number.
 
 use super::kinds::{Kind, KindSet};
+use crate::draw;
 use crate::experiment::duration::Dur;
 use crate::experiment::model::{CheckBehaviour, Fault, RsState, TimedFault, Variant};
 use crate::experiment::schema::{BurstSpec, Distribution, LatencyRange, LatencySpec};
-use rand::seq::SliceRandom;
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 use vrrp_engine::config::Config;
@@ -43,13 +42,13 @@ pub fn schedule(base: &Variant, kinds: KindSet, shape: Shape, rng: &mut ChaCha8R
     if enabled.is_empty() || shape.duration.is_zero() {
         return Schedule::default();
     }
-    let episodes = rng.gen_range(1..=shape.max_episodes.max(1));
+    let episodes = draw::between(rng, 1, shape.max_episodes.max(1) as u64) as usize;
     for _ in 0..episodes {
-        let kind = enabled[rng.gen_range(0..enabled.len())];
+        let kind = enabled[draw::index(rng, enabled.len())];
         drawn.push(kind);
         let at = uniform_time(rng, shape.duration);
         let length = episode_length(rng, shape.duration);
-        let end = (!rng.gen_bool(P_PERMANENT)).then_some(at + length);
+        let end = (!draw::chance(rng, P_PERMANENT)).then_some(at + length);
         for (t, fault) in episode(base, kind, at, end, rng) {
             if t < shape.duration {
                 out.push(TimedFault {
@@ -71,7 +70,7 @@ pub fn schedule(base: &Variant, kinds: KindSet, shape: Shape, rng: &mut ChaCha8R
 /// A time in [0, d), to the microsecond.
 fn uniform_time(rng: &mut ChaCha8Rng, d: Duration) -> Duration {
     let us = d.as_micros().max(1) as u64;
-    Duration::from_micros(rng.gen_range(0..us))
+    Duration::from_micros(draw::below(rng, us))
 }
 
 /// How long an episode lasts: log-uniform from 10 ms to the run's length, so blips shorter
@@ -79,13 +78,13 @@ fn uniform_time(rng: &mut ChaCha8Rng, d: Duration) -> Duration {
 fn episode_length(rng: &mut ChaCha8Rng, d: Duration) -> Duration {
     let lo = 0.01f64.ln();
     let hi = d.as_secs_f64().max(0.02).ln();
-    let s = rng.gen_range(lo..hi).exp();
+    let s = draw::uniform(rng, lo, hi).exp();
     Duration::from_micros((s * 1e6) as u64)
 }
 
 /// A value of `choices`.
 fn pick<T: Copy>(rng: &mut ChaCha8Rng, choices: &[T]) -> T {
-    choices[rng.gen_range(0..choices.len())]
+    choices[draw::index(rng, choices.len())]
 }
 
 /// A node index among those `ok` accepts, if any.
@@ -93,7 +92,7 @@ fn node_where(base: &Variant, rng: &mut ChaCha8Rng, ok: impl Fn(&Config) -> bool
     let nodes: Vec<usize> = (0..base.nodes.len())
         .filter(|&i| ok(&base.nodes[i].config))
         .collect();
-    nodes.choose(rng).copied()
+    draw::choose(rng, &nodes).copied()
 }
 
 /// The faults of one episode of `kind` starting at `at`, ending at `end` if given.
@@ -113,7 +112,7 @@ fn episode(
     };
     match kind {
         Kind::Stop | Kind::Kill => {
-            let node = rng.gen_range(0..n);
+            let node = draw::index(rng, n);
             v.push((
                 at,
                 if kind == Kind::Stop {
@@ -124,19 +123,19 @@ fn episode(
             ));
             then(&mut v, Fault::Restart(node));
         }
-        Kind::Restart => v.push((at, Fault::Restart(rng.gen_range(0..n)))),
+        Kind::Restart => v.push((at, Fault::Restart(draw::index(rng, n)))),
         Kind::Partition => {
             let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(rng);
-            let cut = rng.gen_range(1..n);
+            draw::shuffle(rng, &mut order);
+            let cut = draw::between(rng, 1, n as u64 - 1) as usize;
             let (a, b) = order.split_at(cut);
             v.push((at, Fault::Partition(vec![sorted(a), sorted(b)])));
             then(&mut v, Fault::Heal);
         }
         Kind::OneWay => {
             let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(rng);
-            let cut = rng.gen_range(1..n);
+            draw::shuffle(rng, &mut order);
+            let cut = draw::between(rng, 1, n as u64 - 1) as usize;
             let (a, b) = order.split_at(cut);
             v.push((
                 at,
@@ -149,9 +148,9 @@ fn episode(
         }
         Kind::Loss => {
             let rate = pick(rng, &[0.01, 0.1, 0.3, 0.5, 0.8, 1.0]);
-            let link = (n >= 2 && rng.gen_bool(0.5)).then(|| {
-                let from = rng.gen_range(0..n);
-                let to = (from + rng.gen_range(1..n)) % n;
+            let link = (n >= 2 && draw::chance(rng, 0.5)).then(|| {
+                let from = draw::index(rng, n);
+                let to = (from + draw::between(rng, 1, n as u64 - 1) as usize) % n;
                 (from, to)
             });
             let restore = match link {
@@ -188,8 +187,8 @@ fn episode(
                 .unwrap_or(Duration::from_secs(1));
             let lo = 0.001f64.ln();
             let hi = (2.0 * a_min.as_secs_f64()).max(0.002).ln();
-            let max = Duration::from_micros((rng.gen_range(lo..hi).exp() * 1e6) as u64);
-            let spec = if rng.gen_bool(0.5) {
+            let max = Duration::from_micros((draw::uniform(rng, lo, hi).exp() * 1e6) as u64);
+            let spec = if draw::chance(rng, 0.5) {
                 LatencySpec::Fixed(Dur(max))
             } else {
                 LatencySpec::Range(LatencyRange {
@@ -202,7 +201,7 @@ fn episode(
             then(&mut v, Fault::Latency(base.network.default.latency.clone()));
         }
         Kind::LinkFlap => {
-            let node = rng.gen_range(0..n);
+            let node = draw::index(rng, n);
             v.push((at, Fault::LinkDown(node)));
             then(&mut v, Fault::LinkUp(node));
         }
@@ -211,19 +210,19 @@ fn episode(
                 return v;
             };
             let scripts = &base.nodes[node].config.scripts;
-            let s = &scripts[rng.gen_range(0..scripts.len())];
+            let s = &scripts[draw::index(rng, scripts.len())];
             let behaviour = if kind == Kind::CheckFail {
                 CheckBehaviour::Fail
             } else {
                 let period = s
                     .interval
                     .max(Duration::from_millis(10))
-                    .mul_f64(rng.gen_range(1.0f64..20.0));
+                    .mul_f64(draw::uniform(rng, 1.0, 20.0));
                 CheckBehaviour::Flap {
                     start: at,
                     period,
-                    duty: rng.gen_range(0.1..0.9),
-                    jitter: period.mul_f64(rng.gen_range(0.0..0.5)),
+                    duty: draw::uniform(rng, 0.1, 0.9),
+                    jitter: period.mul_f64(draw::uniform(rng, 0.0, 0.5)),
                 }
             };
             v.push((
@@ -248,7 +247,7 @@ fn episode(
                 return v;
             };
             let procs = &base.nodes[node].config.track_processes;
-            let p = &procs[rng.gen_range(0..procs.len())];
+            let p = &procs[draw::index(rng, procs.len())];
             v.push((
                 at,
                 Fault::Process {
@@ -271,13 +270,13 @@ fn episode(
                 return v;
             };
             let insts = &base.nodes[node].config.instances;
-            let inst = &insts[rng.gen_range(0..insts.len())];
+            let inst = &insts[draw::index(rng, insts.len())];
             v.push((
                 at,
                 Fault::Priority {
                     node,
                     instance: Some(inst.name.clone()),
-                    priority: rng.gen_range(1..=254),
+                    priority: draw::byte_between(rng, 1, 254),
                 },
             ));
             then(
@@ -311,11 +310,11 @@ fn episode(
             );
         }
         Kind::RealServer => {
-            let rs = &base.real_servers[rng.gen_range(0..base.real_servers.len())];
-            let state = match rng.gen_range(0..5) {
+            let rs = &base.real_servers[draw::index(rng, base.real_servers.len())];
+            let state = match draw::below_u32(rng, 5) {
                 0 => RsState::Down,
                 1 => RsState::Blackhole,
-                2 => RsState::Slow(Duration::from_millis(rng.gen_range(100..10_000))),
+                2 => RsState::Slow(Duration::from_millis(draw::between(rng, 100, 9_999))),
                 3 => RsState::HttpStatus(500),
                 _ => RsState::WrongBody,
             };
@@ -350,12 +349,12 @@ fn reload_config(base: &Variant, node: usize, own: &Config, rng: &mut ChaCha8Rng
             _ => None,
         })
         .collect();
-    match rng.gen_range(0..3) {
-        0 if !files.is_empty() => files[rng.gen_range(0..files.len())].clone(),
+    match draw::below_u32(rng, 3) {
+        0 if !files.is_empty() => files[draw::index(rng, files.len())].clone(),
         1 => {
             let mut c = own.clone();
-            let i = rng.gen_range(0..c.instances.len());
-            c.instances[i].priority = rng.gen_range(1..=254);
+            let i = draw::index(rng, c.instances.len());
+            c.instances[i].priority = draw::byte_between(rng, 1, 254);
             if vrrp_engine::Engine::new(c.clone(), vrrp_engine::Instant::ZERO).is_ok() {
                 c
             } else {

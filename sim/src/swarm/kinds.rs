@@ -3,8 +3,8 @@
 //! are free of the faults that would mask others, e.g. no restart to end a crash, no loss to
 //! hide a partition's split brain).
 
+use crate::draw;
 use crate::experiment::model::Variant;
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// One kind of fault episode (a fault and, usually, its end).
@@ -143,12 +143,12 @@ impl KindSet {
         }
         let mut set = KindSet::default();
         for &k in &kinds {
-            if rng.gen_bool(0.5) {
+            if draw::chance(rng, 0.5) {
                 set = set.with(k);
             }
         }
         if set == KindSet::default() {
-            set = set.with(kinds[rng.gen_range(0..kinds.len())]);
+            set = set.with(kinds[draw::index(rng, kinds.len())]);
         }
         set
     }
