@@ -181,6 +181,18 @@ pub enum TraceEvent {
         /// The priority it has now.
         to: u8,
     },
+    /// An operator's action carried out by the daemon (the simulator writes none): a command
+    /// on its control socket, at once or scheduled with `at`, or a signal. `t` is when the
+    /// daemon carried it out.
+    Control {
+        /// The action: `stop`, `reload`, `priority INSTANCE N`.
+        command: String,
+        /// How it came: `control` (the socket, at once), `scheduled` (an `at` command),
+        /// `SIGHUP`, `SIGTERM`, `SIGINT`.
+        via: String,
+        /// A scheduled action's instant (seconds on the trace's clock); `null` otherwise.
+        due: Option<f64>,
+    },
     /// A `vrrp_sync_group` changed state.
     SyncGroup {
         /// The group's name.
@@ -324,6 +336,7 @@ impl TraceEvent {
             TraceEvent::SyncGroup { .. } => "sync_group",
             TraceEvent::Script { .. } => "script",
             TraceEvent::Priority { .. } => "priority",
+            TraceEvent::Control { .. } => "control",
         }
     }
 }
