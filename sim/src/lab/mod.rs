@@ -29,9 +29,9 @@
 //!
 //! [`Observer`]: crate::observe::observer::Observer
 
-pub mod armed;
 pub mod realtime;
 pub mod replay;
+pub mod shell;
 pub mod timing;
 
 use crate::backend::net::Net;
@@ -39,7 +39,7 @@ use crate::backend::node_interfaces;
 use crate::experiment::model::{self, CheckBehaviour, Fault, Variant};
 use crate::experiment::Experiment;
 use crate::observe::trace::{self, TraceEvent, TraceLine};
-use armed::Armed;
+use shell::{LinkSwitch, Nft};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -258,8 +258,10 @@ struct Runner<'a> {
     starts: Vec<Duration>,
     /// Per timeline entry: its planned instant (`at` shifted by `jitter` for the seed).
     fault_at: Vec<Duration>,
-    /// Helper commands spawned ahead for the faults the lab carries out itself.
-    armed: BTreeMap<usize, Armed>,
+    /// The bridge's `nft -i`, for partitions, heals and loss.
+    nft: Option<Nft>,
+    /// Per node: its interface's up/down switch.
+    links: Vec<LinkSwitch>,
 }
 
 /// How long before its planned instant a daemon is spawned: it sets up (sockets, netlink,
@@ -353,7 +355,8 @@ pub fn run_variant(
         configs: v.nodes.iter().map(|p| p.config.clone()).collect(),
         starts,
         fault_at,
-        armed: BTreeMap::new(),
+        nft: None,
+        links: Vec::new(),
     };
     r.write_configs()?;
     r.nft_init()?;
@@ -364,8 +367,9 @@ pub fn run_variant(
             ));
         }
     }
-    let result = r.main(exp, say);
-    r.armed.clear();
+    // Started after `realtime::enter`: on the lab's core, at its priority.
+    let result = r.open_helpers().and_then(|_| r.main(exp, say));
+    r.nft = None;
     // Stop whatever still runs, gracefully; the Lab's drop kills anything left.
     for n in 0..v.nodes.len() {
         r.stop(n, libc::SIGTERM);
@@ -536,6 +540,16 @@ impl Runner<'_> {
             }
         }
         s
+    }
+
+    /// Starts the helpers of the faults the lab carries out itself ([`shell`]).
+    fn open_helpers(&mut self) -> Result<(), String> {
+        let errors = self.work("nft-i.err");
+        self.nft = Some(Nft::start(&self.lab.bridge_ns, "bridge simlab", &errors)?);
+        self.links = (0..self.v.nodes.len())
+            .map(|n| LinkSwitch::open(&self.lab.hosts[n].ns, &self.ifname[n]))
+            .collect::<Result<_, _>>()?;
+        Ok(())
     }
 
     fn start(&mut self, n: usize, planned: Duration) -> Result<PathBuf, String> {
@@ -730,8 +744,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Before fault `i`'s instant `at`: the helper command of a fault the lab carries out on
-    /// the network is spawned ([`Armed`]), a reload's file is written, and a stop, restart,
+    /// Before fault `i`'s instant `at`: a reload's file is written, and a stop, restart,
     /// reload or priority change is handed to the running daemon as an `at` control command
     /// (engine time = lab time - its start), unless `--signals`.
     fn prepare(&mut self, i: usize, at: Duration) -> Result<(), String> {
@@ -739,26 +752,6 @@ impl Runner<'_> {
         if let Fault::Reload { node, config } = &f {
             self.configs[*node] = (**config).clone();
             self.write_config(*node)?;
-        }
-        match &f {
-            Fault::Partition(_) | Fault::OneWay { .. } | Fault::Heal | Fault::Loss { .. } => {
-                let mut cmd = std::process::Command::new("ip");
-                cmd.args([
-                    "netns",
-                    "exec",
-                    &self.lab.bridge_ns,
-                    "nft",
-                    "-f",
-                    "/dev/stdin",
-                ]);
-                self.armed.insert(i, Armed::spawn(cmd, "nft")?);
-            }
-            Fault::LinkDown(n) | Fault::LinkUp(n) => {
-                let mut cmd = std::process::Command::new("ip");
-                cmd.args(["-n", &self.lab.hosts[*n].ns, "-batch", "-"]);
-                self.armed.insert(i, Armed::spawn(cmd, "ip link")?);
-            }
-            _ => {}
         }
         if self.opts.signals {
             return Ok(());
@@ -823,39 +816,15 @@ impl Runner<'_> {
             }
             Fault::Partition(_) | Fault::OneWay { .. } | Fault::Heal | Fault::Loss { .. } => {
                 self.net.apply(&f);
-                let rules = self.nft_rules();
-                let t = match self.armed.remove(&i) {
-                    Some(a) => a.fire(&rules, self.zero)?.done,
-                    None => {
-                        self.nft_apply()?;
-                        since(self.zero)
-                    }
-                };
-                (t, Measured::NftDone, None)
+                let rules = self.nft_rules().lines().collect::<Vec<_>>().join("; ");
+                let zero = self.zero;
+                let nft = self.nft.as_mut().ok_or("no nft -i")?;
+                (nft.apply(&rules, "labfwd", zero)?, Measured::NftDone, None)
             }
             Fault::LinkDown(n) | Fault::LinkUp(n) => {
                 self.net.apply(&f);
-                let state = if matches!(f, Fault::LinkUp(_)) {
-                    "up"
-                } else {
-                    "down"
-                };
-                let line = format!("link set dev {} {state}\n", self.ifname[*n]);
-                let t = match self.armed.remove(&i) {
-                    Some(a) => a.fire(&line, self.zero)?.done,
-                    None => {
-                        vrrp_lab::ip(&[
-                            "-n",
-                            &self.lab.hosts[*n].ns,
-                            "link",
-                            "set",
-                            &self.ifname[*n],
-                            state,
-                        ])?;
-                        since(self.zero)
-                    }
-                };
-                (t, Measured::IpLinkDone, None)
+                let up = matches!(f, Fault::LinkUp(_));
+                (self.links[*n].set(up, self.zero)?, Measured::LinkSet, None)
             }
             Fault::Check {
                 node,

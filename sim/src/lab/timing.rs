@@ -18,8 +18,8 @@ pub enum Measured {
     DaemonHandled,
     /// `nft` exited: the bridge's new rules were in force by then.
     NftDone,
-    /// `ip link set` exited: the link had changed by then.
-    IpLinkDone,
+    /// `SIOCSIFFLAGS` returned: the link had changed by then.
+    LinkSet,
     /// The check's flag file was written or removed (the daemon's next check run reads it).
     FlagFile,
     /// SIGKILL sent (the kernel kills at once).
@@ -35,8 +35,8 @@ impl Measured {
             Measured::FirstEvent => "daemon trace: first event",
             Measured::DaemonTimer => "daemon trace: control line (its timer)",
             Measured::DaemonHandled => "daemon trace: control line (handled)",
-            Measured::NftDone => "nft exited (rules in force)",
-            Measured::IpLinkDone => "ip link exited (link changed)",
+            Measured::NftDone => "nft -i done (rules in force)",
+            Measured::LinkSet => "SIOCSIFFLAGS returned (link changed)",
             Measured::FlagFile => "flag file written (read at the next check run)",
             Measured::Sigkill => "SIGKILL sent",
             Measured::Unknown => "not measured",
