@@ -16,18 +16,19 @@ use vrrp_sim::report::{output, plots};
 Runs as root. Each node gets a network namespace joined to a bridge (in its own namespace),
 its experiment address on its configured interface, and a vrrpd-real started with --trace and
 --status. stop = SIGTERM, kill = SIGKILL, restart = SIGTERM + start; partitions, one-way
-partitions and loss = nftables rules on the bridge ports; link_down/up = ip link; check_fail /
+partitions and loss = nftables rules on the bridge ports (one transaction on an `nft -i` kept
+running); link_down/up = SIOCSIFFLAGS in the node's namespace; check_fail /
 check_pass = a file read by a generated check script that replaces each vrrp_script's script;
 priority = a command on the daemon's --control socket; reload = the file rewritten + SIGHUP.
 stop, restart, reload and priority are handed to the daemon 200 ms ahead and carried out by its
 own timer at their instant (see --signals). Every daemon starts at its planned instant
 (--start-at). Starts and faults use the first seed's start_jitter and jitter, as `sim run`
-draws them. Partitions, loss and link changes are carried out by an nft / ip command spawned
-ahead that reads its input at the instant. Every start's and fault's planned and actual
+draws them. The lab and its daemons run under SCHED_FIFO (--no-realtime). Every start's and
+fault's planned and actual
 instant, and how it was measured, is written to <out>/lab_faults.csv (a daemon's start: its
-first trace event; stop, restart, reload, priority: the daemon's `control` trace line; nft,
-ip: when the command exited; kill: SIGKILL sent; checks: the flag file written); the run
-prints the latest of them.
+first trace event; stop, restart, reload, priority: the daemon's `control` trace line; nft:
+when nft -i had done it; links: when SIOCSIFFLAGS returned; kill: SIGKILL sent; checks: the
+flag file written); the run prints the latest of them.
 Not possible here: added latency (no netem), latency faults, burst loss, check_flap. One seed
 (the first). Clients are modelled from the daemons' announce lines.")]
 pub struct LabArgs {

@@ -9,8 +9,8 @@
 //! |---|---|
 //! | `stop` / `kill` | SIGTERM / SIGKILL to the node's daemon |
 //! | `restart` | SIGTERM if running, then a new daemon |
-//! | `partition`, `one_way_partition`, `heal`, `loss` | nftables rules on the bridge's ports (bridge namespace) |
-//! | `link_down` / `link_up` | `ip link set ... down/up` in the node's namespace |
+//! | `partition`, `one_way_partition`, `heal`, `loss` | nftables rules on the bridge's ports (bridge namespace), one transaction on an `nft -i` kept running ([`shell`]) |
+//! | `link_down` / `link_up` | `SIOCSIFFLAGS` on a socket opened in the node's namespace |
 //! | `check_fail` / `check_pass` | a file the node's generated check script reads |
 //! | `priority` | `priority INSTANCE N` on the daemon's `--control` socket |
 //! | `reload` | the node's file rewritten, then SIGHUP |
@@ -22,7 +22,9 @@
 //! The lab's clock is `CLOCK_MONOTONIC` ([`vrrp_lab::clock`]) with its zero chosen before
 //! anything starts; every daemon is started with `--start-at` its planned instant on that
 //! clock (it sets up first, then waits), so each daemon's clock is the lab's, exactly, and
-//! faults are carried out at their planned instants (the actual instant is logged). Each
+//! faults are carried out at their planned instants (the actual instant of each is measured:
+//! [`timing`], `lab_faults.csv`). Node starts and faults are shifted by the seed's jitter as
+//! the simulator shifts them. The lab and its daemons run under `SCHED_FIFO` ([`realtime`]). Each
 //! daemon's trace is moved onto the lab's clock and fed through the [`Observer`] ([`replay`]), so
 //! `runs.csv`, `events.csv` and the plots mean what they mean for `sim run`. The client's ARP
 //! cache is modelled from the daemons' `announce` lines (no client namespace).
