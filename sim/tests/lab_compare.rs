@@ -125,9 +125,12 @@ fn compare_defaults(d: &Path) -> String {
 }
 
 /// The rows of `lab_faults.csv` in `dir`: (kind, late_ms), after checking every start and
-/// fault was measured and none was more than `max_ms` late. (Typically: starts 0 ms, the
-/// daemons' scheduled actions 0.1 ms, nftables 0.5-2.5 ms; once 6 ms on this 2-core machine
-/// with other labs running. The transitions are held to 2 ms by `compare_defaults`.)
+/// fault was measured and none was more than `max_ms` late: a start or fault carried out at
+/// the wrong instant (a process started at it, a jitter not drawn) is tens to hundreds of ms
+/// off. Typically: starts 0 ms, the daemons' scheduled actions 0.1 ms, nftables 0.5-2.5 ms,
+/// up to 12 ms with other labs running (an upper bound: `nft` returns after the kernel's RCU
+/// grace period, the rules are in force from the commit before it). The transitions, which
+/// those rules would move, are held to 2 ms by `compare_defaults`.
 fn fault_timings(dir: &Path, max_ms: f64) -> Vec<(String, f64)> {
     let text = std::fs::read_to_string(dir.join("lab_faults.csv")).unwrap();
     let mut lines = text.lines();
@@ -201,7 +204,7 @@ fn seed_lab_sim_and_real_agree() {
         header(&d.join("sim/runs.csv"))
     );
     // Every start and fault at its instant: the daemons' own timers carry out the stop.
-    let kinds: Vec<String> = fault_timings(&d.join("lab"), 10.0)
+    let kinds: Vec<String> = fault_timings(&d.join("lab"), 50.0)
         .into_iter()
         .map(|(k, _)| k)
         .collect();
@@ -250,7 +253,7 @@ fn failover_vs_advert_sim_and_real_agree() {
         ],
     );
     run_sim_and_lab(&d, &file);
-    let kinds: Vec<String> = fault_timings(&d.join("lab"), 10.0)
+    let kinds: Vec<String> = fault_timings(&d.join("lab"), 50.0)
         .into_iter()
         .map(|(k, _)| k)
         .collect();
@@ -293,7 +296,7 @@ fn partition_blackhole_sim_and_real_agree() {
         ],
     );
     run_sim_and_lab(&d, &file);
-    let timings = fault_timings(&d.join("lab"), 10.0);
+    let timings = fault_timings(&d.join("lab"), 50.0);
     assert_eq!(
         timings.iter().filter(|(k, _)| k == "heal").count(),
         2,
