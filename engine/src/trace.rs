@@ -372,14 +372,16 @@ mod state_name {
 mod tests {
     use super::*;
 
-    /// The example of `docs/trace.md`, one line per kind (`rx` and `vip_del` added).
+    /// The example of `docs/trace.md`, one line per kind (`rx`, `vip_del` and `control` added).
     const EXAMPLE: &str = r#"{"t":3.610349,"node":"A","kind":"state","instance":"VI_1","vrid":51,"from":"BACKUP","to":"MASTER","reason":{"kind":"master_down"},"priority":100}
 {"t":3.610712,"node":"A","kind":"vip_add","instance":"VI_1","interface":"eth0","addr":"10.1.2.100","prefix_len":32}
 {"t":3.610931,"node":"A","kind":"tx","instance":"VI_1","interface":"eth0","src":"10.1.2.1","dst":"224.0.0.18","ttl":255,"hex":"213364010101f81f0a0102647365637265743100"}
 {"t":3.611004,"node":"A","kind":"announce","instance":"VI_1","interface":"eth0","addr":"10.1.2.100"}
 {"t":4.5,"node":"A","kind":"rx","interface":"eth0","src":"fe80::2","dst":"ff02::12","ttl":255,"hex":"3133640100640000fe800000000000000000000000000001"}
 {"t":9,"node":"A","kind":"state","instance":"VI_1","vrid":51,"from":"MASTER","to":"FAULT","reason":{"kind":"fault","cause":{"kind":"interface_down","name":"eth0"}},"priority":100}
-{"t":9.25,"node":"A","kind":"vip_del","instance":"VI_1","interface":"eth0","addr":"10.1.2.100","prefix_len":32}"#;
+{"t":9.25,"node":"A","kind":"vip_del","instance":"VI_1","interface":"eth0","addr":"10.1.2.100","prefix_len":32}
+{"t":12.000061,"node":"A","kind":"control","command":"stop","via":"scheduled","due":12.0}
+{"t":14.2,"node":"A","kind":"control","command":"reload","via":"SIGHUP","due":null}"#;
 
     #[test]
     fn docs_example_lines_round_trip() {

@@ -398,6 +398,16 @@ fn priority_and_reload_faults_agree_in_both_worlds() {
         text.contains("adverts master VI_1: 2 distinct in A, 2 in B, common prefix 2: same"),
         "{text}"
     );
+    // Both carried out by the daemons' own timers, each measured by its `control` line.
+    fault_timings(&d.join("lab"), 50.0);
+    let faults = std::fs::read_to_string(d.join("lab/lab_faults.csv")).unwrap();
+    assert_eq!(
+        faults
+            .matches("daemon trace: control line (its timer)")
+            .count(),
+        2,
+        "{faults}"
+    );
     let events = std::fs::read_to_string(d.join("lab/events.csv")).unwrap();
     assert!(
         !events.lines().any(|l| l.contains(",state,")
