@@ -181,6 +181,18 @@ pub enum TraceEvent {
         /// The priority it has now.
         to: u8,
     },
+    /// An operator's action carried out by the daemon (the simulator writes none): a command
+    /// on its control socket, at once or scheduled with `at`, or a signal. `t` is when the
+    /// daemon carried it out.
+    Control {
+        /// The action: `stop`, `reload`, `priority INSTANCE N`.
+        command: String,
+        /// How it came: `control` (the socket, at once), `scheduled` (an `at` command),
+        /// `SIGHUP`, `SIGTERM`, `SIGINT`.
+        via: String,
+        /// A scheduled action's instant (seconds on the trace's clock); `null` otherwise.
+        due: Option<f64>,
+    },
     /// A `vrrp_sync_group` changed state.
     SyncGroup {
         /// The group's name.
@@ -324,6 +336,7 @@ impl TraceEvent {
             TraceEvent::SyncGroup { .. } => "sync_group",
             TraceEvent::Script { .. } => "script",
             TraceEvent::Priority { .. } => "priority",
+            TraceEvent::Control { .. } => "control",
         }
     }
 }
@@ -359,14 +372,16 @@ mod state_name {
 mod tests {
     use super::*;
 
-    /// The example of `docs/trace.md`, one line per kind (`rx` and `vip_del` added).
+    /// The example of `docs/trace.md`, one line per kind (`rx`, `vip_del` and `control` added).
     const EXAMPLE: &str = r#"{"t":3.610349,"node":"A","kind":"state","instance":"VI_1","vrid":51,"from":"BACKUP","to":"MASTER","reason":{"kind":"master_down"},"priority":100}
 {"t":3.610712,"node":"A","kind":"vip_add","instance":"VI_1","interface":"eth0","addr":"10.1.2.100","prefix_len":32}
 {"t":3.610931,"node":"A","kind":"tx","instance":"VI_1","interface":"eth0","src":"10.1.2.1","dst":"224.0.0.18","ttl":255,"hex":"213364010101f81f0a0102647365637265743100"}
 {"t":3.611004,"node":"A","kind":"announce","instance":"VI_1","interface":"eth0","addr":"10.1.2.100"}
 {"t":4.5,"node":"A","kind":"rx","interface":"eth0","src":"fe80::2","dst":"ff02::12","ttl":255,"hex":"3133640100640000fe800000000000000000000000000001"}
 {"t":9,"node":"A","kind":"state","instance":"VI_1","vrid":51,"from":"MASTER","to":"FAULT","reason":{"kind":"fault","cause":{"kind":"interface_down","name":"eth0"}},"priority":100}
-{"t":9.25,"node":"A","kind":"vip_del","instance":"VI_1","interface":"eth0","addr":"10.1.2.100","prefix_len":32}"#;
+{"t":9.25,"node":"A","kind":"vip_del","instance":"VI_1","interface":"eth0","addr":"10.1.2.100","prefix_len":32}
+{"t":12.000061,"node":"A","kind":"control","command":"stop","via":"scheduled","due":12.0}
+{"t":14.2,"node":"A","kind":"control","command":"reload","via":"SIGHUP","due":null}"#;
 
     #[test]
     fn docs_example_lines_round_trip() {

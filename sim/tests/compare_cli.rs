@@ -64,21 +64,39 @@ fn compare(a: &Path, b: &Path) -> (Output, String) {
 #[test]
 fn agreeing_traces_exit_0_and_print_the_alignment() {
     let d = tmp("agree");
-    // B started 1.234 s later on its own clock, and sent two more identical adverts.
-    let b = [
-        reference(1.234),
-        tx(1.234 + 9.0, ADV0),
-        tx(1.234 + 10.0, ADV0),
-    ]
-    .concat();
+    // B sent two more identical adverts.
+    let b = [reference(0.0), tx(9.0, ADV0), tx(10.0, ADV0)].concat();
     let (out, text) = compare(&write(&d, "a", &reference(0.0)), &write(&d, "b", &b));
     assert!(out.status.success(), "{text}");
     assert!(
-        text.contains("tolerance: 5.000 ms (held: every transition)"),
+        text.contains("tolerance: 2.000 ms (held: every transition)"),
         "{text}"
     );
-    assert!(text.contains("earliest state transition"), "{text}");
+    assert!(text.contains("none: times as written"), "{text}");
     assert!(text.contains("AGREE"), "{text}");
+}
+
+#[test]
+fn a_clock_offset_disagrees_by_default_and_agrees_aligned_on_the_first_transition() {
+    let d = tmp("offset");
+    // B started 1.234 s later on its own clock: a daemon started by hand.
+    let (a, b) = (
+        write(&d, "a", &reference(0.0)),
+        write(&d, "b", &reference(1.234)),
+    );
+    let (out, text) = compare(&a, &b);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("B-A = 1234.000 ms"), "{text}");
+    let out = sim()
+        .arg("compare")
+        .arg(&a)
+        .arg(&b)
+        .args(["--align", "first"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("earliest state transition"), "{text}");
 }
 
 #[test]
@@ -104,7 +122,7 @@ fn a_time_beyond_the_tolerance_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("TOO FAR"), "{text}");
     assert!(
-        text.contains("B-A = 7.000 ms, beyond the tolerance of 5.000 ms"),
+        text.contains("B-A = 7.000 ms, beyond the tolerance of 2.000 ms"),
         "{text}"
     );
     // A wider tolerance accepts it.

@@ -149,6 +149,7 @@ impl Daemon {
                 (answer, None)
             }
             Ok((None, action)) => {
+                self.trace_control(&action.to_string(), "control", None);
                 let now = self.timers_then_now();
                 self.carry_out(now, action).await
             }
@@ -169,12 +170,28 @@ impl Daemon {
     pub(super) async fn run_scheduled(&mut self, now: Instant) -> Option<Instant> {
         while self.scheduled.first().is_some_and(|(at, _)| *at <= now) {
             let (at, action) = self.scheduled.remove(0);
+            self.trace_control(&action.to_string(), "scheduled", Some(at));
             self.run_timers_until(at);
             if let (_, Some(stop)) = self.carry_out(at, action).await {
                 return Some(stop);
             }
         }
         None
+    }
+
+    /// Traces a control action as the daemon carries it out: `t` is now (not `due`), so the
+    /// trace shows how late a scheduled action ran (`sim lab` reports it).
+    pub(super) fn trace_control(&mut self, command: &str, via: &str, due: Option<Instant>) {
+        let t = self.secs(self.now());
+        let due = due.map(|d| self.secs(d));
+        self.trace.event(
+            t,
+            vrrp_engine::trace::TraceEvent::Control {
+                command: command.to_string(),
+                via: via.to_string(),
+                due,
+            },
+        );
     }
 
     /// Carries out one action at engine time `at` (an error is logged); returns the answer

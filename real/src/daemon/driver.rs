@@ -347,8 +347,14 @@ impl Daemon {
             };
             tokio::select! {
                 biased;
-                _ = term.recv() => break,
-                _ = int.recv() => break,
+                _ = term.recv() => {
+                    self.trace_control("stop", "SIGTERM", None);
+                    break;
+                }
+                _ = int.recv() => {
+                    self.trace_control("stop", "SIGINT", None);
+                    break;
+                }
                 r = self.timer.wait() => {
                     if let Err(e) = r {
                         tracing::warn!("timer: {e}");
@@ -391,6 +397,7 @@ impl Daemon {
                 }
                 Some((msg, _)) = self.nl_events.next() => self.on_netlink(msg).await,
                 _ = hup.recv() => {
+                    self.trace_control("reload", "SIGHUP", None);
                     let now = self.timers_then_now();
                     self.reload(now, "SIGHUP").await;
                 }

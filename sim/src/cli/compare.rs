@@ -24,13 +24,15 @@ pub struct CompareArgs {
     pub a: PathBuf,
     /// Second trace (file or folder).
     pub b: PathBuf,
-    /// Largest accepted time difference of a transition, e.g. `5ms`, `500us`.
-    #[arg(long, default_value = "5ms")]
+    /// Largest accepted time difference of a transition, e.g. `2ms`, `500us`.
+    #[arg(long, default_value = "2ms")]
     pub tolerance: String,
-    /// Clock alignment: `start` (each transition timed from its node's latest daemon start),
-    /// `first` (each world's time 0 is its earliest state transition),
-    /// `node` (each node's own first transition) or `none` (times as written).
-    #[arg(long, default_value = "first")]
+    /// Clock alignment: `none` (times as written: `sim run --trace` and `sim lab` share one
+    /// clock, every lab daemon starting at its planned instant), `first` (each world's time 0
+    /// is its earliest state transition), `node` (each node's own first transition) or
+    /// `start` (each transition timed from its node's latest daemon start): the last three
+    /// for traces of daemons started by hand.
+    #[arg(long, default_value = "none")]
     pub align: String,
     /// Hold only takeovers (transitions into MASTER) to the tolerance; other transitions
     /// must still match in order, and their time differences are printed.

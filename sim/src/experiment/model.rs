@@ -378,3 +378,23 @@ pub fn draw_shift(rng: &mut rand_chacha::ChaCha8Rng, jitter: Duration) -> Durati
         Duration::from_nanos(crate::draw::below(rng, jitter.as_nanos() as u64))
     }
 }
+
+/// The instants a run of `v` with `seed` starts each node and carries out each timeline entry
+/// at: `start` and `at` shifted as every backend shifts them ([`draw_shift`], node starts
+/// first, then the timeline, from the run's RNG before anything else). `sim lab` uses them so
+/// that its one run is the simulator's run of that seed.
+pub fn planned_instants(v: &Variant, seed: u64) -> (Vec<Duration>, Vec<Duration>) {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let starts = v
+        .nodes
+        .iter()
+        .map(|p| p.start + draw_shift(&mut rng, p.start_jitter))
+        .collect();
+    let faults = v
+        .timeline
+        .iter()
+        .map(|f| f.at + draw_shift(&mut rng, f.jitter))
+        .collect();
+    (starts, faults)
+}

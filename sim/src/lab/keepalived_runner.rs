@@ -20,7 +20,8 @@
 
 use super::capture::{self, Capture, RealtimeOffset};
 use super::derive::{self, AddrChange, NodeView, Notify, Observed};
-use super::{since, Assessment, Done, Incarnation, LabRun, Runner};
+use super::timing::{Measured, Timing};
+use super::{fault_name, fault_nodes, since, Assessment, Done, Incarnation, LabRun, Runner};
 use crate::experiment::model::{CheckBehaviour, Fault, Variant};
 use crate::experiment::Experiment;
 use std::fmt::Write as _;
@@ -187,8 +188,12 @@ pub(super) fn run(
     for node in 0..n {
         k.r.stop(node, libc::SIGTERM);
     }
+    k.r.nft = None;
     let observed = k.finish();
     result?;
+    k.r.run
+        .timings
+        .sort_by(|a, b| a.planned.total_cmp(&b.planned));
     k.collect(exp.duration, observed);
     Ok(std::mem::take(&mut r.run))
 }
@@ -201,6 +206,8 @@ impl Ka<'_, '_> {
             self.check_config(node)?;
         }
         self.r.nft_init()?;
+        // The same fault paths as for vrrpd-real: one `nft -i` for the run, link sockets.
+        self.r.open_helpers()?;
         for node in 0..self.r.v.nodes.len() {
             let w = self.watch_node(node)?;
             self.watch.push(w);
@@ -374,6 +381,7 @@ impl Ka<'_, '_> {
             raw: file("log"),
             planned,
             gone: None,
+            restart: None,
         });
         Ok(Pending {
             node,
@@ -415,6 +423,14 @@ impl Ka<'_, '_> {
             .and_then(|v| v.get(before).map(|l| l.t - self.r.zero.as_secs_f64()))
             .unwrap_or(spawned);
         self.r.run.incarnations[k].planned = Duration::from_secs_f64(started.max(0.0));
+        self.r.run.timings.push(Timing {
+            index: self.r.run.incarnations[k].restart,
+            kind: "start".into(),
+            nodes: self.name(node),
+            planned: planned.as_secs_f64(),
+            actual: Some(started),
+            how: Measured::NotifyFifo,
+        });
         let _ = writeln!(
             self.r.run.log,
             "{:>10.6} s  keepalived of {} spawned (planned {:.3} s); its first notify-FIFO \
@@ -520,23 +536,45 @@ impl Ka<'_, '_> {
                         f.describe(&names),
                         at.as_secs_f64()
                     );
-                    match f {
-                        Fault::Kill(n) => self.kill(*n),
-                        Fault::Stop(n) => self.terminate(*n),
+                    let (done_at, how) = match f {
+                        Fault::Kill(n) => {
+                            self.kill(*n);
+                            (t0, Measured::Sigkill)
+                        }
+                        Fault::Stop(n) => {
+                            self.terminate(*n);
+                            (t0, Measured::Sigterm)
+                        }
                         Fault::Restart(n) => {
                             self.terminate(*n);
                             let p = self.spawn(*n, at)?;
+                            self.r.run.incarnations[p.k].restart = Some(i);
                             self.await_start(p)?;
+                            (t0, Measured::Sigterm)
                         }
                         Fault::Priority { .. } => {
                             return Err("priority: not possible with keepalived".into())
                         }
-                        _ => self.r.fault(i, at)?,
-                    }
+                        _ => {
+                            let (t, how, _) = self.r.fault(i, at, t0)?;
+                            (t, how)
+                        }
+                    };
                     self.r.run.done.push(Done {
                         index: i,
                         planned: at.as_secs_f64(),
-                        at: t0,
+                        at: done_at,
+                        how,
+                        by: None,
+                    });
+                    let nodes: Vec<String> = fault_nodes(f).iter().map(|&n| self.name(n)).collect();
+                    self.r.run.timings.push(Timing {
+                        index: Some(i),
+                        kind: fault_name(f).into(),
+                        nodes: nodes.join(" "),
+                        planned: at.as_secs_f64(),
+                        actual: (how != Measured::Unknown).then_some(done_at),
+                        how,
                     });
                 }
             }

@@ -9,8 +9,8 @@
 //! |---|---|
 //! | `stop` / `kill` | SIGTERM / SIGKILL to the node's daemon |
 //! | `restart` | SIGTERM if running, then a new daemon |
-//! | `partition`, `one_way_partition`, `heal`, `loss` | nftables rules on the bridge's ports (bridge namespace) |
-//! | `link_down` / `link_up` | `ip link set ... down/up` in the node's namespace |
+//! | `partition`, `one_way_partition`, `heal`, `loss` | nftables rules on the bridge's ports (bridge namespace), one transaction on an `nft -i` kept running ([`shell`]) |
+//! | `link_down` / `link_up` | `SIOCSIFFLAGS` on a socket opened in the node's namespace |
 //! | `check_fail` / `check_pass` | a file the node's generated check script reads |
 //! | `priority` | `priority INSTANCE N` on the daemon's `--control` socket |
 //! | `reload` | the node's file rewritten, then SIGHUP |
@@ -22,7 +22,9 @@
 //! The lab's clock is `CLOCK_MONOTONIC` ([`vrrp_lab::clock`]) with its zero chosen before
 //! anything starts; every daemon is started with `--start-at` its planned instant on that
 //! clock (it sets up first, then waits), so each daemon's clock is the lab's, exactly, and
-//! faults are carried out at their planned instants (the actual instant is logged). Each
+//! faults are carried out at their planned instants (the actual instant of each is measured:
+//! [`timing`], `lab_faults.csv`). Node starts and faults are shifted by the seed's jitter as
+//! the simulator shifts them. The lab and its daemons run under `SCHED_FIFO` ([`realtime`]). Each
 //! daemon's trace is moved onto the lab's clock and fed through the [`Observer`] ([`replay`]), so
 //! `runs.csv`, `events.csv` and the plots mean what they mean for `sim run`. The client's ARP
 //! cache is modelled from the daemons' `announce` lines (no client namespace).
@@ -36,19 +38,24 @@ pub mod as_run;
 pub mod capture;
 pub mod derive;
 pub mod keepalived_runner;
+pub mod realtime;
 pub mod replay;
+pub mod shell;
+pub mod timing;
 
 use crate::backend::net::Net;
 use crate::backend::node_interfaces;
-use crate::experiment::model::{CheckBehaviour, Fault, Variant};
+use crate::experiment::model::{self, CheckBehaviour, Fault, Variant};
 use crate::experiment::Experiment;
 use crate::observe::trace::{self, TraceEvent, TraceLine};
+use shell::{LinkSwitch, Nft};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
+use timing::{Measured, Timing};
 use vrrp_engine::keepalived;
 use vrrp_lab::{clock, HostSpec, Lab};
 
@@ -190,6 +197,10 @@ pub struct LabOptions {
     /// Run this keepalived binary as every node's daemon instead of `daemon`
     /// ([`keepalived_runner`]).
     pub keepalived: Option<PathBuf>,
+    /// Run the lab and its daemons under `SCHED_FIFO` ([`realtime`]).
+    pub realtime: bool,
+    /// The seed whose start and fault jitter the run uses (the simulator's run of it).
+    pub seed: u64,
 }
 
 /// One daemon run (a start of a node).
@@ -204,6 +215,8 @@ pub struct Incarnation {
     pub planned: Duration,
     /// When it exited (SIGTERM/SIGKILL or the end of the run), lab clock; `None`: still ran.
     pub gone: Option<(f64, bool)>,
+    /// The timeline entry (a `restart`) that started it; `None`: a start from `[[nodes]]`.
+    pub restart: Option<usize>,
 }
 
 /// A fault as carried out.
@@ -213,8 +226,14 @@ pub struct Done {
     pub index: usize,
     /// When it was planned (seconds).
     pub planned: f64,
-    /// When it was carried out (lab clock, seconds).
+    /// When it was carried out (lab clock, seconds): when the lab's own action took effect,
+    /// or when it was handed over (to a daemon, by command or signal).
     pub at: f64,
+    /// How `at` was measured; [`Measured::Unknown`] when the daemon carried it out, whose
+    /// trace says when ([`Runner::timings`]).
+    pub how: Measured,
+    /// The daemon incarnation that carried it out, if one did.
+    pub by: Option<usize>,
 }
 
 /// What a lab run produced.
@@ -226,6 +245,8 @@ pub struct LabRun {
     pub done: Vec<Done>,
     /// Per node: the merged trace on the lab clock.
     pub traces: Vec<Vec<TraceLine>>,
+    /// Planned and actual instant of every start and fault carried out.
+    pub timings: Vec<Timing>,
     /// Human-readable log of the run (actual timing).
     pub log: String,
 }
@@ -245,6 +266,14 @@ struct Runner<'a> {
     ifname: Vec<String>,
     /// Per node: its configuration file as it stands (reloads replace it).
     configs: Vec<vrrp_engine::config::Config>,
+    /// Per node: its planned first start (`start` shifted by `start_jitter` for the seed).
+    starts: Vec<Duration>,
+    /// Per timeline entry: its planned instant (`at` shifted by `jitter` for the seed).
+    fault_at: Vec<Duration>,
+    /// The bridge's `nft -i`, for partitions, heals and loss.
+    nft: Option<Nft>,
+    /// Per node: its interface's up/down switch.
+    links: Vec<LinkSwitch>,
 }
 
 /// How long before its planned instant a daemon is spawned: it sets up (sockets, netlink,
@@ -309,6 +338,7 @@ pub fn run_variant(
             }
         })
         .collect();
+    let (starts, fault_at) = model::planned_instants(v, opts.seed);
     let lab = Lab::with_hosts(&specs)?;
     let ifname: Vec<String> = specs
         .iter()
@@ -335,19 +365,33 @@ pub fn run_variant(
         scheduled: Default::default(),
         ifname,
         configs: v.nodes.iter().map(|p| p.config.clone()).collect(),
+        starts,
+        fault_at,
+        nft: None,
+        links: Vec::new(),
     };
     if let Some(bin) = &opts.keepalived {
         return keepalived_runner::run(r, bin, exp, say);
     }
     r.write_configs()?;
     r.nft_init()?;
-    let result = r.main(exp, say);
+    if opts.realtime {
+        if let Err(e) = realtime::enter() {
+            say(&format!(
+                "lab: warning: running without real-time scheduling: {e}"
+            ));
+        }
+    }
+    // Started after `realtime::enter`: on the lab's core, at its priority.
+    let result = r.open_helpers().and_then(|_| r.main(exp, say));
+    r.nft = None;
     // Stop whatever still runs, gracefully; the Lab's drop kills anything left.
     for n in 0..v.nodes.len() {
         r.stop(n, libc::SIGTERM);
         // A daemon removes its socket when it stops; a killed one leaves it.
         let _ = std::fs::remove_file(r.control_socket(n));
     }
+    realtime::leave();
     result?;
     r.collect(exp.duration)?;
     Ok(r.run)
@@ -481,6 +525,15 @@ impl Runner<'_> {
 
     /// Rewrites the bridge's rules from the network state (cuts and loss).
     fn nft_apply(&self) -> Result<(), String> {
+        let path = self.work("nft-rules.nft");
+        std::fs::write(&path, self.nft_rules()).map_err(|e| e.to_string())?;
+        self.lab
+            .bridge_exec("nft", &["-f", &path.display().to_string()])
+            .map(|_| ())
+    }
+
+    /// The bridge's rules for the network state (cuts and loss), as one `nft` transaction.
+    fn nft_rules(&self) -> String {
         let mut s = String::from("flush chain bridge simlab labfwd\n");
         for (a, b) in self.net.blocked() {
             let _ = writeln!(
@@ -501,11 +554,17 @@ impl Runner<'_> {
                 }
             }
         }
-        let path = self.work("nft-rules.nft");
-        std::fs::write(&path, &s).map_err(|e| e.to_string())?;
-        self.lab
-            .bridge_exec("nft", &["-f", &path.display().to_string()])
-            .map(|_| ())
+        s
+    }
+
+    /// Starts the helpers of the faults the lab carries out itself ([`shell`]).
+    fn open_helpers(&mut self) -> Result<(), String> {
+        let errors = self.work("nft-i.err");
+        self.nft = Some(Nft::start(&self.lab.bridge_ns, "bridge simlab", &errors)?);
+        self.links = (0..self.v.nodes.len())
+            .map(|n| LinkSwitch::open(&self.lab.hosts[n].ns, &self.ifname[n]))
+            .collect::<Result<_, _>>()?;
+        Ok(())
     }
 
     fn start(&mut self, n: usize, planned: Duration) -> Result<PathBuf, String> {
@@ -535,6 +594,9 @@ impl Runner<'_> {
             cmd.arg("--wake-early")
                 .arg(humantime::format_duration(self.opts.wake_early).to_string());
         }
+        if self.opts.realtime {
+            realtime::daemon(&mut cmd);
+        }
         cmd.stdout(Stdio::null()).stderr(log);
         let pid = self.lab.spawn(cmd)?;
         self.running[n] = Some((pid, k));
@@ -543,6 +605,7 @@ impl Runner<'_> {
             raw: raw.clone(),
             planned,
             gone: None,
+            restart: None,
         });
         Ok(raw)
     }
@@ -574,7 +637,7 @@ impl Runner<'_> {
         let v = self.v;
         // The lab clock: the earliest start is SPAWN_LEAD from now, and every daemon starts
         // at its planned instant on it (`--start-at`).
-        let first = v.nodes.iter().map(|p| p.start).min().unwrap_or_default();
+        let first = self.starts.iter().copied().min().unwrap_or_default();
         self.zero = (clock::monotonic() + SPAWN_LEAD).saturating_sub(first);
         say(&format!(
             "lab: every daemon is spawned up to {} ms early and starts at its planned instant \
@@ -582,8 +645,8 @@ impl Runner<'_> {
             SPAWN_LEAD.as_millis()
         ));
         let mut waits = Vec::new();
-        for (n, p) in v.nodes.iter().enumerate() {
-            if p.start == first {
+        for n in 0..v.nodes.len() {
+            if self.starts[n] == first {
                 self.start(n, first)?;
                 waits.push(self.run.incarnations.len() - 1);
             }
@@ -596,18 +659,18 @@ impl Runner<'_> {
             Start(usize),
             Fault(usize),
         }
-        let mut plan: Vec<(Duration, Act)> = v
-            .nodes
+        let mut plan: Vec<(Duration, Act)> = self
+            .starts
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.start != first)
-            .map(|(n, p)| (p.start, Act::Start(n)))
+            .filter(|(_, s)| **s != first)
+            .map(|(n, s)| (*s, Act::Start(n)))
             .chain(
-                v.timeline
+                self.fault_at
                     .iter()
                     .enumerate()
                     .filter(|(i, _)| !self.opts.skip.contains(i))
-                    .map(|(i, f)| (f.at, Act::Fault(i))),
+                    .map(|(i, at)| (*at, Act::Fault(i))),
             )
             .filter(|(at, _)| *at <= exp.duration)
             .collect();
@@ -658,11 +721,13 @@ impl Runner<'_> {
                         f.describe(&names),
                         at.as_secs_f64()
                     );
-                    self.fault(i, at)?;
+                    let (done_at, how, by) = self.fault(i, at, t0)?;
                     self.run.done.push(Done {
                         index: i,
                         planned: at.as_secs_f64(),
-                        at: t0,
+                        at: done_at,
+                        how,
+                        by,
                     });
                 }
             }
@@ -730,36 +795,51 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn fault(&mut self, i: usize, at: Duration) -> Result<(), String> {
+    /// Carries out fault `i` (planned at `at`; the lab reached it at `t0`): returns when it
+    /// took effect on the lab clock and how that was measured, and the daemon incarnation
+    /// that carries it out, if one does (its trace then says when).
+    fn fault(
+        &mut self,
+        i: usize,
+        at: Duration,
+        t0: f64,
+    ) -> Result<(f64, Measured, Option<usize>), String> {
         let f = self.v.timeline[i].fault.clone();
-        let sig = |s| if self.scheduled.contains(&i) { 0 } else { s };
-        match &f {
-            Fault::Stop(n) => self.stop(*n, sig(libc::SIGTERM)),
-            Fault::Kill(n) => self.stop(*n, libc::SIGKILL),
+        let scheduled = self.scheduled.contains(&i);
+        let sig = |s| if scheduled { 0 } else { s };
+        let incarnation = |r: &Self, n: usize| r.running[n].map(|(_, k)| k);
+        let by_daemon = |k: Option<usize>| (t0, Measured::Unknown, k);
+        Ok(match &f {
+            Fault::Stop(n) => {
+                let k = incarnation(self, *n);
+                self.stop(*n, sig(libc::SIGTERM));
+                by_daemon(k)
+            }
+            Fault::Kill(n) => {
+                let t = since(self.zero);
+                self.stop(*n, libc::SIGKILL);
+                (t, Measured::Sigkill, None)
+            }
             Fault::Restart(n) => {
+                let k = incarnation(self, *n);
                 self.stop(*n, sig(libc::SIGTERM));
                 self.start(*n, at)?;
-                self.check_started(self.run.incarnations.len() - 1)?;
+                let started = self.run.incarnations.len() - 1;
+                self.run.incarnations[started].restart = Some(i);
+                self.check_started(started)?;
+                by_daemon(k)
             }
             Fault::Partition(_) | Fault::OneWay { .. } | Fault::Heal | Fault::Loss { .. } => {
                 self.net.apply(&f);
-                self.nft_apply()?;
+                let rules = self.nft_rules().lines().collect::<Vec<_>>().join("; ");
+                let zero = self.zero;
+                let nft = self.nft.as_mut().ok_or("no nft -i")?;
+                (nft.apply(&rules, "labfwd", zero)?, Measured::NftDone, None)
             }
             Fault::LinkDown(n) | Fault::LinkUp(n) => {
                 self.net.apply(&f);
-                let state = if matches!(f, Fault::LinkUp(_)) {
-                    "up"
-                } else {
-                    "down"
-                };
-                vrrp_lab::ip(&[
-                    "-n",
-                    &self.lab.hosts[*n].ns,
-                    "link",
-                    "set",
-                    &self.ifname[*n],
-                    state,
-                ])?;
+                let up = matches!(f, Fault::LinkUp(_));
+                (self.links[*n].set(up, self.zero)?, Measured::LinkSet, None)
             }
             Fault::Check {
                 node,
@@ -778,31 +858,37 @@ impl Runner<'_> {
                         return Err("check_flap is not supported by the lab".into())
                     }
                 }
+                (since(self.zero), Measured::FlagFile, None)
             }
             Fault::Process { .. } => {
                 return Err("process_stop / process_start are not supported by the lab".into())
             }
-            Fault::Priority { .. } | Fault::Reload { .. } if self.scheduled.contains(&i) => {}
+            Fault::Priority { node, .. } | Fault::Reload { node, .. } if scheduled => {
+                by_daemon(incarnation(self, *node))
+            }
             Fault::Priority {
                 node,
                 instance,
                 priority,
             } => {
+                let k = incarnation(self, *node);
                 for c in self.priority_commands(*node, instance.as_deref(), *priority) {
                     self.control(*node, &c)?;
                 }
+                by_daemon(k)
             }
             Fault::Reload { node, .. } => {
                 // The file was written before the planned instant (`prepare`).
+                let k = incarnation(self, *node);
                 if let Some((pid, _)) = self.running[*node] {
                     self.lab.signal(pid, libc::SIGHUP);
                 }
+                by_daemon(k)
             }
             Fault::Latency(_) | Fault::Burst(_) | Fault::RealServer { .. } => {
                 return Err(format!("{} is not supported by the lab", fault_name(&f)))
             }
-        }
-        Ok(())
+        })
     }
 
     /// Reads the raw traces, reports how well the daemons' clocks agree ([`clock_check`]),
@@ -817,6 +903,7 @@ impl Runner<'_> {
         let names: Vec<String> = self.v.nodes.iter().map(|p| p.name.clone()).collect();
         let report = clock_check(&self.run.incarnations, &raws, &names);
         self.run.log.push_str(&report);
+        self.run.timings = self.timings(&raws);
         let mut traces: Vec<Vec<TraceLine>> = vec![Vec::new(); self.v.nodes.len()];
         let end = duration.as_secs_f64();
         for (inc, lines) in self.run.incarnations.iter().zip(raws) {
@@ -835,6 +922,115 @@ impl Runner<'_> {
         }
         self.run.traces = traces;
         Ok(())
+    }
+}
+
+impl Runner<'_> {
+    /// Planned and actual instant of every start and fault, from the lab's own measures and
+    /// the daemons' raw traces (`raws`, one per incarnation, on each daemon's clock): a start's
+    /// first event, a daemon's `control` line for what it carried out.
+    fn timings(&self, raws: &[Vec<TraceLine>]) -> Vec<Timing> {
+        let names = |nodes: &[usize]| {
+            nodes
+                .iter()
+                .map(|n| self.v.nodes[*n].name.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut rows = Vec::new();
+        for (inc, raw) in self.run.incarnations.iter().zip(raws) {
+            let planned = inc.planned.as_secs_f64();
+            rows.push(Timing {
+                index: inc.restart,
+                kind: "start".into(),
+                nodes: names(&[inc.node]),
+                planned,
+                actual: raw.first().map(|l| planned + l.t),
+                how: if raw.is_empty() {
+                    Measured::Unknown
+                } else {
+                    Measured::FirstEvent
+                },
+            });
+        }
+        for d in &self.run.done {
+            let f = &self.v.timeline[d.index].fault;
+            let (actual, how) = match (d.how, d.by) {
+                (Measured::Unknown, Some(k)) => {
+                    let origin = self.run.incarnations[k].planned.as_secs_f64();
+                    control_line(&raws[k], origin, d)
+                }
+                // A restart of a node that was not running is its new daemon's start.
+                (Measured::Unknown, None) => self
+                    .run
+                    .incarnations
+                    .iter()
+                    .zip(raws)
+                    .find(|(inc, _)| inc.restart == Some(d.index))
+                    .and_then(|(inc, raw)| raw.first().map(|l| inc.planned.as_secs_f64() + l.t))
+                    .map_or((None, Measured::Unknown), |t| {
+                        (Some(t), Measured::FirstEvent)
+                    }),
+                (how, _) => (Some(d.at), how),
+            };
+            rows.push(Timing {
+                index: Some(d.index),
+                kind: fault_name(f).into(),
+                nodes: names(&fault_nodes(f)),
+                planned: d.planned,
+                actual,
+                how,
+            });
+        }
+        rows.sort_by(|a, b| a.planned.total_cmp(&b.planned));
+        rows
+    }
+}
+
+/// When a daemon carried out fault `d` (its clock's zero at `origin` on the lab clock): its
+/// `control` line for the scheduled instant, or the first it wrote for a signal or command
+/// after the lab sent it.
+fn control_line(raw: &[TraceLine], origin: f64, d: &Done) -> (Option<f64>, Measured) {
+    let due = d.planned - origin;
+    let found = raw.iter().find_map(|l| match &l.event {
+        TraceEvent::Control {
+            via, due: Some(x), ..
+        } if via == "scheduled" && (x - due).abs() < 1e-6 => {
+            Some((origin + l.t, Measured::DaemonTimer))
+        }
+        TraceEvent::Control { via, due: None, .. }
+            if via != "scheduled" && origin + l.t >= d.at - 1e-3 =>
+        {
+            Some((origin + l.t, Measured::DaemonHandled))
+        }
+        _ => None,
+    });
+    match found {
+        Some((t, how)) => (Some(t), how),
+        None => (None, Measured::Unknown),
+    }
+}
+
+/// The nodes a fault concerns (none: the whole LAN).
+fn fault_nodes(f: &Fault) -> Vec<usize> {
+    match f {
+        Fault::Stop(n)
+        | Fault::Kill(n)
+        | Fault::Restart(n)
+        | Fault::LinkDown(n)
+        | Fault::LinkUp(n) => {
+            vec![*n]
+        }
+        Fault::Check { node, .. }
+        | Fault::Priority { node, .. }
+        | Fault::Reload { node, .. }
+        | Fault::Process { node, .. } => vec![*node],
+        Fault::Partition(groups) => groups.iter().flatten().copied().collect(),
+        Fault::OneWay { from, to } => from.iter().chain(to).copied().collect(),
+        Fault::Loss {
+            link: Some((a, b)), ..
+        } => vec![*a, *b],
+        _ => Vec::new(),
     }
 }
 
@@ -921,15 +1117,22 @@ pub fn write_traces(dir: &Path, v: &Variant, run: &LabRun) -> Result<(), String>
     Ok(())
 }
 
-/// The variant's faults in words, with what the lab does about each.
-pub fn describe_plan(v: &Variant, skip: &BTreeMap<usize, String>) -> String {
+/// The variant's faults in words, at their instants for `seed` (jitter drawn as the
+/// simulator draws it), with what the lab does about each.
+pub fn describe_plan(v: &Variant, skip: &BTreeMap<usize, String>, seed: u64) -> String {
     let names: Vec<String> = v.nodes.iter().map(|p| p.name.clone()).collect();
+    let (starts, fault_at) = model::planned_instants(v, seed);
     let mut s = String::new();
+    for (p, at) in v.nodes.iter().zip(&starts) {
+        if !at.is_zero() {
+            let _ = writeln!(s, "  {:>9.6} s  start {}", at.as_secs_f64(), p.name);
+        }
+    }
     for (i, f) in v.timeline.iter().enumerate() {
         let _ = writeln!(
             s,
-            "  {:>9.3} s  {}{}",
-            f.at.as_secs_f64(),
+            "  {:>9.6} s  {}{}",
+            fault_at[i].as_secs_f64(),
             f.fault.describe(&names),
             skip.get(&i)
                 .map(|w| format!("  [SKIPPED: {w}]"))

@@ -257,6 +257,8 @@ fn line(
         TraceEvent::Ipvs { .. } | TraceEvent::RealServer { .. } | TraceEvent::Quorum { .. } => {
             return
         }
+        // Faults are replayed from the lab's own record (`LabRun::done`).
+        TraceEvent::Control { .. } => return,
         // The lab's model has no routing tables.
         TraceEvent::RouteAdd { .. }
         | TraceEvent::RouteDel { .. }

@@ -10,9 +10,12 @@
 //!   (A A A B B A becomes A B A); the common prefix of the two sequences must be equal, so a
 //!   side that ran longer or sent more repeats does not disagree by that alone.
 //!
-//! Clock alignment ([`Align`]): by default each world's zero is its earliest `state` line
-//! (the first daemon start), which removes the offset between a simulated run (starting at 0)
-//! and a real one (starting when its first daemon came up).
+//! Clock alignment ([`Align`]): by default none, the times as written. `sim run --trace` and
+//! `sim lab` share one clock: the lab starts every daemon at its planned instant of the
+//! simulated run (`vrrpd-real --start-at`) and moves each daemon's trace onto it, so any
+//! alignment would only hide lateness that is really there. The other alignments are for
+//! traces of daemons started by hand (`first`: each world's earliest transition is its zero;
+//! `node`, `start`: per node).
 
 use crate::observe::trace::{self, TraceEvent, TraceLine};
 use std::collections::BTreeMap;
@@ -24,14 +27,14 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Align {
     /// Each world's zero is its earliest `state` line over all nodes of the variant.
-    #[default]
     FirstTransition,
     /// Each node's zero is its own first `state` line.
     PerNode,
     /// Each transition is timed from its node's latest daemon start (its last `INIT->` line),
     /// so a daemon that took a few ms longer to start does not shift what follows.
     Start,
-    /// The `t` values as written.
+    /// The `t` values as written (the default: `sim run` and `sim lab` share one clock).
+    #[default]
     None,
 }
 
