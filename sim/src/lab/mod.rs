@@ -230,7 +230,7 @@ pub struct Done {
     /// or when it was handed over (to a daemon, by command or signal).
     pub at: f64,
     /// How `at` was measured; [`Measured::Unknown`] when the daemon carried it out, whose
-    /// trace says when ([`Runner::timings`]).
+    /// trace says when (`Runner::timings`).
     pub how: Measured,
     /// The daemon incarnation that carried it out, if one did.
     pub by: Option<usize>,
