@@ -249,3 +249,57 @@ fn startup_delay_postpones_start() {
     let log = run_alone(&mut e, secs(6.0), |_| CheckOutcome::Pass);
     assert_eq!(transitions(&log), vec![(secs(5.0), State::Master)]);
 }
+
+/// `poll_timeout_is_takeover` names exactly the Backup's Master_Down_Timer (initial, restarted
+/// by an advert, or cut to Skew_Time by a priority-0 advert), never a Master's Adver_Timer.
+#[test]
+fn poll_timeout_is_takeover_only_for_a_backups_master_down_timer() {
+    let version = Version::V3;
+    let mut e = started(
+        config(instance(100, version, Duration::from_millis(10))),
+        1,
+        Instant::ZERO,
+    );
+    drain(&mut e);
+    assert_eq!(e.state(first_id(&e)), Some(State::Backup));
+    assert!(e.poll_timeout_is_takeover(), "initial Master_Down_Timer");
+    let t = secs(0.01);
+    let advert = |prio| advert_bytes(version, 51, prio, 1, MASTER_ADDR, Auth::None);
+    deliver(&mut e, t, MASTER_ADDR, &advert(200));
+    drain(&mut e);
+    assert!(e.poll_timeout_is_takeover(), "restarted by an advert");
+    deliver(&mut e, secs(0.02), MASTER_ADDR, &advert(0));
+    drain(&mut e);
+    // RFC 5798 §6.4.2: priority 0 sets Master_Down_Timer to Skew_Time.
+    let skew = Duration::from_nanos(10_000_000 * (256 - 100) / 256);
+    assert_eq!(e.poll_timeout(), Some(secs(0.02) + skew));
+    assert!(e.poll_timeout_is_takeover(), "Skew_Time after priority 0");
+    let at = e.poll_timeout().unwrap();
+    e.handle_timeout(at);
+    drain(&mut e);
+    assert_eq!(e.state(first_id(&e)), Some(State::Master));
+    assert!(e.poll_timeout().is_some());
+    assert!(!e.poll_timeout_is_takeover(), "a Master's Adver_Timer");
+}
+
+fn first_id(e: &vrrp_engine::Engine) -> vrrp_engine::InstanceId {
+    e.instance_ids().next().expect("one instance")
+}
+
+/// `rx_may_wait`: true while no instance is Master (a Backup's adverts only restart its timer
+/// from their arrival), false once one is.
+#[test]
+fn rx_may_wait_while_no_instance_is_master() {
+    let mut e = started(
+        config(instance(100, Version::V3, Duration::from_millis(10))),
+        1,
+        Instant::ZERO,
+    );
+    drain(&mut e);
+    assert!(e.rx_may_wait(), "Backup");
+    let at = e.poll_timeout().unwrap();
+    e.handle_timeout(at);
+    drain(&mut e);
+    assert_eq!(e.state(first_id(&e)), Some(State::Master));
+    assert!(!e.rx_may_wait(), "Master");
+}

@@ -89,6 +89,29 @@ pub struct Args {
     /// default, as in keepalived; `sim lab` turns it on to measure the engine, not the VM.
     #[arg(long = "wake-early", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub wake_early: Option<std::time::Duration>,
+    /// Wake this long before a Backup's Master_Down_Timer only (the deadline of a takeover)
+    /// and wait for it on the CPU: takeovers no longer wait for the vCPU's wake-up, for up
+    /// to this much CPU per takeover (a Backup that hears its Master never reaches the
+    /// deadline). `0` turns it off (keepalived's behaviour).
+    #[arg(
+        long = "takeover-wake-early",
+        value_name = "DURATION",
+        default_value = "2ms",
+        value_parser = humantime::parse_duration
+    )]
+    pub takeover_wake_early: std::time::Duration,
+    /// While no instance is Master and adverts arrive faster than one per this window, read
+    /// the VRRP sockets once per window instead of waking for every datagram (each advert
+    /// still counts from its kernel receive time; a priority-0 advert wakes the daemon at
+    /// once through a filtered socket). Cuts a busy Backup's CPU; `0` turns it off (one
+    /// wake-up per datagram, keepalived's behaviour).
+    #[arg(
+        long = "rx-coalesce",
+        value_name = "DURATION",
+        default_value = "2ms",
+        value_parser = humantime::parse_duration
+    )]
+    pub rx_coalesce: std::time::Duration,
     /// Start the protocol at this `CLOCK_MONOTONIC` instant (`SECONDS[.FRACTION]`, as
     /// `/proc/uptime` counts on most machines): set up first, then wait for it, so that
     /// engine time zero is exactly this instant. `sim lab` starts every daemon this way, so
@@ -170,6 +193,8 @@ pub fn run() -> ExitCode {
             vrrp_only: args.vrrp_only,
             check_only: args.check_only,
             wake_early: args.wake_early.unwrap_or_default(),
+            takeover_wake_early: args.takeover_wake_early,
+            rx_coalesce: args.rx_coalesce,
             start_at: args.start_at,
             lock_memory: args.lock_memory,
         });

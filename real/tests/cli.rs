@@ -411,6 +411,7 @@ fn timing_flags_are_checked_before_anything_runs() {
         ("--start-at", "12.5s"),
         ("--start-at", "1.1234567891"),
         ("--wake-early", "soon"),
+        ("--takeover-wake-early", "fast"),
     ] {
         let o = run(&["-t", "-f", &f, flag, value]);
         assert_eq!(o.status.code(), Some(2), "{flag} {value}");
@@ -425,6 +426,8 @@ fn timing_flags_are_checked_before_anything_runs() {
         "12.000000001",
         "--wake-early",
         "3ms",
+        "--takeover-wake-early",
+        "0",
     ]);
     assert_eq!(
         o.status.code(),

@@ -637,6 +637,35 @@ impl Engine {
         self.deadlines.peek().map(|(at, _)| at)
     }
 
+    /// Whether the deadline [`Engine::poll_timeout`] names is a Backup's Master_Down_Timer
+    /// (RFC 5798 §6.4.2): the one wake-up that makes an instance Master if no advert comes
+    /// first. A driver may wake early for it and wait for the deadline on the CPU, hiding
+    /// its OS's wake-up latency from the takeover (vrrpd-real's `--takeover-wake-early`).
+    /// O(1).
+    pub fn poll_timeout_is_takeover(&self) -> bool {
+        match self.deadlines.peek() {
+            Some((at, TimerKey::Instance(n))) if !self.stopped => {
+                let i = &self.instances[n as usize];
+                i.state == State::Backup && i.master_down_timer == Some(at)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a received advert other than a priority-0 one may be handed in late, with its
+    /// arrival time, without changing any decision: no instance is Master. A Backup's advert
+    /// only restarts its Master_Down_Timer from that time or is discarded (RFC 5798 §6.4.2);
+    /// an instance in Initialize or FAULT ignores it; a Master must hear a better advert at
+    /// once (§6.4.3). Priority 0 stays urgent (Skew_Time may be shorter than the delay). A
+    /// driver may then read its sockets on a timer instead of on every datagram. O(instances).
+    pub fn rx_may_wait(&self) -> bool {
+        !self.stopped
+            && self
+                .order
+                .iter()
+                .all(|&n| self.instances[n as usize].state != State::Master)
+    }
+
     /// The id of the live instance called `name`.
     pub fn instance_id(&self, name: &str) -> Option<InstanceId> {
         self.order

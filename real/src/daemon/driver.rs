@@ -33,6 +33,8 @@ pub(super) struct SockEntry {
     pub family: Family,
     pub sock: VrrpSocket,
     pub tx: TxBatch,
+    /// Its priority-0 doorbell, opened the first time the socket is parked.
+    pub bell: Option<crate::os::doorbell::Doorbell>,
 }
 
 /// A finished check, reported back to the engine.
@@ -65,6 +67,14 @@ pub(super) struct Daemon {
     pub socks: Vec<SockEntry>,
     pub rxbuf: RxBatch,
     pub timer: timer::Timer,
+    /// The deadline the timer was armed a margin before, with that margin
+    /// ([`Daemon::arm_timer`]).
+    pub spin_to: Option<(Duration, Duration)>,
+    /// Receive coalescing ([`super::coalesce`]): the `CLOCK_MONOTONIC` instant until which the
+    /// VRRP sockets are parked and read on the timer.
+    pub rx_hold: Option<Duration>,
+    /// When the last VRRP socket wake-up came (`CLOCK_MONOTONIC`).
+    pub last_rx_wake: Duration,
     /// Every configured VIP address: our own address events need no interface re-read.
     pub vip_set: BTreeSet<IpAddr>,
     pub check_tx: mpsc::UnboundedSender<CheckDone>,
@@ -165,7 +175,7 @@ impl Daemon {
             }
             None => None,
         };
-        let timer = timer::Timer::new(opts.wake_early).map_err(|e| format!("timerfd: {e}"))?;
+        let timer = timer::Timer::new().map_err(|e| format!("timerfd: {e}"))?;
         let (check_tx, check_rx) = mpsc::unbounded_channel();
         let (probe_tx, probe_rx) = mpsc::unbounded_channel();
         let ipvs = super::lvs::open_ipvs(&config)?;
@@ -191,6 +201,9 @@ impl Daemon {
             socks: Vec::new(),
             rxbuf: RxBatch::new(),
             timer,
+            spin_to: None,
+            rx_hold: None,
+            last_rx_wake: Duration::ZERO,
             check_tx,
             check_rx,
             probe_tx,
@@ -245,10 +258,11 @@ impl Daemon {
         if let Some(at) = d.opts.start_at {
             let now = timer::monotonic();
             if at >= now {
-                d.timer.arm(Some(at));
+                d.timer.arm(Some(at.saturating_sub(d.opts.wake_early)));
                 if let Err(e) = d.timer.wait().await {
                     tracing::warn!("timer: {e}");
                 }
+                timer::spin_until(at);
             } else {
                 tracing::warn!(
                     "--start-at was {:.3} ms ago when the set-up ended: starting late",
@@ -303,17 +317,20 @@ impl Daemon {
         loop {
             self.drain().await;
             self.publish_metrics();
-            let next = match (self.engine.poll_timeout(), self.scheduled.first()) {
-                (Some(e), Some((s, _))) => Some(e.min(*s)),
-                (e, s) => e.or(s.map(|s| s.0)),
-            };
-            self.timer.arm(next.map(|d| self.origin + d.offset()));
+            self.keep_or_end_rx_hold();
+            self.arm_timer();
             let socks = &self.socks;
             let rxbuf = &mut self.rxbuf;
             let readable = std::future::poll_fn(|cx| {
                 for (n, s) in socks.iter().enumerate() {
                     if let std::task::Poll::Ready(r) = s.sock.poll_recv_batch(cx, rxbuf) {
-                        return std::task::Poll::Ready((n, r));
+                        return std::task::Poll::Ready((n, false, r));
+                    }
+                    // Parked sockets (receive coalescing): only their doorbell wakes us.
+                    if let Some(bell) = s.bell.as_ref().filter(|_| s.sock.is_parked()) {
+                        if let std::task::Poll::Ready(r) = bell.poll_rung(cx) {
+                            return std::task::Poll::Ready((n, true, r));
+                        }
                     }
                 }
                 std::task::Poll::Pending
@@ -359,18 +376,32 @@ impl Daemon {
                     if let Err(e) = r {
                         tracing::warn!("timer: {e}");
                     }
-                    self.read_queued();
+                    self.wait_out_margin();
+                    let read = self.read_queued();
                     let now = self.now();
                     stop_at = self.run_scheduled(now).await;
                     if stop_at.is_some() {
                         break;
                     }
                     self.run_timers_until(now);
+                    self.rx_hold_after_timer(read);
                 }
-                (n, r) = readable => match r {
+                (n, bell, r) = readable => match r {
+                    Ok(()) if bell => {
+                        // A priority-0 advert among the queued ones: read them all now.
+                        self.read_queued();
+                        let now = self.now();
+                        self.run_timers_until(now);
+                    }
                     Ok(()) => {
                         self.on_packets(n);
                         self.log_discards();
+                        self.rx_hold_after_wake();
+                    }
+                    Err(e) if bell => {
+                        tracing::warn!("doorbell on {}: {e}", self.socks[n].ifname);
+                        self.end_rx_hold();
+                        self.socks[n].bell = None;
                     }
                     Err(e) => {
                         tracing::warn!("receive on {}: {e}", self.socks[n].ifname);
@@ -429,6 +460,49 @@ impl Daemon {
         }
     }
 
+    /// Arms the timer for the next deadline (the engine's or a scheduled command's), a
+    /// margin before it when the deadline is to be met on time: `--wake-early` before every
+    /// deadline, `--takeover-wake-early` before a Backup's Master_Down_Timer
+    /// ([`Engine::poll_timeout_is_takeover`]). Waking a vCPU idle since the last advert
+    /// takes the hypervisor 0.3-2 ms: measured, that lateness is the whole tail of the
+    /// takeover overhead (BENCHMARKS.md, "Tail latency and cost").
+    fn arm_timer(&mut self) {
+        let engine = self.engine.poll_timeout();
+        let next = match (engine, self.scheduled.first()) {
+            (Some(e), Some((s, _))) => e.min(*s),
+            (e, s) => match e.or(s.map(|s| s.0)) {
+                Some(next) => next,
+                None => {
+                    self.spin_to = None;
+                    self.timer.arm(self.rx_hold);
+                    return;
+                }
+            },
+        };
+        let takeover = engine == Some(next) && self.engine.poll_timeout_is_takeover();
+        let margin = if takeover {
+            self.opts.wake_early.max(self.opts.takeover_wake_early)
+        } else {
+            self.opts.wake_early
+        };
+        let at = self.origin + next.offset();
+        self.spin_to = (!margin.is_zero()).then_some((at, margin));
+        let fire = at.saturating_sub(margin);
+        self.timer
+            .arm(Some(self.rx_hold.map_or(fire, |h| h.min(fire))));
+    }
+
+    /// After a timer wake-up: waits on the CPU for the deadline [`Daemon::arm_timer`] woke
+    /// early for, when it is within its margin. (A wake-up for a deadline since moved later,
+    /// as a Backup's is by every advert, waits for nothing: the loop re-arms.)
+    fn wait_out_margin(&mut self) {
+        if let Some((at, margin)) = self.spin_to.take() {
+            if at.saturating_sub(timer::monotonic()) <= margin {
+                timer::spin_until(at);
+            }
+        }
+    }
+
     /// Runs every engine timer due by `t`, each at its own due time: the engine's timeline
     /// follows its deadlines, not the instants the kernel and the scheduler wake us (0.1-2 ms
     /// late on a VM after a second idle), so that lateness neither moves a decision's time
@@ -464,16 +538,18 @@ impl Daemon {
     /// over (keepalived 2.2.7's read thread, woken by both, reads first). Only what arrived
     /// before we woke: a flood arriving meanwhile cannot hold the timers back (each packet
     /// runs the timers due before it anyway).
-    fn read_queued(&mut self) {
+    fn read_queued(&mut self) -> usize {
         // A cap beyond any receive buffer's worth of adverts, in case stamps are missing.
         const MAX_BATCHES: usize = 1024;
         let woke = timer::realtime();
+        let mut read = 0;
         for n in 0..self.socks.len() {
             for _ in 0..MAX_BATCHES {
                 match self.socks[n].sock.try_recv_batch(&mut self.rxbuf) {
                     Ok(true) => {
                         let caught_up = (0..self.rxbuf.len())
                             .any(|k| self.rxbuf.get(k).0.stamp.is_none_or(|s| s >= woke));
+                        read += self.rxbuf.len();
                         self.on_packets(n);
                         if caught_up {
                             break;
@@ -484,6 +560,7 @@ impl Daemon {
             }
         }
         self.log_discards();
+        read
     }
 
     /// The discard summary lines due now ([`super::discards`]).

@@ -218,6 +218,7 @@ impl Daemon {
                         family,
                         sock,
                         tx: TxBatch::default(),
+                        bell: None,
                     };
                     match pos {
                         Some(p) => self.socks[p] = entry,

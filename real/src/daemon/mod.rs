@@ -10,7 +10,8 @@
 //!
 //! What lives where:
 //! - this file: start-up (logging, configuration, capabilities, detaching, pid file);
-//! - [`driver`]: the event loop and the drain of engine outputs;
+//! - [`driver`]: the event loop and the drain of engine outputs; [`coalesce`]: receive
+//!   coalescing (VRRP sockets read on a timer while no instance is Master);
 //! - [`apply`]: each output carried out on the OS (adverts, VIPs, ARP/NA, checks, state
 //!   changes with their logs, notify scripts, status and trace);
 //! - [`lvs`]: the check engine's outputs (probes, IPVS changes, real-server and quorum
@@ -37,6 +38,7 @@
 pub mod accept;
 pub mod alerts;
 pub mod apply;
+pub mod coalesce;
 pub mod control;
 pub mod discards;
 pub mod driver;
@@ -93,6 +95,11 @@ pub struct Options {
     pub check_only: bool,
     /// `--wake-early`: how long before each deadline the timer wakes to wait on the CPU.
     pub wake_early: Duration,
+    /// `--takeover-wake-early`: the same, before a Backup's Master_Down_Timer only.
+    pub takeover_wake_early: Duration,
+    /// `--rx-coalesce`: the window over which a host with no Master reads its VRRP sockets
+    /// on a timer rather than per datagram (zero: off).
+    pub rx_coalesce: Duration,
     /// `--start-at`: the `CLOCK_MONOTONIC` instant that is engine time zero.
     pub start_at: Option<Duration>,
     /// `--lock-memory`: every page locked and populated before the protocol starts.

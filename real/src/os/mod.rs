@@ -2,6 +2,8 @@
 //! system calls, and holds no protocol logic.
 //!
 //! - [`socket`]: raw VRRP sockets (IP protocol 112) with batched `sendmmsg`/`recvmmsg`;
+//! - [`doorbell`]: the priority-0 doorbell that wakes a Backup whose VRRP sockets are parked
+//!   (receive coalescing);
 //! - [`netlink`]: rtnetlink for interfaces, VIPs and link/address events;
 //! - [`routes`]: rtnetlink for `virtual_routes` / `virtual_rules` and their start-up sweep;
 //! - [`ipvs`]: the IPVS table over generic netlink (services and real servers);
@@ -16,6 +18,7 @@
 //! - [`vmac`]: macvlans for `use_vmac`, their sysctls and nftables rules;
 //! - [`probes`]: real-server probes (`TCP_CHECK`, `HTTP_GET`, `SSL_GET`, `MISC_CHECK`).
 
+pub mod doorbell;
 pub mod files;
 pub mod garp;
 pub mod http;

@@ -40,7 +40,11 @@ pub struct VrrpSocket {
     pub ifindex: u32,
     /// Address family.
     pub family: Family,
-    fd: AsyncFd<Socket>,
+    /// Registered with the reactor (every datagram wakes the daemon), or `None` while
+    /// parked ([`VrrpSocket::park`]).
+    polled: Option<AsyncFd<Socket>>,
+    /// The socket while parked: out of the reactor, read by [`VrrpSocket::try_recv_batch`].
+    parked: Option<Socket>,
 }
 
 fn setsockopt_int(sock: &Socket, level: i32, name: i32, value: i32) -> io::Result<()> {
@@ -84,22 +88,38 @@ fn set_multicast_if_index_v4(sock: &Socket, ifindex: u32) -> io::Result<()> {
     }
 }
 
+/// A raw VRRP socket of `family` on interface `ifname` (index `ifindex`) with the receive
+/// side set up: non-blocking, bound to the interface, the VRRP group joined there and no
+/// other group's traffic (`IP_MULTICAST_ALL` off).
+pub(crate) fn open_raw(ifname: &str, ifindex: u32, family: Family) -> io::Result<Socket> {
+    let domain = match family {
+        Family::Ipv4 => Domain::IPV4,
+        Family::Ipv6 => Domain::IPV6,
+    };
+    let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+    sock.set_nonblocking(true)?;
+    sock.set_cloexec(true)?;
+    sock.bind_device(Some(ifname.as_bytes()))?;
+    match family {
+        Family::Ipv4 => {
+            sock.set_multicast_all_v4(false)?;
+            sock.join_multicast_v4_n(&GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
+        }
+        Family::Ipv6 => {
+            sock.set_multicast_all_v6(false)?;
+            sock.join_multicast_v6(&GROUP_V6, ifindex)?;
+        }
+    }
+    Ok(sock)
+}
+
 impl VrrpSocket {
     /// Opens the socket of `family` on interface `ifname` (index `ifindex`). Must be called
     /// inside a tokio runtime.
     pub fn open(ifname: &str, ifindex: u32, family: Family) -> io::Result<VrrpSocket> {
-        let domain = match family {
-            Family::Ipv4 => Domain::IPV4,
-            Family::Ipv6 => Domain::IPV6,
-        };
-        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
-        sock.set_nonblocking(true)?;
-        sock.set_cloexec(true)?;
-        sock.bind_device(Some(ifname.as_bytes()))?;
+        let sock = open_raw(ifname, ifindex, family)?;
         match family {
             Family::Ipv4 => {
-                sock.set_multicast_all_v4(false)?;
-                sock.join_multicast_v4_n(&GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
                 set_multicast_if_index_v4(&sock, ifindex)?;
                 sock.set_multicast_loop_v4(false)?;
                 sock.set_multicast_ttl_v4(255)?;
@@ -107,8 +127,6 @@ impl VrrpSocket {
                 sock.set_header_included_v4(true)?;
             }
             Family::Ipv6 => {
-                sock.set_multicast_all_v6(false)?;
-                sock.join_multicast_v6(&GROUP_V6, ifindex)?;
                 sock.set_multicast_if_v6(ifindex)?;
                 sock.set_multicast_loop_v6(false)?;
                 sock.set_multicast_hops_v6(255)?;
@@ -122,15 +140,61 @@ impl VrrpSocket {
             }
         }
         setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
-        // SAFETY: the socket is owned by the AsyncFd from here on and is not closed elsewhere.
-        let fd = unsafe { AsyncFd::register(sock) }.map_err(|e| e.into_parts().1)?;
+        let polled = register(sock).map_err(|(_, e)| e)?;
         Ok(VrrpSocket {
             ifname: ifname.to_string(),
             ifindex,
             family,
-            fd,
+            polled: Some(polled),
+            parked: None,
         })
     }
+
+    /// The socket, registered or parked.
+    fn sock(&self) -> &Socket {
+        match (&self.polled, &self.parked) {
+            (Some(fd), _) => fd.get_ref(),
+            (None, Some(sock)) => sock,
+            (None, None) => unreachable!("a VrrpSocket is always polled or parked"),
+        }
+    }
+
+    /// Takes the socket out of the reactor (one `epoll_ctl`): datagrams queue without waking
+    /// the daemon until [`VrrpSocket::unpark`]; the driver reads them on its timer. Receive
+    /// coalescing of a host whose instances are all Backups ([`crate::os::doorbell`]).
+    pub fn park(&mut self) {
+        if let Some(fd) = self.polled.take() {
+            self.parked = Some(fd.into_inner());
+        }
+    }
+
+    /// Registers a parked socket with the reactor again (one `epoll_ctl`). On failure the
+    /// socket stays parked and the error is returned.
+    pub fn unpark(&mut self) -> io::Result<()> {
+        if let Some(sock) = self.parked.take() {
+            match register(sock) {
+                Ok(fd) => self.polled = Some(fd),
+                Err((sock, e)) => {
+                    self.parked = Some(sock);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the socket is parked ([`VrrpSocket::park`]).
+    pub fn is_parked(&self) -> bool {
+        self.polled.is_none()
+    }
+}
+
+/// Registers `sock` with the reactor for readability only (a raw socket is always
+/// writable: write interest would only add wake-ups); gives it back on failure.
+pub(crate) fn register(sock: Socket) -> Result<AsyncFd<Socket>, (Socket, io::Error)> {
+    // SAFETY: the socket is owned by the AsyncFd from here on and is not closed elsewhere.
+    unsafe { AsyncFd::register_with_interest(sock, tokio::io::Interest::READABLE) }
+        .map_err(|e| e.into_parts())
 }
 
 fn is_link_local(a: &Ipv6Addr) -> bool {
@@ -267,7 +331,7 @@ impl VrrpSocket {
     /// Raises the receive buffer so a burst of adverts from many instances (all sent in the
     /// same tick) is not dropped: `SO_RCVBUFFORCE` as root, else `SO_RCVBUF` within rmem_max.
     pub fn grow_receive_buffer(&self, bytes: i32) {
-        let sock = self.fd.get_ref();
+        let sock = self.sock();
         if setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
             let _ = sock.set_recv_buffer_size(bytes as usize);
         }
@@ -322,7 +386,7 @@ impl VrrpSocket {
     /// Sends everything queued in `batch` with as few `sendmmsg` calls as the flags allow,
     /// then empties it. `on_error(tag, error)` is called for each packet that failed.
     pub fn flush(&self, batch: &mut TxBatch, mut on_error: impl FnMut(u32, &io::Error)) {
-        let fd = self.fd.get_ref().as_raw_fd();
+        let fd = self.sock().as_raw_fd();
         let mut i = 0;
         while i < batch.items.len() {
             // One call: up to BATCH packets with the same flags.
@@ -447,8 +511,12 @@ impl VrrpSocket {
         batch: &mut RxBatch,
     ) -> std::task::Poll<io::Result<()>> {
         use std::task::Poll;
+        let Some(fd) = &self.polled else {
+            // Parked: read by the driver's timer, never woken by the reactor.
+            return Poll::Pending;
+        };
         loop {
-            let mut guard = match self.fd.poll_read_ready(cx) {
+            let mut guard = match fd.poll_read_ready(cx) {
                 Poll::Ready(Ok(g)) => g,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
@@ -473,7 +541,7 @@ impl VrrpSocket {
     /// the socket is readable; whether any datagram was read (malformed ones are skipped, so
     /// the batch may still be empty).
     pub fn try_recv_batch(&self, batch: &mut RxBatch) -> io::Result<bool> {
-        match recv_batch(self.fd.get_ref(), self.family, batch) {
+        match recv_batch(self.sock(), self.family, batch) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(e),

@@ -4,10 +4,9 @@
 //! takeover about 1 ms on average.) Engine time is `monotonic() − origin`, so the deadline
 //! the engine names and the one the kernel fires at are the same clock.
 //!
-//! With a wake-early margin (`--wake-early`), the timerfd fires that much before the
-//! deadline and [`Timer::wait`] waits out the rest on the CPU: waking a vCPU that has been
-//! idle for a second takes the hypervisor 0.3-2 ms, which this hides at the price of up to
-//! the margin in CPU per deadline.
+//! A driver that wants a deadline met on time arms the timer a margin before it and waits
+//! out the rest with [`spin_until`]: waking a vCPU that has been idle takes the hypervisor
+//! 0.3-2 ms, which this hides at the price of up to the margin in CPU.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -45,17 +44,22 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::new(secs, nanos))
 }
 
+/// Waits on the CPU until monotonic time `at` (at once if it has passed).
+pub fn spin_until(at: Duration) {
+    while monotonic() < at {
+        std::hint::spin_loop();
+    }
+}
+
 /// A one-shot absolute monotonic timer registered with tokio.
 pub struct Timer {
     fd: AsyncFd<OwnedFd>,
     armed: Option<Duration>,
-    early: Duration,
 }
 
 impl Timer {
-    /// Creates a disarmed timer that wakes `early` before each deadline (zero: at it). Must
-    /// be called inside a tokio runtime.
-    pub fn new(early: Duration) -> io::Result<Timer> {
+    /// Creates a disarmed timer. Must be called inside a tokio runtime.
+    pub fn new() -> io::Result<Timer> {
         // SAFETY: timerfd_create has no memory preconditions.
         let raw = unsafe {
             libc::timerfd_create(
@@ -70,11 +74,7 @@ impl Timer {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         // SAFETY: the fd is owned by the AsyncFd from here on and is not closed elsewhere.
         let fd = unsafe { AsyncFd::register(fd) }.map_err(|e| e.into_parts().1)?;
-        Ok(Timer {
-            fd,
-            armed: None,
-            early,
-        })
+        Ok(Timer { fd, armed: None })
     }
 
     /// Fires at monotonic time `at` or before it (at once if it has passed). A no-op, with
@@ -83,27 +83,15 @@ impl Timer {
     /// while re-arming costs a `timerfd_settime`. A Backup's deadline moves later with
     /// every advert: it re-arms about once per Master_Down_Interval rather than once per
     /// batch of adverts read, and is never woken late.
-    ///
-    /// With a wake-early margin every change re-arms (and `None` disarms) as before: an
-    /// early wake-up would spin on the CPU for up to the margin.
     pub fn arm(&mut self, at: Option<Duration>) {
-        let lazy = self.early.is_zero();
-        match (at, self.armed) {
-            (t, armed) if t == armed => return,
-            (None, _) if lazy => return,
-            (Some(t), Some(armed)) if lazy && t >= armed => return,
-            _ => {}
+        let Some(t) = at else { return };
+        if self.armed.is_some_and(|armed| t >= armed) {
+            return;
         }
-        let value = match at.map(|t| t.saturating_sub(self.early)) {
-            // An all-zero it_value would disarm: never ask for time zero.
-            Some(t) => libc::timespec {
-                tv_sec: t.as_secs() as libc::time_t,
-                tv_nsec: libc::c_long::from(t.subsec_nanos().max(1)),
-            },
-            None => libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            },
+        // An all-zero it_value would disarm: never ask for time zero.
+        let value = libc::timespec {
+            tv_sec: t.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(t.subsec_nanos().max(1)),
         };
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
@@ -122,7 +110,7 @@ impl Timer {
             )
         };
         if rc == 0 {
-            self.armed = at;
+            self.armed = Some(t);
         } else {
             tracing::error!("timerfd_settime: {}", io::Error::last_os_error());
             self.armed = None;
@@ -145,12 +133,7 @@ impl Timer {
                 }
             });
             if let Ok(r) = res {
-                if let Some(at) = self.armed.take().filter(|_| !self.early.is_zero()) {
-                    // Woken early on purpose: wait out the rest of the margin here.
-                    while monotonic() < at {
-                        std::hint::spin_loop();
-                    }
-                }
+                self.armed = None;
                 return r;
             }
         }
