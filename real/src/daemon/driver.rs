@@ -537,7 +537,8 @@ impl Daemon {
     /// adverts queued and its Master_Down timer overdue; it must read them rather than take
     /// over (keepalived 2.2.7's read thread, woken by both, reads first). Only what arrived
     /// before we woke: a flood arriving meanwhile cannot hold the timers back (each packet
-    /// runs the timers due before it anyway).
+    /// runs the timers due before it anyway). Returns how many adverts it handed in: receive
+    /// coalescing reads the sockets this way, on the timer ([`super::coalesce`]).
     fn read_queued(&mut self) -> usize {
         // A cap beyond any receive buffer's worth of adverts, in case stamps are missing.
         const MAX_BATCHES: usize = 1024;
