@@ -3,6 +3,8 @@
 //! `poll_timeout`), with the protocol's invariants checked after every drain:
 //!
 //! - nothing panics, and no arithmetic overflows (debug assertions are on);
+//! - the driver hints agree with the states: `rx_may_wait` exactly while no instance is
+//!   Master (and the engine runs), `poll_timeout_is_takeover` only with a Backup;
 //! - time order: every state change is stamped with the engine's latest `now`, outputs never
 //!   go back in time, and after `handle_timeout(now)` nothing is left due at or before `now`;
 //! - every advert is a well-formed message of its instance (version, VRID, TTL 255, a
@@ -575,6 +577,21 @@ impl World {
             } else {
                 assert!(installed.is_empty(), "{} {:?} holds VIPs", s.name, s.state);
             }
+        }
+        // The driver hints: received adverts may wait (vrrpd-real's receive coalescing)
+        // exactly while no instance is Master, and a deadline named a takeover belongs to a
+        // Backup (vrrpd-real wakes early for it).
+        let master = snap.instances.iter().any(|s| s.state == State::Master);
+        if master {
+            assert!(!e.rx_may_wait(), "adverts may wait with a Master");
+        } else if e.poll_timeout().is_some() {
+            assert!(e.rx_may_wait(), "adverts held urgent without a Master");
+        }
+        if e.poll_timeout_is_takeover() {
+            assert!(
+                snap.instances.iter().any(|s| s.state == State::Backup),
+                "a takeover deadline without a Backup"
+            );
         }
         self.priority = snap
             .instances
