@@ -4,52 +4,29 @@
 //! transition within 2 ms on the shared clock. Needs root. Also: `sim lab` refuses what it
 //! cannot do, before touching the network, and records every start and fault's timing.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+use support::lab::*;
 
-fn sim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vrrp-lab-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("skipped: needs root for network namespaces");
-    }
-    root
-}
-
-/// The seed-lab experiment with a shorter duration and timeline.
+/// The seed-lab experiment with a shorter duration and timeline, `extra` appended.
 fn short_seed_lab(dir: &Path, extra: &str) -> PathBuf {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/seed-lab.toml"),
-    )
-    .unwrap()
-    .replace("duration = \"60s\"", "duration = \"20s\"")
-    .replace("seeds = 20", "seeds = 1")
-    .replace("at = \"20s\"", "at = \"8s\"")
-    .replace("at = \"40s\"", "at = \"12s\"");
-    assert!(text.contains("at = \"12s\""));
-    let path = dir.join("seed-lab-short.toml");
-    std::fs::write(&path, format!("{text}\n{extra}")).unwrap();
-    path
+    let text = with_edits(
+        "seed-lab",
+        experiment("seed-lab"),
+        &[
+            ("duration = \"60s\"", "duration = \"20s\""),
+            ("seeds = 20", "seeds = 1"),
+            ("at = \"20s\"", "at = \"8s\""),
+            ("at = \"40s\"", "at = \"12s\""),
+        ],
+    );
+    write_short(dir, "seed-lab", &format!("{text}\n{extra}"))
 }
 
-fn show(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+/// This file's scratch directories: `vrrp-lab-test-PID-NAME`.
+const TMP: &str = "vrrp-lab-test";
 
 /// `vrrpd-real` next to `sim` (built by `cargo nextest run --workspace`; built here otherwise).
 fn ensure_daemon() {
@@ -63,44 +40,6 @@ fn ensure_daemon() {
         .status()
         .is_ok_and(|s| s.success());
     assert!(ok, "cannot build vrrpd-real");
-}
-
-fn our_namespaces() -> usize {
-    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let tag = format!("vr{}x", std::process::id());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with(&tag))
-        .count()
-}
-
-/// `sim run FILE` into `d/sim` (with traces), then `sim lab FILE` into `d/lab`; returns the
-/// lab's output after checking it succeeded and left no namespace behind.
-fn run_sim_and_lab(d: &Path, file: &Path) -> String {
-    let out = sim()
-        .arg("run")
-        .arg(file)
-        .arg("--out")
-        .arg(d.join("sim"))
-        .arg("--trace")
-        .arg(d.join("sim/trace"))
-        .arg("--no-plots")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let lab = sim()
-        .arg("lab")
-        .arg(file)
-        .arg("--out")
-        .arg(d.join("lab"))
-        .arg("--no-plots")
-        .output()
-        .unwrap();
-    let lab_text = show(&lab);
-    eprintln!("{lab_text}");
-    assert!(lab.status.success(), "{lab_text}");
-    assert_eq!(our_namespaces(), 0, "namespaces left behind");
-    lab_text
 }
 
 /// `sim compare d/sim d/lab` with its defaults: every transition within 2 ms, times as
@@ -153,10 +92,7 @@ fn fault_timings(dir: &Path, max_ms: f64) -> Vec<(String, f64)> {
 /// A copy of the shipped experiment `name` with only the variants `keep`, one seed, and
 /// `edits` (text replacements, each of which must apply) made to it.
 fn shortened(dir: &Path, name: &str, keep: &[&str], edits: &[(&str, &str)]) -> PathBuf {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../experiments/{name}.toml")),
-    )
-    .unwrap();
+    let text = experiment(name);
     let mut parts = text.split("\n[[variants]]\n");
     let mut out = parts.next().unwrap().to_string();
     for v in parts {
@@ -169,24 +105,16 @@ fn shortened(dir: &Path, name: &str, keep: &[&str], edits: &[(&str, &str)]) -> P
     out = out
         .replace("seeds = 20", "seeds = 1")
         .replace("seeds = 10", "seeds = 1");
-    for (from, to) in edits {
-        assert!(out.contains(from), "{from:?} not in {name}");
-        out = out.replace(from, to);
-    }
-    let path = dir.join(format!("{name}-short.toml"));
-    std::fs::write(&path, out).unwrap();
-    path
+    write_short(dir, name, &with_edits(name, out, edits))
 }
 
 #[test]
 fn seed_lab_sim_and_real_agree() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     ensure_daemon();
-    let d = tmp("seed");
+    let d = tmp(TMP, "seed");
     let file = short_seed_lab(&d, "");
-    let lab_text = run_sim_and_lab(&d, &file);
+    let lab_text = run_sim_and_lab(&d, &file, None, &[]);
     assert!(lab_text.contains("not reproduced: this kernel has no netem"));
     for f in ["runs.csv", "summary.csv", "events.csv"] {
         assert!(d.join("lab").join(f).is_file(), "{f} missing");
@@ -234,11 +162,9 @@ fn seed_lab_sim_and_real_agree() {
 /// simulated one; so is every other transition.
 #[test]
 fn failover_vs_advert_sim_and_real_agree() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     ensure_daemon();
-    let d = tmp("failover");
+    let d = tmp(TMP, "failover");
     let file = shortened(
         &d,
         "failover-vs-advert",
@@ -252,7 +178,7 @@ fn failover_vs_advert_sim_and_real_agree() {
             ("at = \"10s\"", "at = \"5s\""),
         ],
     );
-    run_sim_and_lab(&d, &file);
+    run_sim_and_lab(&d, &file, None, &[]);
     let kinds: Vec<String> = fault_timings(&d.join("lab"), 50.0)
         .into_iter()
         .map(|(k, _)| k)
@@ -280,11 +206,9 @@ fn failover_vs_advert_sim_and_real_agree() {
 /// of their instants) within 2 ms of the simulated ones.
 #[test]
 fn partition_blackhole_sim_and_real_agree() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     ensure_daemon();
-    let d = tmp("partition");
+    let d = tmp(TMP, "partition");
     let file = shortened(
         &d,
         "partition-blackhole",
@@ -295,7 +219,7 @@ fn partition_blackhole_sim_and_real_agree() {
             ("at = \"25s\"", "at = \"13s\""),
         ],
     );
-    run_sim_and_lab(&d, &file);
+    run_sim_and_lab(&d, &file, None, &[]);
     let timings = fault_timings(&d.join("lab"), 50.0);
     assert_eq!(
         timings.iter().filter(|(k, _)| k == "heal").count(),
@@ -313,10 +237,8 @@ fn partition_blackhole_sim_and_real_agree() {
 
 #[test]
 fn lab_refuses_what_it_cannot_do_before_starting() {
-    if !is_root() {
-        return;
-    }
-    let d = tmp("refuse");
+    require_root();
+    let d = tmp(TMP, "refuse");
     let file = short_seed_lab(
         &d,
         "[[timeline]]\nat = \"5s\"\naction = \"latency\"\nlatency = \"20ms\"\n",
@@ -354,11 +276,9 @@ fn lab_refuses_what_it_cannot_do_before_starting() {
 /// simulator and the lab see the same takeovers at the same times.
 #[test]
 fn priority_and_reload_faults_agree_in_both_worlds() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     ensure_daemon();
-    let d = tmp("reload");
+    let d = tmp(TMP, "reload");
     let node = |name: &str, addr: &str, prio: u8| {
         format!(
             "[[nodes]]\nname = \"{name}\"\naddress = \"{addr}\"\nconfig = '''\n\
@@ -381,7 +301,7 @@ fn priority_and_reload_faults_agree_in_both_worlds() {
     );
     let file = d.join("reload-lab.toml");
     std::fs::write(&file, text).unwrap();
-    let lab_text = run_sim_and_lab(&d, &file);
+    let lab_text = run_sim_and_lab(&d, &file, None, &[]);
     assert!(!lab_text.contains("cannot be done here"), "{lab_text}");
     let text = compare_defaults(&d);
     // The backup takes over once (its priority raised), the master takes the VIP back after
@@ -445,11 +365,9 @@ fn blackholes(dir: &Path) -> Vec<(String, f64, f64)> {
 /// real announcements.
 #[test]
 fn one_way_partition_blackhole_agrees_in_both_worlds() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     ensure_daemon();
-    let d = tmp("oneway");
+    let d = tmp(TMP, "oneway");
     let conf = |prio: u8, global: &str| {
         format!(
             "global_defs {{\n{global}}}\nvrrp_instance VI_1 {{\n    interface eth0\n    \
@@ -483,7 +401,7 @@ fn one_way_partition_blackhole_agrees_in_both_worlds() {
     );
     let file = d.join("oneway-lab.toml");
     std::fs::write(&file, text).unwrap();
-    let lab_text = run_sim_and_lab(&d, &file);
+    let lab_text = run_sim_and_lab(&d, &file, None, &[]);
     assert!(!lab_text.contains("cannot be done here"), "{lab_text}");
     let (sim, lab) = (blackholes(&d.join("sim")), blackholes(&d.join("lab")));
     eprintln!("sim {sim:?}\nlab {lab:?}");

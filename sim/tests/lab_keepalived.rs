@@ -7,96 +7,33 @@
 //! run`) is compared too, for the record. Needs root and keepalived (`/usr/sbin/keepalived`).
 //! Each lab run is shortened to under 20 s.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::lab::*;
 
-fn sim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vrrp-labka-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+/// This file's scratch directories: `vrrp-labka-test-PID-NAME`.
+const TMP: &str = "vrrp-labka-test";
 
 /// Root and keepalived are required: fail loudly rather than pass without running.
 fn require_root_and_keepalived() {
-    // SAFETY: geteuid has no preconditions.
-    assert_eq!(
-        unsafe { libc::geteuid() },
-        0,
-        "needs root for network namespaces"
-    );
+    require_root();
     assert!(
         Path::new("/usr/sbin/keepalived").is_file(),
         "needs keepalived 2.2.7 (/usr/sbin/keepalived)"
     );
 }
 
-fn show(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// An experiment of `experiments/` edited by `(from, to)` replacements (each must apply),
 /// written into `dir`.
 fn edited(dir: &Path, name: &str, edits: &[(&str, &str)]) -> PathBuf {
-    let mut text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../experiments/{name}.toml")),
-    )
-    .unwrap();
-    for (from, to) in edits {
-        assert!(text.contains(from), "{name}: no {from:?}");
-        text = text.replace(from, to);
-    }
-    let path = dir.join(format!("{name}-short.toml"));
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn our_namespaces() -> usize {
-    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let tag = format!("vr{}x", std::process::id());
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with(&tag))
-        .count()
+    write_short(dir, name, &with_edits(name, experiment(name), edits))
 }
 
 /// `sim run` (traced) into `d/sim` and `sim lab --daemon keepalived` into `d/lab`, one
 /// variant (or all); returns the lab's output.
 fn run_both(d: &Path, file: &Path, variant: Option<&str>) -> String {
-    let v: Vec<&str> = variant.map(|v| vec!["--variant", v]).unwrap_or_default();
-    let out = sim()
-        .arg("run")
-        .arg(file)
-        .args(&v)
-        .arg("--out")
-        .arg(d.join("sim"))
-        .arg("--trace")
-        .arg(d.join("sim/trace"))
-        .arg("--no-plots")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", show(&out));
-    let lab = sim()
-        .arg("lab")
-        .arg(file)
-        .args(&v)
-        .args(["--daemon", "keepalived", "--no-plots", "--out"])
-        .arg(d.join("lab"))
-        .output()
-        .unwrap();
-    let text = show(&lab);
-    eprintln!("{text}");
-    assert!(lab.status.success(), "{text}");
-    assert_eq!(our_namespaces(), 0, "namespaces left behind");
-    text
+    run_sim_and_lab(d, file, variant, &["--daemon", "keepalived"])
 }
 
 /// `sim compare A d/lab` with `args`; returns (agreed, report).
@@ -129,7 +66,7 @@ fn compare_all(d: &Path) -> String {
 #[test]
 fn seed_lab_with_keepalived_agrees_with_the_simulator() {
     require_root_and_keepalived();
-    let d = tmp("seed");
+    let d = tmp(TMP, "seed");
     // 20 s: the Master stopped at 8 s, restarted at 12 s.
     let file = edited(
         &d,
@@ -170,25 +107,13 @@ fn seed_lab_with_keepalived_agrees_with_the_simulator() {
     );
 }
 
-/// failover-vs-advert without its jitter (the lab carries out the fault at its `at`), 15 s,
-/// two variants a namespace LAN times well: a VRRPv2 hard kill at 1 s adverts and a VRRPv3
-/// graceful stop at 100 ms adverts.
-#[test]
-fn failover_vs_advert_with_keepalived_agrees_with_the_simulator() {
+/// `experiment` edited by `edits`, each of `variants` run by the simulator and with
+/// keepalived on the LAN: the Backup's takeover agrees.
+fn backup_takeover_agrees(experiment: &str, variants: &[&str], edits: &[(&str, &str)]) {
     require_root_and_keepalived();
-    for variant in ["v2-1-s-kill-prio100", "v3-100-ms-stop-prio200"] {
-        let d = tmp(variant);
-        let file = edited(
-            &d,
-            "failover-vs-advert",
-            &[
-                ("duration = \"20s\"", "duration = \"15s\""),
-                ("seeds = 20", "seeds = 1"),
-                ("jitter = \"1s\"\n", ""),
-                ("jitter = \"100ms\"\n", ""),
-                ("jitter = \"10ms\"\n", ""),
-            ],
-        );
+    for &variant in variants {
+        let d = tmp(TMP, variant);
+        let file = edited(&d, experiment, edits);
         run_both(&d, &file, Some(variant));
         let text = compare_all(&d);
         assert!(
@@ -198,32 +123,40 @@ fn failover_vs_advert_with_keepalived_agrees_with_the_simulator() {
     }
 }
 
+/// failover-vs-advert without its jitter (the lab carries out the fault at its `at`), 15 s,
+/// two variants a namespace LAN times well: a VRRPv2 hard kill at 1 s adverts and a VRRPv3
+/// graceful stop at 100 ms adverts.
+#[test]
+fn failover_vs_advert_with_keepalived_agrees_with_the_simulator() {
+    backup_takeover_agrees(
+        "failover-vs-advert",
+        &["v2-1-s-kill-prio100", "v3-100-ms-stop-prio200"],
+        &[
+            ("duration = \"20s\"", "duration = \"15s\""),
+            ("seeds = 20", "seeds = 1"),
+            ("jitter = \"1s\"\n", ""),
+            ("jitter = \"100ms\"\n", ""),
+            ("jitter = \"10ms\"\n", ""),
+        ],
+    );
+}
+
 /// partition-blackhole, a 5 s partition both ways and one way (Master -> Backup), moved to
-/// 8 s .. 13 s of a 17 s run, the Master's start jitter removed.
+/// 8 s .. 13 s of a 17 s run, the Master's start jitter removed: the Backup takes over during
+/// the partition.
 #[test]
 fn partition_blackhole_with_keepalived_agrees_with_the_simulator() {
-    require_root_and_keepalived();
-    for variant in ["two-way-rfc9568-5s", "one-way-rfc9568-5s"] {
-        let d = tmp(variant);
-        let file = edited(
-            &d,
-            "partition-blackhole",
-            &[
-                ("duration = \"90s\"", "duration = \"17s\""),
-                ("seeds = 10", "seeds = 1"),
-                ("start_jitter = \"5s\"\n", ""),
-                ("at = \"20s\"", "at = \"8s\""),
-                ("at = \"25s\"", "at = \"13s\""),
-            ],
-        );
-        run_both(&d, &file, Some(variant));
-        let text = compare_all(&d);
-        // The Backup takes over during the partition.
-        assert!(
-            text.contains("backup       2  VI_1       BACKUP->MASTER"),
-            "{variant}: {text}"
-        );
-    }
+    backup_takeover_agrees(
+        "partition-blackhole",
+        &["two-way-rfc9568-5s", "one-way-rfc9568-5s"],
+        &[
+            ("duration = \"90s\"", "duration = \"17s\""),
+            ("seeds = 10", "seeds = 1"),
+            ("start_jitter = \"5s\"\n", ""),
+            ("at = \"20s\"", "at = \"8s\""),
+            ("at = \"25s\"", "at = \"13s\""),
+        ],
+    );
 }
 
 /// What keepalived cannot do is refused before anything starts: a priority change (it has no
@@ -231,7 +164,7 @@ fn partition_blackhole_with_keepalived_agrees_with_the_simulator() {
 #[test]
 fn keepalived_lab_refuses_a_priority_fault_before_starting() {
     require_root_and_keepalived();
-    let d = tmp("refuse");
+    let d = tmp(TMP, "refuse");
     let file = edited(
         &d,
         "seed-lab",

@@ -1,6 +1,8 @@
 //! Shared helpers of the simulator's integration tests.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use vrrp_engine::{Instant, State};
 use vrrp_sim::backend::RunSpec;
 use vrrp_sim::experiment::Experiment;
